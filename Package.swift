@@ -1,0 +1,56 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Arrows point down only: rollout → adapters (StoreSQLite, FleetSim, FleetAWS, StatusAPI) → Engine → RolloutCore.
+// Adapters never import each other.
+let package = Package(
+    name: "rollout",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "rollout", targets: ["rollout"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
+    ],
+    targets: [
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+
+        .target(name: "RolloutCore", dependencies: [
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "Engine", dependencies: [
+            "RolloutCore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "StoreSQLite", dependencies: ["Engine", "RolloutCore", "CSQLite"]),
+        .target(name: "FleetSim", dependencies: ["Engine", "RolloutCore", .product(name: "Yams", package: "Yams")]),
+        .target(name: "FleetAWS", dependencies: [
+            "Engine", "RolloutCore", "CCurl", "CCrypto",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "StatusAPI", dependencies: [
+            "Engine", "RolloutCore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
+        .executableTarget(name: "rollout", dependencies: [
+            "RolloutCore", "Engine", "StoreSQLite", "FleetSim", "FleetAWS", "StatusAPI",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "RolloutCoreTests", dependencies: ["RolloutCore"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "RolloutCore", "FleetSim", "StoreSQLite"]),
+        .testTarget(name: "StoreSQLiteTests", dependencies: ["StoreSQLite", "Engine", "RolloutCore"]),
+        .testTarget(name: "FleetSimTests", dependencies: ["FleetSim", "Engine", "RolloutCore"]),
+        .testTarget(name: "FleetAWSTests", dependencies: ["FleetAWS", "Engine", "RolloutCore", "StoreSQLite"]),
+        .testTarget(name: "StatusAPITests", dependencies: ["StatusAPI", "Engine", "RolloutCore", "FleetSim", "StoreSQLite"]),
+    ]
+)

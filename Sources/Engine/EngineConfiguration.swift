@@ -1,0 +1,38 @@
+import Foundation
+
+/// Bounds and cadences of the engine.
+public struct EngineConfiguration: Sendable {
+    /// How often a running job's progress and metrics are read (virtual seconds in simulation).
+    public var pollIntervalSeconds: Double
+    /// Attempts of one effect before it fails for good (pausing the rollout).
+    public var effectAttemptsMax: Int
+    public var effectBackoffBaseSeconds: Double
+    public var effectBackoffMaxSeconds: Double
+    /// Work done by one `step` before it yields to other rollouts.
+    public var iterationsPerStepMax: Int
+    /// Attempts to deliver a notification before it is dropped (notifications never block a rollout).
+    public var notificationAttemptsMax: Int
+
+    public init(pollIntervalSeconds: Double = 30, effectAttemptsMax: Int = 8, effectBackoffBaseSeconds: Double = 2,
+                effectBackoffMaxSeconds: Double = 300, iterationsPerStepMax: Int = 256, notificationAttemptsMax: Int = 5) {
+        precondition(pollIntervalSeconds > 0, "poll interval must be positive")
+        precondition(effectAttemptsMax >= 1, "at least one attempt")
+        self.pollIntervalSeconds = pollIntervalSeconds
+        self.effectAttemptsMax = effectAttemptsMax
+        self.effectBackoffBaseSeconds = effectBackoffBaseSeconds
+        self.effectBackoffMaxSeconds = effectBackoffMaxSeconds
+        self.iterationsPerStepMax = iterationsPerStepMax
+        self.notificationAttemptsMax = notificationAttemptsMax
+    }
+
+    /// Capped exponential backoff with deterministic jitter (derived from the effect key, so simulations replay).
+    public func backoffSeconds(attempt: Int, key: String, retryAfterSeconds: Double?) -> Double {
+        let exponential = min(effectBackoffMaxSeconds, effectBackoffBaseSeconds * pow(2, Double(min(attempt, 30) - 1)))
+        let jitterUnit = Double(RolloutCoreHash.hash(key, String(attempt)) % 1000) / 1000
+        let jittered = exponential * (0.5 + 0.5 * jitterUnit)
+        return max(jittered, retryAfterSeconds ?? 0)
+    }
+}
+
+import RolloutCore
+typealias RolloutCoreHash = StableHash

@@ -1,0 +1,190 @@
+import Foundation
+import RolloutCore
+import Synchronization
+
+/// The in-memory twin of `SQLiteRolloutStore`, for core and engine tests: the same semantics (conflict check,
+/// all-or-nothing commits, effect upsert and re-queue, orderings), none of the I/O.
+///
+/// Orderings, as in SQLite: `rollouts` newest first (creation instant, then insertion); `activeRolloutIds` oldest
+/// first; pending effects in queue order (an effect queued again moves to the end); events by sequence; verdicts
+/// in insertion order.
+public final class MemoryRolloutStore: RolloutStore {
+    /// Rows one query may return, as in the SQLite store.
+    public static let rowsPerQueryMax = 1 << 20
+
+    private struct EffectEntry: Sendable {
+        var record: EffectRecord
+        var status: EffectStatus
+        var attempts: Int
+        var nextAttemptAt: Date?
+        var lastError: String?
+        /// Position in the rollout's queue; a re-queued effect gets a new, higher one.
+        var queuedSeq: Int
+    }
+
+    private struct Entry: Sendable {
+        var rollout: StoredRollout
+        /// Order of insertion among all rollouts (SQLite's rowid).
+        var insertion: Int
+        var events: [RolloutEventRecord] = []
+        var effects: [String: EffectEntry] = [:]
+        var verdicts: [VerdictRecord] = []
+        var cohorts: CohortAssignment?
+    }
+
+    private struct Contents: Sendable {
+        var entries: [String: Entry] = [:]
+        var insertions = 0
+    }
+
+    private let contents = Mutex(Contents())
+
+    public init() {}
+
+    // MARK: RolloutStore
+
+    public func create(_ rollout: NewRollout, commit: StoreCommit) throws -> Bool {
+        precondition(commit.rolloutId == rollout.id, "the first commit belongs to the new rollout")
+        precondition(commit.expectedEventCount == 0, "a new rollout has no event yet")
+        Self.checkConsistency(commit)
+        return try contents.withLock { contents in
+            guard contents.entries[rollout.id] == nil else { return false }
+            var entry = Entry(rollout: StoredRollout(id: rollout.id, plan: rollout.plan, planSource: rollout.planSource,
+                                                     fleetKind: rollout.fleetKind, state: commit.state),
+                              insertion: contents.insertions + 1)
+            entry.rollout.state.eventCount = 0
+            try Self.apply(commit, to: &entry)
+            contents.insertions += 1
+            contents.entries[rollout.id] = entry
+            return true
+        }
+    }
+
+    public func rollout(id: String) throws -> StoredRollout? {
+        contents.withLock { $0.entries[id]?.rollout }
+    }
+
+    public func rollouts(phases: Set<RolloutPhase>?, limit: Int) throws -> [StoredRollout] {
+        precondition(limit > 0, "limit must be positive")
+        return contents.withLock { contents in
+            contents.entries.values
+                .filter { phases?.contains($0.rollout.state.displayPhase) ?? true }
+                .sorted { ($0.rollout.state.createdAt, $0.insertion) > ($1.rollout.state.createdAt, $1.insertion) }
+                .prefix(min(limit, Self.rowsPerQueryMax))
+                .map(\.rollout)
+        }
+    }
+
+    public func activeRolloutIds() throws -> [String] {
+        contents.withLock { contents in
+            contents.entries.values
+                .filter { entry in
+                    !entry.rollout.state.displayPhase.isTerminal
+                        || entry.effects.values.contains { $0.status == .pending }
+                }
+                .sorted { ($0.rollout.state.createdAt, $0.insertion) < ($1.rollout.state.createdAt, $1.insertion) }
+                .map(\.rollout.id)
+        }
+    }
+
+    public func commit(_ commit: StoreCommit) throws {
+        Self.checkConsistency(commit)
+        try contents.withLock { contents in
+            guard var entry = contents.entries[commit.rolloutId] else {
+                throw StoreError.notFound(rolloutId: commit.rolloutId)
+            }
+            try Self.apply(commit, to: &entry)  // works on a copy: nothing changes unless it all succeeds
+            contents.entries[commit.rolloutId] = entry
+        }
+    }
+
+    public func pendingEffects(rolloutId: String) throws -> [PendingEffect] {
+        contents.withLock { contents in
+            guard let entry = contents.entries[rolloutId] else { return [] }
+            return entry.effects.values
+                .filter { $0.status == .pending }
+                .sorted { $0.queuedSeq < $1.queuedSeq }
+                .map { PendingEffect(record: $0.record, attempts: $0.attempts, nextAttemptAt: $0.nextAttemptAt,
+                                     lastError: $0.lastError) }
+        }
+    }
+
+    public func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String) throws {
+        precondition(attempts >= 0, "attempts are never negative")
+        try contents.withLock { contents in
+            guard contents.entries[rolloutId]?.effects[key] != nil else {
+                throw StoreError.database("rollout \(rolloutId) has no effect \(key) to defer")
+            }
+            contents.entries[rolloutId]!.effects[key]!.attempts = attempts
+            contents.entries[rolloutId]!.effects[key]!.nextAttemptAt = nextAttemptAt
+            contents.entries[rolloutId]!.effects[key]!.lastError = lastError
+        }
+    }
+
+    public func finishEffect(rolloutId: String, key: String, status: EffectStatus) throws {
+        precondition(status != .pending, "an effect finishes as done, skipped or failed")
+        try contents.withLock { contents in
+            guard contents.entries[rolloutId]?.effects[key] != nil else {
+                throw StoreError.database("rollout \(rolloutId) has no effect \(key) to finish")
+            }
+            contents.entries[rolloutId]!.effects[key]!.status = status
+        }
+    }
+
+    public func events(rolloutId: String, afterSequence: Int, limit: Int) throws -> [RolloutEventRecord] {
+        precondition(afterSequence >= 0, "sequences start at 1")
+        precondition(limit > 0, "limit must be positive")
+        return contents.withLock { contents in
+            guard let events = contents.entries[rolloutId]?.events else { return [] }
+            // Sequences are 1, 2, 3, …: event n is at index n - 1.
+            let start = min(afterSequence, events.count)
+            return Array(events[start...].prefix(min(limit, Self.rowsPerQueryMax)))
+        }
+    }
+
+    public func verdicts(rolloutId: String) throws -> [VerdictRecord] {
+        contents.withLock { $0.entries[rolloutId]?.verdicts ?? [] }
+    }
+
+    public func cohorts(rolloutId: String) throws -> CohortAssignment? {
+        contents.withLock { $0.entries[rolloutId]?.cohorts }
+    }
+
+    // MARK: the commit
+
+    /// Applies `commit` to `entry` in the order the SQLite store writes it. Throws, changing nothing, on conflict.
+    private static func apply(_ commit: StoreCommit, to entry: inout Entry) throws {
+        let found = entry.rollout.state.eventCount
+        guard found == commit.expectedEventCount else {
+            throw StoreError.conflict(rolloutId: commit.rolloutId, expected: commit.expectedEventCount, found: found)
+        }
+        precondition(entry.events.count == found, "one event per count")
+        entry.events.append(commit.event)
+        entry.rollout.state = commit.state
+        // The completed effect first: an effect this very event queues again must end up pending.
+        if let key = commit.completedEffectKey {
+            entry.effects[key]?.status = commit.completedEffectStatus
+        }
+        let lastQueued = entry.effects.values.map(\.queuedSeq).max() ?? 0
+        for (offset, record) in commit.effects.enumerated() {
+            entry.effects[record.key] = EffectEntry(record: record, status: .pending, attempts: 0, nextAttemptAt: nil,
+                                                    lastError: nil, queuedSeq: lastQueued + 1 + offset)
+        }
+        entry.verdicts.append(contentsOf: commit.verdicts)
+        if let cohorts = commit.cohorts {
+            entry.cohorts = cohorts
+        }
+    }
+
+    /// A commit that contradicts itself is a bug in the caller, not a store condition.
+    private static func checkConsistency(_ commit: StoreCommit) {
+        precondition(commit.expectedEventCount >= 0, "event counts are never negative")
+        precondition(commit.event.sequence == commit.expectedEventCount + 1,
+                     "event \(commit.event.sequence) must follow event \(commit.expectedEventCount)")
+        precondition(commit.state.eventCount == commit.event.sequence,
+                     "state.eventCount (\(commit.state.eventCount)) must equal the event's sequence (\(commit.event.sequence))")
+        precondition(commit.state.rolloutId == commit.rolloutId, "the state belongs to the committed rollout")
+        precondition(commit.completedEffectKey == nil || commit.completedEffectStatus != .pending,
+                     "a completed effect is done, skipped or failed")
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import RolloutCore
+
+/// The devices and their job service: AWS IoT Jobs + S3 (`FleetAWS`) or the simulated fleet (`FleetSim`).
+///
+/// Every verb is idempotent: the engine may call it again after a crash with the same arguments,
+/// and the second call must succeed without doing the work twice (deterministic job ids, content-addressed keys).
+/// Errors thrown are `FleetError`, so the engine can tell retryable from permanent failures.
+public protocol Fleet: Sendable {
+    /// `sim` or `aws`; shown to users and stored with the rollout.
+    var kind: String { get }
+
+    /// Every device of `selection` that the rollout may target (selector and exclusions applied), in a stable order.
+    func inventory(_ selection: FleetSelection) async throws -> DeviceInventory
+
+    /// The ids of the members of an existing thing group.
+    func groupMembers(_ group: String) async throws -> [String]
+
+    /// Makes a firmware image available to devices (uploads it to its content-addressed key); returns where it is
+    /// and its digest. Skips the upload when an object with the same SHA-256 is already there.
+    func stageArtifact(_ artifact: ArtifactRequest) async throws -> StagedArtifact
+
+    /// Creates the job for a stage. If a job with `request.jobId` already exists and matches, adopts it;
+    /// if it exists and differs, throws `FleetError.conflict`.
+    func createJob(_ request: JobRequest) async throws
+
+    /// Execution counts of a job (O(1) on AWS: `DescribeJob.jobProcessDetails`).
+    func jobProgress(jobId: String) async throws -> JobProgress
+
+    /// The devices whose execution of `jobId` has one of `statuses` (paginated on AWS; used for rollback).
+    func devices(jobId: String, statuses: Set<ExecutionStatus>) async throws -> [String]
+
+    /// Cancels a job; cancelling a job that is already cancelled or completed succeeds.
+    func cancelJob(jobId: String, reason: String, force: Bool) async throws
+
+    /// Removes what the rollout created for a stage beyond the job itself (temporary thing groups). Idempotent.
+    func cleanUp(rolloutId: String, jobId: String) async throws
+}
+
+/// Devices eligible for a rollout, columnar so a million of them stay compact.
+public struct DeviceInventory: Sendable, Equatable {
+    public var deviceIds: [String]
+
+    public init(deviceIds: [String]) {
+        self.deviceIds = deviceIds
+    }
+}
+
+/// A firmware image to make available to devices.
+public struct ArtifactRequest: Sendable, Equatable {
+    public var rolloutId: String
+    public var firmware: String
+    public var version: String
+    public var location: ArtifactLocation
+    /// PEM private key path: when set the staged artifact carries an ECDSA P-256 signature of the image.
+    public var signingKeyPath: String?
+    /// Bucket and presigning settings from the plan (required by the AWS fleet, ignored by the simulated one).
+    public var aws: AWSPlanSettings?
+
+    public init(rolloutId: String, firmware: String, version: String, location: ArtifactLocation,
+                signingKeyPath: String? = nil, aws: AWSPlanSettings? = nil) {
+        self.aws = aws
+        self.rolloutId = rolloutId
+        self.firmware = firmware
+        self.version = version
+        self.location = location
+        self.signingKeyPath = signingKeyPath
+    }
+}
+
+/// Everything the fleet needs to create one stage's job.
+public struct JobRequest: Sendable, Equatable {
+    public var rolloutId: String
+    /// `<rollout id>-<stage>`: 1–64 chars of `[a-zA-Z0-9_-]`.
+    public var jobId: String
+    public var stage: String
+    public var targets: JobTargets
+    public var document: JobDocument
+    public var settings: JobSettings
+    /// Bucket and presigning settings from the plan (required by the AWS fleet, ignored by the simulated one).
+    public var aws: AWSPlanSettings?
+
+    public init(rolloutId: String, jobId: String, stage: String, targets: JobTargets, document: JobDocument,
+                settings: JobSettings, aws: AWSPlanSettings? = nil) {
+        self.aws = aws
+        self.rolloutId = rolloutId
+        self.jobId = jobId
+        self.stage = stage
+        self.targets = targets
+        self.document = document
+        self.settings = settings
+    }
+}
+
+public enum JobTargets: Sendable, Equatable {
+    /// Individual devices (the fleet may put them in a temporary group when there are many).
+    case devices([String])
+    /// An existing thing group, targeted as a whole.
+    case group(String)
+}
+
+/// Why a fleet call failed, in terms the engine can act on.
+public enum FleetError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Throttling, 5xx, time-outs, connection resets: worth another try after `retryAfterSeconds` (if known).
+    case retryable(String, retryAfterSeconds: Double?)
+    /// A resource with the same deterministic id exists but differs from what was asked.
+    case conflict(String)
+    /// The thing named does not exist.
+    case notFound(String)
+    /// Anything else (AWS 4xx with its code and message, bad artifact file, …): another try would fail the same way.
+    case permanent(String)
+
+    public var description: String {
+        switch self {
+        case .retryable(let message, _): return message
+        case .conflict(let message): return "conflict: \(message)"
+        case .notFound(let message): return "not found: \(message)"
+        case .permanent(let message): return message
+        }
+    }
+
+    public var isRetryable: Bool {
+        if case .retryable = self { return true }
+        return false
+    }
+}

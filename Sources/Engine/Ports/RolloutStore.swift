@@ -1,0 +1,132 @@
+import Foundation
+import RolloutCore
+
+/// Persistence of rollouts: their plans, event logs, states, outbox of effects, verdicts and cohorts.
+///
+/// `commit` is the one way state changes: ONE transaction appends the event, saves the state, queues the effects,
+/// records verdicts and marks the effect that caused the event as done. Implementations: `SQLiteRolloutStore`
+/// (StoreSQLite) and `MemoryRolloutStore` (tests).
+public protocol RolloutStore: AnyObject, Sendable {
+    /// Stores a new rollout with its first event. Returns false, changing nothing, when `rollout.id` exists.
+    func create(_ rollout: NewRollout, commit: StoreCommit) throws -> Bool
+    func rollout(id: String) throws -> StoredRollout?
+    /// Every rollout, newest first, optionally only those whose display phase is in `phases`.
+    func rollouts(phases: Set<RolloutPhase>?, limit: Int) throws -> [StoredRollout]
+    /// Ids of rollouts not in a terminal phase, or with effects still to perform.
+    func activeRolloutIds() throws -> [String]
+    /// Appends, saves and queues atomically. Throws `StoreError.conflict` when the stored state is not at
+    /// `commit.expectedEventCount` (someone else committed first).
+    func commit(_ commit: StoreCommit) throws
+    /// Effects not yet done, in the order they were queued.
+    func pendingEffects(rolloutId: String) throws -> [PendingEffect]
+    /// Records a failed attempt; the effect stays pending until `nextAttemptAt`.
+    func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String) throws
+    /// Marks an effect done (or skipped) when its completion produces no event.
+    func finishEffect(rolloutId: String, key: String, status: EffectStatus) throws
+    func events(rolloutId: String, afterSequence: Int, limit: Int) throws -> [RolloutEventRecord]
+    func verdicts(rolloutId: String) throws -> [VerdictRecord]
+    func cohorts(rolloutId: String) throws -> CohortAssignment?
+}
+
+/// A rollout about to be stored.
+public struct NewRollout: Sendable {
+    public var id: String
+    public var plan: RolloutPlan
+    /// The plan as submitted (its hash is part of the id).
+    public var planSource: String
+    public var fleetKind: String
+
+    public init(id: String, plan: RolloutPlan, planSource: String, fleetKind: String) {
+        self.id = id
+        self.plan = plan
+        self.planSource = planSource
+        self.fleetKind = fleetKind
+    }
+}
+
+/// A stored rollout.
+public struct StoredRollout: Sendable {
+    public var id: String
+    public var plan: RolloutPlan
+    public var planSource: String
+    public var fleetKind: String
+    public var state: RolloutState
+
+    public init(id: String, plan: RolloutPlan, planSource: String, fleetKind: String, state: RolloutState) {
+        self.id = id
+        self.plan = plan
+        self.planSource = planSource
+        self.fleetKind = fleetKind
+        self.state = state
+    }
+}
+
+/// Everything one state change writes, in one transaction.
+public struct StoreCommit: Sendable {
+    public var rolloutId: String
+    /// `state.eventCount` before this change.
+    public var expectedEventCount: Int
+    public var event: RolloutEventRecord
+    public var state: RolloutState
+    /// Queued as pending; an effect whose key exists is queued again (pending, attempts reset).
+    public var effects: [EffectRecord]
+    public var verdicts: [VerdictRecord]
+    /// The effect whose completion this event records, marked with `completedEffectStatus`.
+    public var completedEffectKey: String?
+    public var completedEffectStatus: EffectStatus
+    /// The cohort assignment decided by this event (`prepared`), saved with it.
+    public var cohorts: CohortAssignment?
+
+    public init(rolloutId: String, expectedEventCount: Int, event: RolloutEventRecord, state: RolloutState,
+                effects: [EffectRecord], verdicts: [VerdictRecord], completedEffectKey: String? = nil,
+                completedEffectStatus: EffectStatus = .done, cohorts: CohortAssignment? = nil) {
+        self.rolloutId = rolloutId
+        self.expectedEventCount = expectedEventCount
+        self.event = event
+        self.state = state
+        self.effects = effects
+        self.verdicts = verdicts
+        self.completedEffectKey = completedEffectKey
+        self.completedEffectStatus = completedEffectStatus
+        self.cohorts = cohorts
+    }
+}
+
+public enum EffectStatus: String, Codable, Sendable {
+    case pending, done, skipped, failed
+}
+
+/// An effect waiting in the outbox.
+public struct PendingEffect: Sendable, Equatable {
+    public var record: EffectRecord
+    public var attempts: Int
+    public var nextAttemptAt: Date?
+    public var lastError: String?
+
+    public init(record: EffectRecord, attempts: Int, nextAttemptAt: Date?, lastError: String?) {
+        self.record = record
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
+    }
+}
+
+public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The rollout changed under us (its event count is not the one expected).
+    case conflict(rolloutId: String, expected: Int, found: Int)
+    case notFound(rolloutId: String)
+    /// Another worker holds the database.
+    case locked(String)
+    /// The database failed or holds something this version cannot read.
+    case database(String)
+
+    public var description: String {
+        switch self {
+        case .conflict(let id, let expected, let found):
+            return "rollout \(id) changed concurrently (expected event \(expected), found \(found))"
+        case .notFound(let id): return "no rollout \(id)"
+        case .locked(let message): return message
+        case .database(let message): return message
+        }
+    }
+}

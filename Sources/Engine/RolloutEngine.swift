@@ -1,0 +1,474 @@
+import Foundation
+import Logging
+import RolloutCore
+
+/// The imperative shell around the pure state machine: reads state, collects observations, feeds events to
+/// `RolloutStateMachine`, commits each transition in one store transaction, and performs the queued effects.
+///
+/// A crash anywhere is harmless: state lives in the store, effects are idempotent, and `step` picks up whatever
+/// is still pending. One engine per store (the store's lock enforces it).
+public actor RolloutEngine {
+    public let store: any RolloutStore
+    public let fleet: any Fleet
+    let metricSource: any MetricSource
+    let notifier: any Notifier
+    let clock: any RolloutClock
+    let configuration: EngineConfiguration
+    let logger: Logger
+    /// Test hook: called at every crash point; throwing `SimulatedCrash` stops the engine there.
+    let crashHook: (@Sendable (CrashPoint) throws -> Void)?
+
+    /// Rollouts held in memory: what the store says, plus the engine's own polling schedule.
+    var runtimes: [String: Runtime] = [:]
+    var counters = EngineCounters()
+
+    struct Runtime {
+        var rollout: StoredRollout
+        var cohorts: CohortAssignment?
+        var nextPollAt: Date?
+    }
+
+    public init(store: any RolloutStore, fleet: any Fleet, metricSource: any MetricSource, notifier: any Notifier,
+                clock: any RolloutClock, configuration: EngineConfiguration = EngineConfiguration(),
+                logger: Logger = Logger(label: "rollout.engine"),
+                crashHook: (@Sendable (CrashPoint) throws -> Void)? = nil) {
+        self.store = store
+        self.fleet = fleet
+        self.metricSource = metricSource
+        self.notifier = notifier
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+        self.crashHook = crashHook
+    }
+
+    // MARK: intake
+
+    /// Stores a new rollout (or finds the existing one: the id derives from the plan text, so submitting the same
+    /// plan twice is the same rollout) and applies its `submitted` event.
+    public func submit(plan: RolloutPlan, planSource: String) throws -> SubmitResult {
+        let id = RolloutIdentity.rolloutId(planName: plan.name, planSource: planSource)
+        if let existing = try store.rollout(id: id) {
+            return SubmitResult(rolloutId: id, created: false, state: existing.state)
+        }
+        let now = clock.now()
+        let initial = RolloutStateMachine.initialState(rolloutId: id, plan: plan, at: now)
+        let transition = RolloutStateMachine.apply(.submitted, to: initial, plan: plan, at: now)
+        let commit = StoreCommit(rolloutId: id, expectedEventCount: 0,
+                                 event: RolloutEventRecord(sequence: 1, at: now, event: .submitted),
+                                 state: transition.state, effects: transition.effects, verdicts: transition.verdicts)
+        let rollout = NewRollout(id: id, plan: plan, planSource: planSource, fleetKind: fleet.kind)
+        guard try store.create(rollout, commit: commit) else {
+            let existing = try store.rollout(id: id)
+            return SubmitResult(rolloutId: id, created: false, state: existing?.state ?? transition.state)
+        }
+        runtimes[id] = Runtime(rollout: StoredRollout(id: id, plan: plan, planSource: planSource, fleetKind: fleet.kind,
+                                                      state: transition.state))
+        logTransition(id: id, event: .submitted, state: transition.state)
+        try crash(.afterCommit(rolloutId: id, eventKind: "submitted"))
+        return SubmitResult(rolloutId: id, created: true, state: transition.state)
+    }
+
+    /// Records a person's intent (pause, resume, abort, approve, rollback); the next `step` acts on it.
+    /// Throws `CommandRejected` with the reason when the command makes no sense in the rollout's state.
+    @discardableResult
+    public func command(_ command: RolloutEvent, rolloutId: String) throws -> RolloutState {
+        precondition(command.isCommand, "command(_:) takes control verbs only")
+        for _ in 0..<3 {
+            var runtime = try loadRuntime(rolloutId)
+            if let reason = RolloutStateMachine.rejection(of: command, in: runtime.rollout.state, plan: runtime.rollout.plan) {
+                throw CommandRejected(reason: reason)
+            }
+            do {
+                try commit(command, runtime: &runtime, force: true)
+                runtimes[rolloutId] = runtime
+                return runtime.rollout.state
+            } catch StoreError.conflict {
+                runtimes[rolloutId] = nil  // someone else moved it: reload and judge again
+            }
+        }
+        throw StoreError.database("rollout \(rolloutId) kept changing while recording the command")
+    }
+
+    /// Drops cached state so the next step re-reads the store (after a restart, or to resume many rollouts).
+    public func forget(rolloutId: String) {
+        runtimes[rolloutId] = nil
+    }
+
+    public func state(of rolloutId: String) throws -> RolloutState? {
+        try store.rollout(id: rolloutId)?.state
+    }
+
+    public var statistics: EngineCounters { counters }
+
+    // MARK: the step
+
+    /// Does everything due for one rollout now: pending effects, timers, polls. Returns when it should be looked at
+    /// again, or nil when it is finished (terminal, nothing left in the outbox).
+    public func step(rolloutId: String) async throws -> Date? {
+        var runtime = try loadRuntime(rolloutId)
+        for _ in 0..<configuration.iterationsPerStepMax {
+            var progressed = false
+            if try await performDueEffect(runtime: &runtime) { progressed = true }
+            if try fireTimerIfDue(runtime: &runtime) { progressed = true }
+            if try await pollIfDue(runtime: &runtime) { progressed = true }
+            runtimes[rolloutId] = runtime
+            if !progressed { break }
+        }
+        runtimes[rolloutId] = runtime
+        return try nextWake(runtime: runtime)
+    }
+
+    /// When `rolloutId` next needs a step (nil: never, it is finished).
+    func nextWake(runtime: Runtime) throws -> Date? {
+        let state = runtime.rollout.state
+        var candidates: [Date] = []
+        let pending = try store.pendingEffects(rolloutId: state.rolloutId)
+        for effect in pending {
+            candidates.append(effect.nextAttemptAt ?? clock.now())
+        }
+        if state.phase.isTerminal {
+            return candidates.min()
+        }
+        if let due = state.dueAt { candidates.append(due) }
+        if needsPolling(state), let poll = runtime.nextPollAt { candidates.append(poll) }
+        if needsPolling(state) && runtime.nextPollAt == nil { candidates.append(clock.now()) }
+        // A live rollout with nothing to wait for waits for a person (approval, resume): no timer.
+        return candidates.min()
+    }
+
+    // MARK: effects
+
+    func performDueEffect(runtime: inout Runtime) async throws -> Bool {
+        let now = clock.now()
+        let rolloutId = runtime.rollout.id
+        guard let pending = try store.pendingEffects(rolloutId: rolloutId)
+            .first(where: { ($0.nextAttemptAt ?? .distantPast) <= now }) else { return false }
+        let record = pending.record
+        if RolloutStateMachine.isObsolete(record.effect, in: runtime.rollout.state) {
+            try store.finishEffect(rolloutId: rolloutId, key: record.key, status: .skipped)
+            return true
+        }
+        counters.effectsAttempted += 1
+        do {
+            let outcome = try await perform(record.effect, runtime: &runtime)
+            try crash(.afterEffect(rolloutId: rolloutId, key: record.key))
+            if let event = outcome.event {
+                try commitCompletion(event, key: record.key, status: .done, cohorts: outcome.cohorts, runtime: &runtime)
+            } else {
+                try store.finishEffect(rolloutId: rolloutId, key: record.key, status: .done)
+            }
+        } catch let crash as SimulatedCrash {
+            throw crash
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            counters.effectErrors += 1
+            try handleEffectFailure(pending, error: error, runtime: &runtime)
+        }
+        return true
+    }
+
+    struct EffectOutcome {
+        var event: RolloutEvent?
+        var cohorts: CohortAssignment?
+    }
+
+    func perform(_ effect: Effect, runtime: inout Runtime) async throws -> EffectOutcome {
+        let plan = runtime.rollout.plan
+        let state = runtime.rollout.state
+        switch effect {
+        case .prepare:
+            let (prepared, cohorts) = try await prepare(runtime.rollout)
+            return EffectOutcome(event: .prepared(prepared), cohorts: cohorts)
+        case .createJob(let index):
+            let request = try jobRequest(forStage: index, runtime: &runtime)
+            try await fleet.createJob(request)
+            counters.jobsCreated += 1
+            return EffectOutcome(event: .jobCreated(stage: index))
+        case .cancelJob(let stage, let jobId, let reason):
+            try await fleet.cancelJob(jobId: jobId, reason: reason, force: plan.job.cancelForce)
+            return EffectOutcome(event: stage.map { .jobCancelled(stage: $0) })
+        case .createRollbackJob:
+            let devices = try await rollbackDevices(state: state)
+            guard !devices.isEmpty else { return EffectOutcome(event: .rollbackJobCreated(devices: 0)) }
+            guard let target = state.rollbackArtifact, let rollback = state.rollback else {
+                throw FleetError.permanent("the rollback artifact was not staged")
+            }
+            let document = JobDocument.forRollback(rolloutId: state.rolloutId, rollback: target,
+                                                   releaseVersion: plan.release.version)
+            try await fleet.createJob(JobRequest(rolloutId: state.rolloutId, jobId: rollback.jobId, stage: "rollback",
+                                                 targets: .devices(devices), document: document, settings: plan.job,
+                                                 aws: plan.aws))
+            counters.jobsCreated += 1
+            return EffectOutcome(event: .rollbackJobCreated(devices: devices.count))
+        case .cleanUp(let jobId):
+            try await fleet.cleanUp(rolloutId: state.rolloutId, jobId: jobId)
+            return EffectOutcome()
+        case .notify(let notification):
+            try await notifier.send(notification, to: plan.notifications)
+            return EffectOutcome()
+        }
+    }
+
+    /// Stages artifacts, reads the inventory and splits it into stages.
+    func prepare(_ rollout: StoredRollout) async throws -> (PreparedRollout, CohortAssignment) {
+        let plan = rollout.plan
+        let release = try await fleet.stageArtifact(ArtifactRequest(
+            rolloutId: rollout.id, firmware: plan.release.firmware, version: plan.release.version,
+            location: plan.release.artifact, signingKeyPath: plan.release.signingKeyPath, aws: plan.aws))
+        var rollbackArtifact: StagedArtifact?
+        if let rollback = plan.rollback {
+            rollbackArtifact = try await fleet.stageArtifact(ArtifactRequest(
+                rolloutId: rollout.id, firmware: plan.release.firmware, version: rollback.version,
+                location: rollback.artifact, signingKeyPath: plan.release.signingKeyPath, aws: plan.aws))
+        }
+        let inventory = try await fleet.inventory(plan.fleet)
+        var groups: [String: [String]] = [:]
+        for stage in plan.stages {
+            if case .group(let name) = stage.target, groups[name] == nil {
+                groups[name] = try await fleet.groupMembers(name)
+            }
+        }
+        let cohorts: CohortAssignment
+        do {
+            cohorts = try CohortPlanner.assign(rolloutId: rollout.id, eligible: inventory.deviceIds, stages: plan.stages,
+                                               groupMembers: groups)
+        } catch {
+            throw FleetError.permanent(error.message)
+        }
+        let prepared = PreparedRollout(eligibleDevices: cohorts.eligibleCount, stageSizes: cohorts.stageSizes,
+                                       release: release, rollback: rollbackArtifact)
+        return (prepared, cohorts)
+    }
+
+    func jobRequest(forStage index: Int, runtime: inout Runtime) throws -> JobRequest {
+        let rollout = runtime.rollout
+        let plan = rollout.plan
+        let state = rollout.state
+        if runtime.cohorts == nil {
+            runtime.cohorts = try store.cohorts(rolloutId: rollout.id)
+        }
+        guard let cohorts = runtime.cohorts, let release = state.release else {
+            throw FleetError.permanent("cohorts or release artifact missing for \(state.stages[index].name)")
+        }
+        let spec = plan.stages[index]
+        let devices = cohorts.devices(ofStage: index)
+        var targets = JobTargets.devices(Array(devices))
+        // A group stage whose every member is targeted can point the job at the group itself.
+        if case .group(let name) = spec.target, plan.fleet.selector.isEmpty, plan.fleet.exclude.isEmpty,
+           index == 0 {
+            targets = .group(name)
+        }
+        let document = JobDocument.forStage(rolloutId: rollout.id, stage: spec.name, release: release,
+                                            previousVersion: plan.rollback?.version)
+        return JobRequest(rolloutId: rollout.id, jobId: state.stages[index].jobId, stage: spec.name, targets: targets,
+                          document: document, settings: plan.job, aws: plan.aws)
+    }
+
+    /// Every device that took or was taking the new firmware, in any stage (sorted, so retries ask for the same).
+    func rollbackDevices(state: RolloutState) async throws -> [String] {
+        var devices = Set<String>()
+        for stage in state.stages where stage.jobCreatedAt != nil || stage.status == .cancelled || stage.status == .failed {
+            if stage.jobCreatedAt == nil && stage.status == .cancelled && stage.startedAt == nil { continue }
+            do {
+                let found = try await fleet.devices(jobId: stage.jobId, statuses: [.succeeded, .inProgress])
+                devices.formUnion(found)
+            } catch FleetError.notFound {
+                continue  // the job was never created (crash before creation, then cancelled)
+            }
+        }
+        return devices.sorted()
+    }
+
+    func handleEffectFailure(_ pending: PendingEffect, error: Error, runtime: inout Runtime) throws {
+        let rolloutId = runtime.rollout.id
+        let record = pending.record
+        let attempts = pending.attempts + 1
+        let message = "\(error)"
+        let isNotification: Bool = { if case .notify = record.effect { return true }; return false }()
+        var retryable = true
+        var retryAfter: Double?
+        if let fleetError = error as? FleetError {
+            retryable = fleetError.isRetryable
+            if case .retryable(_, let after) = fleetError { retryAfter = after }
+            if case .notFound = fleetError, case .cancelJob = record.effect {
+                // Cancelling a job that was never created: nothing to cancel.
+                if let stage = { if case .cancelJob(let stage, _, _) = record.effect { return stage }; return nil }() {
+                    try commitCompletion(.jobCancelled(stage: stage), key: record.key, status: .done, cohorts: nil,
+                                         runtime: &runtime)
+                } else {
+                    try store.finishEffect(rolloutId: rolloutId, key: record.key, status: .done)
+                }
+                return
+            }
+        }
+        let attemptsMax = isNotification ? configuration.notificationAttemptsMax : configuration.effectAttemptsMax
+        if retryable && attempts < attemptsMax {
+            let delay = configuration.backoffSeconds(attempt: attempts, key: record.key, retryAfterSeconds: retryAfter)
+            try store.deferEffect(rolloutId: rolloutId, key: record.key, attempts: attempts,
+                                  nextAttemptAt: clock.now().addingTimeInterval(delay), lastError: message)
+            logger.warning("effect failed, will retry", metadata: [
+                "rollout": "\(rolloutId)", "effect": "\(record.key)", "attempt": "\(attempts)", "error": "\(message)",
+            ])
+            return
+        }
+        if isNotification {
+            logger.error("notification dropped", metadata: ["rollout": "\(rolloutId)", "error": "\(message)"])
+            try store.finishEffect(rolloutId: rolloutId, key: record.key, status: .failed)
+            return
+        }
+        logger.error("effect failed for good", metadata: [
+            "rollout": "\(rolloutId)", "effect": "\(record.key)", "error": "\(message)",
+        ])
+        try commitCompletion(.effectFailed(key: record.key, message: message), key: record.key, status: .failed,
+                             cohorts: nil, runtime: &runtime)
+    }
+
+    // MARK: timers and polls
+
+    func fireTimerIfDue(runtime: inout Runtime) throws -> Bool {
+        guard let due = runtime.rollout.state.dueAt, due <= clock.now(), !runtime.rollout.state.phase.isTerminal else {
+            return false
+        }
+        let before = runtime.rollout.state
+        try commit(.timerFired, runtime: &runtime, force: false)
+        if runtime.rollout.state == before {
+            // Nothing changed at the due time (e.g. held by a pause): stop asking until something else happens.
+            runtime.rollout.state.dueAt = nil
+            return false
+        }
+        return true
+    }
+
+    func needsPolling(_ state: RolloutState) -> Bool {
+        switch state.phase {
+        case .baking: return state.stages[state.currentStage].status == .baking
+        case .rollingBack: return state.rollback?.devices ?? 0 > 0
+        default: return false
+        }
+    }
+
+    func pollIfDue(runtime: inout Runtime) async throws -> Bool {
+        let now = clock.now()
+        let state = runtime.rollout.state
+        guard needsPolling(state) else {
+            runtime.nextPollAt = nil
+            return false
+        }
+        if let next = runtime.nextPollAt, next > now { return false }
+        runtime.nextPollAt = now.addingTimeInterval(configuration.pollIntervalSeconds)
+        counters.polls += 1
+        let event: RolloutEvent
+        do {
+            if state.phase == .rollingBack, let rollback = state.rollback {
+                event = .rollbackProgressObserved(progress: try await fleet.jobProgress(jobId: rollback.jobId))
+            } else {
+                let index = state.currentStage
+                let stage = state.stages[index]
+                let progress = try await fleet.jobProgress(jobId: stage.jobId)
+                var metrics: [String: MetricReading] = [:]
+                for gate in runtime.rollout.plan.gates(for: runtime.rollout.plan.stages[index]).metrics {
+                    metrics[gate.name] = await metricSource.read(gate, rolloutId: state.rolloutId, stage: stage.name)
+                }
+                event = .progressObserved(stage: index, progress: progress, metrics: metrics)
+            }
+        } catch {
+            counters.pollErrors += 1
+            logger.warning("poll failed", metadata: ["rollout": "\(state.rolloutId)", "error": "\(error)"])
+            return false
+        }
+        let before = runtime.rollout.state
+        try commit(event, runtime: &runtime, force: false)
+        return runtime.rollout.state != before
+    }
+
+    // MARK: commits
+
+    /// Applies `event` now and commits it with its effects; with `force: false` an event that changes nothing is
+    /// not persisted (observations that saw nothing new).
+    func commit(_ event: RolloutEvent, runtime: inout Runtime, force: Bool, completedEffectKey: String? = nil,
+                completedEffectStatus: EffectStatus = .done, cohorts: CohortAssignment? = nil) throws {
+        let now = clock.now()
+        let state = runtime.rollout.state
+        let transition = RolloutStateMachine.apply(event, to: state, plan: runtime.rollout.plan, at: now)
+        guard transition.changed || force else { return }
+        var newState = transition.state
+        if !transition.changed {
+            // A fact that changed nothing is still a fact: it takes its place in the log.
+            newState.eventCount = state.eventCount + 1
+            newState.updatedAt = now
+        }
+        let record = RolloutEventRecord(sequence: newState.eventCount, at: now, event: event)
+        try store.commit(StoreCommit(
+            rolloutId: runtime.rollout.id, expectedEventCount: state.eventCount, event: record, state: newState,
+            effects: transition.effects, verdicts: transition.verdicts, completedEffectKey: completedEffectKey,
+            completedEffectStatus: completedEffectStatus, cohorts: cohorts))
+        counters.commits += 1
+        runtime.rollout.state = newState
+        if let cohorts { runtime.cohorts = cohorts }
+        if newState.phase != state.phase || newState.pause != state.pause || event.isCommand
+            || newState.currentStage != state.currentStage {
+            logTransition(id: runtime.rollout.id, event: event, state: newState)
+        }
+        try crash(.afterCommit(rolloutId: runtime.rollout.id, eventKind: event.kind))
+    }
+
+    /// Commits the event that records an effect's completion, reloading once if a command got in first.
+    func commitCompletion(_ event: RolloutEvent, key: String, status: EffectStatus, cohorts: CohortAssignment?,
+                          runtime: inout Runtime) throws {
+        do {
+            try commit(event, runtime: &runtime, force: true, completedEffectKey: key, completedEffectStatus: status,
+                       cohorts: cohorts)
+        } catch StoreError.conflict {
+            runtime = try loadRuntime(runtime.rollout.id, fresh: true)
+            try commit(event, runtime: &runtime, force: true, completedEffectKey: key, completedEffectStatus: status,
+                       cohorts: cohorts)
+        }
+    }
+
+    func loadRuntime(_ rolloutId: String, fresh: Bool = false) throws -> Runtime {
+        if !fresh, let runtime = runtimes[rolloutId] { return runtime }
+        guard let rollout = try store.rollout(id: rolloutId) else { throw StoreError.notFound(rolloutId: rolloutId) }
+        let runtime = Runtime(rollout: rollout, cohorts: runtimes[rolloutId]?.cohorts,
+                              nextPollAt: runtimes[rolloutId]?.nextPollAt)
+        runtimes[rolloutId] = runtime
+        return runtime
+    }
+
+    func crash(_ point: CrashPoint) throws {
+        try crashHook?(point)
+    }
+
+    func logTransition(id: String, event: RolloutEvent, state: RolloutState) {
+        let stage = state.stages.indices.contains(state.currentStage) ? state.stages[state.currentStage].name : "-"
+        logger.info("\(state.message ?? event.kind)", metadata: [
+            "rollout": "\(id)", "stage": "\(stage)", "phase": "\(state.displayPhase.rawValue)", "event": "\(event.kind)",
+        ])
+    }
+}
+
+/// What `submit` did.
+public struct SubmitResult: Sendable {
+    public var rolloutId: String
+    /// False when the same plan had been submitted before.
+    public var created: Bool
+    public var state: RolloutState
+}
+
+/// A command that makes no sense in the rollout's current state (HTTP 409).
+public struct CommandRejected: Error, Sendable, CustomStringConvertible {
+    public var reason: String
+
+    public var description: String { reason }
+}
+
+/// Work counters, for `/metrics` and `rollout bench`.
+public struct EngineCounters: Sendable {
+    public var commits = 0
+    public var polls = 0
+    public var pollErrors = 0
+    public var effectsAttempted = 0
+    public var effectErrors = 0
+    public var jobsCreated = 0
+}

@@ -1,0 +1,120 @@
+import Foundation
+import Logging
+
+/// Everything the AWS fleet needs to reach AWS: region, endpoints, credentials, transport and retry policy.
+///
+/// `resolve` applies the same rules as the AWS CLI: region from the argument, `AWS_REGION`, `AWS_DEFAULT_REGION`,
+/// then the profile in the config file; endpoints from `--endpoint-url`, `AWS_ENDPOINT_URL_IOT` /
+/// `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL` (ignored with `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), else the
+/// public endpoints; credentials from the standard chain.
+public struct AWSConfiguration: Sendable {
+    public var region: String
+    /// Set when IoT was pointed elsewhere than `https://iot.<region>.amazonaws.com`.
+    public var iotEndpointOverride: AWSEndpoint?
+    /// Set when S3 was pointed elsewhere; S3 then uses path-style addressing.
+    public var s3EndpointOverride: AWSEndpoint?
+    public var credentials: any AWSCredentialsProvider
+    public var transport: any HTTPTransport
+    public var retry: RetryPolicy
+    /// AddThingToThingGroup calls per second while filling a temporary group (nil: no pacing).
+    public var groupAddRatePerSecond: Double?
+    /// Concurrent AddThingToThingGroup calls.
+    public var groupAddConcurrency: Int
+    public var now: @Sendable () -> Date
+    public var logger: Logger
+
+    public init(region: String, iotEndpointOverride: AWSEndpoint? = nil, s3EndpointOverride: AWSEndpoint? = nil,
+                credentials: any AWSCredentialsProvider, transport: any HTTPTransport = CurlTransport(),
+                retry: RetryPolicy = RetryPolicy(), groupAddRatePerSecond: Double? = 20, groupAddConcurrency: Int = 4,
+                now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "rollout.aws")) {
+        precondition(groupAddConcurrency >= 1 && groupAddConcurrency <= 32, "groupAddConcurrency must be 1…32")
+        self.region = region
+        self.iotEndpointOverride = iotEndpointOverride
+        self.s3EndpointOverride = s3EndpointOverride
+        self.credentials = credentials
+        self.transport = transport
+        self.retry = retry
+        self.groupAddRatePerSecond = groupAddRatePerSecond
+        self.groupAddConcurrency = groupAddConcurrency
+        self.now = now
+        self.logger = logger
+    }
+
+    /// Applies the CLI's resolution rules to `environment` (pass `ProcessInfo.processInfo.environment` in the
+    /// CLI; tests pass their own dictionary).
+    public static func resolve(region explicitRegion: String? = nil, endpointURL: String? = nil,
+                               profile: String? = nil,
+                               environment: [String: String] = ProcessInfo.processInfo.environment,
+                               transport: any HTTPTransport = CurlTransport(),
+                               retry: RetryPolicy = RetryPolicy()) throws -> AWSConfiguration {
+        let files = try SharedConfigFiles.load(environment: environment, profile: profile)
+        func nonEmpty(_ value: String?) -> String? { value.flatMap { $0.isEmpty ? nil : $0 } }
+        guard let region = nonEmpty(explicitRegion) ?? nonEmpty(environment["AWS_REGION"])
+            ?? nonEmpty(environment["AWS_DEFAULT_REGION"]) ?? files.region
+        else {
+            throw AWSConfigurationError("no AWS region: pass --region, or set AWS_REGION, or `region` in \(files.configPath)")
+        }
+        guard region.range(of: "^[a-z0-9-]{1,32}$", options: .regularExpression) != nil else {
+            throw AWSConfigurationError("\"\(region)\" is not an AWS region name")
+        }
+        let ignoreEnvironmentEndpoints = environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]?.lowercased() == "true"
+        func endpoint(serviceVariable: String) throws -> AWSEndpoint? {
+            let candidates: [(String, String?)] = [
+                ("--endpoint-url", nonEmpty(endpointURL)),
+                (serviceVariable, ignoreEnvironmentEndpoints ? nil : nonEmpty(environment[serviceVariable])),
+                ("AWS_ENDPOINT_URL", ignoreEnvironmentEndpoints ? nil : nonEmpty(environment["AWS_ENDPOINT_URL"])),
+            ]
+            guard let (origin, url) = candidates.first(where: { $0.1 != nil }).map({ ($0.0, $0.1!) }) else { return nil }
+            guard let parsed = AWSEndpoint(url: url) else {
+                throw AWSConfigurationError("\(origin) \"\(url)\" is not an http(s) URL")
+            }
+            return parsed
+        }
+        let metadataTransport = CurlTransport(options: .init(connectTimeoutSeconds: 1, totalTimeoutSeconds: 3,
+                                                             maxResponseBytes: 1 << 20, threadCount: 1))
+        let chain = try CredentialsChain.standard(environment: environment, profile: profile, transport: transport,
+                                                  metadataTransport: metadataTransport)
+        return AWSConfiguration(region: region, iotEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_IOT"),
+                                s3EndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_S3"),
+                                credentials: chain, transport: transport, retry: retry)
+    }
+
+    public func iotEndpoint(region: String) -> AWSEndpoint {
+        iotEndpointOverride ?? AWSEndpoint(host: "iot.\(region).amazonaws.com\(AWSConfiguration.dnsSuffix(region))")
+    }
+
+    public func s3Endpoint(region: String) -> AWSEndpoint {
+        s3EndpointOverride ?? AWSEndpoint(host: "s3.\(region).amazonaws.com\(AWSConfiguration.dnsSuffix(region))")
+    }
+
+    /// China regions live under `amazonaws.com.cn`.
+    static func dnsSuffix(_ region: String) -> String {
+        region.hasPrefix("cn-") ? ".cn" : ""
+    }
+
+    public func iotClient(region: String? = nil) -> IoTClient {
+        let region = region ?? self.region
+        return IoTClient(client: AWSClient(service: "iot", region: region, endpoint: iotEndpoint(region: region),
+                                           credentials: credentials, transport: transport, retry: retry, now: now,
+                                           logger: logger))
+    }
+
+    public func s3Client(region: String? = nil) -> S3Client {
+        let region = region ?? self.region
+        return S3Client(client: AWSClient(service: "s3", region: region, endpoint: s3Endpoint(region: region),
+                                          credentials: credentials, transport: transport, retry: retry, now: now,
+                                          logger: logger),
+                        pathStyle: s3EndpointOverride != nil)
+    }
+}
+
+/// Region or endpoint settings that cannot work.
+public struct AWSConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// An access key pair (and session token) for signing. Never prints its secrets: `description`, `debugDescription`
+/// and the mirror show the access key id's last 4 characters only.
+public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
+    public var accessKeyId: String
+    public var secretAccessKey: String
+    public var sessionToken: String?
+    /// When temporary credentials stop working; nil for long-term keys.
+    public var expiration: Date?
+    /// Where they came from (`environment`, `shared credentials file, profile default`, `container`, `imds`, …).
+    public var source: String
+
+    public init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Date? = nil,
+                source: String = "static") {
+        self.accessKeyId = accessKeyId
+        self.secretAccessKey = secretAccessKey
+        self.sessionToken = sessionToken
+        self.expiration = expiration
+        self.source = source
+    }
+
+    /// `****WXYZ`: enough to tell keys apart in logs, not enough to use one.
+    public var redactedAccessKeyId: String {
+        "****" + String(accessKeyId.suffix(4))
+    }
+
+    public var description: String {
+        var text = "AWSCredentials(accessKeyId: \(redactedAccessKeyId), source: \(source)"
+        if sessionToken != nil { text += ", sessionToken: <redacted>" }
+        if let expiration { text += ", expiration: \(expiration.ISO8601Format())" }
+        return text + ")"
+    }
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["accessKeyId": redactedAccessKeyId, "source": source,
+                                "expiration": expiration as Any], displayStyle: .struct)
+    }
+
+    /// True when the credentials expire within `margin` seconds of `now`.
+    public func expires(within margin: TimeInterval, of now: Date) -> Bool {
+        guard let expiration else { return false }
+        return expiration.timeIntervalSince(now) <= margin
+    }
+}

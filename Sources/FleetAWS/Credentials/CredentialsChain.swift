@@ -1,0 +1,74 @@
+import Foundation
+
+/// The standard chain (environment → shared files → container → IMDS), with caching: temporary credentials are
+/// reloaded `refreshMarginSeconds` (5 minutes) before their `Expiration`; one load at a time.
+public actor CredentialsChain: AWSCredentialsProvider {
+    public static let refreshMarginSeconds: TimeInterval = 300
+
+    private let sources: [any AWSCredentialsSource]
+    private let now: @Sendable () -> Date
+    private var cached: AWSCredentials?
+    private var loading: Task<AWSCredentials, Error>?
+
+    public init(sources: [any AWSCredentialsSource], now: @escaping @Sendable () -> Date = { Date() }) {
+        precondition(!sources.isEmpty, "a credentials chain needs at least one source")
+        self.sources = sources
+        self.now = now
+    }
+
+    /// The chain as the AWS CLI resolves it, from `environment` (never read from the process here).
+    public static func standard(environment: [String: String], profile: String? = nil,
+                                transport: any HTTPTransport, metadataTransport: any HTTPTransport,
+                                imdsBaseURL: String? = nil,
+                                now: @escaping @Sendable () -> Date = { Date() }) throws -> CredentialsChain {
+        let files = try SharedConfigFiles.load(environment: environment, profile: profile)
+        let profileRequired = profile != nil || environment["AWS_PROFILE"].map { !$0.isEmpty } == true
+        var sources: [any AWSCredentialsSource] = []
+        // An explicit profile wins over environment keys, as in the AWS CLI (`--profile`).
+        if profile == nil {
+            sources.append(EnvironmentCredentialsSource(environment: environment))
+        }
+        sources.append(SharedFileCredentialsSource(files: files, profileRequired: profileRequired))
+        sources.append(ContainerCredentialsSource(environment: environment, transport: transport))
+        sources.append(IMDSCredentialsSource(environment: environment, transport: metadataTransport, baseURL: imdsBaseURL))
+        return CredentialsChain(sources: sources, now: now)
+    }
+
+    public func credentials() async throws -> AWSCredentials {
+        if let cached, !cached.expires(within: CredentialsChain.refreshMarginSeconds, of: now()) {
+            return cached
+        }
+        if let loading {
+            return try await loading.value
+        }
+        let sources = self.sources
+        let task = Task { try await CredentialsChain.load(from: sources) }
+        loading = task
+        defer { loading = nil }
+        do {
+            let fresh = try await task.value
+            cached = fresh
+            return fresh
+        } catch {
+            // Still-valid old credentials beat none when a refresh fails.
+            if let cached, let expiration = cached.expiration, expiration > now() {
+                return cached
+            }
+            throw error
+        }
+    }
+
+    /// Forgets the cached credentials (e.g. after an `ExpiredToken` answer).
+    public func invalidate() {
+        cached = nil
+    }
+
+    static func load(from sources: [any AWSCredentialsSource]) async throws -> AWSCredentials {
+        for source in sources {
+            if let credentials = try await source.loadCredentials() {
+                return credentials
+            }
+        }
+        throw CredentialsError("no credentials found (tried \(sources.map(\.name).joined(separator: ", ")))")
+    }
+}

@@ -1,0 +1,25 @@
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (optional).
+public struct EnvironmentCredentialsSource: AWSCredentialsSource {
+    public let name = "environment"
+    private let environment: [String: String]
+
+    public init(environment: [String: String]) {
+        self.environment = environment
+    }
+
+    public func loadCredentials() async throws -> AWSCredentials? {
+        let keyId = environment["AWS_ACCESS_KEY_ID"].flatMap { $0.isEmpty ? nil : $0 }
+        let secret = environment["AWS_SECRET_ACCESS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        switch (keyId, secret) {
+        case (nil, nil):
+            return nil
+        case (let keyId?, let secret?):
+            let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+            return AWSCredentials(accessKeyId: keyId, secretAccessKey: secret, sessionToken: token, source: name)
+        case (nil, _):
+            throw CredentialsError("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not")
+        case (_, nil):
+            throw CredentialsError("AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not")
+        }
+    }
+}

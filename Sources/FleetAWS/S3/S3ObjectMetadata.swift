@@ -1,0 +1,58 @@
+import Foundation
+
+/// What HeadObject tells about an object.
+public struct S3ObjectMetadata: Sendable, Equatable {
+    public var size: Int64
+    public var etag: String?
+    public var versionId: String?
+    public var contentType: String?
+    /// Base64 SHA-256 S3 stored for the whole object (`x-amz-checksum-sha256`), when it has one.
+    public var checksumSHA256: String?
+    /// User metadata (`x-amz-meta-*`), keys without the prefix, lowercased.
+    public var metadata: [String: String]
+
+    public init(size: Int64, etag: String? = nil, versionId: String? = nil, contentType: String? = nil,
+                checksumSHA256: String? = nil, metadata: [String: String] = [:]) {
+        self.size = size
+        self.etag = etag
+        self.versionId = versionId
+        self.contentType = contentType
+        self.checksumSHA256 = checksumSHA256
+        self.metadata = metadata
+    }
+
+    /// The object's SHA-256 (lowercase hex) if it is known without reading it: our `x-amz-meta-sha256`, else a
+    /// full-object checksum (a multipart composite `…-N` is not the object's digest).
+    public var knownSHA256Hex: String? {
+        if let hex = metadata["sha256"]?.lowercased(), hex.count == 64, Data(hex: hex) != nil {
+            return hex
+        }
+        if let checksum = checksumSHA256, !checksum.contains("-"), let digest = Data(base64Encoded: checksum),
+           digest.count == 32
+        {
+            return digest.lowercaseHex
+        }
+        return nil
+    }
+
+    init(response: HTTPResponse) {
+        var metadata: [String: String] = [:]
+        for (name, value) in response.headers where name.hasPrefix("x-amz-meta-") {
+            metadata[String(name.dropFirst("x-amz-meta-".count))] = value
+        }
+        self.init(size: Int64(response[header: "content-length"] ?? "") ?? 0,
+                  etag: response[header: "etag"],
+                  versionId: response[header: "x-amz-version-id"].flatMap { $0 == "null" ? nil : $0 },
+                  contentType: response[header: "content-type"],
+                  checksumSHA256: response[header: "x-amz-checksum-sha256"],
+                  metadata: metadata)
+    }
+}
+
+/// What PutObject answered.
+public struct S3PutResult: Sendable, Equatable {
+    public var etag: String?
+    /// Set when the bucket has versioning enabled.
+    public var versionId: String?
+    public var checksumSHA256: String?
+}

@@ -1,0 +1,97 @@
+import Engine
+import Foundation
+import RolloutCore
+
+extension SimulatedFleet {
+    /// The health document a metric gate reads in simulation (as if from an HTTP JSON endpoint):
+    /// ```
+    /// {"fleet":   {"devices": N, "crashRate": r, "offlinePercent": p},
+    ///  "release": {"version": "2.1.0", "devices": updated, "crashRate": r},
+    ///  "firmware": {"2.0.3": {"devices": n, "crashRate": r}, "2.1.0": {…}}}
+    /// ```
+    /// Crash rates are expected values per device-hour from the scenario's health model, so they are exact and
+    /// repeatable. `release` is the firmware this rollout deploys, on the devices it updated.
+    public func healthDocument(rolloutId: String, at date: Date) -> [String: Any] {
+        let jobs = jobs(ofRollout: rolloutId)
+        let hardwareCount = population.hardwareNames.count
+        let releaseJobs = jobs.filter { !$0.isRollback }
+        let releaseVersion = releaseJobs.first?.version ?? "unknown"
+        let rollbackJobs = jobs.filter(\.isRollback)
+        let baseVersion = scenario.currentFirmware ?? rollbackJobs.first?.version ?? "previous"
+        var devicesPerHardware = [Int](repeating: 0, count: hardwareCount)
+        for revision in population.hardware { devicesPerHardware[Int(revision)] += 1 }
+        var totalCrash = 0.0
+        var releaseCrash = 0.0
+        var releaseDevices = 0
+        for hardware in 0..<hardwareCount {
+            let name = population.hardwareNames[hardware]
+            // Devices on the release: updated by a stage job, minus those the rollback job put back.
+            let updated = releaseJobs.reduce(0) { $0 + $1.successes(hardware: hardware, atOrBefore: date) }
+            let reverted = rollbackJobs.reduce(0) { $0 + $1.successes(hardware: hardware, atOrBefore: date) }
+            let onRelease = max(0, updated - reverted)
+            // Devices updated long enough ago for a late-showing rule.
+            var releaseRate = 0.0
+            for job in releaseJobs {
+                let successes = job.successes(hardware: hardware, atOrBefore: date)
+                guard successes > 0 else { continue }
+                let share = Double(successes) / Double(max(updated, 1))
+                let rule = scenario.health.crashRates.first {
+                    $0.firmware == job.version && ($0.hardware == nil || $0.hardware == name)
+                }
+                if let rule {
+                    let aged = job.successes(hardware: hardware,
+                                             atOrBefore: date.addingTimeInterval(-TimeInterval(rule.afterUpdateSeconds)))
+                    let agedShare = Double(aged) / Double(successes)
+                    releaseRate += share * (agedShare * rule.crashRate + (1 - agedShare) * scenario.health.baselineCrashRate)
+                } else {
+                    releaseRate += share * scenario.health.baselineCrashRate
+                }
+            }
+            let baseRule = scenario.health.crashRates.first {
+                $0.firmware == baseVersion && ($0.hardware == nil || $0.hardware == name)
+            }
+            let baseRate = baseRule?.crashRate ?? scenario.health.baselineCrashRate
+            let onBase = devicesPerHardware[hardware] - onRelease
+            totalCrash += Double(onBase) * baseRate + Double(onRelease) * releaseRate
+            releaseCrash += Double(onRelease) * releaseRate
+            releaseDevices += onRelease
+        }
+        let offline = population.online.reduce(0) { $0 + ($1 ? 0 : 1) }
+        func rounded(_ value: Double) -> Double { (value * 1e9).rounded() / 1e9 }
+        let fleetRate = rounded(totalCrash / Double(population.count))
+        let releaseRate = releaseDevices == 0 ? 0 : rounded(releaseCrash / Double(releaseDevices))
+        return [
+            "fleet": ["devices": population.count, "crashRate": fleetRate,
+                      "offlinePercent": rounded(100 * Double(offline) / Double(population.count))] as [String: Any],
+            "release": ["version": releaseVersion, "devices": releaseDevices, "crashRate": releaseRate] as [String: Any],
+            "firmware": [
+                baseVersion: ["devices": population.count - releaseDevices,
+                              "crashRate": population.count == releaseDevices ? 0
+                                  : rounded((totalCrash - releaseCrash) / Double(population.count - releaseDevices))],
+                releaseVersion: ["devices": releaseDevices, "crashRate": releaseRate],
+            ] as [String: Any],
+        ]
+    }
+}
+
+/// Metric gates in simulation: every URL is answered by the simulated fleet's health document.
+public struct SimulatedMetricSource: MetricSource {
+    let fleet: SimulatedFleet
+    let clock: any RolloutClock
+
+    public init(fleet: SimulatedFleet, clock: any RolloutClock) {
+        self.fleet = fleet
+        self.clock = clock
+    }
+
+    public func read(_ gate: MetricGate, rolloutId: String, stage: String) async -> MetricReading {
+        let document = fleet.healthDocument(rolloutId: rolloutId, at: clock.now())
+        guard let data = try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]) else {
+            return MetricReading(error: "health document could not be encoded")
+        }
+        switch JSONPointer.number(at: gate.pointer, inJSON: data) {
+        case .success(let value): return MetricReading(value: value)
+        case .failure(let error): return MetricReading(error: error.message)
+        }
+    }
+}

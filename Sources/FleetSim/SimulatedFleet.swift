@@ -1,0 +1,217 @@
+import Engine
+import Foundation
+import RolloutCore
+
+/// The built-in fleet: seeded devices on a virtual clock, behaving as the scenario says.
+///
+/// It plays the part of AWS IoT Jobs + S3 for the engine (same `Fleet` port, same idempotency rules: a job id
+/// is created once, a second create with the same request adopts it, a different one is a conflict).
+public final class SimulatedFleet: Fleet, @unchecked Sendable {
+    public let kind = "sim"
+    public let seed: UInt64
+    public let scenario: SimulationScenario
+    public let population: SimulatedPopulation
+    let clock: any RolloutClock
+    let draw: SeededDraw
+    private let lock = NSLock()
+    private var jobs: [String: SimulatedJob] = [:]
+    private var jobOrder: [String] = []
+    private var callCounts: [String: Int] = [:]
+    private var groupCache: [String: [String]] = [:]
+    private var cleanedUp: Set<String> = []
+    private var stagedArtifacts: [String: StagedArtifact] = [:]
+
+    /// Every successful `createJob` that made a new job (not adoptions): what the fleet side saw, for tests.
+    public private(set) var jobsCreated: [String] = []
+    /// Fleet API calls answered, throttled and failed (for reports and tests).
+    public private(set) var callsTotal = 0
+    public private(set) var callsThrottled = 0
+
+    public init(devices: Int, seed: UInt64, scenario: SimulationScenario, clock: any RolloutClock) {
+        self.seed = seed
+        self.scenario = scenario
+        self.clock = clock
+        self.draw = SeededDraw(seed: seed)
+        self.population = SimulatedPopulation(count: devices, scenario: scenario, draw: draw)
+    }
+
+    // MARK: Fleet
+
+    public func inventory(_ selection: FleetSelection) async throws -> DeviceInventory {
+        try apiCall("ListThingsInThingGroup", selection.thingGroup ?? "fleet")
+        for attribute in selection.selector.keys where attribute != "hardwareRevision" {
+            throw FleetError.permanent("simulated devices have the attribute hardwareRevision only; "
+                                       + "the plan selects on `\(attribute)`")
+        }
+        let acceptedRevisions: Set<UInt8>? = selection.selector["hardwareRevision"].map { names in
+            Set(population.hardwareNames.indices.filter { names.contains(population.hardwareNames[$0]) }.map(UInt8.init))
+        }
+        let excluded = Set(selection.exclude.compactMap { population.index(of: $0) })
+        var ids: [String] = []
+        ids.reserveCapacity(population.count)
+        for device in 0..<population.count {
+            if let acceptedRevisions, !acceptedRevisions.contains(population.hardware[device]) { continue }
+            if !excluded.isEmpty && excluded.contains(device) { continue }
+            ids.append(SimulatedPopulation.deviceId(device))
+        }
+        return DeviceInventory(deviceIds: ids)
+    }
+
+    public func groupMembers(_ group: String) async throws -> [String] {
+        try apiCall("ListThingsInThingGroup", group)
+        if let cached = lock.withLock({ groupCache[group] }) { return cached }
+        guard let size = scenario.groups[group] else {
+            throw FleetError.notFound("thing group `\(group)` (the scenario defines: "
+                                      + "\(scenario.groups.keys.sorted().joined(separator: ", ")))")
+        }
+        let purpose = SeededDraw.purpose("group:\(group)")
+        let members = (0..<population.count)
+            .map { (draw.unit(purpose, UInt64($0)), $0) }
+            .sorted { $0.0 < $1.0 }
+            .prefix(min(size, population.count))
+            .map { SimulatedPopulation.deviceId($0.1) }
+        lock.withLock { groupCache[group] = members }
+        return members
+    }
+
+    public func stageArtifact(_ artifact: ArtifactRequest) async throws -> StagedArtifact {
+        try apiCall("PutObject", artifact.version)
+        let digest: String
+        let size: Int64
+        let url: String
+        switch artifact.location {
+        case .file(let path):
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw FleetError.permanent("artifact \(path) cannot be read")
+            }
+            defer { try? handle.close() }
+            var hasher = SHA256()
+            var total: Int64 = 0
+            // Streamed in 1 MiB blocks; bounded by the file's size.
+            while let block = try? handle.read(upToCount: 1 << 20), !block.isEmpty {
+                hasher.update(block)
+                total += Int64(block.count)
+            }
+            digest = SHA256.hex(hasher.finalize())
+            size = total
+            url = "sim://firmware/\(artifact.firmware)/\(artifact.version)/\(digest).bin"
+        case .s3(let bucket, let key):
+            // No S3 here: the object stands for itself, identified by its location.
+            digest = SHA256.hex(SHA256.hash(Array("s3://\(bucket)/\(key)".utf8)))
+            size = 0
+            url = "sim://s3/\(bucket)/\(key)"
+        }
+        let staged = StagedArtifact(version: artifact.version, url: url, sha256Hex: digest, sizeBytes: size,
+                                    signatureBase64: nil)
+        lock.withLock { stagedArtifacts[url] = staged }
+        return staged
+    }
+
+    public func createJob(_ request: JobRequest) async throws {
+        try apiCall("CreateJob", request.jobId)
+        let targets: [Int32]
+        switch request.targets {
+        case .devices(let ids):
+            var indices: [Int32] = []
+            indices.reserveCapacity(ids.count)
+            for id in ids {
+                guard let index = population.index(of: id) else {
+                    throw FleetError.permanent("InvalidRequestException: no simulated device `\(id)`")
+                }
+                indices.append(Int32(index))
+            }
+            targets = indices
+        case .group(let name):
+            let members = try await groupMembers(name)
+            targets = members.compactMap { population.index(of: $0).map(Int32.init) }
+        }
+        let targetFingerprint = targets.reduce(UInt64(targets.count)) { StableHash.mix($0 ^ UInt64($1)) }
+        let documentFingerprint = StableHash.hash(request.document.version, request.document.checksum + request.stage)
+        let now = clock.now()
+        try lock.withLock {
+            if let existing = jobs[request.jobId] {
+                guard existing.targetFingerprint == targetFingerprint,
+                      existing.documentFingerprint == documentFingerprint else {
+                    throw FleetError.conflict("job \(request.jobId) exists with different targets or document")
+                }
+                return  // adopt: the same job, asked for again after a crash
+            }
+            let job = SimulatedJob(request: request, targets: targets, population: population, scenario: scenario,
+                                   draw: draw, createdAt: now, targetFingerprint: targetFingerprint,
+                                   documentFingerprint: documentFingerprint)
+            jobs[request.jobId] = job
+            jobOrder.append(request.jobId)
+            jobsCreated.append(request.jobId)
+        }
+    }
+
+    public func jobProgress(jobId: String) async throws -> JobProgress {
+        try apiCall("DescribeJob", jobId)
+        guard let job = lock.withLock({ jobs[jobId] }) else { throw FleetError.notFound("job \(jobId)") }
+        return job.progress(at: clock.now())
+    }
+
+    public func devices(jobId: String, statuses: Set<ExecutionStatus>) async throws -> [String] {
+        try apiCall("ListJobExecutionsForJob", jobId)
+        guard let job = lock.withLock({ jobs[jobId] }) else { throw FleetError.notFound("job \(jobId)") }
+        let now = clock.now()
+        var result: [String] = []
+        for position in job.targets.indices where statuses.contains(job.status(ofPosition: position, at: now)) {
+            result.append(SimulatedPopulation.deviceId(Int(job.targets[position])))
+        }
+        return result
+    }
+
+    public func cancelJob(jobId: String, reason: String, force: Bool) async throws {
+        try apiCall("CancelJob", jobId)
+        guard let job = lock.withLock({ jobs[jobId] }) else { throw FleetError.notFound("job \(jobId)") }
+        job.cancel(at: clock.now(), force: force, population: population)
+    }
+
+    public func cleanUp(rolloutId: String, jobId: String) async throws {
+        try apiCall("DeleteThingGroup", jobId)
+        _ = lock.withLock { cleanedUp.insert(jobId) }
+    }
+
+    // MARK: what tests and reports read
+
+    /// Jobs in creation order, with their current progress.
+    public func jobSummaries() -> [(jobId: String, targets: Int, progress: JobProgress)] {
+        let now = clock.now()
+        return lock.withLock { jobOrder.map { ($0, jobs[$0]!.targets.count, jobs[$0]!.progress(at: now)) } }
+    }
+
+    /// Target devices of a job, sorted.
+    public func targets(ofJob jobId: String) -> [String]? {
+        lock.withLock { jobs[jobId]?.targets.map { SimulatedPopulation.deviceId(Int($0)) }.sorted() }
+    }
+
+    public var cleanedUpJobs: Set<String> { lock.withLock { cleanedUp } }
+
+    /// The jobs of one rollout.
+    func jobs(ofRollout rolloutId: String) -> [SimulatedJob] {
+        lock.withLock { jobOrder.compactMap { jobs[$0] }.filter { $0.rolloutId == rolloutId } }
+    }
+
+    // MARK: faults
+
+    /// Counts the call and, as the scenario says, answers it with throttling or a server error instead.
+    /// The decision derives from the seed, the call and how often that call was made, never from wall time.
+    private func apiCall(_ operation: String, _ subject: String) throws {
+        let key = "\(operation):\(subject)"
+        let attempt = lock.withLock { () -> Int in
+            callsTotal += 1
+            callCounts[key, default: 0] += 1
+            return callCounts[key]!
+        }
+        guard scenario.throttlePercent > 0 || scenario.serverErrorPercent > 0 else { return }
+        let unit = draw.unit(SeededDraw.purpose(key), UInt64(attempt)) * 100
+        if unit < scenario.throttlePercent {
+            lock.withLock { callsThrottled += 1 }
+            throw FleetError.retryable("ThrottlingException: Rate exceeded (simulated, \(operation))", retryAfterSeconds: nil)
+        }
+        if unit < scenario.throttlePercent + scenario.serverErrorPercent {
+            throw FleetError.retryable("InternalFailureException: 500 (simulated, \(operation))", retryAfterSeconds: nil)
+        }
+    }
+}

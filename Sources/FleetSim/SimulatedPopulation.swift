@@ -1,0 +1,68 @@
+import Foundation
+
+/// The simulated devices, as compact arrays (a million devices take a few megabytes).
+///
+/// Device `i` is named `sim-0000000`+i; its hardware revision and whether it ever checks in are drawn from the seed.
+public struct SimulatedPopulation: Sendable {
+    public static let idPrefix = "sim-"
+    public let count: Int
+    public let hardwareNames: [String]
+    /// Index into `hardwareNames`, per device.
+    public let hardware: [UInt8]
+    public let online: [Bool]
+
+    public init(count: Int, scenario: SimulationScenario, draw: SeededDraw) {
+        precondition(count >= 1 && count <= SimulationScenario.devicesMax, "population size out of range")
+        self.count = count
+        hardwareNames = scenario.hardware.map(\.name)
+        let totalWeight = scenario.hardware.reduce(0) { $0 + $1.weight }
+        var cumulative: [Double] = []
+        var running = 0.0
+        for revision in scenario.hardware {
+            running += revision.weight / totalWeight
+            cumulative.append(running)
+        }
+        var hardware = [UInt8](repeating: 0, count: count)
+        var online = [Bool](repeating: true, count: count)
+        let offlineShare = scenario.offlinePercent / 100
+        for device in 0..<count {
+            let unit = draw.unit(1, UInt64(device))
+            var revision = 0
+            while revision < cumulative.count - 1 && unit >= cumulative[revision] { revision += 1 }
+            hardware[device] = UInt8(revision)
+            if offlineShare > 0 { online[device] = draw.unit(2, UInt64(device)) >= offlineShare }
+        }
+        self.hardware = hardware
+        self.online = online
+    }
+
+    /// `sim-0000042` for device 42 (built by hand: `String(format:)` is too slow for a million ids).
+    public static func deviceId(_ index: Int) -> String {
+        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: 7)
+        var value = index
+        var position = 6
+        while value > 0 && position >= 0 {
+            digits[position] = UInt8(ascii: "0") + UInt8(value % 10)
+            value /= 10
+            position -= 1
+        }
+        var bytes = Array(idPrefix.utf8)
+        if value > 0 { bytes += Array(String(value).utf8) }
+        bytes += digits
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The index of a simulated device id, or nil when it is not one of ours.
+    public func index(of deviceId: String) -> Int? {
+        var utf8 = deviceId.utf8[...]
+        guard utf8.starts(with: SimulatedPopulation.idPrefix.utf8) else { return nil }
+        utf8 = utf8.dropFirst(SimulatedPopulation.idPrefix.utf8.count)
+        var value = 0
+        for byte in utf8 {
+            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            if value >= count { return nil }
+        }
+        return utf8.isEmpty ? nil : value
+    }
+}

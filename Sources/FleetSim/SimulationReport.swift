@@ -1,0 +1,97 @@
+import Engine
+import Foundation
+import RolloutCore
+
+/// The result of a simulated rollout, as `rollout simulate --output json` prints it.
+public struct SimulationReport: Codable, Sendable {
+    public struct Stage: Codable, Sendable {
+        public var name: String
+        public var status: String
+        public var devices: Int
+        public var succeeded: Int
+        public var failed: Int
+        public var timedOut: Int
+        public var rejected: Int
+        public var canceled: Int
+        public var startedAt: Date?
+        public var endedAt: Date?
+        public var verdicts: [VerdictRecord]
+    }
+
+    public struct TimelineLine: Codable, Sendable {
+        public var at: Date
+        public var phase: String
+        public var message: String
+    }
+
+    public var rolloutId: String
+    /// The rollout's final (or current) phase: completed, rolledBack, aborted, failed, paused, awaitingApproval, …
+    public var outcome: String
+    public var ending: String
+    public var devices: Int
+    public var eligibleDevices: Int
+    public var seed: UInt64
+    public var startedAt: Date
+    public var virtualSeconds: Double
+    public var stages: [Stage]
+    public var rollback: Stage?
+    public var events: Int
+    public var fleetCalls: Int
+    public var fleetCallsThrottled: Int
+    public var jobsCreated: [String]
+    public var message: String?
+    public var timeline: [TimelineLine]
+
+    /// Builds the report from the store (events, verdicts) and the fleet (calls, jobs).
+    public static func build(rolloutId: String, store: any RolloutStore, fleet: SimulatedFleet, seed: UInt64,
+                             ending: SimulationRunner.Ending, startedAt: Date, endedAt: Date) throws -> SimulationReport {
+        guard let rollout = try store.rollout(id: rolloutId) else { throw StoreError.notFound(rolloutId: rolloutId) }
+        let state = rollout.state
+        let verdicts = try store.verdicts(rolloutId: rolloutId)
+        var events: [RolloutEventRecord] = []
+        var after = 0
+        // Read the log page by page (bounded pages, bounded total).
+        for _ in 0..<10_000 {
+            let page = try store.events(rolloutId: rolloutId, afterSequence: after, limit: 1000)
+            events += page
+            guard let last = page.last, page.count == 1000 else { break }
+            after = last.sequence
+        }
+        let stages = state.stages.map { stage in
+            Stage(name: stage.name, status: stage.status.rawValue, devices: stage.devices ?? 0,
+                  succeeded: stage.progress.succeeded, failed: stage.progress.failed, timedOut: stage.progress.timedOut,
+                  rejected: stage.progress.rejected, canceled: stage.progress.canceled, startedAt: stage.startedAt,
+                  endedAt: stage.endedAt, verdicts: verdicts.filter { $0.stage == stage.name })
+        }
+        let rollback = state.rollback.map { rollback in
+            Stage(name: "rollback", status: rollback.endedAt == nil ? "running" : "done", devices: rollback.devices ?? 0,
+                  succeeded: rollback.progress.succeeded, failed: rollback.progress.failed,
+                  timedOut: rollback.progress.timedOut, rejected: rollback.progress.rejected,
+                  canceled: rollback.progress.canceled, startedAt: rollback.jobCreatedAt, endedAt: rollback.endedAt,
+                  verdicts: [])
+        }
+        return SimulationReport(
+            rolloutId: rolloutId, outcome: state.displayPhase.rawValue, ending: ending.rawValue,
+            devices: fleet.population.count, eligibleDevices: state.eligibleDevices ?? 0, seed: seed,
+            startedAt: startedAt, virtualSeconds: endedAt.timeIntervalSince(startedAt), stages: stages, rollback: rollback,
+            events: events.count, fleetCalls: fleet.callsTotal, fleetCallsThrottled: fleet.callsThrottled,
+            jobsCreated: fleet.jobsCreated, message: state.message,
+            timeline: timeline(events: events, plan: rollout.plan, rolloutId: rolloutId))
+    }
+
+    /// Replays the log and keeps each change of message: a readable story of the rollout (and a check that
+    /// replay works on every run).
+    static func timeline(events: [RolloutEventRecord], plan: RolloutPlan, rolloutId: String) -> [TimelineLine] {
+        guard let first = events.first else { return [] }
+        var state = RolloutStateMachine.initialState(rolloutId: rolloutId, plan: plan, at: first.at)
+        var lines: [TimelineLine] = [TimelineLine(at: first.at, phase: "scheduled", message: "submitted")]
+        for record in events {
+            let before = state
+            state = RolloutStateMachine.apply(record.event, to: state, plan: plan, at: record.at).state
+            if let message = state.message, message != before.message || state.displayPhase != before.displayPhase {
+                lines.append(TimelineLine(at: record.at, phase: state.displayPhase.rawValue, message: message))
+            }
+        }
+        return lines
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import RolloutCore
+import Yams
+
+extension SimulationScenario {
+    public static let devicesMax = 1_000_000
+
+    /// Parses a scenario file's text; errors carry file, line, column and field like plan errors.
+    public static func parse(_ text: String, file: String) throws(PlanError) -> SimulationScenario {
+        var reader = PlanNodeReader(file: file)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw PlanError(issues: [PlanIssue(file: file, line: 0, column: 0, field: "",
+                                               message: "not valid YAML or JSON: \(error)")])
+        }
+        var scenario = SimulationScenario()
+        guard let root else { return scenario }
+        let keys = ["devices", "hardware", "currentFirmware", "offlinePercent", "checkInDelayMax", "install",
+                    "outcomes", "health", "api", "groups"]
+        guard let map = reader.mapping(root, "", allowed: keys) else { throw PlanError(issues: reader.issues) }
+        if let node = map["devices"], let count = reader.integer(node, "devices", range: 1...devicesMax) {
+            scenario.devices = count
+        }
+        if let node = map["hardware"] {
+            if case .mapping(let entries) = node {
+                var revisions: [(name: String, weight: Double)] = []
+                for (key, value) in entries {
+                    guard let name = reader.nonEmptyString(key, "hardware"),
+                          let weight = reader.number(value, "hardware.\(name)", range: 0...1e9) else { continue }
+                    revisions.append((name, weight))
+                }
+                if revisions.isEmpty || revisions.allSatisfy({ $0.weight == 0 }) || revisions.count > 255 {
+                    reader.report(node, "hardware", "expected 1–255 revisions with weights, at least one above 0")
+                } else {
+                    scenario.hardware = revisions
+                }
+            } else {
+                reader.report(node, "hardware", "expected a mapping of revision to weight, e.g. {A: 60, B: 40}")
+            }
+        }
+        if let node = map["currentFirmware"] { scenario.currentFirmware = reader.nonEmptyString(node, "currentFirmware") }
+        if let node = map["offlinePercent"],
+           let value = reader.number(node, "offlinePercent", range: 0...100, unit: "%") {
+            scenario.offlinePercent = value
+        }
+        if let node = map["checkInDelayMax"], let value = reader.duration(node, "checkInDelayMax", maximumSeconds: 7 * 86400) {
+            scenario.checkInDelayMaxSeconds = value
+        }
+        if let node = map["install"], let install = reader.mapping(node, "install", allowed: ["min", "max"]) {
+            if let value = install["min"], let seconds = reader.duration(value, "install.min", minimumSeconds: 1,
+                                                                         maximumSeconds: 86400) {
+                scenario.installSecondsMin = seconds
+            }
+            if let value = install["max"], let seconds = reader.duration(value, "install.max", minimumSeconds: 1,
+                                                                         maximumSeconds: 86400) {
+                scenario.installSecondsMax = seconds
+            }
+            if scenario.installSecondsMin > scenario.installSecondsMax {
+                reader.report(node, "install", "min is above max")
+            }
+        }
+        if let node = map["outcomes"], let items = reader.sequence(node, "outcomes") {
+            for (index, item) in items.prefix(64).enumerated() {
+                let field = "outcomes[\(index)]"
+                guard let rule = reader.mapping(item, field, allowed: ["firmware", "hardware", "failPercent",
+                                                                        "timeoutPercent", "rejectPercent"]) else { continue }
+                var outcome = OutcomeRule()
+                outcome.firmware = rule["firmware"].flatMap { reader.nonEmptyString($0, "\(field).firmware") }
+                outcome.hardware = rule["hardware"].flatMap { reader.nonEmptyString($0, "\(field).hardware") }
+                outcome.failPercent = rule["failPercent"].flatMap {
+                    reader.number($0, "\(field).failPercent", range: 0...100, unit: "%") } ?? 0
+                outcome.timeoutPercent = rule["timeoutPercent"].flatMap {
+                    reader.number($0, "\(field).timeoutPercent", range: 0...100, unit: "%") } ?? 0
+                outcome.rejectPercent = rule["rejectPercent"].flatMap {
+                    reader.number($0, "\(field).rejectPercent", range: 0...100, unit: "%") } ?? 0
+                if outcome.failPercent + outcome.timeoutPercent + outcome.rejectPercent > 100 {
+                    reader.report(item, field, "fail + timeout + reject percentages exceed 100%")
+                }
+                scenario.outcomes.append(outcome)
+            }
+        }
+        if let node = map["health"], let health = reader.mapping(node, "health", allowed: ["baselineCrashRate", "crashRates"]) {
+            if let value = health["baselineCrashRate"],
+               let rate = reader.number(value, "health.baselineCrashRate", range: 0...1e6) {
+                scenario.health.baselineCrashRate = rate
+            }
+            if let value = health["crashRates"], let items = reader.sequence(value, "health.crashRates") {
+                for (index, item) in items.prefix(64).enumerated() {
+                    let field = "health.crashRates[\(index)]"
+                    guard let rule = reader.mapping(item, field, allowed: ["firmware", "hardware", "crashRate", "afterUpdate"]) else {
+                        continue
+                    }
+                    guard let firmwareNode = rule["firmware"], let firmware = reader.nonEmptyString(firmwareNode, "\(field).firmware"),
+                          let rateNode = rule["crashRate"], let rate = reader.number(rateNode, "\(field).crashRate", range: 0...1e6) else {
+                        if rule["firmware"] == nil || rule["crashRate"] == nil {
+                            reader.report(item, field, "expected firmware and crashRate")
+                        }
+                        continue
+                    }
+                    let hardware = rule["hardware"].flatMap { reader.nonEmptyString($0, "\(field).hardware") }
+                    let after = rule["afterUpdate"].flatMap { reader.duration($0, "\(field).afterUpdate") } ?? 0
+                    scenario.health.crashRates.append(CrashRateRule(firmware: firmware, hardware: hardware, crashRate: rate,
+                                                                    afterUpdateSeconds: after))
+                }
+            }
+        }
+        if let node = map["api"], let api = reader.mapping(node, "api", allowed: ["throttlePercent", "serverErrorPercent"]) {
+            if let value = api["throttlePercent"] {
+                scenario.throttlePercent = reader.number(value, "api.throttlePercent", range: 0...90, unit: "%") ?? 0
+            }
+            if let value = api["serverErrorPercent"] {
+                scenario.serverErrorPercent = reader.number(value, "api.serverErrorPercent", range: 0...90, unit: "%") ?? 0
+            }
+        }
+        if let node = map["groups"] {
+            if case .mapping(let entries) = node {
+                for (key, value) in entries {
+                    guard let name = reader.nonEmptyString(key, "groups") else { continue }
+                    guard let group = reader.mapping(value, "groups.\(name)", allowed: ["devices"]),
+                          let countNode = group["devices"],
+                          let count = reader.integer(countNode, "groups.\(name).devices", range: 1...devicesMax) else {
+                        continue
+                    }
+                    scenario.groups[name] = count
+                }
+            } else {
+                reader.report(node, "groups", "expected a mapping of group name to {devices: N}")
+            }
+        }
+        if !reader.issues.isEmpty { throw PlanError(issues: reader.issues) }
+        return scenario
+    }
+
+    public static func parseFile(atPath path: String) throws(PlanError) -> SimulationScenario {
+        let text = try PlanParser.readText(atPath: path)
+        return try parse(text, file: path)
+    }
+}

@@ -1,0 +1,24 @@
+import Engine
+import Foundation
+
+/// The simulation's clock: it stands still until told to jump to the next due instant, so days of rollout take
+/// milliseconds. Thread-safe; never moves backwards.
+public final class VirtualClock: RolloutClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Date
+
+    public init(start: Date) {
+        self.current = start
+    }
+
+    public func now() -> Date {
+        lock.withLock { current }
+    }
+
+    /// Moves the clock to `date` if that is later than now.
+    public func advance(to date: Date) {
+        lock.withLock {
+            if date > current { current = date }
+        }
+    }
+}

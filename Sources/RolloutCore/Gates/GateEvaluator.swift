@@ -1,0 +1,173 @@
+import Foundation
+
+/// A gate evaluation's outcome.
+public enum Verdict: String, Codable, Sendable, Equatable {
+    /// The stage met every criterion; the next one may start.
+    case pass
+    /// A criterion is broken: cancel, then roll back or pause (plan's `onFailure`).
+    case fail
+    /// Not enough evidence yet, or the bake is not over.
+    case wait
+    /// Evidence did not arrive in time (`schedule.evidenceTimeout`): pause for a human.
+    case inconclusive
+}
+
+/// One criterion's verdict and the numbers it saw, persisted so a human can see why.
+public struct GateResult: Codable, Equatable, Sendable {
+    /// `failed`, `timedOut`, `rejected`, `executed`, `completed`, or `metric:<name>`.
+    public var gate: String
+    public var verdict: Verdict
+    public var observed: Double?
+    public var limit: Double?
+    public var reason: String
+
+    public init(gate: String, verdict: Verdict, observed: Double?, limit: Double?, reason: String) {
+        self.gate = gate
+        self.verdict = verdict
+        self.observed = observed
+        self.limit = limit
+        self.reason = reason
+    }
+}
+
+/// The verdict of a stage's gates as a whole, with each criterion's result.
+public struct GateEvaluation: Codable, Equatable, Sendable {
+    public var verdict: Verdict
+    public var results: [GateResult]
+
+    public init(verdict: Verdict, results: [GateResult]) {
+        self.verdict = verdict
+        self.results = results
+    }
+
+    /// The results that decided the verdict, for one-line summaries.
+    public var deciding: [GateResult] { results.filter { $0.verdict == verdict } }
+
+    public var summary: String {
+        let reasons = deciding.map(\.reason)
+        return reasons.isEmpty ? verdict.rawValue : "\(verdict.rawValue): \(reasons.joined(separator: "; "))"
+    }
+}
+
+/// What the gates look at when judging a stage.
+public struct GateEvidence: Equatable, Sendable {
+    public var progress: JobProgress
+    public var stageDevices: Int
+    /// Metric gate name → value read, or why it could not be read. A missing entry means not read yet.
+    public var metrics: [String: Result<Double, MetricReadError>]
+    public var bakeOver: Bool
+    /// True once the bake plus `schedule.evidenceTimeout` has passed.
+    public var evidenceExpired: Bool
+
+    public init(progress: JobProgress, stageDevices: Int, metrics: [String: Result<Double, MetricReadError>],
+                bakeOver: Bool, evidenceExpired: Bool) {
+        self.progress = progress
+        self.stageDevices = stageDevices
+        self.metrics = metrics
+        self.bakeOver = bakeOver
+        self.evidenceExpired = evidenceExpired
+    }
+}
+
+/// Pure gate evaluation.
+///
+/// Rules: a broken limit fails at once, even during the bake (as soon as `executedMin` outcomes exist);
+/// a pass needs the bake over, enough outcomes and every metric within bounds; a wait past the
+/// evidence deadline becomes inconclusive. Combined: any fail → fail, else any wait/inconclusive, else pass.
+public enum GateEvaluator {
+    public static func assess(_ gates: GateSet, evidence: GateEvidence) -> GateEvaluation {
+        var results = assessOutcomes(gates.jobOutcomes, evidence: evidence)
+        for metric in gates.metrics {
+            results.append(assessMetric(metric, evidence: evidence))
+        }
+        let verdicts = Set(results.map(\.verdict))
+        var verdict: Verdict
+        if verdicts.contains(.fail) {
+            verdict = .fail
+        } else if verdicts.contains(.inconclusive) {
+            verdict = .inconclusive
+        } else if verdicts.contains(.wait) {
+            verdict = evidence.evidenceExpired ? .inconclusive : .wait
+        } else {
+            verdict = .pass
+        }
+        if verdict == .inconclusive {
+            // Mark the criteria that were still waiting, so the summary says what was missing.
+            results = results.map { result in
+                var result = result
+                if result.verdict == .wait {
+                    result.verdict = .inconclusive
+                    result.reason += " (no evidence before the deadline)"
+                }
+                return result
+            }
+        }
+        return GateEvaluation(verdict: verdict, results: results)
+    }
+
+    static func assessOutcomes(_ gate: OutcomeGate, evidence: GateEvidence) -> [GateResult] {
+        let progress = evidence.progress
+        let executed = progress.executed
+        let executedNeeded = min(gate.executedMin, evidence.stageDevices)
+        var results: [GateResult] = []
+        if executed < executedNeeded || executed == 0 {
+            let reason = "\(executed) of \(executedNeeded) executions needed before judging"
+            results.append(GateResult(gate: "executed", verdict: evidence.stageDevices == 0 ? .pass : .wait,
+                                      observed: Double(executed), limit: Double(executedNeeded), reason: reason))
+            return results
+        }
+        let shares: [(String, Int, Double)] = [
+            ("failed", progress.failed, gate.failedMaxPercent),
+            ("timedOut", progress.timedOut, gate.timedOutMaxPercent),
+            ("rejected", progress.rejected, gate.rejectedMaxPercent),
+        ]
+        for (name, count, limit) in shares {
+            let share = 100 * Double(count) / Double(executed)
+            let broken = share > limit
+            results.append(GateResult(
+                gate: name, verdict: broken ? .fail : (evidence.bakeOver ? .pass : .wait), observed: share,
+                limit: limit,
+                reason: "\(name) \(format(share))% of \(executed) executed (max \(format(limit))%)"
+                    + (broken || evidence.bakeOver ? "" : ", baking")))
+        }
+        let completedShare = evidence.stageDevices == 0 ? 100 : 100 * Double(executed) / Double(evidence.stageDevices)
+        let completedEnough = completedShare + 1e-9 >= gate.completedMinPercent
+        results.append(GateResult(
+            gate: "completed", verdict: completedEnough ? (evidence.bakeOver ? .pass : .wait) : .wait,
+            observed: completedShare, limit: gate.completedMinPercent,
+            reason: "\(format(completedShare))% of \(evidence.stageDevices) devices have an outcome "
+                + "(min \(format(gate.completedMinPercent))%)"))
+        return results
+    }
+
+    static func assessMetric(_ metric: MetricGate, evidence: GateEvidence) -> GateResult {
+        let gate = "metric:\(metric.name)"
+        guard let reading = evidence.metrics[metric.name] else {
+            return GateResult(gate: gate, verdict: .wait, observed: nil, limit: metric.max ?? metric.min,
+                              reason: "\(metric.name) not read yet")
+        }
+        switch reading {
+        case .failure(let error):
+            return GateResult(gate: gate, verdict: .wait, observed: nil, limit: metric.max ?? metric.min,
+                              reason: "\(metric.name) unreadable: \(error.message)")
+        case .success(let value):
+            if let max = metric.max, value > max {
+                return GateResult(gate: gate, verdict: .fail, observed: value, limit: max,
+                                  reason: "\(metric.name) \(format(value)) above max \(format(max))")
+            }
+            if let min = metric.min, value < min {
+                return GateResult(gate: gate, verdict: .fail, observed: value, limit: min,
+                                  reason: "\(metric.name) \(format(value)) below min \(format(min))")
+            }
+            return GateResult(gate: gate, verdict: evidence.bakeOver ? .pass : .wait, observed: value,
+                              limit: metric.max ?? metric.min,
+                              reason: "\(metric.name) \(format(value)) within bounds" + (evidence.bakeOver ? "" : ", baking"))
+        }
+    }
+
+    static func format(_ value: Double) -> String {
+        if value == value.rounded() && abs(value) < 1e12 { return String(Int(value)) }
+        let text = String(format: "%.4g", value)
+        return text
+    }
+}

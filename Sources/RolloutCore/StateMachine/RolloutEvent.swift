@@ -1,0 +1,84 @@
+import Foundation
+
+/// Something that happened to a rollout. Immutable, appended to its log; the state is a fold over them.
+public enum RolloutEvent: Codable, Equatable, Sendable {
+    /// The plan was accepted. Always the first event.
+    case submitted
+    /// Time passed: a due timer (start time, window, bake end, evidence deadline).
+    case timerFired
+    /// Artifacts are staged and the fleet is split into stages.
+    case prepared(PreparedRollout)
+    /// The job of `stage` exists in the fleet.
+    case jobCreated(stage: Int)
+    /// Fresh evidence for the stage's gates.
+    case progressObserved(stage: Int, progress: JobProgress, metrics: [String: MetricReading])
+    case approved(by: String)
+    case pauseRequested(by: String, reason: String)
+    case resumeRequested(by: String)
+    case abortRequested(by: String, reason: String)
+    case rollbackRequested(by: String, reason: String)
+    /// The job of `stage` was cancelled.
+    case jobCancelled(stage: Int)
+    /// The rollback job exists and targets `devices` devices.
+    case rollbackJobCreated(devices: Int)
+    case rollbackProgressObserved(progress: JobProgress)
+    /// An effect failed for good (a permanent error, or retries exhausted).
+    case effectFailed(key: String, message: String)
+
+    /// Short name used in the event log's `type` column and in logs.
+    public var kind: String {
+        switch self {
+        case .submitted: return "submitted"
+        case .timerFired: return "timerFired"
+        case .prepared: return "prepared"
+        case .jobCreated: return "jobCreated"
+        case .progressObserved: return "progressObserved"
+        case .approved: return "approved"
+        case .pauseRequested: return "pauseRequested"
+        case .resumeRequested: return "resumeRequested"
+        case .abortRequested: return "abortRequested"
+        case .rollbackRequested: return "rollbackRequested"
+        case .jobCancelled: return "jobCancelled"
+        case .rollbackJobCreated: return "rollbackJobCreated"
+        case .rollbackProgressObserved: return "rollbackProgressObserved"
+        case .effectFailed: return "effectFailed"
+        }
+    }
+
+    /// True for events that record a person's intent (the control verbs).
+    public var isCommand: Bool {
+        switch self {
+        case .approved, .pauseRequested, .resumeRequested, .abortRequested, .rollbackRequested: return true
+        default: return false
+        }
+    }
+}
+
+/// What `prepare` found: the staged artifacts and the size of every stage.
+public struct PreparedRollout: Codable, Equatable, Sendable {
+    public var eligibleDevices: Int
+    public var stageSizes: [Int]
+    public var release: StagedArtifact
+    public var rollback: StagedArtifact?
+
+    public init(eligibleDevices: Int, stageSizes: [Int], release: StagedArtifact, rollback: StagedArtifact?) {
+        self.eligibleDevices = eligibleDevices
+        self.stageSizes = stageSizes
+        self.release = release
+        self.rollback = rollback
+    }
+}
+
+/// An event with its place in the log.
+public struct RolloutEventRecord: Codable, Equatable, Sendable {
+    /// 1-based position in the rollout's log.
+    public var sequence: Int
+    public var at: Date
+    public var event: RolloutEvent
+
+    public init(sequence: Int, at: Date, event: RolloutEvent) {
+        self.sequence = sequence
+        self.at = at
+        self.event = event
+    }
+}

@@ -1,0 +1,522 @@
+import Foundation
+
+/// The result of applying one event.
+public struct Transition: Equatable, Sendable {
+    public var state: RolloutState
+    public var effects: [EffectRecord]
+    public var verdicts: [VerdictRecord]
+    /// False when the event changed nothing (the engine then does not persist it).
+    public var changed: Bool
+}
+
+/// The rollout state machine: `apply(event, to: state, plan, at) -> Transition`. Pure: no I/O, no clock.
+///
+/// Transitions (phase → phase on event):
+/// ```
+/// scheduled        --submitted/timerFired, now ≥ notBefore-->  preparing            [prepare]
+/// preparing        --prepared-->                               (start stage 0)
+/// (start stage i)  : no devices → skipped, start i+1; approval missing → awaitingApproval;
+///                    window closed → waitingForWindow; else deploying [createJob(i)]; i = count → completed
+/// waitingForWindow --timerFired, window open-->                deploying            [createJob(i)]
+/// awaitingApproval --approved-->                               (start stage i)
+/// deploying        --jobCreated-->                             baking
+/// baking           --progressObserved/timerFired: pass-->      (start stage i+1)    (held while paused)
+/// baking           --… fail, onFailure rollback-->             rollingBack          [cancelJob(i)]
+/// baking           --… fail, onFailure pause-->                baking + pause       [cancelJob(i)]
+/// baking           --… inconclusive-->                         baking + pause
+/// any live         --pauseRequested-->                         same phase + pause
+/// any live + pause --resumeRequested-->                        pause cleared; per pause kind: go on, start the
+///                                                              next stage (gate override), judge again, or retry
+/// any live         --rollbackRequested-->                      rollingBack          [cancelJob(i) if its job may exist]
+/// rollingBack      --jobCancelled-->                           rollingBack          [createRollbackJob]
+/// rollingBack      --rollbackJobCreated(0 devices)-->          rolledBack
+/// rollingBack      --rollbackProgressObserved, all done-->     rolledBack           [cleanUp…]
+/// any live         --abortRequested-->                         aborted              [cancelJob(i) if its job may exist, cleanUp…]
+/// any live         --effectFailed-->                           same phase + pause (rollingBack: failed)
+/// completed, rolledBack, aborted, failed: terminal; every event leaves them unchanged.
+/// ```
+public enum RolloutStateMachine {
+    /// The state before the first event.
+    public static func initialState(rolloutId: String, plan: RolloutPlan, at: Date) -> RolloutState {
+        RolloutState(rolloutId: rolloutId, stageNames: plan.stages.map(\.name), createdAt: at)
+    }
+
+    /// Folds a whole event log; replaying a recorded log reproduces the persisted state.
+    public static func replay(rolloutId: String, plan: RolloutPlan, events: [RolloutEventRecord]) -> RolloutState {
+        guard let first = events.first else { preconditionFailure("an event log starts with `submitted`") }
+        var state = initialState(rolloutId: rolloutId, plan: plan, at: first.at)
+        for record in events {
+            state = apply(record.event, to: state, plan: plan, at: record.at).state
+        }
+        return state
+    }
+
+    /// Why a command cannot be taken in `state` (the API answers 409 with it), or nil when it can.
+    public static func rejection(of command: RolloutEvent, in state: RolloutState, plan: RolloutPlan) -> String? {
+        precondition(command.isCommand, "only commands can be rejected")
+        if state.phase.isTerminal {
+            return "rollout \(state.rolloutId) is \(state.phase.rawValue); nothing more can happen to it"
+        }
+        switch command {
+        case .pauseRequested:
+            if state.pause != nil { return "rollout is already paused (\(state.pause!.reason))" }
+            if state.phase == .rollingBack { return "a rollback cannot be paused" }
+        case .resumeRequested:
+            if state.pause == nil { return "rollout is not paused (it is \(state.phase.rawValue))" }
+        case .approved:
+            if state.phase != .awaitingApproval {
+                return "nothing awaits approval: rollout is \(state.displayPhase.rawValue)"
+            }
+        case .rollbackRequested:
+            if state.phase == .rollingBack { return "rollout is already rolling back" }
+            if plan.rollback == nil { return "the plan has no rollback target" }
+        case .abortRequested:
+            break
+        default:
+            break
+        }
+        return nil
+    }
+
+    /// Applies one event at instant `at`.
+    public static func apply(_ event: RolloutEvent, to state: RolloutState, plan: RolloutPlan, at: Date) -> Transition {
+        var step = Step(state: state, plan: plan, at: at)
+        if !state.phase.isTerminal {
+            step.handle(event)
+        }
+        if !state.phase.isTerminal {
+            step.refreshTimers()
+        }
+        if step.state != state {
+            step.state.eventCount = state.eventCount + 1
+            step.state.updatedAt = at
+        }
+        let changed = step.state != state || !step.effects.isEmpty || !step.verdicts.isEmpty
+        return Transition(state: step.state, effects: step.effects, verdicts: step.verdicts, changed: changed)
+    }
+
+    /// An effect found in the outbox that no longer serves its purpose (the engine skips it), e.g. creating the
+    /// job of a stage after an abort. Cancels and cleanups are never obsolete.
+    public static func isObsolete(_ effect: Effect, in state: RolloutState) -> Bool {
+        switch effect {
+        case .prepare:
+            return state.phase != .preparing
+        case .createJob(let stage):
+            return state.phase.isTerminal || state.phase == .rollingBack
+                || !state.stages.indices.contains(stage) || state.stages[stage].status != .deploying
+        case .createRollbackJob:
+            return state.phase != .rollingBack || state.rollback?.devices != nil
+        case .cancelJob, .cleanUp, .notify:
+            return false
+        }
+    }
+}
+
+/// One application of an event: mutable working copy plus what it produced.
+struct Step {
+    var state: RolloutState
+    let plan: RolloutPlan
+    let at: Date
+    var effects: [EffectRecord] = []
+    var verdicts: [VerdictRecord] = []
+
+    init(state: RolloutState, plan: RolloutPlan, at: Date) {
+        self.state = state
+        self.plan = plan
+        self.at = at
+    }
+
+    mutating func handle(_ event: RolloutEvent) {
+        switch event {
+        case .submitted, .timerFired:
+            onTime()
+        case .prepared(let prepared):
+            onPrepared(prepared)
+        case .jobCreated(let stage):
+            onJobCreated(stage)
+        case .progressObserved(let stage, let progress, let metrics):
+            guard stage == state.currentStage, state.stages.indices.contains(stage),
+                  state.stages[stage].status == .baking, state.phase == .baking else { return }
+            state.stages[stage].progress = progress
+            state.stages[stage].metrics.merge(metrics) { _, new in new }
+            judge(stage)
+        case .approved(let by):
+            guard state.phase == .awaitingApproval else { return }
+            state.stages[state.currentStage].approvedBy = by
+            state.message = "\(state.stages[state.currentStage].name) approved by \(by)"
+            startStage(state.currentStage)
+        case .pauseRequested(let by, let reason):
+            guard state.pause == nil, state.phase != .rollingBack else { return }
+            let text = reason.isEmpty ? "paused by \(by)" : "paused by \(by): \(reason)"
+            state.pause = PauseInfo(kind: .requested, since: at, by: by, reason: text)
+            state.message = text
+            notify("paused", stage: nil, text)
+        case .resumeRequested(let by):
+            onResume(by: by)
+        case .abortRequested(let by, let reason):
+            onAbort(by: by, reason: reason)
+        case .rollbackRequested(let by, let reason):
+            guard state.phase != .rollingBack, plan.rollback != nil else { return }
+            beginRollback(reason: reason.isEmpty ? "rollback requested by \(by)" : "rollback requested by \(by): \(reason)")
+        case .jobCancelled(let stage):
+            guard state.phase == .rollingBack, let rollback = state.rollback, rollback.devices == nil,
+                  stage == state.currentStage else { return }
+            effect("rollback-job", .createRollbackJob)
+        case .rollbackJobCreated(let devices):
+            guard state.phase == .rollingBack, state.rollback != nil, state.rollback?.devices == nil else { return }
+            state.rollback!.devices = devices
+            state.rollback!.jobCreatedAt = at
+            if devices == 0 {
+                finishRollback(message: "rolled back: no device had taken the new firmware")
+            } else {
+                state.message = "rollback job created for \(devices) devices"
+            }
+        case .rollbackProgressObserved(let progress):
+            guard state.phase == .rollingBack, let rollback = state.rollback, let devices = rollback.devices else { return }
+            state.rollback!.progress = progress
+            let settled = progress.executed + progress.canceled + progress.removed
+            if progress.jobDone || (progress.pending == 0 && settled >= devices) {
+                let failures = progress.failed + progress.timedOut + progress.rejected
+                finishRollback(message: failures == 0
+                    ? "rolled back \(progress.succeeded) devices to \(plan.rollback?.version ?? "the previous firmware")"
+                    : "rolled back \(progress.succeeded) of \(devices) devices; \(failures) did not take the rollback")
+            }
+        case .effectFailed(let key, let message):
+            onEffectFailed(key: key, message: message)
+        }
+    }
+
+    // MARK: time
+
+    mutating func onTime() {
+        switch state.phase {
+        case .scheduled:
+            if let notBefore = plan.schedule.notBefore, at < notBefore { return }
+            state.phase = .preparing
+            state.message = "preparing: staging artifacts and assigning cohorts"
+            effect("prepare", .prepare)
+            notify("started", stage: nil, "rollout \(state.rolloutId) started: \(plan.release.firmware) \(plan.release.version)")
+        case .waitingForWindow:
+            guard state.pause == nil else { return }
+            if WindowSchedule.isOpen(at: at, windows: plan.schedule.windows) {
+                startStage(state.currentStage)
+            }
+        case .baking:
+            judge(state.currentStage)
+        case .rollingBack:
+            // A rollback job whose devices never report: stop waiting after the evidence timeout.
+            guard let rollback = state.rollback, let created = rollback.jobCreatedAt, let devices = rollback.devices,
+                  at >= created.addingTimeInterval(TimeInterval(plan.schedule.evidenceTimeoutSeconds)) else { return }
+            let progress = rollback.progress
+            finishRollback(message: "rolled back \(progress.succeeded) of \(devices) devices; "
+                           + "\(devices - progress.executed) did not report before the evidence timeout")
+        default:
+            return
+        }
+    }
+
+    // MARK: stages
+
+    mutating func onPrepared(_ prepared: PreparedRollout) {
+        guard state.phase == .preparing else { return }
+        precondition(prepared.stageSizes.count == state.stages.count, "one size per stage")
+        state.eligibleDevices = prepared.eligibleDevices
+        state.release = prepared.release
+        state.rollbackArtifact = prepared.rollback
+        for index in state.stages.indices {
+            state.stages[index].devices = prepared.stageSizes[index]
+        }
+        startStage(0)
+    }
+
+    /// Starts stage `index`, or what stands before it (approval, window); skips empty stages; completes at the end.
+    mutating func startStage(_ index: Int) {
+        var index = index
+        while index < state.stages.count, state.stages[index].devices == 0 {
+            state.stages[index].status = .skipped
+            state.stages[index].endedAt = at
+            index += 1
+        }
+        state.currentStage = min(index, state.stages.count - 1)
+        guard index < state.stages.count else {
+            complete()
+            return
+        }
+        let spec = plan.stages[index]
+        if spec.approvalRequired && state.stages[index].approvedBy == nil {
+            state.phase = .awaitingApproval
+            state.message = "\(spec.name) awaits approval"
+            notify("awaitingApproval", stage: spec.name, "\(state.rolloutId): \(spec.name) awaits approval")
+            return
+        }
+        if !WindowSchedule.isOpen(at: at, windows: plan.schedule.windows) {
+            state.phase = .waitingForWindow
+            return
+        }
+        state.phase = .deploying
+        state.stages[index].status = .deploying
+        state.stages[index].startedAt = at
+        state.message = "\(spec.name) starting on \(state.stages[index].devices ?? 0) devices"
+        effect("create-job:\(spec.name)", .createJob(stage: index))
+        notify("stageStarted", stage: spec.name,
+               "\(state.rolloutId): \(spec.name) started on \(state.stages[index].devices ?? 0) devices")
+    }
+
+    mutating func onJobCreated(_ index: Int) {
+        guard state.phase == .deploying, index == state.currentStage, state.stages[index].status == .deploying else { return }
+        state.phase = .baking
+        state.stages[index].status = .baking
+        state.stages[index].jobCreatedAt = at
+        state.stages[index].judgingSince = at.addingTimeInterval(TimeInterval(plan.stages[index].bakeDurationSeconds))
+        state.message = "\(state.stages[index].name) job created; baking \(DurationText.format(plan.stages[index].bakeDurationSeconds))"
+    }
+
+    /// Evaluates the current stage's gates on the evidence held in the state, and acts on the verdict.
+    mutating func judge(_ index: Int) {
+        guard state.phase == .baking, state.stages[index].status == .baking,
+              let created = state.stages[index].jobCreatedAt else { return }
+        let spec = plan.stages[index]
+        let stage = state.stages[index]
+        let bakeEnd = created.addingTimeInterval(TimeInterval(spec.bakeDurationSeconds))
+        let judgingSince = stage.judgingSince ?? bakeEnd
+        let evidence = GateEvidence(
+            progress: stage.progress, stageDevices: stage.devices ?? 0,
+            metrics: stage.metrics.mapValues(\.result), bakeOver: at >= bakeEnd,
+            evidenceExpired: at >= judgingSince.addingTimeInterval(TimeInterval(plan.schedule.evidenceTimeoutSeconds)))
+        let evaluation = GateEvaluator.assess(plan.gates(for: spec), evidence: evidence)
+        if stage.lastEvaluation?.verdict != evaluation.verdict {
+            verdicts.append(VerdictRecord(stage: spec.name, at: at, evaluation: evaluation))
+            notify("verdict", stage: spec.name, "\(state.rolloutId): \(spec.name) gates \(evaluation.summary)")
+        }
+        state.stages[index].lastEvaluation = evaluation
+        switch evaluation.verdict {
+        case .wait:
+            return
+        case .pass:
+            // A pause holds the rollout where it is; the next observation after resume passes again.
+            guard state.pause == nil else { return }
+            state.stages[index].status = .passed
+            state.stages[index].endedAt = at
+            startStage(index + 1)
+        case .fail:
+            state.stages[index].status = .failed
+            state.stages[index].endedAt = at
+            let reason = "\(spec.name) gate failed: \(evaluation.deciding.map(\.reason).joined(separator: "; "))"
+            if plan.onFailure == .rollback && plan.rollback != nil {
+                beginRollback(reason: reason)
+            } else {
+                effect("cancel-job:\(spec.name)", .cancelJob(stage: index, jobId: state.stages[index].jobId, reason: reason))
+                state.pause = PauseInfo(kind: .gateFailed, since: at, by: "gate", reason: reason)
+                state.message = reason
+                notify("paused", stage: spec.name, "\(state.rolloutId) paused: \(reason)")
+            }
+        case .inconclusive:
+            guard state.pause == nil else { return }
+            let reason = "\(spec.name) gates inconclusive: \(evaluation.deciding.map(\.reason).joined(separator: "; "))"
+            state.pause = PauseInfo(kind: .inconclusive, since: at, by: "gate", reason: reason)
+            state.message = reason
+            notify("paused", stage: spec.name, "\(state.rolloutId) paused: \(reason)")
+        }
+    }
+
+    mutating func complete() {
+        state.phase = .completed
+        state.endedAt = at
+        state.pause = nil
+        let updated = state.stages.reduce(0) { $0 + $1.progress.succeeded }
+        state.message = "completed: \(plan.release.version) on \(updated) devices"
+        cleanUpJobs()
+        notify("completed", stage: nil, "\(state.rolloutId) completed: \(plan.release.version) on \(updated) devices")
+    }
+
+    // MARK: commands
+
+    mutating func onResume(by: String) {
+        guard let pause = state.pause else { return }
+        state.pause = nil
+        state.message = "resumed by \(by)"
+        switch pause.kind {
+        case .requested:
+            // Decisions held during the pause are taken now.
+            switch state.phase {
+            case .scheduled, .waitingForWindow: onTime()
+            case .baking: judge(state.currentStage)
+            default: break
+            }
+        case .gateFailed:
+            state.stages[state.currentStage].overridden = true
+            state.message = "resumed by \(by) past the failed gate of \(state.stages[state.currentStage].name)"
+            startStage(state.currentStage + 1)
+        case .inconclusive:
+            state.stages[state.currentStage].judgingSince = at
+            judge(state.currentStage)
+        case .effectFailed:
+            if let failed = pause.failedEffect { effects.append(failed) }
+        }
+    }
+
+    mutating func onAbort(by: String, reason: String) {
+        cancelCurrentJob(reason: "aborted by \(by)")
+        if let rollback = state.rollback, rollback.devices != nil {
+            effect("cancel-job:rollback", .cancelJob(stage: nil, jobId: rollback.jobId, reason: "aborted by \(by)"))
+        }
+        state.phase = .aborted
+        state.endedAt = at
+        state.pause = nil
+        state.message = reason.isEmpty ? "aborted by \(by)" : "aborted by \(by): \(reason)"
+        cleanUpJobs()
+        notify("aborted", stage: nil, "\(state.rolloutId) \(state.message!)")
+    }
+
+    /// Cancels the current stage's job if it may exist (being created or running).
+    mutating func cancelCurrentJob(reason: String) {
+        let index = state.currentStage
+        guard state.stages.indices.contains(index) else { return }
+        switch state.stages[index].status {
+        case .deploying, .baking:
+            state.stages[index].status = .cancelled
+            state.stages[index].endedAt = at
+            effect("cancel-job:\(state.stages[index].name)", .cancelJob(stage: index, jobId: state.stages[index].jobId, reason: reason))
+        case .failed:
+            effect("cancel-job:\(state.stages[index].name)", .cancelJob(stage: index, jobId: state.stages[index].jobId, reason: reason))
+        default:
+            break
+        }
+    }
+
+    mutating func beginRollback(reason: String) {
+        let index = state.currentStage
+        let jobMayExist = [.deploying, .baking, .failed].contains(state.stages[index].status)
+        cancelCurrentJob(reason: reason)
+        state.phase = .rollingBack
+        state.pause = nil
+        state.rollback = RollbackState(reason: reason, requestedAt: at,
+                                       jobId: RolloutState.jobId(rolloutId: state.rolloutId, stage: "rollback"))
+        state.message = "rolling back: \(reason)"
+        if !jobMayExist {
+            effect("rollback-job", .createRollbackJob)
+        }
+        notify("rollingBack", stage: state.stages[index].name, "\(state.rolloutId) rolling back: \(reason)")
+    }
+
+    mutating func finishRollback(message: String) {
+        state.phase = .rolledBack
+        state.endedAt = at
+        state.rollback?.endedAt = at
+        state.message = message
+        cleanUpJobs()
+        if let jobId = state.rollback?.jobId, state.rollback?.devices ?? 0 > 0 {
+            effect("cleanup:\(jobId)", .cleanUp(jobId: jobId))
+        }
+        notify("rolledBack", stage: nil, "\(state.rolloutId) \(message)")
+    }
+
+    mutating func onEffectFailed(key: String, message: String) {
+        let text = "\(key) failed: \(message)"
+        if state.phase == .rollingBack {
+            state.phase = .failed
+            state.endedAt = at
+            state.message = "rollback could not complete: \(text)"
+            notify("failed", stage: nil, "\(state.rolloutId) failed: \(state.message!)")
+            return
+        }
+        state.pause = PauseInfo(kind: .effectFailed, since: at, by: "engine", reason: text,
+                                failedEffect: failedEffect(forKey: key))
+        state.message = text
+        notify("paused", stage: nil, "\(state.rolloutId) paused: \(text)")
+    }
+
+    /// Rebuilds the effect behind a key, so resume can queue it again.
+    func failedEffect(forKey key: String) -> EffectRecord? {
+        if key == "prepare" { return EffectRecord(key: key, effect: .prepare) }
+        if key.hasPrefix("create-job:"), let index = state.stages.firstIndex(where: { "create-job:\($0.name)" == key }) {
+            return EffectRecord(key: key, effect: .createJob(stage: index))
+        }
+        if key.hasPrefix("cancel-job:"), let index = state.stages.firstIndex(where: { "cancel-job:\($0.name)" == key }) {
+            return EffectRecord(key: key, effect: .cancelJob(stage: index, jobId: state.stages[index].jobId, reason: "retry after resume"))
+        }
+        return nil
+    }
+
+    mutating func cleanUpJobs() {
+        for stage in state.stages where stage.jobCreatedAt != nil || stage.status == .cancelled {
+            effect("cleanup:\(stage.jobId)", .cleanUp(jobId: stage.jobId))
+        }
+    }
+
+    // MARK: outputs
+
+    mutating func effect(_ key: String, _ effect: Effect) {
+        effects.append(EffectRecord(key: key, effect: effect))
+    }
+
+    mutating func notify(_ kind: String, stage: String?, _ text: String) {
+        guard !plan.notifications.isEmpty else { return }
+        let notification = RolloutNotification(kind: kind, rolloutId: state.rolloutId, stage: stage,
+                                               phase: state.displayPhase, text: text)
+        effect("notify:\(state.eventCount + 1):\(effects.count)", .notify(notification))
+    }
+
+    /// Sets `dueAt` and `waitingFor` from the phase.
+    mutating func refreshTimers() {
+        state.dueAt = nil
+        state.waitingFor = nil
+        if let pause = state.pause, !state.phase.isTerminal {
+            state.waitingFor = "resume (\(pause.reason))"
+            if state.phase == .baking, pause.kind == .requested {
+                state.dueAt = nil
+            }
+            return
+        }
+        switch state.phase {
+        case .scheduled:
+            state.dueAt = plan.schedule.notBefore
+            if let notBefore = plan.schedule.notBefore {
+                state.waitingFor = "start time \(TimeText.format(notBefore))"
+            }
+        case .waitingForWindow:
+            let opening = WindowSchedule.nextOpening(atOrAfter: at, windows: plan.schedule.windows)
+            state.dueAt = opening
+            state.waitingFor = opening.map { "maintenance window opening at \(TimeText.format($0)) for \(state.stages[state.currentStage].name)" }
+                ?? "a maintenance window (none ever opens: check schedule.windows)"
+        case .preparing:
+            state.waitingFor = "artifacts and cohorts"
+        case .deploying:
+            state.waitingFor = "job creation for \(state.stages[state.currentStage].name)"
+        case .awaitingApproval:
+            state.waitingFor = "approval of \(state.stages[state.currentStage].name)"
+        case .baking:
+            let index = state.currentStage
+            guard let created = state.stages[index].jobCreatedAt else { return }
+            let bakeEnd = created.addingTimeInterval(TimeInterval(plan.stages[index].bakeDurationSeconds))
+            let deadline = (state.stages[index].judgingSince ?? bakeEnd)
+                .addingTimeInterval(TimeInterval(plan.schedule.evidenceTimeoutSeconds))
+            if at < bakeEnd {
+                state.dueAt = bakeEnd
+                state.waitingFor = "\(state.stages[index].name) bake until \(TimeText.format(bakeEnd))"
+            } else {
+                state.dueAt = deadline
+                state.waitingFor = "\(state.stages[index].name) gates: "
+                    + (state.stages[index].lastEvaluation?.summary ?? "first evidence")
+            }
+        case .rollingBack:
+            if let created = state.rollback?.jobCreatedAt {
+                state.dueAt = created.addingTimeInterval(TimeInterval(plan.schedule.evidenceTimeoutSeconds))
+                state.waitingFor = "rollback job to finish"
+            } else {
+                state.waitingFor = "cancellation and rollback job creation"
+            }
+        case .paused, .completed, .rolledBack, .aborted, .failed:
+            break
+        }
+    }
+}
+
+/// Instants as people read them in logs and status: RFC 3339 in UTC.
+public enum TimeText {
+    public static func format(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: date)
+    }
+}

@@ -1,0 +1,461 @@
+import Engine
+import Foundation
+import RolloutCore
+
+/// `RolloutStore` in one SQLite file (WAL): rollouts, their event logs, the effects outbox, verdicts and cohorts.
+///
+/// - A `.worker` holds an exclusive `flock` on `<path>.lock` for the store's lifetime, so a second worker on the
+///   same database refuses to start (`StoreError.locked`, naming the holder's pid). It creates and migrates the
+///   database and commits with `synchronous=FULL`: a commit that returned survives a power cut.
+/// - A `.reader` takes no lock (`rollout status --db` beside a running worker), never creates or migrates, and
+///   waits up to `busyTimeoutMilliseconds` for the writer. Its writes, if any, are safe: every `commit` checks
+///   the event count under SQLite's write lock.
+/// - `:memory:` is a private database for tests (no lock file).
+///
+/// Every call is serialized by one lock around the connection; statements are prepared once and cached.
+/// Calls block on disk I/O (and, for a reader, on the writer): keep them off Swift's cooperative pool where
+/// that matters. Schema and encodings: `StoreSchema`, `StoreJSON`, `DeviceIdBlob`.
+public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
+    public enum OpenRole: Sendable, Equatable {
+        /// The one process driving rollouts: exclusive lock, creates and migrates the database.
+        case worker
+        /// Reads while a worker runs: no lock, no schema change.
+        case reader
+    }
+
+    public static let memoryPath = ":memory:"
+    public static let busyTimeoutMilliseconds: Int32 = 5000
+    /// Rows one query may return: `limit`s are capped to it, and a longer answer means something is wrong.
+    public static let rowsPerQueryMax = 1 << 20
+
+    public let path: String
+    public let role: OpenRole
+    /// Guards `connection` and `json`: every public method runs under it.
+    private let lock = NSLock()
+    private let connection: SQLiteConnection
+    private let json = StoreJSON()
+    /// Held (worker on a file) until the store is released.
+    private let lockFile: DatabaseLockFile?
+
+    public init(path: String, role: OpenRole) throws {
+        precondition(!path.isEmpty, "database path is empty")
+        let inMemory = path == Self.memoryPath
+        self.path = path
+        self.role = role
+        // Lock before touching the database: a refused worker must not even migrate it.
+        self.lockFile = role == .worker && !inMemory ? try DatabaseLockFile(databasePath: path) : nil
+        if role == .reader && !inMemory && !FileManager.default.fileExists(atPath: path) {
+            throw StoreError.database("no database at \(path) (a rollout worker creates it)")
+        }
+        do {
+            let connection = try SQLiteConnection(path: path, create: role == .worker,
+                                                  busyTimeoutMilliseconds: Self.busyTimeoutMilliseconds)
+            try connection.execute("PRAGMA foreign_keys = ON")
+            if role == .worker && !inMemory {
+                let mode = try connection.scalarText("PRAGMA journal_mode = WAL")
+                guard mode?.lowercased() == "wal" else {
+                    throw StoreError.database("database \(path) cannot use write-ahead logging (journal mode \(mode ?? "?"))")
+                }
+            }
+            // FULL: in WAL mode NORMAL may lose the last commits on power loss; an acknowledged command must not be.
+            try connection.execute("PRAGMA synchronous = FULL")
+            try StoreSchema.migrate(connection, allowed: role == .worker || inMemory)
+            self.connection = connection
+        } catch let error as SQLiteError {
+            throw StoreError.database("\(error.message) while opening database \(path) (\(error.context))")
+        }
+    }
+
+    // MARK: RolloutStore
+
+    public func create(_ rollout: NewRollout, commit: StoreCommit) throws -> Bool {
+        precondition(commit.rolloutId == rollout.id, "the first commit belongs to the new rollout")
+        precondition(commit.expectedEventCount == 0, "a new rollout has no event yet")
+        Self.checkConsistency(commit)
+        return try perform("creating rollout \(rollout.id)") { db in
+            let planJSON = try json.encode(rollout.plan, "plan of rollout \(rollout.id)")
+            let stateJSON = try json.encode(commit.state, "state of rollout \(rollout.id)")
+            return try db.immediateTransaction {
+                let inserted = try db.withStatement("""
+                    INSERT INTO rollouts (id, plan_json, plan_source, fleet_kind, state_json, event_count,
+                                          display_phase, due_at, created_at, updated_at)
+                    VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8, ?9)
+                    ON CONFLICT (id) DO NOTHING
+                    """) { statement in
+                    try statement.bind(1, rollout.id)
+                    try statement.bind(2, json: planJSON)
+                    try statement.bind(3, rollout.planSource)
+                    try statement.bind(4, rollout.fleetKind)
+                    try statement.bind(5, json: stateJSON)
+                    try statement.bind(6, commit.state.displayPhase.rawValue)
+                    try statement.bind(7, commit.state.dueAt)
+                    try statement.bind(8, commit.state.createdAt)
+                    try statement.bind(9, commit.state.updatedAt)
+                    try statement.run()
+                    return db.changes == 1
+                }
+                guard inserted else { return false }
+                try write(commit, stateJSON: stateJSON, db)
+                return true
+            }
+        }
+    }
+
+    public func rollout(id: String) throws -> StoredRollout? {
+        try perform("reading rollout \(id)") { db in
+            try db.withStatement("""
+                SELECT id, plan_json, plan_source, fleet_kind, state_json, event_count FROM rollouts WHERE id = ?1
+                """) { statement in
+                try statement.bind(1, id)
+                return try statement.step() ? try readRollout(statement) : nil
+            }
+        }
+    }
+
+    public func rollouts(phases: Set<RolloutPhase>?, limit: Int) throws -> [StoredRollout] {
+        precondition(limit > 0, "limit must be positive")
+        let names = phases.map { $0.map(\.rawValue).sorted() }
+        if names?.isEmpty == true { return [] }
+        let filter = names.map { names in
+            "WHERE display_phase IN (" + names.indices.map { "?\($0 + 2)" }.joined(separator: ", ") + ")"
+        } ?? ""
+        let rowsMax = min(limit, Self.rowsPerQueryMax)
+        return try perform("listing rollouts") { db in
+            try db.withStatement("""
+                SELECT id, plan_json, plan_source, fleet_kind, state_json, event_count FROM rollouts \(filter)
+                ORDER BY created_at DESC, rowid DESC LIMIT ?1
+                """) { statement in
+                try statement.bind(1, rowsMax)
+                for (offset, name) in (names ?? []).enumerated() {
+                    try statement.bind(Int32(offset + 2), name)
+                }
+                var rollouts: [StoredRollout] = []
+                for _ in 0..<rowsMax {
+                    guard try statement.step() else { break }
+                    rollouts.append(try readRollout(statement))
+                }
+                return rollouts
+            }
+        }
+    }
+
+    public func activeRolloutIds() throws -> [String] {
+        try perform("listing active rollouts") { db in
+            try db.withStatement("""
+                SELECT id FROM rollouts
+                WHERE id IN (SELECT id FROM rollouts WHERE display_phase IN (\(Self.livePhasesSQL))
+                             UNION SELECT rollout_id FROM effects WHERE status = 'pending')
+                ORDER BY created_at, rowid
+                """) { statement in
+                try readAll(statement, what: "active rollouts") { $0.text(0) }
+            }
+        }
+    }
+
+    public func commit(_ commit: StoreCommit) throws {
+        Self.checkConsistency(commit)
+        try perform("committing event \(commit.event.sequence) (\(commit.event.event.kind)) of rollout \(commit.rolloutId)") { db in
+            let stateJSON = try json.encode(commit.state, "state of rollout \(commit.rolloutId)")
+            try db.immediateTransaction {
+                try write(commit, stateJSON: stateJSON, db)
+            }
+        }
+    }
+
+    public func pendingEffects(rolloutId: String) throws -> [PendingEffect] {
+        try perform("reading pending effects of rollout \(rolloutId)") { db in
+            try db.withStatement("""
+                SELECT key, json, attempts, next_attempt_at, last_error FROM effects
+                WHERE rollout_id = ?1 AND status = 'pending' ORDER BY queued_seq
+                """) { statement in
+                try statement.bind(1, rolloutId)
+                return try readAll(statement, what: "pending effects of rollout \(rolloutId)") { statement in
+                    let key = statement.text(0)
+                    let effect = try json.decode(Effect.self, from: statement.data(1), "effect \(key) of rollout \(rolloutId)")
+                    return PendingEffect(record: EffectRecord(key: key, effect: effect), attempts: statement.int(2),
+                                         nextAttemptAt: statement.optionalDate(3), lastError: statement.optionalText(4))
+                }
+            }
+        }
+    }
+
+    public func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String) throws {
+        precondition(attempts >= 0, "attempts are never negative")
+        try perform("deferring effect \(key) of rollout \(rolloutId)") { db in
+            try db.withStatement("""
+                UPDATE effects SET attempts = ?3, next_attempt_at = ?4, last_error = ?5
+                WHERE rollout_id = ?1 AND key = ?2
+                """) { statement in
+                try statement.bind(1, rolloutId)
+                try statement.bind(2, key)
+                try statement.bind(3, attempts)
+                try statement.bind(4, nextAttemptAt)
+                try statement.bind(5, lastError)
+                try statement.run()
+            }
+            guard db.changes == 1 else { throw StoreError.database("rollout \(rolloutId) has no effect \(key) to defer") }
+        }
+    }
+
+    public func finishEffect(rolloutId: String, key: String, status: EffectStatus) throws {
+        precondition(status != .pending, "an effect finishes as done, skipped or failed")
+        try perform("finishing effect \(key) of rollout \(rolloutId)") { db in
+            try db.withStatement("UPDATE effects SET status = ?3 WHERE rollout_id = ?1 AND key = ?2") { statement in
+                try statement.bind(1, rolloutId)
+                try statement.bind(2, key)
+                try statement.bind(3, status.rawValue)
+                try statement.run()
+            }
+            guard db.changes == 1 else { throw StoreError.database("rollout \(rolloutId) has no effect \(key) to finish") }
+        }
+    }
+
+    public func events(rolloutId: String, afterSequence: Int, limit: Int) throws -> [RolloutEventRecord] {
+        precondition(afterSequence >= 0, "sequences start at 1")
+        precondition(limit > 0, "limit must be positive")
+        let rowsMax = min(limit, Self.rowsPerQueryMax)
+        return try perform("reading events of rollout \(rolloutId)") { db in
+            try db.withStatement("""
+                SELECT seq, at, json FROM events WHERE rollout_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3
+                """) { statement in
+                try statement.bind(1, rolloutId)
+                try statement.bind(2, afterSequence)
+                try statement.bind(3, rowsMax)
+                var records: [RolloutEventRecord] = []
+                for _ in 0..<rowsMax {
+                    guard try statement.step() else { break }
+                    let sequence = statement.int(0)
+                    let event = try json.decode(RolloutEvent.self, from: statement.data(2),
+                                                "event \(sequence) of rollout \(rolloutId)")
+                    records.append(RolloutEventRecord(sequence: sequence, at: statement.date(1), event: event))
+                }
+                return records
+            }
+        }
+    }
+
+    public func verdicts(rolloutId: String) throws -> [VerdictRecord] {
+        try perform("reading verdicts of rollout \(rolloutId)") { db in
+            try db.withStatement("SELECT stage, at, json FROM verdicts WHERE rollout_id = ?1 ORDER BY id") { statement in
+                try statement.bind(1, rolloutId)
+                return try readAll(statement, what: "verdicts of rollout \(rolloutId)") { statement in
+                    let stage = statement.text(0)
+                    let evaluation = try json.decode(GateEvaluation.self, from: statement.data(2),
+                                                     "verdict of \(stage) of rollout \(rolloutId)")
+                    return VerdictRecord(stage: stage, at: statement.date(1), evaluation: evaluation)
+                }
+            }
+        }
+    }
+
+    public func cohorts(rolloutId: String) throws -> CohortAssignment? {
+        try perform("reading cohorts of rollout \(rolloutId)") { db in
+            try db.withStatement("""
+                SELECT device_count, device_ids, stage_sizes_json, eligible_count FROM cohorts WHERE rollout_id = ?1
+                """) { statement in
+                try statement.bind(1, rolloutId)
+                guard try statement.step() else { return nil }
+                let count = statement.int(0)
+                let sizes = try json.decode([Int].self, from: statement.data(2), "stage sizes of rollout \(rolloutId)")
+                let ids = statement.withBytes(1) { DeviceIdBlob.decode($0, count: count) }
+                guard let ids, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == count else {
+                    throw StoreError.database("cohorts of rollout \(rolloutId) are corrupt: \(count) devices expected")
+                }
+                return CohortAssignment(deviceIds: ids, stageSizes: sizes, eligibleCount: statement.int(3))
+            }
+        }
+    }
+
+    // MARK: maintenance
+
+    /// SQLite's `PRAGMA quick_check`: the problems found, empty when the database is sound. Reads every page.
+    public func quickCheck() throws -> [String] {
+        try perform("checking database \(path)") { db in
+            try db.withStatement("PRAGMA quick_check") { statement in
+                let lines = try readAll(statement, what: "quick_check results") { $0.text(0) }
+                return lines == ["ok"] ? [] : lines
+            }
+        }
+    }
+
+    /// The schema version of the open database (`StoreSchema.latestVersion` once open).
+    public func schemaVersion() throws -> Int {
+        try perform("reading the schema version") { try StoreSchema.version($0) }
+    }
+
+    /// Test hook: runs `body` with the connection, under the store's lock.
+    func withConnection<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
+        try perform("running a maintenance statement", body)
+    }
+
+    // MARK: writing
+
+    /// The body of every commit, inside the caller's transaction. Throws before writing anything when the
+    /// rollout moved on (`conflict`) or does not exist; any later failure rolls the whole transaction back.
+    private func write(_ commit: StoreCommit, stateJSON: Data, _ db: SQLiteConnection) throws {
+        let id = commit.rolloutId
+        let found = try db.withStatement("SELECT event_count FROM rollouts WHERE id = ?1") { statement in
+            try statement.bind(1, id)
+            return try statement.step() ? statement.int(0) : nil
+        }
+        guard let found else { throw StoreError.notFound(rolloutId: id) }
+        guard found == commit.expectedEventCount else {
+            throw StoreError.conflict(rolloutId: id, expected: commit.expectedEventCount, found: found)
+        }
+
+        let eventJSON = try json.encode(commit.event.event, "event \(commit.event.sequence) of rollout \(id)")
+        try db.withStatement("INSERT INTO events (rollout_id, seq, at, kind, json) VALUES (?1, ?2, ?3, ?4, ?5)") { statement in
+            try statement.bind(1, id)
+            try statement.bind(2, commit.event.sequence)
+            try statement.bind(3, commit.event.at)
+            try statement.bind(4, commit.event.event.kind)
+            try statement.bind(5, json: eventJSON)
+            try statement.run()
+        }
+
+        try db.withStatement("""
+            UPDATE rollouts SET state_json = ?2, event_count = ?3, display_phase = ?4, due_at = ?5, updated_at = ?6
+            WHERE id = ?1
+            """) { statement in
+            try statement.bind(1, id)
+            try statement.bind(2, json: stateJSON)
+            try statement.bind(3, commit.state.eventCount)
+            try statement.bind(4, commit.state.displayPhase.rawValue)
+            try statement.bind(5, commit.state.dueAt)
+            try statement.bind(6, commit.state.updatedAt)
+            try statement.run()
+        }
+
+        // The completed effect first: an effect this very event queues again must end up pending.
+        if let key = commit.completedEffectKey {
+            try db.withStatement("UPDATE effects SET status = ?3 WHERE rollout_id = ?1 AND key = ?2") { statement in
+                try statement.bind(1, id)
+                try statement.bind(2, key)
+                try statement.bind(3, commit.completedEffectStatus.rawValue)
+                try statement.run()
+            }
+        }
+
+        if !commit.effects.isEmpty {
+            let lastQueued = try db.withStatement(
+                "SELECT coalesce(max(queued_seq), 0) FROM effects WHERE rollout_id = ?1"
+            ) { statement in
+                try statement.bind(1, id)
+                return try statement.step() ? statement.int(0) : 0
+            }
+            for (offset, record) in commit.effects.enumerated() {
+                let effectJSON = try json.encode(record.effect, "effect \(record.key) of rollout \(id)")
+                try db.withStatement("""
+                    INSERT INTO effects (rollout_id, key, kind, json, status, attempts, next_attempt_at, last_error,
+                                         queued_seq)
+                    VALUES (?1, ?2, ?3, ?4, 'pending', 0, NULL, NULL, ?5)
+                    ON CONFLICT (rollout_id, key) DO UPDATE SET
+                        kind = excluded.kind, json = excluded.json, status = 'pending', attempts = 0,
+                        next_attempt_at = NULL, last_error = NULL, queued_seq = excluded.queued_seq
+                    """) { statement in
+                    try statement.bind(1, id)
+                    try statement.bind(2, record.key)
+                    try statement.bind(3, record.effect.kind)
+                    try statement.bind(4, json: effectJSON)
+                    try statement.bind(5, lastQueued + 1 + offset)
+                    try statement.run()
+                }
+            }
+        }
+
+        for verdict in commit.verdicts {
+            let evaluationJSON = try json.encode(verdict.evaluation, "verdict of \(verdict.stage) of rollout \(id)")
+            try db.withStatement("""
+                INSERT INTO verdicts (rollout_id, stage, at, verdict, json) VALUES (?1, ?2, ?3, ?4, ?5)
+                """) { statement in
+                try statement.bind(1, id)
+                try statement.bind(2, verdict.stage)
+                try statement.bind(3, verdict.at)
+                try statement.bind(4, verdict.evaluation.verdict.rawValue)
+                try statement.bind(5, json: evaluationJSON)
+                try statement.run()
+            }
+        }
+
+        if let cohorts = commit.cohorts {
+            try writeCohorts(cohorts, rolloutId: id, db)
+        }
+    }
+
+    private func writeCohorts(_ cohorts: CohortAssignment, rolloutId: String, _ db: SQLiteConnection) throws {
+        let sizesJSON = try json.encode(cohorts.stageSizes, "stage sizes of rollout \(rolloutId)")
+        let blob = DeviceIdBlob.encode(cohorts.deviceIds)
+        try blob.withUnsafeBytes { bytes in
+            try db.withStatement("""
+                INSERT INTO cohorts (rollout_id, device_count, device_ids, stage_sizes_json, eligible_count)
+                VALUES (?1, ?2, ?3, ?4, ?5)
+                ON CONFLICT (rollout_id) DO UPDATE SET
+                    device_count = excluded.device_count, device_ids = excluded.device_ids,
+                    stage_sizes_json = excluded.stage_sizes_json, eligible_count = excluded.eligible_count
+                """) { statement in
+                try statement.bind(1, rolloutId)
+                try statement.bind(2, cohorts.deviceIds.count)
+                try statement.bindBlobNoCopy(3, bytes)  // `withStatement` resets (unbinds) before `bytes` goes away
+                try statement.bind(4, json: sizesJSON)
+                try statement.bind(5, cohorts.eligibleCount)
+                try statement.run()
+            }
+        }
+    }
+
+    // MARK: reading
+
+    /// Reads a row of `SELECT id, plan_json, plan_source, fleet_kind, state_json, event_count`.
+    private func readRollout(_ statement: SQLiteStatement) throws -> StoredRollout {
+        let id = statement.text(0)
+        let plan = try json.decode(RolloutPlan.self, from: statement.data(1), "plan of rollout \(id)")
+        let state = try json.decode(RolloutState.self, from: statement.data(4), "state of rollout \(id)")
+        let eventCount = statement.int(5)
+        guard state.rolloutId == id, state.eventCount == eventCount else {
+            throw StoreError.database("rollout \(id) is corrupt: its state is of rollout \(state.rolloutId) "
+                                      + "after \(state.eventCount) events, its row says \(eventCount)")
+        }
+        return StoredRollout(id: id, plan: plan, planSource: statement.text(2), fleetKind: statement.text(3),
+                             state: state)
+    }
+
+    /// Every row of `statement`, at most `rowsPerQueryMax`.
+    private func readAll<T>(_ statement: SQLiteStatement, what: String,
+                            _ row: (SQLiteStatement) throws -> T) throws -> [T] {
+        var rows: [T] = []
+        for _ in 0..<Self.rowsPerQueryMax {
+            guard try statement.step() else { return rows }
+            rows.append(try row(statement))
+        }
+        throw StoreError.database("more than \(Self.rowsPerQueryMax) \(what)")
+    }
+
+    // MARK: plumbing
+
+    /// Runs `body` under the lock, turning SQLite failures into `StoreError.database("… while <doing>")`.
+    private func perform<T>(_ doing: @autoclosure () -> String, _ body: (SQLiteConnection) throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        do {
+            return try body(connection)
+        } catch let error as SQLiteError {
+            throw StoreError.database("\(error.message) while \(doing()) (sqlite error \(error.code), \(error.context))")
+        }
+    }
+
+    /// A commit that contradicts itself is a bug in the caller, not a database condition.
+    private static func checkConsistency(_ commit: StoreCommit) {
+        precondition(commit.expectedEventCount >= 0, "event counts are never negative")
+        precondition(commit.event.sequence == commit.expectedEventCount + 1,
+                     "event \(commit.event.sequence) must follow event \(commit.expectedEventCount)")
+        precondition(commit.state.eventCount == commit.event.sequence,
+                     "state.eventCount (\(commit.state.eventCount)) must equal the event's sequence (\(commit.event.sequence))")
+        precondition(commit.state.rolloutId == commit.rolloutId, "the state belongs to the committed rollout")
+        precondition(commit.completedEffectKey == nil || commit.completedEffectStatus != .pending,
+                     "a completed effect is done, skipped or failed")
+    }
+
+    /// `'scheduled', 'preparing', …`: every non-terminal phase (constants, not data).
+    private static let livePhasesSQL = RolloutPhase.allCases.filter { !$0.isTerminal }
+        .map { "'\($0.rawValue)'" }.joined(separator: ", ")
+}

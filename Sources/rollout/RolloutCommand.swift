@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct RolloutCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollout",
+        abstract: "Staged firmware rollouts on AWS IoT Jobs, or rehearsed on a simulated fleet.",
+        discussion: """
+            Exit codes: 0 success (rollout completed), 3 rolled back, 4 paused or aborted or waiting for a person,
+            65 invalid plan or scenario, 1 any other error.
+            """,
+        subcommands: [ValidateCommand.self, PlanCommand.self, SimulateCommand.self, BenchCommand.self]
+    )
+}

@@ -1,0 +1,51 @@
+import Engine
+import FleetSim
+import Foundation
+import Logging
+import RolloutCore
+import StoreSQLite
+
+/// Everything one simulated run needs, wired together: virtual clock, simulated fleet, SQLite store, engine.
+struct SimulationSession {
+    let clock: VirtualClock
+    let fleet: SimulatedFleet
+    let store: SQLiteRolloutStore
+    let engine: RolloutEngine
+    let databasePath: String
+    let temporaryDatabase: Bool
+
+    init(devices: Int, seed: UInt64, scenario: SimulationScenario, start: Date, databasePath: String?,
+         pollIntervalSeconds: Double, logger: Logger) throws {
+        clock = VirtualClock(start: start)
+        fleet = SimulatedFleet(devices: devices, seed: seed, scenario: scenario, clock: clock)
+        if let databasePath {
+            self.databasePath = databasePath
+            temporaryDatabase = false
+        } else {
+            self.databasePath = NSTemporaryDirectory() + "rollout-simulate-\(getpid())-\(seed).db"
+            temporaryDatabase = true
+            SimulationSession.removeDatabase(at: self.databasePath)
+        }
+        store = try SQLiteRolloutStore(path: self.databasePath, role: .worker)
+        engine = RolloutEngine(store: store, fleet: fleet, metricSource: SimulatedMetricSource(fleet: fleet, clock: clock),
+                               notifier: RecordingNotifier(), clock: clock,
+                               configuration: EngineConfiguration(pollIntervalSeconds: pollIntervalSeconds), logger: logger)
+    }
+
+    func close() {
+        if temporaryDatabase { SimulationSession.removeDatabase(at: databasePath) }
+    }
+
+    static func removeDatabase(at path: String) {
+        for suffix in ["", "-wal", "-shm", ".lock"] {
+            try? FileManager.default.removeItem(atPath: path + suffix)
+        }
+    }
+
+    /// Midnight UTC today: the default virtual start, printed so a run can be repeated exactly with `--start`.
+    static func defaultStart(plan: RolloutPlan) -> Date {
+        if let notBefore = plan.schedule.notBefore { return notBefore }
+        let now = Date().timeIntervalSince1970
+        return Date(timeIntervalSince1970: (now / 86400).rounded(.down) * 86400)
+    }
+}

@@ -1,0 +1,274 @@
+import Foundation
+import Testing
+@testable import RolloutCore
+
+/// Applies events to one rollout, keeping its log, as the engine would.
+struct MachineDriver {
+    let plan: RolloutPlan
+    var state: RolloutState
+    var now: Date
+    var log: [RolloutEventRecord] = []
+    var effects: [EffectRecord] = []
+    var verdicts: [VerdictRecord] = []
+
+    init(plan: RolloutPlan, now: Date = date("2026-03-02T00:00:00Z")) {
+        self.plan = plan
+        self.now = now
+        state = RolloutStateMachine.initialState(rolloutId: "test-plan-0000abcd", plan: plan, at: now)
+        send(.submitted)
+    }
+
+    @discardableResult
+    mutating func send(_ event: RolloutEvent) -> Transition {
+        let transition = RolloutStateMachine.apply(event, to: state, plan: plan, at: now)
+        if transition.changed {
+            log.append(RolloutEventRecord(sequence: log.count + 1, at: now, event: event))
+        }
+        state = transition.state
+        effects += transition.effects
+        verdicts += transition.verdicts
+        return transition
+    }
+
+    mutating func advance(_ seconds: TimeInterval) {
+        now = now.addingTimeInterval(seconds)
+    }
+
+    func artifact(_ version: String) -> StagedArtifact {
+        StagedArtifact(version: version, url: "sim://\(version)", sha256Hex: "00", sizeBytes: 1)
+    }
+
+    mutating func prepare(sizes: [Int]) {
+        send(.prepared(PreparedRollout(eligibleDevices: sizes.reduce(0, +), stageSizes: sizes, release: artifact("2.0.0"),
+                                       rollback: artifact("1.0.0"))))
+    }
+
+    /// Reports the current stage fully succeeded after its bake.
+    mutating func passCurrentStage() {
+        let index = state.currentStage
+        send(.jobCreated(stage: index))
+        advance(TimeInterval(plan.stages[index].bakeDurationSeconds))
+        let devices = state.stages[index].devices ?? 0
+        send(.progressObserved(stage: index, progress: JobProgress(succeeded: devices, jobDone: true), metrics: [:]))
+    }
+}
+
+@Suite struct RolloutStateMachineTests {
+    @Test func happyPathCompletes() throws {
+        var driver = MachineDriver(plan: try parsePlan(planText()))
+        #expect(driver.state.phase == .preparing)
+        #expect(driver.effects.map(\.key) == ["prepare"])
+        driver.prepare(sizes: [10, 490, 500])
+        #expect(driver.state.phase == .deploying)
+        #expect(driver.effects.last?.effect == .createJob(stage: 0))
+        driver.send(.jobCreated(stage: 0))
+        #expect(driver.state.phase == .baking)
+        #expect(driver.state.dueAt == driver.now.addingTimeInterval(1800))
+        driver.advance(600)
+        driver.send(.progressObserved(stage: 0, progress: JobProgress(succeeded: 10, jobDone: true), metrics: [:]))
+        #expect(driver.state.phase == .baking, "bake not over")
+        #expect(driver.state.stages[0].lastEvaluation?.verdict == .wait)
+        driver.advance(1200)
+        driver.send(.timerFired)
+        #expect(driver.state.stages[0].status == .passed)
+        #expect(driver.state.phase == .deploying)
+        #expect(driver.state.currentStage == 1)
+        driver.passCurrentStage()
+        driver.passCurrentStage()
+        #expect(driver.state.phase == .completed)
+        #expect(driver.effects.filter { if case .cleanUp = $0.effect { return true }; return false }.count == 3)
+        #expect(Set(driver.effects.map(\.key)).count == driver.effects.count, "effect keys are unique")
+        #expect(driver.verdicts.map(\.evaluation.verdict) == [.wait, .pass, .pass, .pass])
+    }
+
+    @Test func failedGateCancelsAndRollsBack() throws {
+        var driver = MachineDriver(plan: try parsePlan(planText()))
+        driver.prepare(sizes: [10, 490, 500])
+        driver.passCurrentStage()
+        driver.send(.jobCreated(stage: 1))
+        driver.advance(300)
+        driver.send(.progressObserved(stage: 1, progress: JobProgress(queued: 400, succeeded: 60, failed: 30), metrics: [:]))
+        #expect(driver.state.phase == .rollingBack)
+        #expect(driver.state.stages[1].status == .failed)
+        #expect(driver.effects.last?.effect == .cancelJob(stage: 1, jobId: "test-plan-0000abcd-wave-1",
+                                                          reason: driver.state.rollback!.reason))
+        #expect(driver.state.rollback?.reason.contains("failed 33") == true)
+        driver.send(.jobCancelled(stage: 1))
+        #expect(driver.effects.last?.effect == .createRollbackJob)
+        driver.send(.rollbackJobCreated(devices: 70))
+        driver.send(.rollbackProgressObserved(progress: JobProgress(inProgress: 10, succeeded: 60)))
+        #expect(driver.state.phase == .rollingBack)
+        driver.send(.rollbackProgressObserved(progress: JobProgress(succeeded: 70, jobDone: true)))
+        #expect(driver.state.phase == .rolledBack)
+        #expect(driver.state.message?.contains("rolled back 70 devices to 1.0.0") == true)
+    }
+
+    @Test func failedGateWithPausePolicyWaitsForAHuman() throws {
+        var driver = MachineDriver(plan: try parsePlan(planText(extra: "onFailure: pause")))
+        driver.prepare(sizes: [10, 490, 500])
+        driver.send(.jobCreated(stage: 0))
+        driver.send(.progressObserved(stage: 0, progress: JobProgress(succeeded: 5, failed: 5), metrics: [:]))
+        #expect(driver.state.displayPhase == .paused)
+        #expect(driver.state.pause?.kind == .gateFailed)
+        #expect(RolloutStateMachine.rejection(of: .approved(by: "x"), in: driver.state, plan: driver.plan) != nil)
+        driver.send(.resumeRequested(by: "alice"))
+        #expect(driver.state.phase == .deploying)
+        #expect(driver.state.currentStage == 1)
+        #expect(driver.state.stages[0].overridden)
+    }
+
+    @Test func approvalAndWindowHoldAStage() throws {
+        let plan = try parsePlan(planText(
+            waves: "waves:\n  - {percent: 100, bake: 1h, approval: required}",
+            extra: "schedule:\n  windows:\n    - {cron: \"0 2 * * *\", duration: 2h, timeZone: UTC}"))
+        var driver = MachineDriver(plan: plan, now: date("2026-03-02T03:00:00Z"))
+        driver.prepare(sizes: [10, 990])
+        #expect(driver.state.phase == .deploying, "03:00 is inside 02:00–04:00")
+        driver.send(.jobCreated(stage: 0))
+        driver.advance(1800)
+        driver.send(.progressObserved(stage: 0, progress: JobProgress(succeeded: 10, jobDone: true), metrics: [:]))
+        #expect(driver.state.phase == .awaitingApproval)
+        #expect(driver.state.waitingFor == "approval of wave-1")
+        #expect(driver.state.dueAt == nil)
+        driver.advance(3600)  // 04:30: window closed
+        driver.send(.approved(by: "bob"))
+        #expect(driver.state.phase == .waitingForWindow)
+        #expect(driver.state.dueAt == date("2026-03-03T02:00:00Z"))
+        #expect(driver.state.waitingFor?.contains("2026-03-03T02:00:00Z") == true)
+        driver.now = date("2026-03-03T02:00:00Z")
+        driver.send(.timerFired)
+        #expect(driver.state.phase == .deploying)
+        #expect(driver.state.stages[1].approvedBy == "bob")
+    }
+
+    @Test func notBeforeSchedulesTheStart() throws {
+        let plan = try parsePlan(planText(extra: "schedule: {notBefore: 2026-03-05T08:00:00Z}"))
+        var driver = MachineDriver(plan: plan)
+        #expect(driver.state.phase == .scheduled)
+        #expect(driver.state.dueAt == date("2026-03-05T08:00:00Z"))
+        driver.send(.timerFired)
+        #expect(driver.state.phase == .scheduled)
+        driver.now = date("2026-03-05T08:00:00Z")
+        driver.send(.timerFired)
+        #expect(driver.state.phase == .preparing)
+    }
+
+    @Test func pauseHoldsAPassButNotAFailure() throws {
+        var driver = MachineDriver(plan: try parsePlan(planText()))
+        driver.prepare(sizes: [10, 490, 500])
+        driver.send(.jobCreated(stage: 0))
+        driver.send(.pauseRequested(by: "carol", reason: "holiday"))
+        #expect(driver.state.displayPhase == .paused)
+        driver.advance(1800)
+        driver.send(.progressObserved(stage: 0, progress: JobProgress(succeeded: 10, jobDone: true), metrics: [:]))
+        #expect(driver.state.stages[0].status == .baking, "a pass is held while paused")
+        driver.send(.resumeRequested(by: "carol"))
+        #expect(driver.state.stages[0].status == .passed)
+        #expect(driver.state.phase == .deploying)
+        driver.send(.jobCreated(stage: 1))
+        driver.send(.pauseRequested(by: "carol", reason: ""))
+        driver.send(.progressObserved(stage: 1, progress: JobProgress(succeeded: 10, failed: 10), metrics: [:]))
+        #expect(driver.state.phase == .rollingBack, "a failing gate acts even during a pause")
+    }
+
+    @Test func inconclusiveEvidencePausesAndResumeJudgesAgain() throws {
+        var driver = MachineDriver(plan: try parsePlan(planText(extra: "schedule: {evidenceTimeout: 1h}")))
+        driver.prepare(sizes: [10, 490, 500])
+        driver.send(.jobCreated(stage: 0))
+        driver.advance(1800 + 3600)
+        driver.send(.timerFired)
+        #expect(driver.state.pause?.kind == .inconclusive)
+        driver.send(.resumeRequested(by: "dave"))
+        #expect(driver.state.pause == nil)
+        #expect(driver.state.dueAt == driver.now.addingTimeInterval(3600))
+    }
+
+    @Test func abortCancelsTheRunningJobAndEnds() throws {
+        var driver = MachineDriver(plan: try parsePlan(planText()))
+        driver.prepare(sizes: [10, 490, 500])
+        driver.send(.abortRequested(by: "erin", reason: "wrong build"))
+        #expect(driver.state.phase == .aborted)
+        #expect(driver.effects.contains { $0.effect == .cancelJob(stage: 0, jobId: "test-plan-0000abcd-canary", reason: "aborted by erin") })
+        #expect(RolloutStateMachine.isObsolete(.createJob(stage: 0), in: driver.state))
+    }
+
+    @Test func emptyStagesAreSkipped() throws {
+        var driver = MachineDriver(plan: try parsePlan(planText()))
+        driver.prepare(sizes: [1, 0, 0])
+        driver.passCurrentStage()
+        #expect(driver.state.phase == .completed)
+        #expect(driver.state.stages.map(\.status) == [.passed, .skipped, .skipped])
+    }
+
+    @Test func effectFailurePausesAndResumeRetriesIt() throws {
+        var driver = MachineDriver(plan: try parsePlan(planText()))
+        driver.prepare(sizes: [10, 490, 500])
+        driver.send(.effectFailed(key: "create-job:canary", message: "AccessDeniedException: no iot:CreateJob"))
+        #expect(driver.state.pause?.kind == .effectFailed)
+        let before = driver.effects.count
+        driver.send(.resumeRequested(by: "ops"))
+        #expect(driver.effects[before...].map(\.key) == ["create-job:canary"])
+    }
+
+    @Test func commandsAreRejectedWithReasons() throws {
+        var driver = MachineDriver(plan: try parsePlan(planText()))
+        #expect(RolloutStateMachine.rejection(of: .resumeRequested(by: "x"), in: driver.state, plan: driver.plan) != nil)
+        #expect(RolloutStateMachine.rejection(of: .pauseRequested(by: "x", reason: ""), in: driver.state, plan: driver.plan) == nil)
+        driver.send(.abortRequested(by: "x", reason: ""))
+        let reason = RolloutStateMachine.rejection(of: .pauseRequested(by: "x", reason: ""), in: driver.state, plan: driver.plan)
+        #expect(reason?.contains("aborted") == true)
+    }
+
+    /// Property: from any reachable state, random events never leave a terminal phase, and replaying the log
+    /// of persisted events reproduces the state.
+    @Test func randomWalksNeverLeaveTerminalStatesAndReplay() throws {
+        let plan = try parsePlan(planText(extra: "schedule: {evidenceTimeout: 2h}"))
+        var generator = SplitMix(seed: 20261124)
+        for walk in 0..<300 {
+            var driver = MachineDriver(plan: plan)
+            var terminal: RolloutPhase?
+            for _ in 0..<60 {
+                driver.advance(Double(generator.next() % 3600))
+                let stage = driver.state.currentStage
+                let devices = driver.state.stages[stage].devices ?? 10
+                let failed = Int(generator.next() % 3)
+                let events: [RolloutEvent] = [
+                    .timerFired,
+                    .prepared(PreparedRollout(eligibleDevices: 1000, stageSizes: [10, 490, 500],
+                                              release: driver.artifact("2.0.0"), rollback: driver.artifact("1.0.0"))),
+                    .jobCreated(stage: stage),
+                    .progressObserved(stage: stage, progress: JobProgress(succeeded: devices - failed, failed: failed),
+                                      metrics: [:]),
+                    .approved(by: "x"), .pauseRequested(by: "x", reason: ""), .resumeRequested(by: "x"),
+                    .abortRequested(by: "x", reason: ""), .rollbackRequested(by: "x", reason: ""),
+                    .jobCancelled(stage: stage), .rollbackJobCreated(devices: Int(generator.next() % 5)),
+                    .rollbackProgressObserved(progress: JobProgress(succeeded: 4, jobDone: true)),
+                    .effectFailed(key: "create-job:canary", message: "boom"),
+                ]
+                let event = events[Int(generator.next() % UInt64(events.count))]
+                let before = driver.state
+                driver.send(event)
+                if let terminal {
+                    #expect(driver.state == before, "walk \(walk): \(terminal) left by \(event.kind)")
+                }
+                if driver.state.phase.isTerminal { terminal = driver.state.phase }
+            }
+            let replayed = RolloutStateMachine.replay(rolloutId: driver.state.rolloutId, plan: plan, events: driver.log)
+            #expect(replayed == driver.state, "walk \(walk): replay differs")
+        }
+    }
+}
+
+/// Deterministic generator for property tests.
+struct SplitMix {
+    var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        return StableHash.mix(state)
+    }
+}
