@@ -50,7 +50,9 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "RolloutCore", "FleetSim", "StoreSQLite"]),
         .testTarget(name: "StoreSQLiteTests", dependencies: ["StoreSQLite", "Engine", "RolloutCore"]),
         .testTarget(name: "FleetSimTests", dependencies: ["FleetSim", "Engine", "RolloutCore"]),
-        .testTarget(name: "FleetAWSTests", dependencies: ["FleetAWS", "Engine", "RolloutCore", "StoreSQLite"]),
+        .testTarget(name: "FleetAWSTests", dependencies: ["FleetAWS", "Engine", "RolloutCore", "StoreSQLite"],
+                    exclude: ["Support/moto_device_layer.py", "Support/boto3_call.py", "Support/botocore_sign.py",
+                              "Support/fake_metadata_server.py"]),
         .testTarget(name: "StatusAPITests", dependencies: ["StatusAPI", "Engine", "RolloutCore", "FleetSim", "StoreSQLite"]),
     ]
 )

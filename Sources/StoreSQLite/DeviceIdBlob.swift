@@ -1,15 +1,8 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A cohort's device ids as ONE blob: UTF-8 ids joined by "\n" (ids never contain a newline).
 ///
 /// One row instead of a million keeps saving and loading a 1,000,000-device cohort to tens of milliseconds:
-/// encoding is a byte copy per id, decoding a `memchr` walk that builds each `String` straight from the bytes
-/// (ids up to 15 bytes become small strings, with no allocation at all).
+/// encoding is a byte copy per id into one preallocated buffer, decoding one walk over the bytes that builds
+/// each `String` straight from them (ids up to 15 bytes become small strings: no allocation at all).
 enum DeviceIdBlob {
     static let newline: UInt8 = 0x0A
 
@@ -19,17 +12,21 @@ enum DeviceIdBlob {
         for id in ids {
             total += id.utf8.count
         }
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(total)
-        for index in ids.indices {
-            if index > 0 { bytes.append(newline) }
-            var id = ids[index]
-            id.withUTF8 { utf8 in
-                precondition(utf8.firstIndex(of: newline) == nil, "device ids never contain a newline")
-                bytes.append(contentsOf: utf8)
+        let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
+            var offset = 0
+            for index in ids.indices {
+                if index > 0 {
+                    buffer[offset] = newline
+                    offset += 1
+                }
+                let (_, copied) = UnsafeMutableBufferPointer(rebasing: buffer[offset...]).initialize(from: ids[index].utf8)
+                offset += copied
             }
+            initialized = offset
         }
         precondition(bytes.count == total, "blob size is the sum of the ids and their separators")
+        // Only the separators may be newlines; checked on the whole blob at once (8 bytes per step).
+        precondition(bytes.withUnsafeBytes(countNewlines) == max(0, ids.count - 1), "device ids never contain a newline")
         return bytes
     }
 
@@ -37,23 +34,34 @@ enum DeviceIdBlob {
     static func decode(_ bytes: UnsafeRawBufferPointer, count: Int) -> [String]? {
         precondition(count >= 0, "device count is never negative")
         if count == 0 { return bytes.isEmpty ? [] : nil }
+        let buffer = bytes.assumingMemoryBound(to: UInt8.self)
         var ids = [String]()
         ids.reserveCapacity(count)
-        let buffer = bytes.assumingMemoryBound(to: UInt8.self)
-        guard let base = buffer.baseAddress else {
-            return count == 1 ? [""] : nil  // one empty id encodes as an empty blob
-        }
         var start = 0
-        // One id per pass; the last one ends at the end of the blob. At most `count` passes.
-        for _ in 0..<(count - 1) {
-            guard let found = memchr(base + start, Int32(newline), buffer.count - start) else { return nil }
-            let end = UnsafeRawPointer(found).assumingMemoryBound(to: UInt8.self) - base
-            ids.append(String(decoding: UnsafeBufferPointer(start: base + start, count: end - start), as: UTF8.self))
-            start = end + 1
+        // One pass over the bytes; an id ends at each newline, the last one at the end of the blob.
+        for index in 0..<buffer.count where buffer[index] == newline {
+            guard ids.count < count - 1 else { return nil }
+            ids.append(String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self))
+            start = index + 1
         }
-        let last = UnsafeBufferPointer(start: base + start, count: buffer.count - start)
-        guard last.firstIndex(of: newline) == nil else { return nil }
-        ids.append(String(decoding: last, as: UTF8.self))
+        guard ids.count == count - 1 else { return nil }
+        ids.append(String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<buffer.count]), as: UTF8.self))
         return ids
+    }
+
+    /// Newline bytes in `bytes`, counted a 64-bit word at a time: a word's bytes equal to "\n" become zero after
+    /// the XOR, and `~(((x & 0x7F…) + 0x7F…) | x) & 0x80…` sets the top bit of exactly the zero bytes.
+    static func countNewlines(_ bytes: UnsafeRawBufferPointer) -> Int {
+        let words = bytes.count / 8
+        var count = 0
+        for word in 0..<words {
+            let x = bytes.loadUnaligned(fromByteOffset: word * 8, as: UInt64.self) ^ 0x0A0A_0A0A_0A0A_0A0A
+            let zeros = ~(((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x) & 0x8080_8080_8080_8080
+            count &+= zeros.nonzeroBitCount
+        }
+        for index in (words * 8)..<bytes.count where bytes[index] == newline {
+            count &+= 1
+        }
+        return count
     }
 }

@@ -9,6 +9,6 @@ struct RolloutCommand: AsyncParsableCommand {
             Exit codes: 0 success (rollout completed), 3 rolled back, 4 paused or aborted or waiting for a person,
             65 invalid plan or scenario, 1 any other error.
             """,
-        subcommands: [ValidateCommand.self, PlanCommand.self, SimulateCommand.self, BenchCommand.self]
+        subcommands: [ValidateCommand.self, PlanCommand.self, SimulateCommand.self, BenchCommand.self, SignCommand.self]
     )
 }

@@ -37,4 +37,23 @@ import Testing
             #expect(DeviceIdBlob.decode(empty, count: 2) == nil)
         }
     }
+
+    @Test func countsNewlinesAtEveryAlignment() {
+        for length in 0..<40 {
+            for every in 1..<6 {
+                let bytes = (0..<length).map { $0 % every == 0 ? DeviceIdBlob.newline : UInt8(ascii: "x") }
+                let expected = bytes.filter { $0 == DeviceIdBlob.newline }.count
+                #expect(bytes.withUnsafeBytes(DeviceIdBlob.countNewlines) == expected)
+            }
+        }
+        // Bytes next to "\n" in value (0x09, 0x0B, 0x8A) are not newlines.
+        let neighbours: [UInt8] = [0x09, 0x0B, 0x8A, 0x0A, 0xFF, 0x00, 0x0A, 0x1A, 0x0A]
+        #expect(neighbours.withUnsafeBytes(DeviceIdBlob.countNewlines) == 3)
+    }
+
+    @Test func refusesToEncodeAnIdWithANewline() async {
+        await #expect(processExitsWith: .failure) {
+            _ = DeviceIdBlob.encode(["dev-1", "dev\n2"])
+        }
+    }
 }

@@ -163,7 +163,13 @@ import Testing
                 try? input.fileHandleForWriting.close()
                 holder.waitUntilExit()
             }
-            let ready = output.fileHandleForReading.availableData  // blocks until the holder prints
+            // Wait for the holder's line (each read blocks until it writes or exits; a pipe may split the line).
+            var ready = Data()
+            for _ in 0..<64 where !ready.contains(0x0A) {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                ready.append(chunk)
+            }
             #expect(String(decoding: ready, as: UTF8.self) == "locked\n")
 
             #expect(throws: StoreError.locked("database \(path) is in use by another rollout worker (pid \(holder.processIdentifier))")) {

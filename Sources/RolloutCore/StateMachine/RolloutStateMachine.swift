@@ -47,6 +47,11 @@ public enum RolloutStateMachine {
         var state = initialState(rolloutId: rolloutId, plan: plan, at: first.at)
         for record in events {
             state = apply(record.event, to: state, plan: plan, at: record.at).state
+            // The engine logs some facts that change nothing (a job created after an abort); they still count.
+            if state.eventCount != record.sequence {
+                state.eventCount = record.sequence
+                state.updatedAt = record.at
+            }
         }
         return state
     }
@@ -87,11 +92,11 @@ public enum RolloutStateMachine {
         if !state.phase.isTerminal {
             step.refreshTimers()
         }
-        if step.state != state {
+        let changed = step.state != state || !step.effects.isEmpty || !step.verdicts.isEmpty
+        if changed {
             step.state.eventCount = state.eventCount + 1
             step.state.updatedAt = at
         }
-        let changed = step.state != state || !step.effects.isEmpty || !step.verdicts.isEmpty
         return Transition(state: step.state, effects: step.effects, verdicts: step.verdicts, changed: changed)
     }
 

@@ -1,0 +1,92 @@
+import Engine
+import FleetSim
+import Foundation
+import Logging
+import RolloutCore
+import StoreSQLite
+
+let silentLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+let simulationStart = PlanParser.parseTimestamp("2026-03-02T00:00:00Z")!
+
+/// A plan whose first wave breaks on rev-B devices (with `brokenScenario`), so a full run includes a rollback.
+let rollbackPlanText = """
+    name: engine-test
+    release: {firmware: fw, version: 2.1.0, artifact: s3://fw-bucket/fw/2.1.0.bin}
+    rollback: {version: 2.0.3, artifact: s3://fw-bucket/fw/2.0.3.bin}
+    fleet: {thingGroup: fleet}
+    canary:
+      devices: 5
+      bake: 30m
+      gates: {jobOutcomes: {failedMaxPercent: 100}}
+    waves:
+      - {percent: 30, bake: 1h}
+      - {percent: 100, bake: 1h}
+    gates:
+      jobOutcomes: {failedMaxPercent: 5, executedMin: 10}
+      metrics:
+        - {name: crash-rate, url: "sim://health", pointer: /release/crashRate, max: 0.5}
+    job: {inProgressTimeout: 30m}
+    """
+
+let brokenScenario = SimulationScenario(hardware: [("A", 50), ("B", 50)], offlinePercent: 2,
+                                        outcomes: [OutcomeRule(firmware: "2.1.0", hardware: "B", failPercent: 40)])
+
+/// One simulated world: fleet and clock survive engine "crashes"; the engine and store are rebuilt on restart.
+final class SimulatedWorld: @unchecked Sendable {
+    let clock = VirtualClock(start: simulationStart)
+    let fleet: SimulatedFleet
+    let databasePath: String
+    let plan: RolloutPlan
+    let planSource: String
+
+    init(devices: Int, seed: UInt64, scenario: SimulationScenario, planText: String = rollbackPlanText) throws {
+        fleet = SimulatedFleet(devices: devices, seed: seed, scenario: scenario, clock: clock)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("rollout-engine-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        databasePath = directory.appendingPathComponent("rollout.db").path
+        plan = try PlanParser.parse(planText, file: "engine-test.yaml")
+        planSource = planText
+    }
+
+    func makeEngine(crashHook: (@Sendable (CrashPoint) throws -> Void)? = nil) throws -> RolloutEngine {
+        let store = try SQLiteRolloutStore(path: databasePath, role: .worker)
+        return RolloutEngine(store: store, fleet: fleet, metricSource: SimulatedMetricSource(fleet: fleet, clock: clock),
+                             notifier: RecordingNotifier(), clock: clock,
+                             configuration: EngineConfiguration(pollIntervalSeconds: 60), logger: silentLogger,
+                             crashHook: crashHook)
+    }
+
+    func readBack() throws -> (state: RolloutState, events: [RolloutEventRecord]) {
+        let store = try SQLiteRolloutStore(path: databasePath, role: .reader)
+        let id = RolloutIdentity.rolloutId(planName: plan.name, planSource: planSource)
+        guard let rollout = try store.rollout(id: id) else { throw StoreError.notFound(rolloutId: id) }
+        return (rollout.state, try store.events(rolloutId: id, afterSequence: 0, limit: 100_000))
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: (databasePath as NSString).deletingLastPathComponent)
+    }
+}
+
+/// Counts crash points and throws at the chosen one.
+final class CrashSwitch: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var seen = 0
+    let crashAt: Int?
+    private(set) var point: CrashPoint?
+
+    init(crashAt: Int?) {
+        self.crashAt = crashAt
+    }
+
+    func hit(_ point: CrashPoint) throws {
+        let index = lock.withLock { () -> Int in
+            seen += 1
+            return seen - 1
+        }
+        if index == crashAt {
+            self.point = point
+            throw SimulatedCrash(point: point)
+        }
+    }
+}

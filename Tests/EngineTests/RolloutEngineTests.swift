@@ -1,0 +1,130 @@
+import Engine
+import FleetSim
+import Foundation
+import RolloutCore
+import Testing
+
+@Suite struct RolloutEngineTests {
+    func run(_ world: SimulatedWorld, approvalDelay: Int? = 1800) async throws -> (String, SimulationRunner.Ending, RolloutEngine) {
+        let engine = try world.makeEngine()
+        let submitted = try await engine.submit(plan: world.plan, planSource: world.planSource)
+        let runner = SimulationRunner(engine: engine, clock: world.clock,
+                                      options: SimulationRunner.Options(approvalDelaySeconds: approvalDelay))
+        let ending = try await runner.run(rolloutId: submitted.rolloutId)
+        return (submitted.rolloutId, ending, engine)
+    }
+
+    @Test func healthyFleetCompletes() async throws {
+        let world = try SimulatedWorld(devices: 1000, seed: 1, scenario: SimulationScenario())
+        defer { world.remove() }
+        let (_, ending, _) = try await run(world)
+        #expect(ending == .finished)
+        let result = try world.readBack()
+        #expect(result.state.phase == .completed)
+        #expect(result.state.stages.map(\.devices) == [5, 295, 700])
+        #expect(result.state.stages.map(\.progress.succeeded) == [5, 295, 700])
+        #expect(world.fleet.jobsCreated.count == 3)
+        #expect(world.fleet.cleanedUpJobs.count == 3)
+    }
+
+    @Test func brokenWaveRollsBackExactlyTheDevicesThatTookTheRelease() async throws {
+        let world = try SimulatedWorld(devices: 1000, seed: 9, scenario: brokenScenario)
+        defer { world.remove() }
+        let (rolloutId, _, _) = try await run(world)
+        let result = try world.readBack()
+        #expect(result.state.phase == .rolledBack)
+        #expect(result.state.stages[1].status == .failed)
+        let rollbackTargets = Set(world.fleet.targets(ofJob: "\(rolloutId)-rollback") ?? [])
+        // Independently: which devices were running or had succeeded when the rollback job was made?
+        let releaseTargets = Set((world.fleet.targets(ofJob: "\(rolloutId)-canary") ?? [])
+            + (world.fleet.targets(ofJob: "\(rolloutId)-wave-1") ?? []))
+        #expect(!rollbackTargets.isEmpty)
+        #expect(rollbackTargets.isSubset(of: releaseTargets))
+        #expect(world.fleet.targets(ofJob: "\(rolloutId)-wave-2") == nil, "wave-2 never started")
+        #expect(result.state.rollback?.devices == rollbackTargets.count)
+    }
+
+    @Test func sameSeedGivesTheSameEventLog() async throws {
+        var logs: [[String]] = []
+        for _ in 0..<2 {
+            let world = try SimulatedWorld(devices: 500, seed: 77, scenario: brokenScenario)
+            defer { world.remove() }
+            _ = try await run(world)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            logs.append(try world.readBack().events.map { String(decoding: try encoder.encode($0), as: UTF8.self) })
+        }
+        #expect(logs[0] == logs[1], "seed 77 must replay identically")
+    }
+
+    @Test func persistedLogReplaysToThePersistedState() async throws {
+        let world = try SimulatedWorld(devices: 400, seed: 5, scenario: brokenScenario)
+        defer { world.remove() }
+        let (rolloutId, _, _) = try await run(world)
+        let result = try world.readBack()
+        let replayed = RolloutStateMachine.replay(rolloutId: rolloutId, plan: world.plan, events: result.events)
+        #expect(replayed == result.state)
+    }
+
+    @Test func throttlingStormIsSurvived() async throws {
+        var scenario = SimulationScenario()
+        scenario.throttlePercent = 40
+        scenario.serverErrorPercent = 5
+        let world = try SimulatedWorld(devices: 500, seed: 3, scenario: scenario)
+        defer { world.remove() }
+        let (_, ending, engine) = try await run(world)
+        #expect(ending == .finished)
+        #expect(try world.readBack().state.phase == .completed)
+        #expect(world.fleet.callsThrottled > 10)
+        #expect(await engine.statistics.effectErrors > 0)
+        #expect(Set(world.fleet.jobsCreated).count == 3)
+    }
+
+    @Test func approvalStopsARunWithoutAutoApproval() async throws {
+        let text = rollbackPlanText.replacingOccurrences(of: "- {percent: 100, bake: 1h}",
+                                                         with: "- {percent: 100, bake: 1h, approval: required}")
+        let world = try SimulatedWorld(devices: 200, seed: 2, scenario: SimulationScenario(), planText: text)
+        defer { world.remove() }
+        let (rolloutId, ending, engine) = try await run(world, approvalDelay: nil)
+        #expect(ending == .awaitingApproval)
+        let state = try await engine.state(of: rolloutId)
+        #expect(state?.phase == .awaitingApproval)
+        await #expect(throws: CommandRejected.self) {
+            try await engine.command(.resumeRequested(by: "x"), rolloutId: rolloutId)
+        }
+        try await engine.command(.approved(by: "release-manager"), rolloutId: rolloutId)
+        let runner = SimulationRunner(engine: engine, clock: world.clock)
+        #expect(try await runner.run(rolloutId: rolloutId) == .finished)
+        #expect(try world.readBack().state.stages[2].approvedBy == "release-manager")
+    }
+
+    @Test func abortCancelsTheRunningJobAndSkipsPendingCreates() async throws {
+        let world = try SimulatedWorld(devices: 300, seed: 4, scenario: SimulationScenario())
+        defer { world.remove() }
+        let engine = try world.makeEngine()
+        let submitted = try await engine.submit(plan: world.plan, planSource: world.planSource)
+        // Run until the canary bakes, then abort.
+        for _ in 0..<20 {
+            _ = try await engine.step(rolloutId: submitted.rolloutId)
+            if try await engine.state(of: submitted.rolloutId)?.phase == .baking { break }
+        }
+        try await engine.command(.abortRequested(by: "ops", reason: "bad build"), rolloutId: submitted.rolloutId)
+        let wake = try await engine.step(rolloutId: submitted.rolloutId)
+        #expect(wake == nil)
+        let state = try world.readBack().state
+        #expect(state.phase == .aborted)
+        #expect(world.fleet.jobSummaries().first?.progress.canceled ?? 0 > 0)
+        #expect(world.fleet.jobsCreated.count == 1)
+    }
+
+    @Test func unknownGroupPausesWithAReadableReason() async throws {
+        let text = rollbackPlanText.replacingOccurrences(of: "devices: 5\n", with: "group: lab-benches\n")
+        let world = try SimulatedWorld(devices: 100, seed: 1, scenario: SimulationScenario(), planText: text)
+        defer { world.remove() }
+        let (_, ending, _) = try await run(world)
+        #expect(ending == .paused)
+        let state = try world.readBack().state
+        #expect(state.pause?.kind == .effectFailed)
+        #expect(state.message?.contains("lab-benches") == true)
+    }
+}
