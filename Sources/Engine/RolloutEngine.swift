@@ -405,6 +405,7 @@ public actor RolloutEngine {
             effects: transition.effects, verdicts: transition.verdicts, completedEffectKey: completedEffectKey,
             completedEffectStatus: completedEffectStatus, cohorts: cohorts))
         counters.commits += 1
+        for verdict in transition.verdicts { counters.verdicts[verdict.evaluation.verdict, default: 0] += 1 }
         runtime.rollout.state = newState
         if let cohorts { runtime.cohorts = cohorts }
         if newState.phase != state.phase || newState.pause != state.pause || event.isCommand
@@ -471,4 +472,6 @@ public struct EngineCounters: Sendable {
     public var effectsAttempted = 0
     public var effectErrors = 0
     public var jobsCreated = 0
+    /// Gate verdicts recorded (changes of verdict), by verdict.
+    public var verdicts: [Verdict: Int] = [:]
 }

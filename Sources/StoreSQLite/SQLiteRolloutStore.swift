@@ -25,17 +25,21 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
 
     public static let memoryPath = ":memory:"
     public static let busyTimeoutMilliseconds: Int32 = 5000
+    /// Page size of new databases. 16 KiB instead of SQLite's 4 KiB: a 1,000,000-device cohort is a 13 MB blob,
+    /// and a quarter of the pages roughly halves its save time (measured: ~100 ms → ~40–70 ms).
+    public static let pageSizeBytes = 16_384
     /// Rows one query may return: `limit`s are capped to it, and a longer answer means something is wrong.
     public static let rowsPerQueryMax = 1 << 20
 
     public let path: String
     public let role: OpenRole
-    /// Guards `connection` and `json`: every public method runs under it.
+    /// Guards `connection`, `lockFile` and `json`: every public method runs under it.
     private let lock = NSLock()
-    private let connection: SQLiteConnection
+    /// Nil once closed.
+    private var connection: SQLiteConnection?
     private let json = StoreJSON()
-    /// Held (worker on a file) until the store is released.
-    private let lockFile: DatabaseLockFile?
+    /// Held (worker on a file) until `close()` or the store is released.
+    private var lockFile: DatabaseLockFile?
 
     public init(path: String, role: OpenRole) throws {
         precondition(!path.isEmpty, "database path is empty")
@@ -52,6 +56,8 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
                                                   busyTimeoutMilliseconds: Self.busyTimeoutMilliseconds)
             try connection.execute("PRAGMA foreign_keys = ON")
             if role == .worker && !inMemory {
+                // Only takes effect on a new database (before its first table; WAL fixes it afterwards).
+                try connection.execute("PRAGMA page_size = \(Self.pageSizeBytes)")
                 let mode = try connection.scalarText("PRAGMA journal_mode = WAL")
                 guard mode?.lowercased() == "wal" else {
                     throw StoreError.database("database \(path) cannot use write-ahead logging (journal mode \(mode ?? "?"))")
@@ -64,6 +70,11 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         } catch let error as SQLiteError {
             throw StoreError.database("\(error.message) while opening database \(path) (\(error.context))")
         }
+    }
+
+    deinit {
+        connection = nil  // close the database before letting the next worker in
+        lockFile = nil
     }
 
     // MARK: RolloutStore
@@ -283,6 +294,16 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         try perform("reading the schema version") { try StoreSchema.version($0) }
     }
 
+    /// Closes the database and releases the worker lock now, rather than when the last reference goes away
+    /// (a simulated crash, or a restart in the same process, can then open the file again). Idempotent; every
+    /// later call throws `StoreError.database`.
+    public func close() {
+        lock.lock()
+        defer { lock.unlock() }
+        connection = nil  // finalizes the statements and closes the connection (WAL checkpoint on last close)
+        lockFile = nil  // then lets the next worker in
+    }
+
     /// Test hook: runs `body` with the connection, under the store's lock.
     func withConnection<T>(_ body: (SQLiteConnection) throws -> T) throws -> T {
         try perform("running a maintenance statement", body)
@@ -436,6 +457,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
     private func perform<T>(_ doing: @autoclosure () -> String, _ body: (SQLiteConnection) throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
+        guard let connection else { throw StoreError.database("database \(path) is closed (while \(doing()))") }
         do {
             return try body(connection)
         } catch let error as SQLiteError {

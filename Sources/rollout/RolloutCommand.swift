@@ -9,6 +9,10 @@ struct RolloutCommand: AsyncParsableCommand {
             Exit codes: 0 success (rollout completed), 3 rolled back, 4 paused or aborted or waiting for a person,
             65 invalid plan or scenario, 1 any other error.
             """,
-        subcommands: [ValidateCommand.self, PlanCommand.self, SimulateCommand.self, BenchCommand.self, SignCommand.self]
+        subcommands: [
+            ValidateCommand.self, PlanCommand.self, SimulateCommand.self, WorkerCommand.self, SubmitCommand.self,
+            EnqueueCommand.self, StatusCommand.self, PauseCommand.self, ResumeCommand.self, AbortCommand.self,
+            ApproveCommand.self, RollbackCommand.self, SignCommand.self, BenchCommand.self,
+        ]
     )
 }

@@ -59,6 +59,8 @@ import Testing
                 #expect(synchronous == "2")  // FULL
                 let foreignKeys = try store.withConnection { try $0.scalarText("PRAGMA foreign_keys") }
                 #expect(foreignKeys == "1")
+                let pageSize = try store.withConnection { try $0.scalarText("PRAGMA page_size") }
+                #expect(pageSize == "\(SQLiteRolloutStore.pageSizeBytes)")
             }
         }
     }
@@ -116,6 +118,23 @@ import Testing
             // Released with the store.
             let next = try SQLiteRolloutStore(path: path, role: .worker)
             #expect(try next.schemaVersion() == StoreSchema.latestVersion)
+        }
+    }
+
+    @Test func closeReleasesTheLockAtOnce() throws {
+        try withTemporaryDirectory { directory in
+            let path = directory.file("rollout.db")
+            let first = try SQLiteRolloutStore(path: path, role: .worker)
+            try Fixtures.create(first, id: "r1")
+            first.close()
+            first.close()  // idempotent
+            #expect(throws: StoreError.database("database \(path) is closed (while reading rollout r1)")) {
+                try first.rollout(id: "r1")
+            }
+            // Reopened while `first` is still referenced: a restart in the same process.
+            let second = try SQLiteRolloutStore(path: path, role: .worker)
+            #expect(try second.rollout(id: "r1")?.state.eventCount == 1)
+            withExtendedLifetime(first) {}
         }
     }
 

@@ -3,6 +3,14 @@ import Foundation
 /// Where time comes from: the wall clock in the worker, a virtual clock in simulation.
 public protocol RolloutClock: Sendable {
     func now() -> Date
+    /// Real seconds until the clock shows `date` (sped-up clocks get there sooner).
+    func wallSeconds(until date: Date) -> Double
+}
+
+extension RolloutClock {
+    public func wallSeconds(until date: Date) -> Double {
+        max(0, date.timeIntervalSince(now()))
+    }
 }
 
 /// The real clock, optionally sped up (`--time-scale`) for demos and tests: virtual time runs `scale` times faster

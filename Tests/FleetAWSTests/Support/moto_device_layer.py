@@ -11,6 +11,18 @@ Over moto's WSGI app it adds:
   (d) CreateJob with an existing job id answers 409 ResourceAlreadyExistsException, as AWS does;
   (e) POST /_device-layer/faults {name, rules} injects 400 ThrottlingException (iot) / 503 SlowDown (s3) or 5xx on a seeded
       share of the requests whose path contains a given text;
+  (f) POST /_device-layer/play {name, jobPrefix, rules, default, startMs, finishMs, seed} makes devices act on their
+      own over time: a background thread moves every QUEUED execution of a job whose id starts with `jobPrefix` to
+      IN_PROGRESS after a random delay in `startMs`, then to its outcome after a delay in `finishMs` (first matching
+      rule: optional `job` regex on the job id, then `match` (thing regex), `share` (seeded per job and thing) or
+      `first` (the first n things of the job, sorted); else `default`). Outcome IN_PROGRESS means the device never
+      reports back; QUEUED means it never picks the job up. Executions of a CANCELED job are frozen (its in-progress
+      devices never report), so what a rollback read stays what the tests read back. An empty rule list removes it;
+  (g) every CreateJob reaching moto is recorded per job id (attempts / created / conflicts): POST
+      /_device-layer/creates {prefix} answers them, since moto itself would silently replace a duplicate;
+  (h) loopback HTTP fixtures for the metric and webhook tests: POST /_device-layer/fixture {path, status, body,
+      repeat, delayMs, failFirst} sets what GET/POST <path> (under /_fixture/) answers; every request to a fixture is
+      recorded and POST /_device-layer/received {path} lists them (method, headers, body);
   and ListThingsInThingGroup honours maxResults / nextToken (moto ignores them).
 Control endpoints live under /_device-layer/ on the same port.
 """
@@ -20,6 +32,7 @@ import random
 import re
 import sys
 import threading
+import time
 from urllib.parse import parse_qs, unquote
 
 from werkzeug.serving import make_server
@@ -53,6 +66,12 @@ class DeviceLayer:
         self.lock = threading.RLock()
         self.faults = {}  # name -> rules, so concurrent tests keep their own
         self.stats = {"injected": {}, "requests": 0}
+        self.plays = {}  # name -> play (rules for devices acting over time)
+        self.schedule = {}  # (region, job id, thing) -> {"at": monotonic seconds, "next": status, "outcome": status}
+        self.regions = {"us-east-1"}
+        self.creates = {}  # job id -> {"attempts", "created", "conflicts"}
+        self.fixtures = {}  # path -> canned answer
+        self.received = {}  # path -> [request]
 
     # -- helpers ---------------------------------------------------------------------------------------------
 
@@ -101,6 +120,8 @@ class DeviceLayer:
         method = environ.get("REQUEST_METHOD", "GET")
         if path.startswith("/_device-layer/"):
             return self.control(environ, start_response, path[len("/_device-layer/"):], method)
+        if path.startswith("/_fixture/"):
+            return self.fixture(environ, start_response, path, method)
         match = CREDENTIAL_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
         region, service = (match.group(1), match.group(2)) if match else ("us-east-1", "")
         with self.lock:
@@ -116,13 +137,20 @@ class DeviceLayer:
         group_things = re.fullmatch(r"/thing-groups/([^/]+)/things", path)
         backend = self.backend(region)
         with self.lock:
+            self.regions.add(region)
             if job_match and method == "PUT":
                 job_id = unquote(job_match.group(1))
+                record = self.creates.setdefault(job_id, {"attempts": 0, "created": 0, "conflicts": 0})
+                record["attempts"] += 1
                 if job_id in backend.jobs:
+                    record["conflicts"] += 1
                     return json_response(start_response, "409 Conflict",
                                          {"message": f"Job {job_id} already exists", "resourceId": job_id},
                                          [("x-amzn-ErrorType", "ResourceAlreadyExistsException:")])
-                return self.forward_then(environ, start_response, lambda: self.expand_groups(backend, job_id))
+                def created():
+                    record["created"] += 1
+                    self.expand_groups(backend, job_id)
+                return self.forward_then(environ, start_response, created)
             if job_match and method == "GET":
                 self.recount(backend, unquote(job_match.group(1)))
                 return self.app(environ, start_response)
@@ -204,7 +232,133 @@ class DeviceLayer:
                 return json_response(start_response, "200 OK", {"rules": len(rules)})
             if action == "outcomes":
                 return json_response(start_response, "200 OK", self.apply_outcomes(payload))
+            if action == "play":
+                name = payload.get("name", payload.get("jobPrefix", "default"))
+                if payload.get("rules") is None and payload.get("default") is None:
+                    self.plays.pop(name, None)
+                else:
+                    self.plays[name] = {
+                        "jobPrefix": payload["jobPrefix"], "rules": payload.get("rules", []),
+                        "default": payload.get("default", "SUCCEEDED"), "seed": payload.get("seed", 1),
+                        "startMs": payload.get("startMs", [100, 300]), "finishMs": payload.get("finishMs", [100, 300]),
+                    }
+                return json_response(start_response, "200 OK", {"plays": sorted(self.plays)})
+            if action == "creates":
+                prefix = payload.get("prefix", "")
+                return json_response(start_response, "200 OK",
+                                     {job: dict(record) for job, record in self.creates.items() if job.startswith(prefix)})
+            if action == "fixture":
+                self.fixtures[payload["path"]] = dict(payload, served=0)
+                self.received.pop(payload["path"], None)
+                return json_response(start_response, "200 OK", {"path": payload["path"]})
+            if action == "received":
+                return json_response(start_response, "200 OK", {"requests": self.received.get(payload["path"], [])})
         return json_response(start_response, "404 Not Found", {"message": f"no control action {action}"})
+
+    # -- loopback HTTP fixtures -------------------------------------------------------------------------------
+
+    def fixture(self, environ, start_response, path, method):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        with self.lock:
+            self.received.setdefault(path, []).append(
+                {"method": method, "headers": headers, "body": body.decode("utf-8", "replace"),
+                 "query": environ.get("QUERY_STRING", "")})
+            answer = self.fixtures.get(path)
+            if answer is not None:
+                answer["served"] += 1
+                served = answer["served"]
+        if answer is None:
+            return json_response(start_response, "404 Not Found", {"message": f"no fixture {path}"})
+        if answer.get("delayMs"):
+            time.sleep(answer["delayMs"] / 1000)
+        if served <= answer.get("failFirst", 0):
+            return json_response(start_response, "503 Service Unavailable", {"message": "fixture failing first"})
+        status = int(answer.get("status", 200))
+        data = (answer.get("body", "") * int(answer.get("repeat", 1))).encode()
+        reason = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 404: "Not Found",
+                  500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Status")
+        start_response(f"{status} {reason}", [("Content-Type", answer.get("contentType", "application/json")),
+                                              ("Content-Length", str(len(data)))])
+        return [data]
+
+    # -- devices acting over time ------------------------------------------------------------------------------
+
+    @staticmethod
+    def draw(seed, index, job_id, thing):
+        return random.Random(f"{seed}:{index}:{job_id}:{thing}").random()
+
+    def outcome(self, play, job_id, thing, things):
+        for index, rule in enumerate(play["rules"]):
+            if "job" in rule and not re.search(rule["job"], job_id):
+                continue
+            if "match" in rule and not re.search(rule["match"], thing):
+                continue
+            if "share" in rule and self.draw(play["seed"], index, job_id, thing) >= rule["share"]:
+                continue
+            if "first" in rule and thing not in things[:rule["first"]]:
+                continue
+            return rule["status"]
+        return play["default"]
+
+    def play_once(self):
+        now = time.monotonic()
+        with self.lock:
+            if not self.plays:
+                return
+            for region in list(self.regions):
+                backend = self.backend(region)
+                touched = set()
+                by_job = {}
+                for (job_id, thing) in list(backend.job_executions):
+                    by_job.setdefault(job_id, []).append(thing)
+                for job_id, things in by_job.items():
+                    play = next((p for p in self.plays.values() if job_id.startswith(p["jobPrefix"])), None)
+                    job = backend.jobs.get(job_id)
+                    if play is None or job is None or job.status == "CANCELED":
+                        continue
+                    things.sort()
+                    for thing in things:
+                        execution = backend.job_executions[(job_id, thing)]
+                        key = (region, job_id, thing)
+                        plan = self.schedule.get(key)
+                        if execution.status in TERMINAL:
+                            self.schedule.pop(key, None)
+                            continue
+                        if plan is None:
+                            outcome = self.outcome(play, job_id, thing, things)
+                            if outcome == "QUEUED" or execution.status != "QUEUED":
+                                continue
+                            low, high = play["startMs"]
+                            plan = {"at": now + random.uniform(low, high) / 1000, "outcome": outcome}
+                            self.schedule[key] = plan
+                        if now < plan["at"]:
+                            continue
+                        if execution.status == "QUEUED":
+                            execution.status = "IN_PROGRESS"
+                            touched.add(job_id)
+                            if plan["outcome"] == "IN_PROGRESS":
+                                self.schedule.pop(key, None)  # never reports back
+                                continue
+                            low, high = play["finishMs"]
+                            plan["at"] = now + random.uniform(low, high) / 1000
+                        elif execution.status == "IN_PROGRESS":
+                            execution.status = plan["outcome"]
+                            touched.add(job_id)
+                            self.schedule.pop(key, None)
+                for job_id in touched:
+                    self.recount(backend, job_id)
+
+    def run_player(self):
+        while True:
+            time.sleep(0.05)
+            try:
+                self.play_once()
+            except Exception as error:  # noqa: BLE001 - keep playing; the log shows what went wrong
+                print(f"device layer player: {error!r}", file=sys.stderr, flush=True)
 
     def apply_outcomes(self, payload):
         backend = self.backend(payload.get("region", "us-east-1"))
@@ -249,6 +403,7 @@ def main():
         os._exit(0)
 
     threading.Thread(target=watch_parent, daemon=True).start()
+    threading.Thread(target=app.run_player, daemon=True).start()
     server.serve_forever()
 
 

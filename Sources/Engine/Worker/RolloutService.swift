@@ -1,0 +1,70 @@
+import Foundation
+import RolloutCore
+
+/// What the HTTP API (and the CLI talking to it) can ask of a running worker.
+/// `RolloutWorker` is the implementation; every call is safe from any task.
+public protocol RolloutService: Sendable {
+    /// Validates and submits a plan. The same plan text returns the same rollout (`created == false`).
+    /// Throws `PlanError` for an invalid plan.
+    func submit(planSource: String, fileName: String) async throws -> SubmitResult
+    /// As above, resolving relative artifact and key paths against `baseDirectory` (the submitting client's
+    /// plan directory, when client and worker share a file system); nil resolves against the worker's directory.
+    func submit(planSource: String, fileName: String, baseDirectory: String?) async throws -> SubmitResult
+    /// Records a command. Throws `CommandRejected` (409) or `StoreError.notFound` (404).
+    func command(_ command: RolloutEvent, rolloutId: String) async throws -> RolloutState
+    /// Rollouts, newest first, optionally only those whose display phase is `phase`.
+    func rollouts(phase: RolloutPhase?, limit: Int) async throws -> [StoredRollout]
+    func rollout(id: String) async throws -> RolloutDetail?
+    func events(rolloutId: String, afterSequence: Int, limit: Int) async throws -> [RolloutEventRecord]
+    func metrics() async -> WorkerMetrics
+    /// True once the database is open, migrated, and unfinished rollouts are scheduled.
+    func isReady() async -> Bool
+}
+
+/// A rollout with everything a status view shows.
+public struct RolloutDetail: Sendable {
+    public var rollout: StoredRollout
+    public var verdicts: [VerdictRecord]
+    public var pendingEffects: Int
+    /// When the worker will next look at it (nil: waiting for a person, or finished).
+    public var nextWakeAt: Date?
+
+    public init(rollout: StoredRollout, verdicts: [VerdictRecord], pendingEffects: Int, nextWakeAt: Date?) {
+        self.rollout = rollout
+        self.verdicts = verdicts
+        self.pendingEffects = pendingEffects
+        self.nextWakeAt = nextWakeAt
+    }
+}
+
+/// Counters for `/metrics`.
+public struct WorkerMetrics: Sendable {
+    public var rolloutsByPhase: [RolloutPhase: Int]
+    /// Stages by status, over all known rollouts.
+    public var stagesByStatus: [StageStatus: Int]
+    /// Gate verdicts recorded since start, by verdict.
+    public var verdictsByKind: [Verdict: Int]
+    public var engine: EngineCounters
+    /// Effects waiting in the outbox, over all rollouts.
+    public var effectQueueDepth: Int
+    public var stepErrors: Int
+    public var startedAt: Date
+
+    public init(rolloutsByPhase: [RolloutPhase: Int], stagesByStatus: [StageStatus: Int], verdictsByKind: [Verdict: Int],
+                engine: EngineCounters, effectQueueDepth: Int, stepErrors: Int, startedAt: Date) {
+        self.rolloutsByPhase = rolloutsByPhase
+        self.stagesByStatus = stagesByStatus
+        self.verdictsByKind = verdictsByKind
+        self.engine = engine
+        self.effectQueueDepth = effectQueueDepth
+        self.stepErrors = stepErrors
+        self.startedAt = startedAt
+    }
+}
+
+extension RolloutService {
+    /// Services that cannot resolve paths against a client directory ignore it.
+    public func submit(planSource: String, fileName: String, baseDirectory: String?) async throws -> SubmitResult {
+        try await submit(planSource: planSource, fileName: fileName)
+    }
+}

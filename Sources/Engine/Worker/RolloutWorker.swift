@@ -1,0 +1,186 @@
+import Foundation
+import Logging
+import RolloutCore
+
+/// The long-running worker: resumes every unfinished rollout at start, then runs them all, waking on the
+/// next due timer, on a submission or command, and on fleet polls; never on a fixed tick.
+///
+/// `run()` returns after `stop()` once the steps in flight are finished and persisted (graceful shutdown);
+/// a SIGKILL at any instant loses nothing, because every step is persisted before the next one starts.
+public actor RolloutWorker: RolloutService {
+    public struct Configuration: Sendable {
+        /// Rollouts stepped at the same time (their fleet calls overlap).
+        public var stepConcurrencyMax: Int
+        /// Longest sleep without anything due, in real seconds (a safety net; wake-ups are event-driven).
+        public var idleWallSecondsMax: Double
+        /// Retry delay after a step failed (database or programming error), in clock seconds.
+        public var stepErrorBackoffSeconds: Double
+        /// Rollouts resumed at start (the database holds at most this many live ones).
+        public var rolloutsMax: Int
+
+        public init(stepConcurrencyMax: Int = 8, idleWallSecondsMax: Double = 60, stepErrorBackoffSeconds: Double = 5,
+                    rolloutsMax: Int = 100_000) {
+            precondition(stepConcurrencyMax >= 1, "at least one step at a time")
+            self.stepConcurrencyMax = stepConcurrencyMax
+            self.idleWallSecondsMax = idleWallSecondsMax
+            self.stepErrorBackoffSeconds = stepErrorBackoffSeconds
+            self.rolloutsMax = rolloutsMax
+        }
+    }
+
+    public let engine: RolloutEngine
+    let store: any RolloutStore
+    let clock: any RolloutClock
+    let configuration: Configuration
+    let logger: Logger
+    private var queue = WakeQueue()
+    private let signal = WakeSignal()
+    private var ready = false
+    private var stopping = false
+    private var stepErrors = 0
+    private let startedAt: Date
+    /// Phase and stage statuses of every rollout, for `/metrics` without reading every state.
+    private var summaries: [String: (phase: RolloutPhase, stages: [StageStatus])] = [:]
+
+    public init(engine: RolloutEngine, store: any RolloutStore, clock: any RolloutClock,
+                configuration: Configuration = Configuration(), logger: Logger = Logger(label: "rollout.worker")) {
+        self.engine = engine
+        self.store = store
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+        self.startedAt = clock.now()
+    }
+
+    /// Schedules every unfinished rollout for an immediate step. Returns how many were resumed.
+    @discardableResult
+    public func resumeAll() throws -> Int {
+        let now = clock.now()
+        for rollout in try store.rollouts(phases: nil, limit: configuration.rolloutsMax) {
+            summaries[rollout.id] = (rollout.state.displayPhase, rollout.state.stages.map(\.status))
+        }
+        let active = try store.activeRolloutIds()
+        for id in active { queue.schedule(id, at: now) }
+        ready = true
+        logger.info("worker ready", metadata: ["resumed": "\(active.count)", "known": "\(summaries.count)"])
+        return active.count
+    }
+
+    /// Runs until `stop()`: steps due rollouts, sleeps until the next one is due or something happens.
+    public func run() async {
+        if !ready {
+            do { try resumeAll() } catch {
+                logger.critical("cannot resume rollouts", metadata: ["error": "\(error)"])
+                return
+            }
+        }
+        while !stopping {
+            let due = queue.popDue(now: clock.now(), limit: configuration.stepConcurrencyMax)
+            if due.isEmpty {
+                let wall = queue.earliest().map { clock.wallSeconds(until: $0) } ?? configuration.idleWallSecondsMax
+                await signal.wait(seconds: min(wall, configuration.idleWallSecondsMax))
+                continue
+            }
+            await withTaskGroup(of: (String, Result<Date?, Error>).self) { group in
+                for id in due {
+                    group.addTask { [engine] in
+                        do {
+                            return (id, .success(try await engine.step(rolloutId: id)))
+                        } catch {
+                            return (id, .failure(error))
+                        }
+                    }
+                }
+                for await (id, result) in group {
+                    await finishStep(id, result: result)
+                }
+            }
+        }
+        logger.info("worker stopped")
+    }
+
+    /// Asks `run()` to return after the steps in flight.
+    public func stop() async {
+        stopping = true
+        await signal.notify()
+    }
+
+    private func finishStep(_ id: String, result: Result<Date?, Error>) async {
+        switch result {
+        case .success(let wake):
+            // A command or submission during the step scheduled it again: keep the earlier of the two.
+            let requested = queue.wakeAt(of: id)
+            queue.schedule(id, at: [wake, requested].compactMap { $0 }.min())
+            if let state = try? await engine.state(of: id) {
+                summaries[id] = (state.displayPhase, state.stages.map(\.status))
+            }
+        case .failure(let error):
+            stepErrors += 1
+            logger.error("step failed; will retry", metadata: ["rollout": "\(id)", "error": "\(error)"])
+            await engine.forget(rolloutId: id)
+            queue.schedule(id, at: clock.now().addingTimeInterval(configuration.stepErrorBackoffSeconds))
+        }
+    }
+
+    private func wake(_ id: String) async {
+        queue.schedule(id, at: clock.now())
+        await signal.notify()
+    }
+
+    /// Rollouts scheduled (live ones).
+    public var scheduledCount: Int { queue.count }
+
+    // MARK: RolloutService
+
+    public func submit(planSource: String, fileName: String) async throws -> SubmitResult {
+        try await submit(planSource: planSource, fileName: fileName, baseDirectory: nil)
+    }
+
+    public func submit(planSource: String, fileName: String, baseDirectory: String?) async throws -> SubmitResult {
+        let plan = try PlanParser.parse(planSource, file: fileName, baseDirectory: baseDirectory,
+                                        fileExists: { FileManager.default.fileExists(atPath: $0) })
+        let result = try await engine.submit(plan: plan, planSource: planSource)
+        summaries[result.rolloutId] = (result.state.displayPhase, result.state.stages.map(\.status))
+        if result.created || !result.state.phase.isTerminal { await wake(result.rolloutId) }
+        return result
+    }
+
+    public func command(_ command: RolloutEvent, rolloutId: String) async throws -> RolloutState {
+        let state = try await engine.command(command, rolloutId: rolloutId)
+        summaries[rolloutId] = (state.displayPhase, state.stages.map(\.status))
+        await wake(rolloutId)
+        return state
+    }
+
+    public func rollouts(phase: RolloutPhase?, limit: Int) async throws -> [StoredRollout] {
+        try store.rollouts(phases: phase.map { [$0] }, limit: max(1, min(limit, 10_000)))
+    }
+
+    public func rollout(id: String) async throws -> RolloutDetail? {
+        guard let rollout = try store.rollout(id: id) else { return nil }
+        return RolloutDetail(rollout: rollout, verdicts: try store.verdicts(rolloutId: id),
+                             pendingEffects: try store.pendingEffects(rolloutId: id).count, nextWakeAt: queue.wakeAt(of: id))
+    }
+
+    public func events(rolloutId: String, afterSequence: Int, limit: Int) async throws -> [RolloutEventRecord] {
+        try store.events(rolloutId: rolloutId, afterSequence: afterSequence, limit: max(1, min(limit, 1000)))
+    }
+
+    public func metrics() async -> WorkerMetrics {
+        var phases: [RolloutPhase: Int] = [:]
+        var stages: [StageStatus: Int] = [:]
+        var depth = 0
+        for (id, summary) in summaries {
+            phases[summary.phase, default: 0] += 1
+            for status in summary.stages { stages[status, default: 0] += 1 }
+            if !summary.phase.isTerminal || queue.wakeAt(of: id) != nil {
+                depth += (try? store.pendingEffects(rolloutId: id).count) ?? 0
+            }
+        }
+        return WorkerMetrics(rolloutsByPhase: phases, stagesByStatus: stages, verdictsByKind: await engine.statistics.verdicts,
+                             engine: await engine.statistics, effectQueueDepth: depth, stepErrors: stepErrors,
+                             startedAt: startedAt)
+    }
+
+    public func isReady() async -> Bool { ready }
+}

@@ -1,0 +1,78 @@
+import Engine
+import Foundation
+import Hummingbird
+import RolloutCore
+
+/// An error answered as JSON: `{"code": "...", "message": "...", "issues": [...]}` with a stable `code`.
+struct APIError: HTTPResponseError, Encodable {
+    let status: HTTPResponse.Status
+    let code: String
+    let message: String
+    /// Plan problems, for `invalid_plan`.
+    let issues: [PlanIssue]?
+
+    init(_ status: HTTPResponse.Status, code: String, message: String, issues: [PlanIssue]? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.issues = issues
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case code, message, issues
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = JSONResponse.make(self, status: status)
+        if status == .unauthorized {
+            response.headers[.wwwAuthenticate] = #"Bearer realm="rollout""#
+        }
+        return response
+    }
+
+    static func notFound(_ message: String) -> APIError {
+        APIError(.notFound, code: "not_found", message: message)
+    }
+
+    static func badRequest(_ message: String) -> APIError {
+        APIError(.badRequest, code: "invalid_request", message: message)
+    }
+
+    /// Maps whatever a handler or the service threw to the error the client sees.
+    static func from(_ error: any Error) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as PlanError:
+            return APIError(.badRequest, code: "invalid_plan",
+                            message: "the plan is invalid (\(error.issues.count) problem\(error.issues.count == 1 ? "" : "s"))",
+                            issues: error.issues)
+        case let error as CommandRejected:
+            return APIError(.conflict, code: "illegal_transition", message: error.reason)
+        case let error as StoreError:
+            switch error {
+            case .notFound: return .notFound(error.description)
+            case .conflict: return APIError(.conflict, code: "conflict", message: error.description)
+            case .locked, .database: return APIError(.serviceUnavailable, code: "store_unavailable", message: error.description)
+            }
+        case let error as any HTTPResponseError:
+            return fromStatus(error.status)
+        default:
+            return APIError(.internalServerError, code: "internal_error", message: "\(error)")
+        }
+    }
+
+    /// Errors raised by Hummingbird itself (no route, body too large, …).
+    static func fromStatus(_ status: HTTPResponse.Status) -> APIError {
+        switch status {
+        case .notFound: return .notFound("no such resource")
+        case .methodNotAllowed: return APIError(status, code: "method_not_allowed", message: "method not allowed here")
+        case .contentTooLarge: return APIError(status, code: "body_too_large", message: "the request body is too large")
+        case .unauthorized: return APIError(status, code: "unauthorized", message: "a bearer token is required")
+        case .badRequest: return .badRequest("the request is malformed")
+        default:
+            let code = status.code < 500 ? "request_failed" : "internal_error"
+            return APIError(status, code: code, message: status.reasonPhrase)
+        }
+    }
+}

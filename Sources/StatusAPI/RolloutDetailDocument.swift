@@ -1,0 +1,93 @@
+import Engine
+import Foundation
+import RolloutCore
+
+/// Everything about one rollout (`GET /v1/rollouts/{id}`): the summary's fields, then the plan, the full state,
+/// each stage's gates with their last verdict and numbers, the verdict history and the worker's schedule.
+struct RolloutDetailDocument: Encodable, Sendable {
+    var summary: RolloutSummary
+    var fleetKind: String
+    var plan: RolloutPlan
+    var state: RolloutState
+    var gates: [StageGates]
+    var verdicts: [VerdictEntry]
+    var nextWakeAt: Date?
+    var pendingEffects: Int
+    var pause: PauseInfo?
+    var rollback: RollbackState?
+
+    /// One stage's gates: what they require and what they last said.
+    struct StageGates: Encodable, Sendable {
+        var stage: String
+        var status: String
+        var criteria: GateSet
+        /// Last verdict, nil before the first evaluation.
+        var verdict: String?
+        var summary: String?
+        var results: [GateResult]
+
+        enum CodingKeys: String, CodingKey {
+            case stage, status, criteria, verdict, summary, results
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(stage, forKey: .stage)
+            try container.encode(status, forKey: .status)
+            try container.encode(criteria, forKey: .criteria)
+            try container.encode(verdict, forKey: .verdict)
+            try container.encode(summary, forKey: .summary)
+            try container.encode(results, forKey: .results)
+        }
+    }
+
+    /// A recorded change of verdict.
+    struct VerdictEntry: Encodable, Sendable {
+        var stage: String
+        var at: Date
+        var verdict: String
+        var summary: String
+        var results: [GateResult]
+    }
+
+    init(_ detail: RolloutDetail) {
+        let rollout = detail.rollout
+        summary = RolloutSummary(rollout)
+        fleetKind = rollout.fleetKind
+        plan = rollout.plan
+        state = rollout.state
+        let specs = rollout.plan.stages
+        gates = rollout.state.stages.enumerated().map { index, stage in
+            let criteria = specs.indices.contains(index) ? rollout.plan.gates(for: specs[index]) : rollout.plan.gates
+            return StageGates(stage: stage.name, status: stage.status.rawValue, criteria: criteria,
+                              verdict: stage.lastEvaluation?.verdict.rawValue, summary: stage.lastEvaluation?.summary,
+                              results: stage.lastEvaluation?.results ?? [])
+        }
+        verdicts = detail.verdicts.map { record in
+            VerdictEntry(stage: record.stage, at: record.at, verdict: record.evaluation.verdict.rawValue,
+                         summary: record.evaluation.summary, results: record.evaluation.results)
+        }
+        nextWakeAt = detail.nextWakeAt
+        pendingEffects = detail.pendingEffects
+        pause = rollout.state.pause
+        rollback = rollout.state.rollback
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case fleetKind, plan, state, gates, verdicts, nextWakeAt, pendingEffects, pause, rollback
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try summary.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(fleetKind, forKey: .fleetKind)
+        try container.encode(plan, forKey: .plan)
+        try container.encode(state, forKey: .state)
+        try container.encode(gates, forKey: .gates)
+        try container.encode(verdicts, forKey: .verdicts)
+        try container.encode(nextWakeAt, forKey: .nextWakeAt)
+        try container.encode(pendingEffects, forKey: .pendingEffects)
+        try container.encode(pause, forKey: .pause)
+        try container.encode(rollback, forKey: .rollback)
+    }
+}

@@ -1,0 +1,160 @@
+import Engine
+import Foundation
+import Hummingbird
+import RolloutCore
+
+/// The handlers of every route. They only await the service (its methods are async and cheap), so nothing here
+/// blocks Hummingbird's event loops.
+struct StatusRoutes: Sendable {
+    let service: any RolloutService
+    let configuration: StatusServerConfiguration
+    let token: BearerToken?
+
+    static let listLimitDefault = 100
+    static let listLimitMax = 1000
+
+    init(service: any RolloutService, configuration: StatusServerConfiguration) {
+        self.service = service
+        self.configuration = configuration
+        self.token = configuration.token.map(BearerToken.init)
+    }
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/healthz") { _, _ in JSONResponse.make(["status": "ok"]) }
+        router.get("/readyz") { _, _ in try await readiness() }
+        router.get("/metrics") { _, _ in try await metrics() }
+        router.get("/openapi.json") { _, _ in
+            JSONResponse.text(configuration.openAPIDocument, contentType: "application/json; charset=utf-8")
+        }
+        router.get("/") { _, _ in try await statusPage() }
+        router.get("/v1/rollouts") { request, _ in try await list(request) }
+        router.post("/v1/rollouts") { request, _ in try await submit(request) }
+        router.get("/v1/rollouts/:id") { _, context in try await detail(try rolloutId(context)) }
+        router.get("/v1/rollouts/:id/events") { request, context in try await events(request, id: try rolloutId(context)) }
+        for verb in ControlVerb.allCases {
+            router.post("/v1/rollouts/:id/\(verb.rawValue)") { request, context in
+                try await control(verb, request: request, id: try rolloutId(context))
+            }
+        }
+    }
+
+    // MARK: probes
+
+    func readiness() async throws -> Response {
+        if await service.isReady() {
+            return JSONResponse.make(["status": "ready"])
+        }
+        return JSONResponse.make(["status": "starting"], status: .serviceUnavailable)
+    }
+
+    func metrics() async throws -> Response {
+        JSONResponse.text(PrometheusExposition.render(await service.metrics()), contentType: PrometheusExposition.contentType)
+    }
+
+    func statusPage() async throws -> Response {
+        let rollouts = try await service.rollouts(phase: nil, limit: configuration.pageRolloutsMax)
+        let html = StatusPage.render(rollouts: rollouts, refreshSeconds: configuration.pageRefreshSeconds, now: Date())
+        var response = JSONResponse.text(html, contentType: StatusPage.contentType)
+        response.headers[.cacheControl] = "no-store"
+        return response
+    }
+
+    // MARK: reads
+
+    func list(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        var phase: RolloutPhase?
+        if let text = query["phase"], !text.isEmpty {
+            guard let parsed = RolloutPhase(rawValue: String(text)) else {
+                throw APIError(.badRequest, code: "invalid_parameter", message:
+                    "unknown phase `\(text)`; expected one of: \(RolloutPhase.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            phase = parsed
+        }
+        let limit = try Self.integer(query["limit"], name: "limit", default: Self.listLimitDefault,
+                                     range: 1...Self.listLimitMax)
+        let rollouts = try await service.rollouts(phase: phase, limit: limit)
+        return JSONResponse.make(["rollouts": rollouts.prefix(limit).map(RolloutSummary.init)])
+    }
+
+    func detail(_ id: String) async throws -> Response {
+        guard let detail = try await service.rollout(id: id) else { throw APIError.notFound("no rollout \(id)") }
+        return JSONResponse.make(RolloutDetailDocument(detail))
+    }
+
+    func events(_ request: Request, id: String) async throws -> Response {
+        let query = request.uri.queryParameters
+        let after = try Self.integer(query["after"], name: "after", default: 0, range: 0...Int(Int32.max))
+        let limit = try Self.integer(query["limit"], name: "limit", default: EventPage.limitDefault,
+                                     range: 1...EventPage.limitMax)
+        let records = try await service.events(rolloutId: id, afterSequence: after, limit: limit)
+        if records.isEmpty, try await service.rollout(id: id) == nil {
+            throw APIError.notFound("no rollout \(id)")
+        }
+        return JSONResponse.make(EventPage(records: Array(records.prefix(limit)), limit: limit))
+    }
+
+    // MARK: writes
+
+    func submit(_ request: Request) async throws -> Response {
+        try authorize(request)
+        let body = try await collectBody(request)
+        guard let text = String(data: body, encoding: .utf8) else {
+            throw APIError.badRequest("the plan must be UTF-8 text (YAML or JSON)")
+        }
+        let fileName = request.uri.queryParameters["file"].map(String.init).flatMap { $0.isEmpty ? nil : $0 } ?? "plan.yaml"
+        let result = try await service.submit(planSource: text, fileName: fileName)
+        var response = JSONResponse.make(SubmitResponse(result), status: result.created ? .created : .ok)
+        response.headers[.location] = "/v1/rollouts/\(result.rolloutId)"
+        return response
+    }
+
+    func control(_ verb: ControlVerb, request: Request, id: String) async throws -> Response {
+        try authorize(request)
+        let body = try ControlVerb.parseBody(try await collectBody(request))
+        let command = try verb.command(body: body)
+        let state = try await service.command(command, rolloutId: id)
+        return JSONResponse.make(CommandResult(verb: verb, state: state), status: .accepted)
+    }
+
+    // MARK: helpers
+
+    /// Every state-changing call carries the bearer token when one is configured.
+    func authorize(_ request: Request) throws {
+        guard let token else { return }
+        guard token.accepts(authorizationHeader: request.headers[.authorization]) else {
+            throw APIError(.unauthorized, code: "unauthorized",
+                           message: "this call changes state: send `Authorization: Bearer <token>`")
+        }
+    }
+
+    /// The body, bounded by `bodyBytesMax` (413 beyond), refused early when Content-Length already says too much.
+    func collectBody(_ request: Request) async throws -> Data {
+        let limit = configuration.bodyBytesMax
+        let tooLarge = APIError(.contentTooLarge, code: "body_too_large",
+                                message: "the request body is larger than \(limit) bytes")
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw tooLarge
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Data(buffer.readableBytesView)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw tooLarge
+        }
+    }
+
+    func rolloutId(_ context: BasicRequestContext) throws -> String {
+        guard let id = context.parameters.get("id"), !id.isEmpty else { throw APIError.notFound("no rollout id") }
+        return id
+    }
+
+    static func integer(_ text: Substring?, name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text, !text.isEmpty else { return value }
+        guard let parsed = Int(text), range.contains(parsed) else {
+            throw APIError(.badRequest, code: "invalid_parameter",
+                           message: "`\(name)` must be an integer in \(range.lowerBound)…\(range.upperBound) (got `\(text)`)")
+        }
+        return parsed
+    }
+}

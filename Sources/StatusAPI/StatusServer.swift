@@ -1,0 +1,55 @@
+import Engine
+import Foundation
+import Hummingbird
+import Logging
+
+/// The worker's HTTP API: health, readiness, Prometheus metrics, rollouts list / detail / events, submit, control
+/// verbs, the OpenAPI document and a small HTML status page. See `workflows/openapi.json`.
+///
+/// Run it with `run(onRunning:)`, or put `application()` into a ServiceLifecycle `ServiceGroup` beside the worker
+/// (it is a `Service`). Cancelling the task that runs it stops the server.
+public struct StatusServer: Sendable {
+    public let service: any RolloutService
+    public let configuration: StatusServerConfiguration
+    let logger: Logger
+
+    public init(service: any RolloutService, configuration: StatusServerConfiguration,
+                logger: Logger = Logger(label: "rollout.http")) {
+        self.service = service
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The router with every route, errors answered as JSON.
+    func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: APIErrorMiddleware<BasicRequestContext>())
+        StatusRoutes(service: service, configuration: configuration).register(on: router)
+        return router
+    }
+
+    /// The Hummingbird application (a ServiceLifecycle `Service`). `onRunning` gets the bound port once the
+    /// server listens (useful with port 0).
+    /// - Throws: `StatusServerConfigurationError` for a configuration that must not run (see `validate()`).
+    public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+        throws(StatusServerConfigurationError) -> some ApplicationProtocol {
+        try configuration.validate()
+        let host = configuration.host == "localhost" ? "127.0.0.1" : configuration.host.trimmingCharacters(in: ["[", "]"])
+        let logger = logger
+        let port = configuration.port
+        return Application(
+            router: router(),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "rollout"),
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? port
+                logger.info("status API listening", metadata: ["host": "\(host)", "port": "\(bound)"])
+                await onRunning(bound)
+            },
+            logger: logger)
+    }
+
+    /// Validates the configuration and serves until the surrounding task is cancelled.
+    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+        try await application(onRunning: onRunning).run()
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import RolloutCore
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show rollouts of a running worker: all of them, or one in detail, with progress bars on a terminal.",
+        discussion: "With --watch the view refreshes every --interval seconds until the rollout ends (or Ctrl-C)."
+    )
+
+    @Argument(help: "A rollout id; omit to list every rollout.")
+    var id: String?
+
+    @Flag(help: "Refresh until the rollout ends.")
+    var watch = false
+
+    @Option(help: "Seconds between refreshes with --watch.")
+    var interval: Double = 2
+
+    @Option(help: "Only rollouts in this phase (list).")
+    var phase: String?
+
+    @OptionGroup var serverOptions: ServerOptions
+
+    @Option(help: "text or json.")
+    var output: OutputFormat = .text
+
+    func validate() throws {
+        guard interval >= 0.2 && interval <= 3600 else { throw ValidationError("--interval must be 0.2…3600 seconds") }
+        if let phase, RolloutPhase(rawValue: phase) == nil {
+            throw ValidationError("--phase must be one of \(RolloutPhase.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    func run() async throws {
+        let client = try serverOptions.client()
+        // Bounded: a watch ends when the rollout does, or after a day of refreshes.
+        let refreshesMax = watch ? Int(86400 / interval) : 1
+        for refresh in 0..<refreshesMax {
+            let finished: Bool
+            do {
+                finished = try await show(client: client, clear: watch && refresh > 0 && Console.stdoutIsTerminal)
+            } catch let failure as WorkerClient.Failure {
+                Console.error("error: \(failure)")
+                throw failure.exitCode
+            }
+            if finished || !watch { return }
+            try await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000))
+        }
+    }
+
+    /// Prints one view; returns true when a watched rollout has ended.
+    func show(client: WorkerClient, clear: Bool) async throws -> Bool {
+        let path = id.map { "/v1/rollouts/\($0)" } ?? "/v1/rollouts" + (phase.map { "?phase=\($0)" } ?? "")
+        let answer = try await client.send("GET", path)
+        if output == .json {
+            let data = try JSONSerialization.data(withJSONObject: answer, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            if clear { print("\u{1B}[2J\u{1B}[H", terminator: "") }
+            let rollouts = id == nil ? (answer as? [String: Any])?["rollouts"] as? [[String: Any]] ?? []
+                : [answer as? [String: Any] ?? [:]]
+            if rollouts.isEmpty { print("no rollouts") }
+            for rollout in rollouts { print(StatusText.render(rollout, bars: Console.stdoutIsTerminal || true)) }
+        }
+        guard id != nil, let phase = (answer as? [String: Any])?["phase"] as? String,
+              let value = RolloutPhase(rawValue: phase) else { return false }
+        return value.isTerminal
+    }
+}
+
+/// Text rendering of a rollout summary from the API.
+enum StatusText {
+    static func render(_ rollout: [String: Any], bars: Bool) -> String {
+        var lines: [String] = []
+        let id = rollout["id"] as? String ?? "?"
+        let phase = rollout["phase"] as? String ?? "?"
+        lines.append("\(id)  \(phase)" + ((rollout["waitingFor"] as? String).map { "  · waiting for \($0)" } ?? ""))
+        if let message = rollout["message"] as? String { lines.append("  \(message)") }
+        for stage in rollout["stages"] as? [[String: Any]] ?? [] {
+            let name = (stage["name"] as? String ?? "").padding(toLength: 9, withPad: " ", startingAt: 0)
+            let status = (stage["status"] as? String ?? "").padding(toLength: 9, withPad: " ", startingAt: 0)
+            let devices = stage["devices"] as? Int ?? 0
+            let succeeded = stage["succeeded"] as? Int ?? 0
+            let failed = (stage["failed"] as? Int ?? 0) + (stage["timedOut"] as? Int ?? 0) + (stage["rejected"] as? Int ?? 0)
+            let bar = bars ? progressBar(done: succeeded, failed: failed, total: devices, width: 24) + " " : ""
+            lines.append("  \(name) \(status) \(bar)\(succeeded)/\(devices) ok, \(failed) failed")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func progressBar(done: Int, failed: Int, total: Int, width: Int) -> String {
+        guard total > 0 else { return "[" + String(repeating: " ", count: width) + "]" }
+        let doneCells = min(width, done * width / total)
+        let failedCells = min(width - doneCells, (failed * width + total - 1) / total)
+        return "[" + String(repeating: "#", count: doneCells) + String(repeating: "x", count: failedCells)
+            + String(repeating: ".", count: width - doneCells - failedCells) + "]"
+    }
+}

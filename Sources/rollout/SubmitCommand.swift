@@ -1,0 +1,144 @@
+import ArgumentParser
+import Foundation
+import RolloutCore
+
+struct SubmitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "submit",
+        abstract: "Submit a plan to a running worker. The same plan text is the same rollout: submitting twice is safe.",
+        discussion: "The plan is validated locally first (exit 65 with every problem), then sent to the worker."
+    )
+
+    @Argument(help: "The plan file.")
+    var plan: String
+
+    @OptionGroup var serverOptions: ServerOptions
+
+    @Option(help: "text or json.")
+    var output: OutputFormat = .text
+
+    func run() async throws {
+        let loaded = try LoadedPlan.load(plan)
+        try await Self.send(source: loaded.source, planPath: plan, client: serverOptions.client(), output: output)
+    }
+
+    /// Sends the plan text unchanged (its hash is the rollout id) with its file name and absolute directory, so a
+    /// worker on the same machine resolves relative artifact paths as `rollout validate` did.
+    static func send(source: String, planPath: String, client: WorkerClient, output: OutputFormat) async throws {
+        let absolute = URL(fileURLWithPath: planPath).standardizedFileURL
+        var query = URLComponents()
+        query.queryItems = [URLQueryItem(name: "file", value: absolute.lastPathComponent),
+                            URLQueryItem(name: "baseDirectory", value: absolute.deletingLastPathComponent().path)]
+        do {
+            let answer = try await client.send("POST", "/v1/rollouts?\(query.percentEncodedQuery ?? "")",
+                                               body: Data(source.utf8), contentType: "application/yaml")
+            if output == .json {
+                let data = try JSONSerialization.data(withJSONObject: answer, options: [.prettyPrinted, .sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
+            let object = answer as? [String: Any] ?? [:]
+            let id = object["id"] as? String ?? "?"
+            let created = object["created"] as? Bool ?? false
+            print(created ? "submitted \(id)" : "already submitted: \(id) (\(object["phase"] as? String ?? "?"))")
+        } catch let failure as WorkerClient.Failure {
+            Console.error("error: \(failure)")
+            throw failure.exitCode
+        }
+    }
+}
+
+struct EnqueueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enqueue",
+        abstract: "For CI on a tag push: fill a plan template and submit it. The same tag twice is the same rollout.",
+        discussion: """
+            The template may use ${TAG} (the tag as given), ${VERSION} (the tag without a leading `v`) and any
+            ${KEY} given with --set KEY=VALUE. An unknown ${NAME} is an error. The filled plan is validated, then
+            submitted; its text (and so its rollout id) depends only on the template and the values.
+            """
+    )
+
+    @Option(help: "The plan template.")
+    var template: String
+
+    @Option(help: "The pushed tag, e.g. v2.1.0.")
+    var tag: String
+
+    @Option(name: .customLong("set"), help: "KEY=VALUE to fill ${KEY}; repeatable.")
+    var values: [String] = []
+
+    @Flag(help: "Print the filled plan and validate it, without submitting.")
+    var dryRun = false
+
+    @OptionGroup var serverOptions: ServerOptions
+
+    @Option(help: "text or json.")
+    var output: OutputFormat = .text
+
+    func run() async throws {
+        let text: String
+        do {
+            text = try PlanParser.readText(atPath: template)
+        } catch {
+            Console.error(error.description)
+            throw ExitCode(ExitStatus.invalidInput)
+        }
+        var substitutions = ["TAG": tag, "VERSION": tag.hasPrefix("v") ? String(tag.dropFirst()) : tag]
+        for pair in values {
+            guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                throw ValidationError("--set expects KEY=VALUE, found `\(pair)`")
+            }
+            substitutions[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+        }
+        let filled: String
+        do {
+            filled = try TemplateFilling.fill(text, values: substitutions)
+        } catch {
+            Console.error("\(template): \(error)")
+            throw ExitCode(ExitStatus.invalidInput)
+        }
+        let directory = (template as NSString).deletingLastPathComponent
+        do {
+            _ = try PlanParser.parse(filled, file: "\(template) (tag \(tag))", baseDirectory: directory.isEmpty ? "." : directory)
+        } catch {
+            Console.error(error.description)
+            throw ExitCode(ExitStatus.invalidInput)
+        }
+        if dryRun {
+            print(filled)
+            return
+        }
+        try await SubmitCommand.send(source: filled, planPath: template, client: serverOptions.client(), output: output)
+    }
+}
+
+/// `${NAME}` substitution for plan templates.
+enum TemplateFilling {
+    struct UnknownName: Error, CustomStringConvertible {
+        var name: String
+        var line: Int
+        var description: String { "line \(line): ${\(name)} has no value (use --set \(name)=VALUE)" }
+    }
+
+    static func fill(_ text: String, values: [String: String]) throws -> String {
+        var result = ""
+        var line = 1
+        var index = text.startIndex
+        while index < text.endIndex {
+            let character = text[index]
+            if character == "$", text[index...].hasPrefix("${"),
+               let close = text[index...].firstIndex(of: "}") {
+                let name = String(text[text.index(index, offsetBy: 2)..<close])
+                guard let value = values[name] else { throw UnknownName(name: name, line: line) }
+                result += value
+                index = text.index(after: close)
+                continue
+            }
+            if character == "\n" { line += 1 }
+            result.append(character)
+            index = text.index(after: index)
+        }
+        return result
+    }
+}

@@ -1,0 +1,189 @@
+import ArgumentParser
+import Engine
+import FleetAWS
+import FleetSim
+import Foundation
+import Logging
+import RolloutCore
+import ServiceLifecycle
+import StatusAPI
+import StoreSQLite
+
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run every submitted rollout, and serve the HTTP status and control API.",
+        discussion: """
+            At start the worker resumes every unfinished rollout in the database, then wakes on the next due timer,
+            on a submitted plan or a control command, and on fleet polls. SIGTERM/SIGINT: the steps in flight finish
+            and are persisted, then the process exits (within --shutdown-timeout). Only one worker may use a database.
+            The API listens on 127.0.0.1 unless told otherwise, and refuses any other address without a token.
+            With --fleet sim the worker runs on the real clock sped up --time-scale times (demos and tests).
+            """
+    )
+
+    @Option(help: "SQLite database (created if missing).")
+    var db: String
+
+    @Option(help: "HOST:PORT for the HTTP API.")
+    var listen: String = "127.0.0.1:8080"
+
+    @Option(help: "File holding the bearer token required by state-changing calls (or ROLLOUT_TOKEN).")
+    var tokenFile: String?
+
+    @Option(help: "sim (the simulated fleet) or aws.")
+    var fleet: FleetKind = .sim
+
+    @Option(help: "AWS region (else AWS_REGION, AWS_DEFAULT_REGION, config file).")
+    var region: String?
+
+    @Option(help: "Endpoint override for every AWS service (e.g. a moto server).")
+    var endpointURL: String?
+
+    @Option(help: "AWS profile (else AWS_PROFILE).")
+    var profile: String?
+
+    @Option(help: "Simulated fleet: run the clock this many times faster than real time.")
+    var timeScale: Double = 1
+
+    @Option(help: "Simulated fleet: devices.")
+    var devices: Int = 1000
+
+    @Option(help: "Simulated fleet: seed (printed when not given).")
+    var seed: UInt64?
+
+    @Option(help: "Simulated fleet: scenario file.")
+    var scenario: String?
+
+    @Option(help: "Seconds between two reads of a running job (clock seconds).")
+    var pollInterval: Double = 30
+
+    @Option(help: "Seconds to wait for steps in flight on SIGTERM.")
+    var shutdownTimeout: Double = 20
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    enum FleetKind: String, ExpressibleByArgument {
+        case sim, aws
+    }
+
+    func validate() throws {
+        guard timeScale >= 1 && timeScale <= 1_000_000 else { throw ValidationError("--time-scale must be 1…1000000") }
+        guard fleet == .sim || timeScale == 1 else { throw ValidationError("--time-scale only applies to --fleet sim") }
+        guard pollInterval >= 0.1 && pollInterval <= 3600 else { throw ValidationError("--poll-interval must be 0.1…3600") }
+        guard (1...SimulationScenario.devicesMax).contains(devices) else { throw ValidationError("--devices must be 1…1000000") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level `\(logLevel)`") }
+        _ = try ListenAddress(listen)
+    }
+
+    func run() async throws {
+        LogSetup.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
+        let logger = Logger(label: "rollout.worker")
+        let address = try ListenAddress(listen)
+        let token = try readToken()
+        let serverConfiguration = StatusServerConfiguration(host: address.host, port: address.port, token: token)
+        do {
+            try serverConfiguration.validate()
+        } catch {
+            Console.error("error: \(error)")
+            throw ExitCode(ExitStatus.otherError)
+        }
+        let store: SQLiteRolloutStore
+        do {
+            store = try SQLiteRolloutStore(path: db, role: .worker)
+        } catch {
+            Console.error("error: \(error)")
+            throw ExitCode(ExitStatus.otherError)
+        }
+        let clock = SystemClock(scale: timeScale)
+        let parts = try makeFleet(clock: clock, logger: logger)
+        let engine = RolloutEngine(store: store, fleet: parts.fleet, metricSource: parts.metrics, notifier: parts.notifier,
+                                   clock: clock, configuration: EngineConfiguration(pollIntervalSeconds: pollInterval),
+                                   logger: Logger(label: "rollout.engine"))
+        let worker = RolloutWorker(engine: engine, store: store, clock: clock, logger: logger)
+        let resumed = try await worker.resumeAll()
+        logger.info("worker starting", metadata: [
+            "db": "\(db)", "listen": "\(address.host):\(address.port)", "fleet": "\(fleet.rawValue)",
+            "resumed": "\(resumed)", "auth": "\(token == nil ? "none" : "bearer")",
+        ])
+        let server = StatusServer(service: worker, configuration: serverConfiguration, logger: Logger(label: "rollout.http"))
+        let application = try server.application()
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [
+                .init(service: WorkerLoopService(worker: worker), successTerminationBehavior: .gracefullyShutdownGroup,
+                      failureTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: application, successTerminationBehavior: .gracefullyShutdownGroup,
+                      failureTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int(shutdownTimeout * 1000))
+        let group = ServiceGroup(configuration: groupConfiguration)
+        try await group.run()
+    }
+
+    func readToken() throws -> String? {
+        if let tokenFile {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+                throw ValidationError("cannot read the token file \(tokenFile)")
+            }
+            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard token.count >= 16 else { throw ValidationError("the token in \(tokenFile) is shorter than 16 characters") }
+            return token
+        }
+        return ProcessInfo.processInfo.environment["ROLLOUT_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    func makeFleet(clock: SystemClock, logger: Logger) throws -> (fleet: any Fleet, metrics: any MetricSource, notifier: any Notifier) {
+        switch fleet {
+        case .sim:
+            var simulationScenario = SimulationScenario()
+            if let scenario {
+                do {
+                    simulationScenario = try SimulationScenario.parseFile(atPath: scenario)
+                } catch {
+                    Console.error(error.description)
+                    throw ExitCode(ExitStatus.invalidInput)
+                }
+            }
+            let seed = seed ?? SeededDraw.freshSeed()
+            logger.info("simulated fleet", metadata: ["devices": "\(devices)", "seed": "\(seed)", "timeScale": "\(timeScale)"])
+            let simulated = SimulatedFleet(devices: devices, seed: seed, scenario: simulationScenario, clock: clock)
+            return (simulated, SimulatedMetricSource(fleet: simulated, clock: clock), WebhookNotifier())
+        case .aws:
+            let configuration = try AWSConfiguration.resolve(region: region, endpointURL: endpointURL, profile: profile)
+            return (AWSFleet(configuration: configuration), HTTPMetricSource(), WebhookNotifier())
+        }
+    }
+}
+
+/// The worker loop as a Service: graceful shutdown lets the steps in flight finish and persist.
+struct WorkerLoopService: Service {
+    let worker: RolloutWorker
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            await worker.run()
+        } onGracefulShutdown: {
+            Task { await worker.stop() }
+        }
+    }
+}
+
+/// `HOST:PORT`, `[::1]:PORT` or `:PORT`.
+struct ListenAddress {
+    var host: String
+    var port: Int
+
+    init(_ text: String) throws {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (0...65535).contains(port) else {
+            throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080, found `\(text)`")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        self.host = host.isEmpty ? "127.0.0.1" : host
+        self.port = port
+    }
+}

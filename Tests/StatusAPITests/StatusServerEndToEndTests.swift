@@ -1,0 +1,192 @@
+import Engine
+import Foundation
+import RolloutCore
+import Testing
+
+/// A real worker (in-memory store, simulated fleet, sped-up clock) behind a real server, driven over loopback HTTP.
+@Suite("status API end to end")
+struct StatusServerEndToEndTests {
+    static let token = "test-token-\(UUID().uuidString)"
+
+    @Test("a submitted plan runs to completion and every route describes it")
+    func submitAndComplete() async throws {
+        let harness = try await WorkerHarness()
+        let server = try await TestServer.start(service: harness.worker, token: Self.token)
+        let checker = try RepositoryFiles.openAPIChecker()
+        let client = server.client
+
+        let plan = TestPlans.quick(name: "api-complete")
+        let first = try await client.checked("POST", "/v1/rollouts", body: plan, checker: checker)
+        #expect(first.status == 201)
+        let id = try #require(try first.jsonValue()["id"]?.string)
+        #expect(id.hasPrefix("api-complete-"))
+        #expect(try first.jsonValue()["created"] == .bool(true))
+        #expect(first.headers["location"] == "/v1/rollouts/\(id)")
+
+        let again = try await client.checked("POST", "/v1/rollouts", body: plan, checker: checker)
+        #expect(again.status == 200)
+        #expect(try again.jsonValue()["created"] == .bool(false))
+        #expect(try again.jsonValue()["id"]?.string == id)
+
+        let detail = try await waitForPhase("completed", id: id, client: client, checker: checker)
+        let stages = try #require(detail["stages"]?.array)
+        #expect(stages.compactMap { $0["name"]?.string } == ["canary", "wave-1", "wave-2"])
+        #expect(stages.allSatisfy { $0["status"]?.string == "passed" })
+        #expect(stages.compactMap { $0["devices"]?.int }.reduce(0, +) == 200)
+        #expect(detail["plan"]?["name"]?.string == "api-complete")
+        #expect(detail["state"]?["rolloutId"]?.string == id)
+        #expect(detail["gates"]?[0]?["verdict"]?.string == "pass")
+        #expect(try #require(detail["verdicts"]?.array).contains { $0["verdict"]?.string == "pass" })
+        #expect(detail["nextWakeAt"]?.isNull == true)
+
+        // The list, with and without a phase filter.
+        let all = try await client.checked("GET", "/v1/rollouts", checker: checker)
+        #expect(try all.jsonValue()["rollouts"]?.array?.compactMap { $0["id"]?.string } == [id])
+        let completed = try await client.checked("GET", "/v1/rollouts?phase=completed&limit=5", checker: checker)
+        #expect(try completed.jsonValue()["rollouts"]?.array?.count == 1)
+        let baking = try await client.checked("GET", "/v1/rollouts?phase=baking", checker: checker)
+        #expect(try baking.jsonValue()["rollouts"]?.array?.isEmpty == true)
+
+        // The event log, page by page.
+        let template = "/v1/rollouts/{id}/events"
+        let page1 = try await client.checked("GET", "/v1/rollouts/\(id)/events?limit=3", documentedAs: template,
+                                             checker: checker).jsonValue()
+        #expect(page1["events"]?.array?.compactMap { $0["sequence"]?.int } == [1, 2, 3])
+        #expect(page1["events"]?[0]?["type"]?.string == "submitted")
+        #expect(page1["next"] == .integer(3))
+        let everything = try await client.checked("GET", "/v1/rollouts/\(id)/events?after=3&limit=1000",
+                                                  documentedAs: template, checker: checker).jsonValue()
+        let rest = try #require(everything["events"]?.array)
+        #expect(rest.first?["sequence"]?.int == 4)
+        #expect(everything["next"]?.isNull == true)
+        #expect(rest.contains { $0["type"]?.string == "jobCreated" })
+
+        // Metrics count what happened.
+        let metrics = try await client.checked("GET", "/metrics", checker: checker)
+        let exposition = try PrometheusText(parsing: metrics.text)
+        #expect(exposition.value("rollout_rollouts", ["phase": "completed"]) == 1)
+        #expect(exposition.value("rollout_stages", ["status": "passed"]) == 3)
+        #expect(exposition.value("rollout_jobs_created_total") ?? 0 >= 3)
+        #expect(exposition.value("rollout_fleet_calls_total") ?? 0 >= 3)
+        #expect(exposition.value("rollout_commits_total") ?? 0 >= 5)
+        #expect(exposition.value("rollout_gate_verdicts_total", ["verdict": "pass"]) ?? 0 >= 3)
+
+        // The status page shows it.
+        let page = try await client.checked("GET", "/", checker: checker)
+        #expect(page.text.contains(id))
+        #expect(page.text.contains("completed"))
+
+        await server.stop()
+        await harness.stop()
+    }
+
+    @Test("pause, resume and approve drive a rollout through its approval")
+    func pauseResumeApprove() async throws {
+        let harness = try await WorkerHarness()
+        let server = try await TestServer.start(service: harness.worker, token: Self.token)
+        let checker = try RepositoryFiles.openAPIChecker()
+        let client = server.client
+
+        let submitted = try await client.checked("POST", "/v1/rollouts", body: TestPlans.quick(name: "api-approval", approval: true),
+                                                 checker: checker)
+        let id = try #require(try submitted.jsonValue()["id"]?.string)
+        let waiting = try await waitForPhase("awaitingApproval", id: id, client: client, checker: checker)
+        #expect(waiting["currentStage"]?.string == "wave-1")
+        #expect(waiting["waitingFor"]?.string?.isEmpty == false)
+
+        let template = "/v1/rollouts/{id}/"
+        let paused = try await client.checked("POST", "/v1/rollouts/\(id)/pause", documentedAs: template + "pause",
+                                              body: #"{"by": "carol", "reason": "change freeze"}"#, checker: checker)
+        #expect(paused.status == 202)
+        #expect(try paused.jsonValue()["phase"]?.string == "paused")
+        #expect(try paused.jsonValue()["command"]?.string == "pause")
+
+        let pausedAgain = try await client.checked("POST", "/v1/rollouts/\(id)/pause", documentedAs: template + "pause",
+                                                   checker: checker)
+        #expect(pausedAgain.status == 409)
+        #expect(try pausedAgain.jsonValue()["code"]?.string == "illegal_transition")
+
+        let resumed = try await client.checked("POST", "/v1/rollouts/\(id)/resume", documentedAs: template + "resume",
+                                               checker: checker)
+        #expect(resumed.status == 202)
+        #expect(try resumed.jsonValue()["phase"]?.string == "awaitingApproval")
+
+        let approved = try await client.checked("POST", "/v1/rollouts/\(id)/approve", documentedAs: template + "approve",
+                                                body: #"{"by": "alice"}"#, checker: checker)
+        #expect(approved.status == 202)
+
+        let done = try await waitForPhase("completed", id: id, client: client, checker: checker)
+        #expect(done["state"]?["stages"]?[1]?["approvedBy"]?.string == "alice")
+        let events = try await client.get("/v1/rollouts/\(id)/events?limit=1000").jsonValue()
+        let kinds = try #require(events["events"]?.array).compactMap { $0["type"]?.string }
+        #expect(kinds.contains("pauseRequested") && kinds.contains("resumeRequested") && kinds.contains("approved"))
+        let pauseEvent = try #require(events["events"]?.array?.first { $0["type"]?.string == "pauseRequested" })
+        #expect(pauseEvent["event"]?["pauseRequested"]?["by"]?.string == "carol")
+
+        await server.stop()
+        await harness.stop()
+    }
+
+    @Test("abort stops a running rollout for good; later commands are illegal")
+    func abort() async throws {
+        let harness = try await WorkerHarness()
+        let server = try await TestServer.start(service: harness.worker, token: Self.token)
+        let checker = try RepositoryFiles.openAPIChecker()
+        let client = server.client
+
+        let submitted = try await client.checked("POST", "/v1/rollouts", body: TestPlans.slow(name: "api-abort"), checker: checker)
+        let id = try #require(try submitted.jsonValue()["id"]?.string)
+        try await waitForPhase("baking", id: id, client: client, checker: checker)
+
+        let aborted = try await client.checked("POST", "/v1/rollouts/\(id)/abort", documentedAs: "/v1/rollouts/{id}/abort",
+                                               body: #"{"reason": "wrong build"}"#, checker: checker)
+        #expect(aborted.status == 202)
+        #expect(try aborted.jsonValue()["phase"]?.string == "aborted")
+        let detail = try await waitForPhase("aborted", id: id, client: client, checker: checker)
+        #expect(detail["stages"]?[0]?["status"]?.string == "cancelled")
+
+        let resume = try await client.checked("POST", "/v1/rollouts/\(id)/resume", documentedAs: "/v1/rollouts/{id}/resume",
+                                              checker: checker)
+        #expect(resume.status == 409)
+        #expect(try resume.jsonValue()["code"]?.string == "illegal_transition")
+        #expect(try resume.jsonValue()["message"]?.string?.contains("aborted") == true)
+
+        await server.stop()
+        await harness.stop()
+    }
+
+    @Test("rollback puts the previous firmware back and ends rolled back")
+    func rollback() async throws {
+        let harness = try await WorkerHarness()
+        let server = try await TestServer.start(service: harness.worker, token: Self.token)
+        let checker = try RepositoryFiles.openAPIChecker()
+        let client = server.client
+
+        let submitted = try await client.checked("POST", "/v1/rollouts", body: TestPlans.slow(name: "api-rollback"),
+                                                 checker: checker)
+        let id = try #require(try submitted.jsonValue()["id"]?.string)
+        try await waitForPhase("baking", id: id, client: client, checker: checker)
+        // Let some canary devices take the new firmware, so the rollback has devices to act on.
+        try await poll("canary outcomes") {
+            let detail = try await client.get("/v1/rollouts/\(id)").jsonValue()
+            return (detail["stages"]?[0]?["succeeded"]?.int ?? 0) > 0 ? true : nil
+        }
+
+        let rolling = try await client.checked("POST", "/v1/rollouts/\(id)/rollback",
+                                               documentedAs: "/v1/rollouts/{id}/rollback",
+                                               body: #"{"by": "bob", "reason": "crash reports"}"#, checker: checker)
+        #expect(rolling.status == 202)
+        #expect(try rolling.jsonValue()["phase"]?.string == "rollingBack")
+
+        let again = try await client.checked("POST", "/v1/rollouts/\(id)/rollback", documentedAs: "/v1/rollouts/{id}/rollback",
+                                             checker: checker)
+        #expect(again.status == 409)
+
+        let detail = try await waitForPhase("rolledBack", id: id, client: client, checker: checker)
+        #expect(detail["rollback"]?["reason"]?.string?.contains("crash reports") == true)
+        #expect(detail["rollback"]?["devices"]?.int ?? 0 > 0)
+
+        await server.stop()
+        await harness.stop()
+    }
+}

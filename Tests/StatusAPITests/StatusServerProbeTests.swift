@@ -1,0 +1,112 @@
+import Engine
+import Foundation
+import RolloutCore
+import Testing
+
+@Suite("status API probes, metrics and the OpenAPI document")
+struct StatusServerProbeTests {
+    @Test("/healthz is ok; /readyz follows the service")
+    func healthAndReadiness() async throws {
+        let checker = try RepositoryFiles.openAPIChecker()
+        let stub = StubRolloutService(ready: false)
+        let server = try await TestServer.start(service: stub)
+        let health = try await server.client.checked("GET", "/healthz", checker: checker)
+        #expect(health.status == 200)
+        #expect(try health.jsonValue() == .object(["status": .string("ok")]))
+        let starting = try await server.client.checked("GET", "/readyz", checker: checker)
+        #expect(starting.status == 503)
+        await server.stop()
+
+        let harness = try await WorkerHarness()
+        let live = try await TestServer.start(service: harness.worker)
+        let ready = try await live.client.checked("GET", "/readyz", checker: checker)
+        #expect(ready.status == 200)
+        await live.stop()
+        await harness.stop()
+    }
+
+    @Test("/metrics is Prometheus text with every family, HELP and TYPE")
+    func metrics() async throws {
+        let server = try await TestServer.start(service: StubRolloutService())
+        let response = try await server.client.checked("GET", "/metrics", checker: try RepositoryFiles.openAPIChecker())
+        #expect(response.status == 200)
+        #expect(response.headers["content-type"]?.hasPrefix("text/plain; version=0.0.4") == true)
+        let text = try PrometheusText(parsing: response.text)
+        let families: [String: String] = [
+            "rollout_rollouts": "gauge", "rollout_stages": "gauge", "rollout_gate_verdicts_total": "counter",
+            "rollout_fleet_calls_total": "counter", "rollout_fleet_errors_total": "counter",
+            "rollout_jobs_created_total": "counter", "rollout_commits_total": "counter",
+            "rollout_effect_queue_depth": "gauge", "rollout_step_errors_total": "counter",
+        ]
+        for (family, type) in families {
+            #expect(text.types[family] == type, "\(family)")
+            #expect(text.helps[family]?.isEmpty == false, "\(family)")
+            #expect(text.samples.contains { $0.name == family }, "\(family)")
+        }
+        #expect(text.value("rollout_rollouts", ["phase": "baking"]) == 2)
+        #expect(text.value("rollout_rollouts", ["phase": "aborted"]) == 0)
+        #expect(text.value("rollout_stages", ["status": "passed"]) == 3)
+        #expect(text.value("rollout_gate_verdicts_total", ["verdict": "wait"]) == 9)
+        #expect(text.value("rollout_effect_queue_depth") == 1)
+        await server.stop()
+    }
+
+    @Test("/openapi.json is the file in workflows/, a valid OpenAPI 3.0 document covering every route")
+    func openAPIDocument() async throws {
+        let server = try await TestServer.start(service: StubRolloutService())
+        let served = try await server.client.get("/openapi.json")
+        #expect(served.status == 200)
+        #expect(served.headers["content-type"]?.hasPrefix("application/json") == true)
+        let file = try Data(contentsOf: RepositoryFiles.openAPIDocument)
+        #expect(served.body == file, "the served document differs from workflows/openapi.json")
+
+        let document = try JSONValue.parse(served.body)
+        let checker = try OpenAPIChecker(document: document)
+        #expect(checker.unresolvedReferences().isEmpty)
+        let paths = try #require(document["paths"]?.object)
+        let expected: [String: [String]] = [
+            "/healthz": ["get"], "/readyz": ["get"], "/metrics": ["get"], "/openapi.json": ["get"], "/": ["get"],
+            "/v1/rollouts": ["get", "post"], "/v1/rollouts/{id}": ["get"], "/v1/rollouts/{id}/events": ["get"],
+            "/v1/rollouts/{id}/pause": ["post"], "/v1/rollouts/{id}/resume": ["post"], "/v1/rollouts/{id}/abort": ["post"],
+            "/v1/rollouts/{id}/approve": ["post"], "/v1/rollouts/{id}/rollback": ["post"],
+        ]
+        #expect(Set(paths.keys) == Set(expected.keys))
+        for (path, methods) in expected {
+            for method in methods {
+                #expect(paths[path]?[method]?["responses"]?.object?.isEmpty == false, "\(method) \(path)")
+            }
+        }
+        for name in ["Error", "RolloutSummary", "RolloutDetail", "EventPage", "SubmitResult", "CommandResult", "RolloutList"] {
+            #expect(document["components"]?["schemas"]?[name] != nil, "schema \(name)")
+        }
+        // Every POST is documented as needing the bearer token.
+        for (path, item) in paths {
+            if let post = item["post"] {
+                #expect(post["security"]?[0]?["bearerAuth"] != nil, "POST \(path)")
+                #expect(post["responses"]?["401"] != nil, "POST \(path)")
+            }
+        }
+        await server.stop()
+    }
+
+    @Test("the checker itself catches a missing property, a wrong type and a bad date")
+    func checkerCatchesMistakes() throws {
+        let checker = try RepositoryFiles.openAPIChecker()
+        let schema = JSONValue.object(["$ref": .string("#/components/schemas/SubmitResult")])
+        let good = JSONValue.object(["id": .string("a-1"), "created": .bool(true), "phase": .string("scheduled"),
+                                     "message": .null, "location": .string("/v1/rollouts/a-1")])
+        #expect(checker.check(good, schema, at: "$").isEmpty)
+        var missing = good.object!
+        missing["created"] = nil
+        #expect(checker.check(.object(missing), schema, at: "$").count == 1)
+        var wrongType = good.object!
+        wrongType["created"] = .integer(1)
+        #expect(checker.check(.object(wrongType), schema, at: "$").count == 1)
+        var badEnum = good.object!
+        badEnum["phase"] = .string("sleeping")
+        #expect(checker.check(.object(badEnum), schema, at: "$").count == 1)
+        let event = JSONValue.object(["sequence": .integer(1), "at": .string("yesterday"), "type": .string("submitted"),
+                                      "event": .object([:])])
+        #expect(checker.check(event, .object(["$ref": .string("#/components/schemas/Event")]), at: "$").count == 1)
+    }
+}

@@ -1,0 +1,71 @@
+import Engine
+import Foundation
+import RolloutCore
+
+/// A fixed `RolloutService` for tests that need exact data (hostile text for the HTML page, not ready, failures).
+actor StubRolloutService: RolloutService {
+    var ready: Bool
+    var stored: [StoredRollout]
+    var verdicts: [VerdictRecord] = []
+    var failure: (any Error)?
+
+    init(ready: Bool = true, rollouts: [StoredRollout] = []) {
+        self.ready = ready
+        self.stored = rollouts
+    }
+
+    func setFailure(_ error: (any Error)?) { failure = error }
+
+    func submit(planSource: String, fileName: String) async throws -> SubmitResult {
+        if let failure { throw failure }
+        throw StoreError.database("the stub takes no plans")
+    }
+
+    func command(_ command: RolloutEvent, rolloutId: String) async throws -> RolloutState {
+        if let failure { throw failure }
+        guard let rollout = stored.first(where: { $0.id == rolloutId }) else { throw StoreError.notFound(rolloutId: rolloutId) }
+        return rollout.state
+    }
+
+    func rollouts(phase: RolloutPhase?, limit: Int) async throws -> [StoredRollout] {
+        if let failure { throw failure }
+        return Array(stored.filter { phase == nil || $0.state.displayPhase == phase }.prefix(limit))
+    }
+
+    func rollout(id: String) async throws -> RolloutDetail? {
+        if let failure { throw failure }
+        guard let rollout = stored.first(where: { $0.id == id }) else { return nil }
+        return RolloutDetail(rollout: rollout, verdicts: verdicts, pendingEffects: 2, nextWakeAt: nil)
+    }
+
+    func events(rolloutId: String, afterSequence: Int, limit: Int) async throws -> [RolloutEventRecord] {
+        if let failure { throw failure }
+        return []
+    }
+
+    func metrics() async -> WorkerMetrics {
+        WorkerMetrics(rolloutsByPhase: [.baking: 2, .completed: 1], stagesByStatus: [.passed: 3, .baking: 1],
+                      verdictsByKind: [.pass: 4, .wait: 9], engine: EngineCounters(), effectQueueDepth: 1, stepErrors: 0,
+                      startedAt: Date(timeIntervalSince1970: 1_700_000_000))
+    }
+
+    func isReady() async -> Bool { ready }
+
+    /// A baking rollout whose texts carry markup, to check the page escapes them.
+    static func hostileRollout() throws -> StoredRollout {
+        let source = TestPlans.quick(name: "hostile")
+        let plan = try PlanParser.parse(source, file: "hostile.yaml")
+        let id = RolloutIdentity.rolloutId(planName: plan.name, planSource: source)
+        var state = RolloutStateMachine.initialState(rolloutId: id, plan: plan, at: Date(timeIntervalSince1970: 1_800_000_000))
+        state.phase = .baking
+        state.message = "<script>alert('x')</script> & \"more\""
+        state.waitingFor = "bake of <b>canary</b>"
+        state.stages[0].status = .baking
+        state.stages[0].devices = 10
+        state.stages[0].progress = JobProgress(queued: 2, inProgress: 3, succeeded: 4, failed: 1)
+        state.stages[0].lastEvaluation = GateEvaluation(verdict: .wait, results: [
+            GateResult(gate: "completed", verdict: .wait, observed: 50, limit: 95, reason: "50% <of> 10 devices"),
+        ])
+        return StoredRollout(id: id, plan: plan, planSource: source, fleetKind: "sim", state: state)
+    }
+}
