@@ -20,6 +20,7 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
     private var groupCache: [String: [String]] = [:]
     private var cleanedUp: Set<String> = []
     private var stagedArtifacts: [String: StagedArtifact] = [:]
+    private var journalPath: String?
 
     /// Every successful `createJob` that made a new job (not adoptions): what the fleet side saw, for tests.
     public private(set) var jobsCreated: [String] = []
@@ -143,6 +144,38 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
             jobOrder.append(request.jobId)
             jobsCreated.append(request.jobId)
         }
+        if let journalPath = lock.withLock({ journalPath }) {
+            do {
+                try appendToJournal(JournalEntry(
+                    operation: "create", jobId: request.jobId, rolloutId: request.rolloutId, stage: request.stage,
+                    version: request.document.version, checksum: request.document.checksum, settings: request.settings,
+                    targets: targets, at: now.timeIntervalSince1970), path: journalPath)
+            } catch {
+                throw FleetError.retryable("simulated fleet journal: \(error)", retryAfterSeconds: nil)
+            }
+        }
+    }
+
+    func setJournal(path: String) {
+        lock.withLock { journalPath = path }
+    }
+
+    /// Recreates a job from the journal (no journal write, not counted as created by this process).
+    func restoreJob(request: JobRequest, targets: [Int32], createdAt: Date) {
+        let targetFingerprint = targets.reduce(UInt64(targets.count)) { StableHash.mix($0 ^ UInt64($1)) }
+        let documentFingerprint = StableHash.hash(request.document.version, request.document.checksum + request.stage)
+        let job = SimulatedJob(request: request, targets: targets, population: population, scenario: scenario, draw: draw,
+                               createdAt: createdAt, targetFingerprint: targetFingerprint,
+                               documentFingerprint: documentFingerprint)
+        lock.withLock {
+            if jobs[request.jobId] == nil { jobOrder.append(request.jobId) }
+            jobs[request.jobId] = job
+        }
+    }
+
+    func restoreCancel(jobId: String, at: Date, force: Bool) {
+        guard let job = lock.withLock({ jobs[jobId] }) else { return }
+        job.cancel(at: at, force: force, population: population)
     }
 
     public func jobProgress(jobId: String) async throws -> JobProgress {
@@ -165,7 +198,13 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
     public func cancelJob(jobId: String, reason: String, force: Bool) async throws {
         try apiCall("CancelJob", jobId)
         guard let job = lock.withLock({ jobs[jobId] }) else { throw FleetError.notFound("job \(jobId)") }
-        job.cancel(at: clock.now(), force: force, population: population)
+        let now = clock.now()
+        let alreadyCancelled = job.cancelledAt != nil
+        job.cancel(at: now, force: force, population: population)
+        if !alreadyCancelled, let journalPath = lock.withLock({ journalPath }) {
+            try? appendToJournal(JournalEntry(operation: "cancel", jobId: jobId, at: now.timeIntervalSince1970, force: force),
+                                 path: journalPath)
+        }
     }
 
     public func cleanUp(rolloutId: String, jobId: String) async throws {

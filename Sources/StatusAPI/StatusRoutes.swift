@@ -103,7 +103,10 @@ struct StatusRoutes: Sendable {
             throw APIError.badRequest("the plan must be UTF-8 text (YAML or JSON)")
         }
         let fileName = request.uri.queryParameters["file"].map(String.init).flatMap { $0.isEmpty ? nil : $0 } ?? "plan.yaml"
-        let result = try await service.submit(planSource: text, fileName: fileName)
+        // Relative artifact paths resolve against the submitting client's plan directory when it sends one
+        // (client and worker on one machine); otherwise against the worker's working directory.
+        let baseDirectory = request.uri.queryParameters["baseDirectory"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let result = try await service.submit(planSource: text, fileName: fileName, baseDirectory: baseDirectory)
         var response = JSONResponse.make(SubmitResponse(result), status: result.created ? .created : .ok)
         response.headers[.location] = "/v1/rollouts/\(result.rolloutId)"
         return response

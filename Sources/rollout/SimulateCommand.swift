@@ -91,10 +91,13 @@ struct SimulateCommand: AsyncParsableCommand {
             print("simulating \(loaded.plan.name) on \(deviceCount) devices, seed \(seed)")
         }
         let submitted = try await session.engine.submit(plan: loaded.plan, planSource: loaded.source)
-        if !submitted.created && !submitted.state.phase.isTerminal {
-            Console.error("error: \(session.databasePath) already holds unfinished rollout \(submitted.rolloutId); "
-                          + "a simulated fleet lives in memory and cannot be resumed by a new process: use another --db")
-            throw ExitCode(ExitStatus.otherError)
+        if !submitted.created {
+            // Resuming a run that stopped (or was killed) midway: time continues from where it was.
+            session.clock.advance(to: submitted.state.updatedAt)
+            if output == .text {
+                print("resuming \(submitted.rolloutId) from \(session.databasePath) at "
+                      + "\(DurationWords.offset(submitted.state.updatedAt, from: startAt)) (\(submitted.state.displayPhase.rawValue))")
+            }
         }
         let options = SimulationRunner.Options(
             approvalDelaySeconds: approvalDelay == "never" ? nil : DurationText.parseSeconds(approvalDelay))

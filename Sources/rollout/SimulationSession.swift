@@ -27,6 +27,8 @@ struct SimulationSession {
             SimulationSession.removeDatabase(at: self.databasePath)
         }
         store = try SQLiteRolloutStore(path: self.databasePath, role: .worker)
+        // The simulated fleet keeps its jobs beside the database, so a run killed midway resumes (`--db`).
+        try fleet.attachJournal(path: self.databasePath + ".simfleet")
         engine = RolloutEngine(store: store, fleet: fleet, metricSource: SimulatedMetricSource(fleet: fleet, clock: clock),
                                notifier: RecordingNotifier(), clock: clock,
                                configuration: EngineConfiguration(pollIntervalSeconds: pollIntervalSeconds), logger: logger)
@@ -37,7 +39,7 @@ struct SimulationSession {
     }
 
     static func removeDatabase(at path: String) {
-        for suffix in ["", "-wal", "-shm", ".lock"] {
+        for suffix in ["", "-wal", "-shm", ".lock", ".simfleet"] {
             try? FileManager.default.removeItem(atPath: path + suffix)
         }
     }

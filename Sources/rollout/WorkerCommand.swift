@@ -96,7 +96,9 @@ struct WorkerCommand: AsyncParsableCommand {
             Console.error("error: \(error)")
             throw ExitCode(ExitStatus.otherError)
         }
-        let clock = SystemClock(scale: timeScale)
+        // A sped-up clock restarts from the latest instant recorded, so time never runs backwards for a rollout.
+        let latest = try store.rollouts(phases: nil, limit: 100_000).map(\.state.updatedAt).max()
+        let clock = SystemClock(scale: timeScale, startingAt: latest)
         let parts = try makeFleet(clock: clock, logger: logger)
         let engine = RolloutEngine(store: store, fleet: parts.fleet, metricSource: parts.metrics, notifier: parts.notifier,
                                    clock: clock, configuration: EngineConfiguration(pollIntervalSeconds: pollInterval),
@@ -147,9 +149,19 @@ struct WorkerCommand: AsyncParsableCommand {
                     throw ExitCode(ExitStatus.invalidInput)
                 }
             }
-            let seed = seed ?? SeededDraw.freshSeed()
+            // A restarted worker rebuilds the fleet it had: same population, same seed.
+            let recorded = SimulatedFleet.journalHeader(path: db + ".simfleet")
+            let seed = seed ?? recorded?.seed ?? SeededDraw.freshSeed()
+            let devices = recorded?.devices ?? self.devices
             logger.info("simulated fleet", metadata: ["devices": "\(devices)", "seed": "\(seed)", "timeScale": "\(timeScale)"])
             let simulated = SimulatedFleet(devices: devices, seed: seed, scenario: simulationScenario, clock: clock)
+            // The simulated fleet is the outside world: its jobs outlive a killed worker.
+            do {
+                try simulated.attachJournal(path: db + ".simfleet")
+            } catch {
+                Console.error("error: \(error)")
+                throw ExitCode(ExitStatus.otherError)
+            }
             return (simulated, SimulatedMetricSource(fleet: simulated, clock: clock), WebhookNotifier())
         case .aws:
             let configuration = try AWSConfiguration.resolve(region: region, endpointURL: endpointURL, profile: profile)

@@ -333,7 +333,7 @@ struct RunEndToEndTests {
         do {
             (state, rolloutId, _) = try await Self.runInProcess(world, planText: world.planText(), secondsMax: 90)
         } catch {
-            try? await world.moto.control("faults", ["name": world.prefix, "rules": []])
+            _ = try? await world.moto.control("faults", ["name": world.prefix, "rules": []])
             throw error
         }
         let stats = try await world.moto.control("stats", [:])
@@ -362,6 +362,13 @@ struct RunEndToEndTests {
         return found
     }
 
+    /// Fails clearly when the executable has no `run` subcommand (it must be registered in `RolloutCommand`).
+    static func requireRunCommand(_ executable: String) async throws {
+        let help = try await TestProcess.run(executable, ["run", "--help"])
+        try #require(help.status == 0 && help.stdoutText.contains("--poll-interval"),
+                     "`rollout run` is not available in \(executable): \(help.stdoutText.prefix(300))")
+    }
+
     static func childEnvironment(_ world: World) -> [String: String] {
         ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
          "AWS_EC2_METADATA_DISABLED": "true", "HOME": world.directory, "PATH": "/usr/bin:/bin"]
@@ -381,8 +388,7 @@ struct RunEndToEndTests {
         let arguments = ["run", planPath, "--db", world.databasePath, "--endpoint-url", world.moto.endpoint,
                          "--poll-interval", "1s", "--timeout", "90s", "--output", "json"]
 
-        let help = try await TestProcess.run(executable, ["run", "--help"])
-        try #require(help.status == 0, "`rollout run` is not available in \(executable): \(help.stderrText)")
+        try await Self.requireRunCommand(executable)
 
         // First run: killed as soon as the wave-1 job exists (its bake is still running).
         let first = Process()
@@ -443,6 +449,7 @@ struct RunEndToEndTests {
     @Test("`rollout run` refuses a plan without an `aws:` section (65), and says what it waits for at an approval (4)")
     func runRefusalsAndWaiting() async throws {
         let executable = try Self.rolloutExecutable()
+        try await Self.requireRunCommand(executable)
         let world = try await World.make("e2e-cli", things: 10)
         defer { world.remove() }
         let withoutAWS = world.planText().replacingOccurrences(of: "aws: {bucket: \(world.bucket), region: us-east-1}\n", with: "")

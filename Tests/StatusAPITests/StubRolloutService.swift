@@ -1,4 +1,4 @@
-import Engine
+@testable import Engine
 import Foundation
 import RolloutCore
 
@@ -44,8 +44,12 @@ actor StubRolloutService: RolloutService {
     }
 
     func metrics() async -> WorkerMetrics {
-        WorkerMetrics(rolloutsByPhase: [.baking: 2, .completed: 1], stagesByStatus: [.passed: 3, .baking: 1],
-                      verdictsByKind: [.pass: 4, .wait: 9], engine: EngineCounters(), effectQueueDepth: 1, stepErrors: 0,
+        var counters = EngineCounters()
+        counters.effectsAttempted = 5
+        counters.polls = 7
+        counters.pollErrors = 1
+        return WorkerMetrics(rolloutsByPhase: [.baking: 2, .completed: 1], stagesByStatus: [.passed: 3, .baking: 1],
+                      verdictsByKind: [.pass: 4, .wait: 9], engine: counters, effectQueueDepth: 1, stepErrors: 0,
                       startedAt: Date(timeIntervalSince1970: 1_700_000_000))
     }
 

@@ -13,24 +13,28 @@ extension RolloutClock {
     }
 }
 
-/// The real clock, optionally sped up (`--time-scale`) for demos and tests: virtual time runs `scale` times faster
-/// than wall time from the moment the clock was made.
+/// The real clock, optionally sped up (`--time-scale`) for demos and tests: it runs `scale` times faster than
+/// wall time from `startingAt` (default: now). A sped-up worker restarted on the same database starts its clock at
+/// the latest instant already recorded, so time never runs backwards for its rollouts.
 public struct SystemClock: RolloutClock {
     public let scale: Double
+    let wallOrigin: Date
     let origin: Date
 
-    public init(scale: Double = 1) {
+    public init(scale: Double = 1, startingAt: Date? = nil) {
         precondition(scale >= 1, "time scale must be at least 1")
         self.scale = scale
-        self.origin = Date()
+        let wall = Date()
+        self.wallOrigin = wall
+        self.origin = scale == 1 ? wall : max(wall, startingAt ?? wall)
     }
 
     public func now() -> Date {
         guard scale != 1 else { return Date() }
-        return origin.addingTimeInterval(Date().timeIntervalSince(origin) * scale)
+        return origin.addingTimeInterval(Date().timeIntervalSince(wallOrigin) * scale)
     }
 
-    /// Wall seconds until virtual instant `date`.
+    /// Wall seconds until clock instant `date`.
     public func wallSeconds(until date: Date) -> Double {
         max(0, date.timeIntervalSince(now()) / scale)
     }

@@ -1,0 +1,96 @@
+import Engine
+import Foundation
+import RolloutCore
+
+/// The simulated fleet's own persistence: the fleet is the outside world, so it outlives a worker that is killed.
+/// Every job creation and cancellation is appended (and flushed) to a journal file; a new process replays it and
+/// finds the same jobs, with the same devices and outcomes (they derive from the seed).
+extension SimulatedFleet {
+    struct JournalEntry: Codable {
+        var operation: String
+        var devices: Int?
+        var seed: UInt64?
+        var jobId: String?
+        var rolloutId: String?
+        var stage: String?
+        var version: String?
+        var checksum: String?
+        var settings: JobSettings?
+        var targets: [Int32]?
+        var at: Double?
+        var force: Bool?
+    }
+
+    public struct JournalError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Replays `path` (if it exists) and appends every later job creation and cancellation to it.
+    /// Refuses a journal written for another population or seed.
+    public func attachJournal(path: String) throws {
+        if let data = FileManager.default.contents(atPath: path) {
+            let decoder = JSONDecoder()
+            var lineNumber = 0
+            for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
+                lineNumber += 1
+                guard lineNumber <= 1_000_000 else { break }
+                // A line cut short by a crash is the last one: ignore it.
+                guard let entry = try? decoder.decode(JournalEntry.self, from: Data(line)) else { continue }
+                try replay(entry, path: path)
+            }
+        } else {
+            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            try appendToJournal(JournalEntry(operation: "fleet", devices: population.count, seed: seed), path: path)
+        }
+        setJournal(path: path)
+    }
+
+    private func replay(_ entry: JournalEntry, path: String) throws {
+        switch entry.operation {
+        case "fleet":
+            guard entry.devices == population.count, entry.seed == seed else {
+                throw JournalError(description: "\(path) belongs to a simulated fleet of \(entry.devices ?? 0) devices with "
+                                   + "seed \(entry.seed ?? 0); this one has \(population.count) devices and seed \(seed)")
+            }
+        case "create":
+            guard let jobId = entry.jobId, let rolloutId = entry.rolloutId, let stage = entry.stage,
+                  let version = entry.version, let checksum = entry.checksum, let settings = entry.settings,
+                  let targets = entry.targets, let at = entry.at else { return }
+            let document = JobDocument(version: version, previousVersion: nil, firmwareUrl: "", checksum: checksum, size: 0,
+                                       signature: nil, rolloutId: rolloutId, stage: stage)
+            let request = JobRequest(rolloutId: rolloutId, jobId: jobId, stage: stage,
+                                     targets: .devices([]), document: document, settings: settings)
+            restoreJob(request: request, targets: targets, createdAt: Date(timeIntervalSince1970: at))
+        case "cancel":
+            guard let jobId = entry.jobId, let at = entry.at else { return }
+            restoreCancel(jobId: jobId, at: Date(timeIntervalSince1970: at), force: entry.force ?? false)
+        default:
+            return
+        }
+    }
+
+    func appendToJournal(_ entry: JournalEntry, path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let handle = FileHandle(forWritingAtPath: path) else {
+            throw JournalError(description: "cannot write the simulated fleet's journal \(path)")
+        }
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: try encoder.encode(entry) + Data("\n".utf8))
+        try handle.synchronize()
+    }
+}
+
+extension SimulatedFleet {
+    /// Population size and seed recorded in an existing journal, so a restarted worker rebuilds the same fleet.
+    public static func journalHeader(path: String) -> (devices: Int, seed: UInt64)? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: 4096),
+              let line = data.split(separator: UInt8(ascii: "\n")).first,
+              let entry = try? JSONDecoder().decode(JournalEntry.self, from: Data(line)),
+              entry.operation == "fleet", let devices = entry.devices, let seed = entry.seed else { return nil }
+        return (devices, seed)
+    }
+}
