@@ -12,9 +12,14 @@ public struct EngineConfiguration: Sendable {
     public var iterationsPerStepMax: Int
     /// Attempts to deliver a notification before it is dropped (notifications never block a rollout).
     public var notificationAttemptsMax: Int
+    /// A poll that only moves counters (no verdict change, no new phase) is persisted at most this often
+    /// (clock seconds since the rollout's last change): the log keeps what matters, not every tick of progress.
+    public var observationCommitIntervalSeconds: Double
 
     public init(pollIntervalSeconds: Double = 30, effectAttemptsMax: Int = 8, effectBackoffBaseSeconds: Double = 2,
-                effectBackoffMaxSeconds: Double = 300, iterationsPerStepMax: Int = 256, notificationAttemptsMax: Int = 5) {
+                effectBackoffMaxSeconds: Double = 300, iterationsPerStepMax: Int = 256, notificationAttemptsMax: Int = 5,
+                observationCommitIntervalSeconds: Double = 300) {
+        self.observationCommitIntervalSeconds = observationCommitIntervalSeconds
         precondition(pollIntervalSeconds > 0, "poll interval must be positive")
         precondition(effectAttemptsMax >= 1, "at least one attempt")
         self.pollIntervalSeconds = pollIntervalSeconds

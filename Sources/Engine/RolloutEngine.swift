@@ -393,6 +393,10 @@ public actor RolloutEngine {
         let state = runtime.rollout.state
         let transition = RolloutStateMachine.apply(event, to: state, plan: runtime.rollout.plan, at: now)
         guard transition.changed || force else { return }
+        if !force && Self.isRoutineObservation(event, before: state, transition: transition)
+            && now.timeIntervalSince(state.updatedAt) < configuration.observationCommitIntervalSeconds {
+            return
+        }
         var newState = transition.state
         if !transition.changed {
             // A fact that changed nothing is still a fact: it takes its place in the log.
@@ -413,6 +417,18 @@ public actor RolloutEngine {
             logTransition(id: runtime.rollout.id, event: event, state: newState)
         }
         try crash(.afterCommit(rolloutId: runtime.rollout.id, eventKind: event.kind))
+    }
+
+    /// An observation that only moved counters: same phase, pause, stage and statuses, no effect, no verdict.
+    static func isRoutineObservation(_ event: RolloutEvent, before: RolloutState, transition: Transition) -> Bool {
+        switch event {
+        case .progressObserved, .rollbackProgressObserved: break
+        default: return false
+        }
+        let after = transition.state
+        return transition.effects.isEmpty && transition.verdicts.isEmpty && after.phase == before.phase
+            && after.pause == before.pause && after.currentStage == before.currentStage
+            && after.stages.map(\.status) == before.stages.map(\.status) && after.rollback?.devices == before.rollback?.devices
     }
 
     /// Commits the event that records an effect's completion, reloading once if a command got in first.

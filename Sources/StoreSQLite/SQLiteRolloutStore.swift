@@ -41,7 +41,16 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
     /// Held (worker on a file) until `close()` or the store is released.
     private var lockFile: DatabaseLockFile?
 
-    public init(path: String, role: OpenRole) throws {
+    /// What a returned commit survives.
+    public enum Durability: Sendable, Equatable {
+        /// `synchronous=FULL`: a process crash and a power cut (the worker: acknowledged commands must stay).
+        case powerLoss
+        /// `synchronous=NORMAL` in WAL: a process crash (SIGKILL) loses nothing; a power cut may lose the last
+        /// commits. For rehearsals (`rollout simulate`, tests), where an fsync per transition is pure cost.
+        case processCrash
+    }
+
+    public init(path: String, role: OpenRole, durability: Durability = .powerLoss) throws {
         precondition(!path.isEmpty, "database path is empty")
         let inMemory = path == Self.memoryPath
         self.path = path
@@ -64,7 +73,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
                 }
             }
             // FULL: in WAL mode NORMAL may lose the last commits on power loss; an acknowledged command must not be.
-            try connection.execute("PRAGMA synchronous = FULL")
+            try connection.execute(durability == .powerLoss ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
             try StoreSchema.migrate(connection, allowed: role == .worker || inMemory)
             self.connection = connection
         } catch let error as SQLiteError {

@@ -10,7 +10,7 @@ struct RolloutCommand: AsyncParsableCommand {
             65 invalid plan or scenario, 1 any other error.
             """,
         subcommands: [
-            ValidateCommand.self, PlanCommand.self, SimulateCommand.self, WorkerCommand.self, SubmitCommand.self,
+            ValidateCommand.self, PlanCommand.self, SimulateCommand.self, RunCommand.self, WorkerCommand.self, SubmitCommand.self,
             EnqueueCommand.self, StatusCommand.self, PauseCommand.self, ResumeCommand.self, AbortCommand.self,
             ApproveCommand.self, RollbackCommand.self, SignCommand.self, BenchCommand.self,
         ]

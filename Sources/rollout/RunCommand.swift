@@ -15,19 +15,20 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Drive one plan on AWS IoT Jobs and S3 to its end, in the foreground; run it again to resume.",
         discussion: """
-            Needs the plan's `aws:` section (at least `bucket`). Credentials come from the standard AWS chain
-            (environment, ~/.aws/credentials and ~/.aws/config with --profile or AWS_PROFILE, container credentials,
-            EC2 instance metadata); endpoints from --endpoint-url, AWS_ENDPOINT_URL_IOT / AWS_ENDPOINT_URL_S3,
+            Needs the plan's `aws:` section (at least `bucket`). Credentials come from the standard AWS chain \
+            (environment, ~/.aws/credentials and ~/.aws/config with --profile or AWS_PROFILE, container credentials, \
+            EC2 instance metadata); endpoints from --endpoint-url, AWS_ENDPOINT_URL_IOT / AWS_ENDPOINT_URL_S3, \
             AWS_ENDPOINT_URL (e.g. moto: --endpoint-url http://127.0.0.1:5000).
 
-            Every step is saved in the --db database before the next one. The same plan text is always the same
-            rollout: after a crash, a kill or Ctrl-C, run the same command again and it resumes where it stopped.
-            When the rollout needs a person (an approval, or a pause) the command says what it waits for and exits
-            with 4: approve or resume it (`rollout approve` / `rollout resume` with the same --db), then run this
+            Every step is saved in the --db database before the next one. The same plan text is always the same \
+            rollout: after a crash, a kill or Ctrl-C, run the same command again and it resumes where it stopped. \
+            When the rollout needs a person (an approval, or a pause) the command says what it waits for and exits \
+            with 4: approve or resume it (`rollout approve` / `rollout resume`, through a worker serving the same \
+            database), then run this \
             command again.
 
-            Exit: 0 completed, 3 rolled back, 4 aborted or waiting for a person (approval, pause), 65 invalid plan
-            or no `aws:` section, 130 interrupted (resume by running the same command), 1 any other error
+            Exit: 0 completed, 3 rolled back, 4 aborted or waiting for a person (approval, pause), 65 invalid plan \
+            or no `aws:` section, 130 interrupted (resume by running the same command), 1 any other error \
             (including --timeout).
             """
     )
@@ -160,13 +161,15 @@ struct RunCommand: AsyncParsableCommand {
             if !state.phase.isTerminal {
                 if let pause = state.pause {
                     reporter.needsPerson(state, what: "paused (\(pause.kind.rawValue)): \(pause.reason)",
-                                         how: "resume it (`rollout resume \(rolloutId) --db \(db)`), then run this command again")
+                                         how: "resume it (`rollout resume \(rolloutId)` through a worker serving \(db)), "
+                                            + "then run this command again")
                     return ExitStatus.pausedOrAborted
                 }
                 if state.phase == .awaitingApproval {
                     let stage = state.stages.indices.contains(state.currentStage) ? state.stages[state.currentStage].name : "the next stage"
                     reporter.needsPerson(state, what: state.waitingFor ?? "approval of \(stage)",
-                                         how: "approve it (`rollout approve \(rolloutId) --db \(db)`), then run this command again")
+                                         how: "approve it (`rollout approve \(rolloutId)` through a worker serving \(db)), "
+                                            + "then run this command again")
                     return ExitStatus.pausedOrAborted
                 }
                 if wake == nil {
@@ -230,6 +233,7 @@ final class StopRequest: @unchecked Sendable {
 final class RunReporter: @unchecked Sendable {
     let format: OutputFormat
     private var lastKey: String?
+    private var lastRollbackReason: String?
 
     init(format: OutputFormat) {
         self.format = format
@@ -268,11 +272,17 @@ final class RunReporter: @unchecked Sendable {
                    "\(line.canceled ?? 0)", line.message ?? ""].joined(separator: "|")
         guard key != lastKey else { return }
         lastKey = key
+        if let rollback = state.rollback, rollback.reason != lastRollbackReason {
+            lastRollbackReason = rollback.reason
+            emit(self.line("rollingBack", state, message: rollback.reason), text: "rolling back: \(rollback.reason)")
+        }
         var text = "\(line.phase.padding(toLength: 16, withPad: " ", startingAt: 0)) \(line.stage ?? "-")"
         if let devices = line.devices {
-            text += " \((line.succeeded ?? 0) + (line.failed ?? 0) + (line.timedOut ?? 0) + (line.rejected ?? 0))/\(devices) done"
-            text += " (\(line.succeeded ?? 0) ok, \(line.failed ?? 0) failed, \(line.timedOut ?? 0) timed out, "
-                + "\(line.rejected ?? 0) rejected, \(line.inProgress ?? 0) in progress)"
+            let done = (line.succeeded ?? 0) + (line.failed ?? 0) + (line.timedOut ?? 0) + (line.rejected ?? 0)
+            let parts = [(line.succeeded, "ok"), (line.failed, "failed"), (line.timedOut, "timed out"),
+                         (line.rejected, "rejected"), (line.inProgress, "in progress"), (line.canceled, "canceled")]
+                .compactMap { count, word in (count ?? 0) > 0 ? "\(count!) \(word)" : nil }
+            text += " \(done)/\(devices) done" + (parts.isEmpty ? "" : " (\(parts.joined(separator: ", ")))")
         }
         if let message = line.message { text += " — \(message)" }
         emit(line, text: text)

@@ -26,7 +26,7 @@ struct SimulationSession {
             temporaryDatabase = true
             SimulationSession.removeDatabase(at: self.databasePath)
         }
-        store = try SQLiteRolloutStore(path: self.databasePath, role: .worker)
+        store = try SQLiteRolloutStore(path: self.databasePath, role: .worker, durability: .processCrash)
         // The simulated fleet keeps its jobs beside the database, so a run killed midway resumes (`--db`).
         try fleet.attachJournal(path: self.databasePath + ".simfleet")
         engine = RolloutEngine(store: store, fleet: fleet, metricSource: SimulatedMetricSource(fleet: fleet, clock: clock),

@@ -35,7 +35,7 @@ import Testing
         let expected = try reference.readBack()
         #expect(expected.state.phase == .rolledBack, "the reference run must include a rollback")
         let crashPoints = counter.seen
-        #expect(crashPoints > 40)
+        #expect(crashPoints > 20)
 
         for crashAt in 0..<crashPoints {
             let world = try SimulatedWorld(devices: Self.devices, seed: Self.seed, scenario: brokenScenario)

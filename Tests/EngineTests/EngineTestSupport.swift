@@ -49,7 +49,7 @@ final class SimulatedWorld: @unchecked Sendable {
     }
 
     func makeEngine(crashHook: (@Sendable (CrashPoint) throws -> Void)? = nil) throws -> RolloutEngine {
-        let store = try SQLiteRolloutStore(path: databasePath, role: .worker)
+        let store = try SQLiteRolloutStore(path: databasePath, role: .worker, durability: .processCrash)
         return RolloutEngine(store: store, fleet: fleet, metricSource: SimulatedMetricSource(fleet: fleet, clock: clock),
                              notifier: RecordingNotifier(), clock: clock,
                              configuration: EngineConfiguration(pollIntervalSeconds: 60), logger: silentLogger,

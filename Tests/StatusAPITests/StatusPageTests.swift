@@ -29,7 +29,7 @@ struct StatusPageTests {
         #expect(html.contains("bake of &lt;b&gt;canary&lt;/b&gt;"))
         #expect(html.contains("50% &lt;of&gt; 10 devices"))
         #expect(html.contains(#"<progress value="5" max="10">"#))
-        #expect(html.contains("paused") == false)
+        #expect(html.contains(#"<span class="phase phase-baking">baking</span>"#))
         await server.stop()
     }
 

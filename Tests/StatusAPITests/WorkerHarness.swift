@@ -20,7 +20,7 @@ final class WorkerHarness: Sendable {
         let store = MemoryRolloutStore()
         let engine = RolloutEngine(store: store, fleet: fleet, metricSource: SimulatedMetricSource(fleet: fleet, clock: clock),
                                    notifier: RecordingNotifier(), clock: clock,
-                                   configuration: EngineConfiguration(pollIntervalSeconds: 60),
+                                   configuration: EngineConfiguration(pollIntervalSeconds: 300),
                                    logger: TestServer.quietLogger)
         let worker = RolloutWorker(engine: engine, store: store, clock: clock,
                                    configuration: RolloutWorker.Configuration(idleWallSecondsMax: 0.2),

@@ -15,9 +15,10 @@ Over moto's WSGI app it adds:
       own over time: a background thread moves every QUEUED execution of a job whose id starts with `jobPrefix` to
       IN_PROGRESS after a random delay in `startMs`, then to its outcome after a delay in `finishMs` (first matching
       rule: optional `job` regex on the job id, then `match` (thing regex), `share` (seeded per job and thing) or
-      `first` (the first n things of the job, sorted); else `default`). Outcome IN_PROGRESS means the device never
-      reports back; QUEUED means it never picks the job up. Executions of a CANCELED job are frozen (its in-progress
-      devices never report), so what a rollback read stays what the tests read back. An empty rule list removes it;
+      `first` (the first n things of the job, sorted); else `default`; a rule may set its own `startMs`). Outcome
+      IN_PROGRESS means the device never reports back; QUEUED means it never picks the job up. Executions of a
+      CANCELED job are frozen (its in-progress devices never report), so what a rollback read stays what the tests
+      read back. A payload without rules and default removes the play;
   (g) every CreateJob reaching moto is recorded per job id (attempts / created / conflicts): POST
       /_device-layer/creates {prefix} answers them, since moto itself would silently replace a duplicate;
   (h) loopback HTTP fixtures for the metric and webhook tests: POST /_device-layer/fixture {path, status, body,
@@ -301,8 +302,8 @@ class DeviceLayer:
                 continue
             if "first" in rule and thing not in things[:rule["first"]]:
                 continue
-            return rule["status"]
-        return play["default"]
+            return rule["status"], rule
+        return play["default"], {}
 
     def play_once(self):
         now = time.monotonic()
@@ -313,8 +314,10 @@ class DeviceLayer:
                 backend = self.backend(region)
                 touched = set()
                 by_job = {}
+                prefixes = tuple(p["jobPrefix"] for p in self.plays.values())
                 for (job_id, thing) in list(backend.job_executions):
-                    by_job.setdefault(job_id, []).append(thing)
+                    if job_id.startswith(prefixes):
+                        by_job.setdefault(job_id, []).append(thing)
                 for job_id, things in by_job.items():
                     play = next((p for p in self.plays.values() if job_id.startswith(p["jobPrefix"])), None)
                     job = backend.jobs.get(job_id)
@@ -329,10 +332,10 @@ class DeviceLayer:
                             self.schedule.pop(key, None)
                             continue
                         if plan is None:
-                            outcome = self.outcome(play, job_id, thing, things)
+                            outcome, rule = self.outcome(play, job_id, thing, things)
                             if outcome == "QUEUED" or execution.status != "QUEUED":
                                 continue
-                            low, high = play["startMs"]
+                            low, high = rule.get("startMs", play["startMs"])
                             plan = {"at": now + random.uniform(low, high) / 1000, "outcome": outcome}
                             self.schedule[key] = plan
                         if now < plan["at"]:

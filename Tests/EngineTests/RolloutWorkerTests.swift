@@ -1,0 +1,131 @@
+import Engine
+import FleetSim
+import Foundation
+import RolloutCore
+import StoreSQLite
+import Testing
+
+/// The worker runs many rollouts at once on a sped-up real clock, stops gracefully in the middle of them,
+/// and a new worker on the same database resumes and finishes every one.
+@Suite struct RolloutWorkerTests {
+    static func planText(_ index: Int) -> String {
+        """
+        name: fleet-\(index)
+        release: {firmware: fw, version: 2.1.0, artifact: s3://fw-bucket/fw/2.1.0.bin}
+        rollback: {version: 2.0.3, artifact: s3://fw-bucket/fw/2.0.3.bin}
+        fleet: {thingGroup: fleet}
+        canary: {devices: 5, bake: 20m}
+        waves:
+          - {percent: 50, bake: 30m}
+          - {percent: 100, bake: 30m}
+        gates: {jobOutcomes: {executedMin: 5}}
+        # The clock runs 20,000 times faster than real time: a busy test machine must not turn a slow step
+        # into missing evidence.
+        schedule: {evidenceTimeout: 300d}
+        """
+    }
+
+    final class Running: @unchecked Sendable {
+        let store: SQLiteRolloutStore
+        let worker: RolloutWorker
+        let task: Task<Void, Never>
+
+        init(path: String, fleet: SimulatedFleet, clock: SystemClock) throws {
+            store = try SQLiteRolloutStore(path: path, role: .worker, durability: .processCrash)
+            let engine = RolloutEngine(store: store, fleet: fleet,
+                                       metricSource: SimulatedMetricSource(fleet: fleet, clock: clock),
+                                       notifier: RecordingNotifier(), clock: clock,
+                                       configuration: EngineConfiguration(pollIntervalSeconds: 120), logger: silentLogger)
+            worker = RolloutWorker(engine: engine, store: store, clock: clock,
+                                   configuration: RolloutWorker.Configuration(idleWallSecondsMax: 0.05), logger: silentLogger)
+            let worker = worker
+            task = Task { await worker.run() }
+        }
+
+        /// Graceful stop; `closeStore` then releases the database for the next worker.
+        func stop(closeStore: Bool = true) async {
+            await worker.stop()
+            await task.value
+            if closeStore { store.close() }
+        }
+
+        /// Ids of rollouts in a terminal phase.
+        func finished() async throws -> [StoredRollout] {
+            try await worker.rollouts(phase: nil, limit: 1000).filter { $0.state.phase.isTerminal }
+        }
+    }
+
+    /// Waits (bounded) until `condition` holds, checking after each short pause.
+    func eventually(_ what: String, attempts: Int = 2000, _ condition: () async throws -> Bool) async throws {
+        for _ in 0..<attempts {
+            if try await condition() { return }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+        Issue.record("timed out waiting for \(what)")
+    }
+
+    @Test func hundredRolloutsSurviveARestartInTheMiddle() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("worker-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("rollout.db").path
+        let clock = SystemClock(scale: 20_000)
+        let fleet = SimulatedFleet(devices: 2000, seed: 11, scenario: SimulationScenario(), clock: clock)
+
+        var running = try Running(path: path, fleet: fleet, clock: clock)
+        #expect(try await running.worker.resumeAll() == 0)
+        var ids: Set<String> = []
+        for index in 0..<100 {
+            let result = try await running.worker.submit(planSource: Self.planText(index), fileName: "plan-\(index).yaml")
+            #expect(result.created)
+            ids.insert(result.rolloutId)
+        }
+        let again = try await running.worker.submit(planSource: Self.planText(0), fileName: "plan-0.yaml")
+        #expect(!again.created, "the same plan text is the same rollout")
+        try await eventually("some rollouts to finish") { try await running.finished().count >= 10 }
+        await running.stop(closeStore: false)
+        let finishedBefore = try await running.finished().count
+        running.store.close()
+        #expect(finishedBefore < 100, "the restart must happen in the middle")
+
+        running = try Running(path: path, fleet: fleet, clock: clock)
+        let resumed = try await running.worker.resumeAll()
+        #expect(resumed == 100 - finishedBefore || resumed >= 100 - finishedBefore)
+        try await eventually("all rollouts to finish", attempts: 6000) { try await running.finished().count == 100 }
+        let all = try await running.worker.rollouts(phase: nil, limit: 1000)
+        #expect(Set(all.map(\.id)) == ids)
+        #expect(all.allSatisfy { $0.state.phase == .completed })
+        try await eventually("metrics to count every completion") {
+            await running.worker.metrics().rolloutsByPhase[.completed] == 100
+        }
+        await running.stop()
+        // Each rollout made exactly its three jobs, once.
+        #expect(fleet.jobSummaries().count == 300)
+        #expect(Set(fleet.jobsCreated).count == fleet.jobsCreated.count)
+    }
+
+    @Test func commandsWakeTheWorker() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("worker-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let clock = SystemClock(scale: 1000)
+        let fleet = SimulatedFleet(devices: 200, seed: 3, scenario: SimulationScenario(), clock: clock)
+        let running = try Running(path: directory.appendingPathComponent("rollout.db").path, fleet: fleet, clock: clock)
+        let text = Self.planText(1).replacingOccurrences(of: "- {percent: 50, bake: 30m}",
+                                                         with: "- {percent: 50, bake: 30m, approval: required}")
+        let id = try await running.worker.submit(planSource: text, fileName: "plan.yaml").rolloutId
+        try await eventually("approval") { try await running.worker.rollout(id: id)?.rollout.state.phase == .awaitingApproval }
+        #expect(try await running.worker.rollout(id: id)?.nextWakeAt == nil, "waiting for a person needs no timer")
+        _ = try await running.worker.command(.approved(by: "test"), rolloutId: id)
+        try await eventually("the wave to start") {
+            let state = try await running.worker.rollout(id: id)?.rollout.state
+            return state?.currentStage == 1 && state?.phase != .awaitingApproval
+        }
+        _ = try await running.worker.command(.abortRequested(by: "test", reason: "enough"), rolloutId: id)
+        try await eventually("abort") { try await running.worker.rollout(id: id)?.rollout.state.phase == .aborted }
+        await #expect(throws: CommandRejected.self) {
+            _ = try await running.worker.command(.pauseRequested(by: "test", reason: ""), rolloutId: id)
+        }
+        await running.stop()
+    }
+}
