@@ -95,8 +95,10 @@ public actor RolloutEngine {
         runtimes[rolloutId] = nil
     }
 
+    /// The rollout's state as last committed (from memory when this engine holds it: it is the only writer).
     public func state(of rolloutId: String) throws -> RolloutState? {
-        try store.rollout(id: rolloutId)?.state
+        if let runtime = runtimes[rolloutId] { return runtime.rollout.state }
+        return try store.rollout(id: rolloutId)?.state
     }
 
     public var statistics: EngineCounters { counters }

@@ -18,8 +18,6 @@ extension SimulatedFleet {
         let releaseVersion = releaseJobs.first?.version ?? "unknown"
         let rollbackJobs = jobs.filter(\.isRollback)
         let baseVersion = scenario.currentFirmware ?? rollbackJobs.first?.version ?? "previous"
-        var devicesPerHardware = [Int](repeating: 0, count: hardwareCount)
-        for revision in population.hardware { devicesPerHardware[Int(revision)] += 1 }
         var totalCrash = 0.0
         var releaseCrash = 0.0
         var releaseDevices = 0
@@ -56,7 +54,7 @@ extension SimulatedFleet {
             releaseCrash += Double(onRelease) * releaseRate
             releaseDevices += onRelease
         }
-        let offline = population.online.reduce(0) { $0 + ($1 ? 0 : 1) }
+        let offline = offlineCount
         func rounded(_ value: Double) -> Double { (value * 1e9).rounded() / 1e9 }
         let fleetRate = rounded(totalCrash / Double(population.count))
         let releaseRate = releaseDevices == 0 ? 0 : rounded(releaseCrash / Double(releaseDevices))
@@ -86,12 +84,12 @@ public struct SimulatedMetricSource: MetricSource {
 
     public func read(_ gate: MetricGate, rolloutId: String, stage: String) async -> MetricReading {
         let document = fleet.healthDocument(rolloutId: rolloutId, at: clock.now())
-        guard let data = try? JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]) else {
-            return MetricReading(error: "health document could not be encoded")
-        }
-        switch JSONPointer.number(at: gate.pointer, inJSON: data) {
-        case .success(let value): return MetricReading(value: value)
-        case .failure(let error): return MetricReading(error: error.message)
+        // The document is already a JSON value: resolve the pointer on it directly (no encode/decode per poll).
+        switch JSONPointer.resolve(gate.pointer, in: document) {
+        case let value as Double: return MetricReading(value: value)
+        case let value as Int: return MetricReading(value: Double(value))
+        case .none: return MetricReading(error: "no value at JSON pointer `\(gate.pointer)`")
+        default: return MetricReading(error: "value at `\(gate.pointer)` is not a number")
         }
     }
 }

@@ -16,7 +16,8 @@ extension SimulatedFleet {
         var version: String?
         var checksum: String?
         var settings: JobSettings?
-        var targets: [Int32]?
+        /// Target device indices as little-endian Int32s, base64 (a JSON array of 500,000 numbers is slow).
+        var targets: String?
         var at: Double?
         var force: Bool?
     }
@@ -55,7 +56,7 @@ extension SimulatedFleet {
         case "create":
             guard let jobId = entry.jobId, let rolloutId = entry.rolloutId, let stage = entry.stage,
                   let version = entry.version, let checksum = entry.checksum, let settings = entry.settings,
-                  let targets = entry.targets, let at = entry.at else { return }
+                  let encoded = entry.targets, let targets = Self.decodeTargets(encoded), let at = entry.at else { return }
             let document = JobDocument(version: version, previousVersion: nil, firmwareUrl: "", checksum: checksum, size: 0,
                                        signature: nil, rolloutId: rolloutId, stage: stage)
             let request = JobRequest(rolloutId: rolloutId, jobId: jobId, stage: stage,
@@ -66,6 +67,17 @@ extension SimulatedFleet {
             restoreCancel(jobId: jobId, at: Date(timeIntervalSince1970: at), force: entry.force ?? false)
         default:
             return
+        }
+    }
+
+    static func encodeTargets(_ targets: [Int32]) -> String {
+        targets.map(\.littleEndian).withUnsafeBufferPointer { Data(buffer: $0) }.base64EncodedString()
+    }
+
+    static func decodeTargets(_ text: String) -> [Int32]? {
+        guard let data = Data(base64Encoded: text), data.count % 4 == 0 else { return nil }
+        return data.withUnsafeBytes { raw in
+            (0..<(data.count / 4)).map { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: Int32.self)) }
         }
     }
 

@@ -22,6 +22,10 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
     private var stagedArtifacts: [String: StagedArtifact] = [:]
     private var journalPath: String?
 
+    /// Devices per hardware revision and offline devices, counted once (health documents are read on every poll).
+    let devicesPerHardware: [Int]
+    let offlineCount: Int
+
     /// Every successful `createJob` that made a new job (not adoptions): what the fleet side saw, for tests.
     public private(set) var jobsCreated: [String] = []
     /// Fleet API calls answered, throttled and failed (for reports and tests).
@@ -34,6 +38,10 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
         self.clock = clock
         self.draw = SeededDraw(seed: seed)
         self.population = SimulatedPopulation(count: devices, scenario: scenario, draw: draw)
+        var perHardware = [Int](repeating: 0, count: population.hardwareNames.count)
+        for revision in population.hardware { perHardware[Int(revision)] += 1 }
+        devicesPerHardware = perHardware
+        offlineCount = population.online.reduce(0) { $0 + ($1 ? 0 : 1) }
     }
 
     // MARK: Fleet
@@ -149,7 +157,7 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
                 try appendToJournal(JournalEntry(
                     operation: "create", jobId: request.jobId, rolloutId: request.rolloutId, stage: request.stage,
                     version: request.document.version, checksum: request.document.checksum, settings: request.settings,
-                    targets: targets, at: now.timeIntervalSince1970), path: journalPath)
+                    targets: Self.encodeTargets(targets), at: now.timeIntervalSince1970), path: journalPath)
             } catch {
                 throw FleetError.retryable("simulated fleet journal: \(error)", retryAfterSeconds: nil)
             }

@@ -38,18 +38,20 @@ public struct SimulatedPopulation: Sendable {
 
     /// `sim-0000042` for device 42 (built by hand: `String(format:)` is too slow for a million ids).
     public static func deviceId(_ index: Int) -> String {
-        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: 7)
-        var value = index
-        var position = 6
-        while value > 0 && position >= 0 {
-            digits[position] = UInt8(ascii: "0") + UInt8(value % 10)
-            value /= 10
-            position -= 1
+        precondition(index >= 0 && index < 10_000_000, "device index out of range")
+        // "sim-" + 7 digits = 11 bytes: fits a small string, built without intermediate arrays.
+        return String(unsafeUninitializedCapacity: 11) { buffer in
+            buffer[0] = UInt8(ascii: "s")
+            buffer[1] = UInt8(ascii: "i")
+            buffer[2] = UInt8(ascii: "m")
+            buffer[3] = UInt8(ascii: "-")
+            var value = index
+            for position in stride(from: 10, through: 4, by: -1) {
+                buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+            return 11
         }
-        var bytes = Array(idPrefix.utf8)
-        if value > 0 { bytes += Array(String(value).utf8) }
-        bytes += digits
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The index of a simulated device id, or nil when it is not one of ours.

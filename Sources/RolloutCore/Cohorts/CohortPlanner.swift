@@ -48,8 +48,7 @@ public enum CohortPlanner {
         }
         let total = eligible.count
         // Rank every eligible device once; a group stage takes its members in this same order.
-        var ranked = eligible.indices.map { (hash: StableHash.hash(rolloutId, eligible[$0]), index: Int32($0)) }
-        ranked.sort { $0.hash != $1.hash ? $0.hash < $1.hash : eligible[Int($0.index)] < eligible[Int($1.index)] }
+        let ranked = rank(rolloutId: rolloutId, eligible: eligible)
         var assigned = [Bool](repeating: false, count: total)
         var assignedCount = 0
         var ordered: [String] = []
@@ -60,7 +59,7 @@ public enum CohortPlanner {
         func takeNext(_ count: Int) -> Int {
             var taken = 0
             while taken < count && cursor < ranked.count {
-                let index = Int(ranked[cursor].index)
+                let index = ranked[cursor]
                 cursor += 1
                 if assigned[index] { continue }
                 assigned[index] = true
@@ -83,8 +82,7 @@ public enum CohortPlanner {
                     throw CohortError(message: "\(stage.name): thing group `\(name)` was not found")
                 }
                 let memberSet = Set(members)
-                for entry in ranked where memberSet.contains(eligible[Int(entry.index)]) {
-                    let index = Int(entry.index)
+                for index in ranked where memberSet.contains(eligible[index]) {
                     if assigned[index] { continue }
                     assigned[index] = true
                     ordered.append(eligible[index])
@@ -95,5 +93,34 @@ public enum CohortPlanner {
             sizes.append(size)
         }
         return CohortAssignment(deviceIds: ordered, stageSizes: sizes, eligibleCount: total)
+    }
+
+    /// Indices of `eligible` ordered by (stable hash, device id): independent of the input order.
+    ///
+    /// Sorting plain integers is several times faster than sorting tuples with a closure, so each key packs the
+    /// hash's top bits above the device's index; devices whose packed hashes tie are then ordered exactly.
+    static func rank(rolloutId: String, eligible: [String]) -> [Int] {
+        let indexBits = max(1, UInt64(eligible.count).bitWidth - UInt64(eligible.count).leadingZeroBitCount)
+        precondition(indexBits < 40, "fleet too large to rank")
+        let indexMask: UInt64 = (1 << indexBits) - 1
+        var hashes = [UInt64](repeating: 0, count: eligible.count)
+        var keys = [UInt64](repeating: 0, count: eligible.count)
+        for index in eligible.indices {
+            let hash = StableHash.hash(rolloutId, eligible[index])
+            hashes[index] = hash
+            keys[index] = (hash & ~indexMask) | UInt64(index)
+        }
+        keys.sort()
+        var order = keys.map { Int($0 & indexMask) }
+        var start = 0
+        while start < order.count {
+            var end = start + 1
+            while end < order.count && (keys[end] & ~indexMask) == (keys[start] & ~indexMask) { end += 1 }
+            if end - start > 1 {
+                order[start..<end].sort { hashes[$0] != hashes[$1] ? hashes[$0] < hashes[$1] : eligible[$0] < eligible[$1] }
+            }
+            start = end
+        }
+        return order
     }
 }

@@ -520,8 +520,6 @@ struct Step {
 /// Instants as people read them in logs and status: RFC 3339 in UTC.
 public enum TimeText {
     public static func format(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        date.formatted(Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!))
     }
 }

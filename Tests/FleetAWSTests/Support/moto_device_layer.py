@@ -129,6 +129,14 @@ class DeviceLayer:
             self.stats["requests"] += 1
             fault = self.pick_fault(path)
         if fault:
+            # Read the request body first, as AWS does: left unread on a kept-alive connection it would be taken for
+            # the next request (and an upload would see its answer before sending a byte).
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            while length > 0:
+                chunk = environ["wsgi.input"].read(min(length, 1 << 16))
+                if not chunk:
+                    break
+                length -= len(chunk)
             return self.inject(start_response, fault, service)
         if service != "iot":
             return self.app(environ, start_response)
