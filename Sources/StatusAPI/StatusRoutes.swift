@@ -9,6 +9,7 @@ struct StatusRoutes: Sendable {
     let service: any RolloutService
     let configuration: StatusServerConfiguration
     let token: BearerToken?
+    let detailCache = ResponseCache()
 
     static let listLimitDefault = 100
     static let listLimitMax = 1000
@@ -79,7 +80,16 @@ struct StatusRoutes: Sendable {
 
     func detail(_ id: String) async throws -> Response {
         guard let detail = try await service.rollout(id: id) else { throw APIError.notFound("no rollout \(id)") }
-        return JSONResponse.make(RolloutDetailDocument(detail))
+        // Everything the document shows changes with one of these.
+        let version = "\(detail.rollout.state.eventCount)/\(detail.pendingEffects)/\(detail.verdicts.count)/"
+            + "\(detail.nextWakeAt?.timeIntervalSince1970 ?? -1)"
+        guard let body = detailCache.body(for: id, version: version, encode: {
+            try? JSONResponse.encoder().encode(RolloutDetailDocument(detail))
+        }) else {
+            return JSONResponse.make(RolloutDetailDocument(detail))
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     func events(_ request: Request, id: String) async throws -> Response {

@@ -41,6 +41,15 @@ public actor RolloutWorker: RolloutService {
     private let startedAt: Date
     /// Phase and stage statuses of every rollout, for `/metrics` without reading every state.
     private var summaries: [String: (phase: RolloutPhase, stages: [StageStatus])] = [:]
+    /// What the API reads, refreshed after every step and command: reads never decode the store's JSON or wait
+    /// behind a commit. Bounded by `rolloutsMax`.
+    private var snapshots: [String: Snapshot] = [:]
+
+    struct Snapshot {
+        var rollout: StoredRollout
+        var verdicts: [VerdictRecord]
+        var pendingEffects: Int
+    }
 
     public init(engine: RolloutEngine, store: any RolloutStore, clock: any RolloutClock,
                 configuration: Configuration = Configuration(), logger: Logger = Logger(label: "rollout.worker")) {
@@ -58,6 +67,8 @@ public actor RolloutWorker: RolloutService {
         let now = clock.now()
         for rollout in try store.rollouts(phases: nil, limit: configuration.rolloutsMax) {
             summaries[rollout.id] = (rollout.state.displayPhase, rollout.state.stages.map(\.status))
+            snapshots[rollout.id] = Snapshot(rollout: rollout, verdicts: try store.verdicts(rolloutId: rollout.id),
+                                             pendingEffects: try store.pendingEffects(rolloutId: rollout.id).count)
         }
         let active = try store.activeRolloutIds()
         for id in active { queue.schedule(id, at: now) }
@@ -81,19 +92,10 @@ public actor RolloutWorker: RolloutService {
                 await signal.wait(seconds: min(wall, configuration.idleWallSecondsMax))
                 continue
             }
-            await withTaskGroup(of: (String, Result<Date?, Error>).self) { group in
-                for id in due {
-                    group.addTask { [engine] in
-                        do {
-                            return (id, .success(try await engine.step(rolloutId: id)))
-                        } catch {
-                            return (id, .failure(error))
-                        }
-                    }
-                }
-                for await (id, result) in group {
-                    await finishStep(id, result: result)
-                }
+            // Steps of different rollouts overlap (their fleet calls are I/O); each result is handled here, on the actor.
+            let steps = due.map { id in (id, Task { [engine] in try await engine.step(rolloutId: id) }) }
+            for (id, step) in steps {
+                await finishStep(id, result: await step.result)
             }
         }
         logger.info("worker stopped")
@@ -113,6 +115,7 @@ public actor RolloutWorker: RolloutService {
             queue.schedule(id, at: [wake, requested].compactMap { $0 }.min())
             if let state = try? await engine.state(of: id) {
                 summaries[id] = (state.displayPhase, state.stages.map(\.status))
+                refreshSnapshot(id, state: state)
             }
         case .failure(let error):
             stepErrors += 1
@@ -141,6 +144,7 @@ public actor RolloutWorker: RolloutService {
                                         fileExists: { FileManager.default.fileExists(atPath: $0) })
         let result = try await engine.submit(plan: plan, planSource: planSource)
         summaries[result.rolloutId] = (result.state.displayPhase, result.state.stages.map(\.status))
+        refreshSnapshot(result.rolloutId, state: result.state)
         if result.created || !result.state.phase.isTerminal { await wake(result.rolloutId) }
         return result
     }
@@ -148,18 +152,51 @@ public actor RolloutWorker: RolloutService {
     public func command(_ command: RolloutEvent, rolloutId: String) async throws -> RolloutState {
         let state = try await engine.command(command, rolloutId: rolloutId)
         summaries[rolloutId] = (state.displayPhase, state.stages.map(\.status))
+        refreshSnapshot(rolloutId, state: state)
         await wake(rolloutId)
         return state
     }
 
     public func rollouts(phase: RolloutPhase?, limit: Int) async throws -> [StoredRollout] {
-        try store.rollouts(phases: phase.map { [$0] }, limit: max(1, min(limit, 10_000)))
+        let limit = max(1, min(limit, 10_000))
+        guard ready else { return try store.rollouts(phases: phase.map { [$0] }, limit: limit) }
+        var matching = snapshots.values.map(\.rollout)
+        if let phase { matching = matching.filter { $0.state.displayPhase == phase } }
+        // Newest first, as the store lists them.
+        matching.sort { $0.state.createdAt != $1.state.createdAt ? $0.state.createdAt > $1.state.createdAt : $0.id > $1.id }
+        return Array(matching.prefix(limit))
     }
 
     public func rollout(id: String) async throws -> RolloutDetail? {
-        guard let rollout = try store.rollout(id: id) else { return nil }
-        return RolloutDetail(rollout: rollout, verdicts: try store.verdicts(rolloutId: id),
-                             pendingEffects: try store.pendingEffects(rolloutId: id).count, nextWakeAt: queue.wakeAt(of: id))
+        if snapshots[id] == nil {
+            guard try store.rollout(id: id) != nil else { return nil }
+            refreshSnapshot(id, state: nil)
+        }
+        guard let snapshot = snapshots[id] else { return nil }
+        return RolloutDetail(rollout: snapshot.rollout, verdicts: snapshot.verdicts, pendingEffects: snapshot.pendingEffects,
+                             nextWakeAt: queue.wakeAt(of: id))
+    }
+
+    /// Re-reads what changed: the state (given, from the engine), verdicts and the outbox depth; the plan is read once.
+    private func refreshSnapshot(_ id: String, state: RolloutState?) {
+        do {
+            var rollout: StoredRollout
+            if var known = snapshots[id]?.rollout, let state {
+                known.state = state
+                rollout = known
+            } else {
+                guard let stored = try store.rollout(id: id) else { return }
+                rollout = stored
+                if let state { rollout.state = state }
+            }
+            let previous = snapshots[id]
+            let verdicts = previous?.rollout.state.eventCount == rollout.state.eventCount && previous != nil
+                ? previous!.verdicts : try store.verdicts(rolloutId: id)
+            snapshots[id] = Snapshot(rollout: rollout, verdicts: verdicts,
+                                     pendingEffects: try store.pendingEffects(rolloutId: id).count)
+        } catch {
+            logger.warning("cannot refresh the status of a rollout", metadata: ["rollout": "\(id)", "error": "\(error)"])
+        }
     }
 
     public func events(rolloutId: String, afterSequence: Int, limit: Int) async throws -> [RolloutEventRecord] {
@@ -173,9 +210,7 @@ public actor RolloutWorker: RolloutService {
         for (id, summary) in summaries {
             phases[summary.phase, default: 0] += 1
             for status in summary.stages { stages[status, default: 0] += 1 }
-            if !summary.phase.isTerminal || queue.wakeAt(of: id) != nil {
-                depth += (try? store.pendingEffects(rolloutId: id).count) ?? 0
-            }
+            depth += snapshots[id]?.pendingEffects ?? 0
         }
         return WorkerMetrics(rolloutsByPhase: phases, stagesByStatus: stages, verdictsByKind: await engine.statistics.verdicts,
                              engine: await engine.statistics, effectQueueDepth: depth, stepErrors: stepErrors,

@@ -1,0 +1,135 @@
+import Engine
+import FleetSim
+import Foundation
+import RolloutCore
+import Testing
+
+@Suite struct SimulatedFleetTests {
+    let start = PlanParser.parseTimestamp("2026-03-02T00:00:00Z")!
+
+    func request(_ jobId: String, devices: [String], version: String = "2.1.0", settings: JobSettings = JobSettings()) -> JobRequest {
+        let document = JobDocument(version: version, previousVersion: "2.0.3", firmwareUrl: "sim://x", checksum: "abc",
+                                   size: 1, signature: nil, rolloutId: "r", stage: jobId)
+        return JobRequest(rolloutId: "r", jobId: jobId, stage: jobId, targets: .devices(devices), document: document,
+                          settings: settings)
+    }
+
+    @Test func populationIsDeterministicAndCompact() {
+        let scenario = SimulationScenario(hardware: [("A", 1), ("B", 3)], offlinePercent: 10)
+        let first = SimulatedPopulation(count: 10_000, scenario: scenario, draw: SeededDraw(seed: 5))
+        let again = SimulatedPopulation(count: 10_000, scenario: scenario, draw: SeededDraw(seed: 5))
+        let other = SimulatedPopulation(count: 10_000, scenario: scenario, draw: SeededDraw(seed: 6))
+        #expect(first.hardware == again.hardware && first.online == again.online)
+        #expect(first.hardware != other.hardware)
+        let revisionB = first.hardware.filter { $0 == 1 }.count
+        #expect((7000...8000).contains(revisionB), "weights 1:3 give about 75% B, got \(revisionB)")
+        let offline = first.online.filter { !$0 }.count
+        #expect((800...1200).contains(offline))
+        #expect(SimulatedPopulation.deviceId(42) == "sim-0000042")
+        #expect(first.index(of: "sim-0000042") == 42)
+        #expect(first.index(of: "sim-9999999") == nil)
+        #expect(first.index(of: "thing-1") == nil)
+    }
+
+    @Test func jobsProgressOverVirtualTimeAndHonourOutcomes() async throws {
+        let clock = VirtualClock(start: start)
+        let scenario = SimulationScenario(hardware: [("A", 1)], checkInDelayMaxSeconds: 60, installSecondsMin: 60,
+                                          installSecondsMax: 120,
+                                          outcomes: [OutcomeRule(firmware: "2.1.0", failPercent: 20, rejectPercent: 10)])
+        let fleet = SimulatedFleet(devices: 2000, seed: 1, scenario: scenario, clock: clock)
+        let devices = try await fleet.inventory(FleetSelection()).deviceIds
+        try await fleet.createJob(request("job-1", devices: devices))
+        let atStart = try await fleet.jobProgress(jobId: "job-1")
+        #expect(atStart.queued + atStart.inProgress == 2000)
+        clock.advance(to: start.addingTimeInterval(3600))
+        let done = try await fleet.jobProgress(jobId: "job-1")
+        #expect(done.jobDone)
+        #expect(done.executed == 2000)
+        #expect((300...500).contains(done.failed), "about 20% fail: \(done.failed)")
+        #expect((140...260).contains(done.rejected), "about 10% reject: \(done.rejected)")
+        let failedDevices = try await fleet.devices(jobId: "job-1", statuses: [.failed])
+        #expect(failedDevices.count == done.failed)
+    }
+
+    @Test func createIsIdempotentAndConflictsAreDetected() async throws {
+        let clock = VirtualClock(start: start)
+        let fleet = SimulatedFleet(devices: 100, seed: 1, scenario: SimulationScenario(), clock: clock)
+        let devices = Array(try await fleet.inventory(FleetSelection()).deviceIds.prefix(10))
+        try await fleet.createJob(request("job-1", devices: devices))
+        try await fleet.createJob(request("job-1", devices: devices))
+        #expect(fleet.jobsCreated == ["job-1"])
+        await #expect(throws: FleetError.self) {
+            try await fleet.createJob(self.request("job-1", devices: Array(devices.prefix(5))))
+        }
+    }
+
+    @Test func cancelStopsQueuedExecutions() async throws {
+        let clock = VirtualClock(start: start)
+        let scenario = SimulationScenario(checkInDelayMaxSeconds: 3600, installSecondsMin: 60, installSecondsMax: 60)
+        let fleet = SimulatedFleet(devices: 1000, seed: 2, scenario: scenario, clock: clock)
+        let devices = try await fleet.inventory(FleetSelection()).deviceIds
+        try await fleet.createJob(request("job-1", devices: devices))
+        clock.advance(to: start.addingTimeInterval(900))
+        try await fleet.cancelJob(jobId: "job-1", reason: "test", force: false)
+        clock.advance(to: start.addingTimeInterval(7200))
+        let progress = try await fleet.jobProgress(jobId: "job-1")
+        #expect(progress.canceled > 600 && progress.canceled < 850, "about three quarters had not started")
+        #expect(progress.succeeded + progress.canceled == 1000)
+        #expect(progress.jobDone)
+    }
+
+    @Test func selectorAndExclusionsShapeTheInventory() async throws {
+        let fleet = SimulatedFleet(devices: 1000, seed: 3, scenario: SimulationScenario(), clock: VirtualClock(start: start))
+        let onlyB = try await fleet.inventory(FleetSelection(selector: ["hardwareRevision": ["B"]], exclude: []))
+        #expect(onlyB.deviceIds.allSatisfy { fleet.population.hardware[fleet.population.index(of: $0)!] == 1 })
+        let all = try await fleet.inventory(FleetSelection(exclude: ["sim-0000001", "sim-0000002"]))
+        #expect(all.deviceIds.count == 998)
+        await #expect(throws: FleetError.self) {
+            _ = try await fleet.inventory(FleetSelection(selector: ["region": ["eu"]]))
+        }
+    }
+
+    @Test func healthDocumentShowsALateCrashRate() async throws {
+        let clock = VirtualClock(start: start)
+        let scenario = SimulationScenario(hardware: [("A", 1)], checkInDelayMaxSeconds: 1, installSecondsMin: 60,
+                                          installSecondsMax: 60,
+                                          health: HealthModel(baselineCrashRate: 0.001, crashRates: [
+                                              CrashRateRule(firmware: "2.1.0", crashRate: 0.05, afterUpdateSeconds: 3 * 3600),
+                                          ]))
+        let fleet = SimulatedFleet(devices: 100, seed: 4, scenario: scenario, clock: clock)
+        let devices = try await fleet.inventory(FleetSelection()).deviceIds
+        try await fleet.createJob(request("r-canary", devices: devices))
+        let source = SimulatedMetricSource(fleet: fleet, clock: clock)
+        let gate = MetricGate(name: "crash-rate", url: "sim://health", pointer: "/release/crashRate", max: 0.01)
+        clock.advance(to: start.addingTimeInterval(3600))
+        #expect(await source.read(gate, rolloutId: "r", stage: "canary").value == 0.001)
+        clock.advance(to: start.addingTimeInterval(5 * 3600))
+        #expect(await source.read(gate, rolloutId: "r", stage: "canary").value == 0.05)
+        let missing = MetricGate(name: "x", url: "sim://health", pointer: "/nope", max: 1)
+        #expect(await source.read(missing, rolloutId: "r", stage: "canary").error != nil)
+    }
+
+    @Test func journalRebuildsTheFleetInANewProcess() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let clock = VirtualClock(start: start)
+        let first = SimulatedFleet(devices: 500, seed: 9, scenario: SimulationScenario(), clock: clock)
+        try first.attachJournal(path: path)
+        let devices = try await first.inventory(FleetSelection()).deviceIds
+        try await first.createJob(request("job-1", devices: devices))
+        clock.advance(to: start.addingTimeInterval(600))
+        try await first.cancelJob(jobId: "job-1", reason: "test", force: false)
+        clock.advance(to: start.addingTimeInterval(7200))
+        let expected = try await first.jobProgress(jobId: "job-1")
+
+        let second = SimulatedFleet(devices: 500, seed: 9, scenario: SimulationScenario(), clock: clock)
+        try second.attachJournal(path: path)
+        #expect(try await second.jobProgress(jobId: "job-1") == expected)
+        try await second.createJob(request("job-1", devices: devices))
+        #expect(second.jobsCreated.isEmpty, "the job is adopted, not created again")
+        #expect(SimulatedFleet.journalHeader(path: path)?.seed == 9)
+
+        let wrongSeed = SimulatedFleet(devices: 500, seed: 10, scenario: SimulationScenario(), clock: clock)
+        #expect(throws: SimulatedFleet.JournalError.self) { try wrongSeed.attachJournal(path: path) }
+    }
+}

@@ -1,0 +1,45 @@
+import FleetSim
+import Foundation
+import RolloutCore
+import Testing
+
+@Suite struct SimulationScenarioTests {
+    var repositoryRoot: String {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }
+
+    @Test func parsesTheExampleScenarios() throws {
+        let broken = try SimulationScenario.parseFile(atPath: "\(repositoryRoot)/workflows/scenarios/rev-b-fails.yaml")
+        #expect(broken.devices == 5000)
+        #expect(broken.hardware.map(\.name) == ["A", "B", "C"])
+        #expect(broken.outcomes == [OutcomeRule(firmware: "2.1.0", hardware: "B", failPercent: 30)])
+        #expect(broken.throttlePercent == 1)
+        let leak = try SimulationScenario.parseFile(atPath: "\(repositoryRoot)/workflows/scenarios/slow-leak.yaml")
+        #expect(leak.health.crashRates.first?.afterUpdateSeconds == 3 * 3600)
+    }
+
+    @Test func emptyScenarioIsAHealthyDefaultFleet() throws {
+        #expect(try SimulationScenario.parse("", file: "s.yaml") == SimulationScenario())
+    }
+
+    @Test func errorsNameFileLineAndField() {
+        do {
+            _ = try SimulationScenario.parse("devices: 5\noutcomes:\n  - {firmware: 2.1.0, failPercent: 130}\napi: {throttle: 5}\n",
+                                             file: "s.yaml")
+            Issue.record("expected errors")
+        } catch {
+            #expect(error.issues.map(\.field) == ["outcomes[0].failPercent", "api.throttle"])
+            #expect(error.issues[0].line == 3)
+            #expect(error.description.contains("s.yaml:3:"))
+        }
+    }
+
+    @Test func impossibleValuesAreRefused() {
+        #expect(throws: PlanError.self) { try SimulationScenario.parse("devices: 0", file: "s.yaml") }
+        #expect(throws: PlanError.self) { try SimulationScenario.parse("devices: 2000000", file: "s.yaml") }
+        #expect(throws: PlanError.self) { try SimulationScenario.parse("install: {min: 10m, max: 1m}", file: "s.yaml") }
+        #expect(throws: PlanError.self) { try SimulationScenario.parse("hardware: {A: 0}", file: "s.yaml") }
+    }
+}
