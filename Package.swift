@@ -56,6 +56,8 @@ let package = Package(
         .testTarget(name: "FleetAWSTests", dependencies: ["FleetAWS", "Engine", "RolloutCore", "StoreSQLite"],
                     exclude: ["Support/moto_device_layer.py", "Support/boto3_call.py", "Support/botocore_sign.py",
                               "Support/fake_metadata_server.py"]),
+        // Runs the built `rollout` executable (exit codes, output, a worker killed with SIGKILL and restarted).
+        .testTarget(name: "RolloutCLITests", dependencies: ["RolloutCore", "Engine", "StoreSQLite"]),
         .testTarget(name: "StatusAPITests", dependencies: ["StatusAPI", "Engine", "RolloutCore", "FleetSim", "StoreSQLite"]),
     ]
 )

@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+
+/// The documented exit codes and outputs of the command line.
+@Suite struct CommandLineTests {
+    @Test func validateAcceptsTheExamplesAndLocatesProblems() async throws {
+        let good = try await rollout(["validate", "\(repositoryRoot)/workflows/canary-3-waves.yaml",
+                                      "\(repositoryRoot)/workflows/windowed-approval.yaml"])
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.stdout.contains("valid"))
+
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let bad = "\(directory)/bad.yaml"
+        try """
+            name: bad
+            release: {firmware: fw, version: 2.0.0, artifact: s3://bucket-a/fw.bin}
+            fleet: {}
+            onFailure: pause
+            canary: {devices: 10, bake: 30m}
+            waves:
+              - {percent: 120, bake: 1h}
+            """.write(toFile: bad, atomically: true, encoding: .utf8)
+        let result = try await rollout(["validate", bad])
+        #expect(result.status == 65)
+        #expect(result.stderr.contains("\(bad):7:15: waves[0].percent: expected a number in 0…100"), "\(result.stderr)")
+    }
+
+    @Test func planPrintsTheTimeline() async throws {
+        let result = try await rollout(["plan", "\(repositoryRoot)/workflows/windowed-approval.yaml", "--devices", "1000",
+                                        "--start", "2026-12-01T00:00:00Z", "--output", "json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        let stages = object?["stages"] as? [[String: Any]] ?? []
+        #expect(stages.map { $0["devices"] as? Int } == [20, 230, 750])
+        // notBefore is Monday 2026-12-07; the window opens at 02:00 Berlin = 01:00Z.
+        #expect(stages.first?["earliestStart"] as? String == "2026-12-07T01:00:00Z")
+    }
+
+    @Test func simulateReportsJSONAndExitsByOutcome() async throws {
+        let completed = try await rollout(["simulate", "\(repositoryRoot)/workflows/canary-3-waves.yaml", "--devices", "2000",
+                                           "--seed", "7", "--start", "2026-03-02T00:00:00Z", "--output", "json"])
+        #expect(completed.status == 0, "\(completed.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(completed.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect(report["outcome"] as? String == "completed")
+        #expect(report["devices"] as? Int == 2000)
+        #expect(report["seed"] as? Int == 7)
+        #expect((report["virtualSeconds"] as? Double ?? 0) > 3600)
+        #expect((report["events"] as? Int ?? 0) > 10)
+        let stages = report["stages"] as? [[String: Any]] ?? []
+        #expect(stages.map { $0["name"] as? String } == ["canary", "wave-1", "wave-2", "wave-3"])
+        for key in ["devices", "succeeded", "failed", "timedOut", "rejected", "startedAt", "endedAt", "verdicts"] {
+            #expect(stages.first?[key] != nil, "stage field \(key)")
+        }
+
+        let rolledBack = try await rollout(["simulate", "\(repositoryRoot)/workflows/broken-gate.yaml", "--scenario",
+                                            "\(repositoryRoot)/workflows/scenarios/rev-b-fails.yaml", "--seed", "42"])
+        #expect(rolledBack.status == 3, "\(rolledBack.stderr)")
+        #expect(rolledBack.stdout.contains("rolledBack"))
+        #expect(rolledBack.stdout.contains("reproduce: rollout simulate"))
+
+        let stopped = try await rollout(["simulate", "\(repositoryRoot)/workflows/windowed-approval.yaml", "--devices", "300",
+                                         "--seed", "1", "--approval-delay", "never"])
+        #expect(stopped.status == 4, "waits for an approval: \(stopped.stderr)")
+    }
+
+    @Test func sameSeedSameOutput() async throws {
+        let arguments = ["simulate", "\(repositoryRoot)/workflows/broken-gate.yaml", "--scenario",
+                         "\(repositoryRoot)/workflows/scenarios/rev-b-fails.yaml", "--seed", "99", "--start",
+                         "2026-03-02T00:00:00Z", "--output", "json"]
+        let first = try await rollout(arguments)
+        let second = try await rollout(arguments)
+        #expect(first.stdout == second.stdout)
+    }
+
+    @Test func enqueueFillsTheTemplate() async throws {
+        let result = try await rollout(["enqueue", "--template", "\(repositoryRoot)/deploy/ci/rollout-plan.template.yaml",
+                                        "--tag", "v2.4.0", "--set", "ARTIFACT=s3://my-firmware-bucket/fw-2.4.0.bin",
+                                        "--dry-run"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("version: 2.4.0"))
+        let missing = try await rollout(["enqueue", "--template", "\(repositoryRoot)/deploy/ci/rollout-plan.template.yaml",
+                                         "--tag", "v2.4.0", "--dry-run"])
+        #expect(missing.status == 65)
+        #expect(missing.stderr.contains("${ARTIFACT}"))
+    }
+}
