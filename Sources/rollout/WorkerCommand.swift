@@ -58,6 +58,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Seconds between two reads of a running job (clock seconds).")
     var pollInterval: Double = 30
 
+    @Option(name: .customLong("webhook"),
+            help: "Webhook told about every rollout (JSON with a Slack-compatible `text`); repeatable.")
+    var webhooks: [String] = []
+
     @Option(help: "Seconds to wait for steps in flight on SIGTERM.")
     var shutdownTimeout: Double = 20
 
@@ -75,6 +79,9 @@ struct WorkerCommand: AsyncParsableCommand {
         guard (1...SimulationScenario.devicesMax).contains(devices) else { throw ValidationError("--devices must be 1…1000000") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level `\(logLevel)`") }
         _ = try ListenAddress(listen)
+        for webhook in webhooks where !(webhook.hasPrefix("http://") || webhook.hasPrefix("https://")) {
+            throw ValidationError("--webhook must be an http:// or https:// URL, found `\(webhook)`")
+        }
     }
 
     func run() async throws {
@@ -103,7 +110,9 @@ struct WorkerCommand: AsyncParsableCommand {
         let engine = RolloutEngine(store: store, fleet: parts.fleet, metricSource: parts.metrics, notifier: parts.notifier,
                                    clock: clock, configuration: EngineConfiguration(pollIntervalSeconds: pollInterval),
                                    logger: Logger(label: "rollout.engine"))
-        let worker = RolloutWorker(engine: engine, store: store, clock: clock, logger: logger)
+        let worker = RolloutWorker(engine: engine, store: store, clock: clock,
+                                   configuration: RolloutWorker.Configuration(webhooks: webhooks.map(WebhookTarget.init)),
+                                   logger: logger)
         let resumed = try await worker.resumeAll()
         logger.info("worker starting", metadata: [
             "db": "\(db)", "listen": "\(address.host):\(address.port)", "fleet": "\(fleet.rawValue)",

@@ -29,15 +29,17 @@ import Testing
         let store: SQLiteRolloutStore
         let worker: RolloutWorker
         let task: Task<Void, Never>
+        let notifier = RecordingNotifier()
 
-        init(path: String, fleet: SimulatedFleet, clock: SystemClock) throws {
+        init(path: String, fleet: SimulatedFleet, clock: SystemClock, webhooks: [WebhookTarget] = []) throws {
             store = try SQLiteRolloutStore(path: path, role: .worker, durability: .processCrash)
             let engine = RolloutEngine(store: store, fleet: fleet,
                                        metricSource: SimulatedMetricSource(fleet: fleet, clock: clock),
-                                       notifier: RecordingNotifier(), clock: clock,
+                                       notifier: notifier, clock: clock,
                                        configuration: EngineConfiguration(pollIntervalSeconds: 120), logger: silentLogger)
             worker = RolloutWorker(engine: engine, store: store, clock: clock,
-                                   configuration: RolloutWorker.Configuration(idleWallSecondsMax: 0.05), logger: silentLogger)
+                                   configuration: RolloutWorker.Configuration(idleWallSecondsMax: 0.05, webhooks: webhooks),
+                                   logger: silentLogger)
             let worker = worker
             task = Task { await worker.run() }
         }
@@ -127,5 +129,24 @@ import Testing
             _ = try await running.worker.command(.pauseRequested(by: "test", reason: ""), rolloutId: id)
         }
         await running.stop()
+    }
+
+    @Test func workerWebhooksHearEveryRollout() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("worker-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let clock = SystemClock(scale: 20_000)
+        let fleet = SimulatedFleet(devices: 200, seed: 8, scenario: SimulationScenario(), clock: clock)
+        let running = try Running(path: directory.appendingPathComponent("rollout.db").path, fleet: fleet, clock: clock,
+                                  webhooks: [WebhookTarget(url: "https://hooks.example.com/rollouts")])
+        let id = try await running.worker.submit(planSource: Self.planText(3), fileName: "plan.yaml").rolloutId
+        try await eventually("completion") { try await running.worker.rollout(id: id)?.rollout.state.phase == .completed }
+        await running.stop()
+        let kinds = running.notifier.sent.map(\.kind)
+        #expect(kinds.first == "started")
+        #expect(kinds.filter { $0 == "stageStarted" }.count == 3)
+        #expect(kinds.contains("verdict"))
+        #expect(kinds.last == "completed")
+        #expect(running.notifier.sent.allSatisfy { $0.rolloutId == id && !$0.text.isEmpty })
     }
 }

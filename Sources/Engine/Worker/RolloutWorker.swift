@@ -17,9 +17,12 @@ public actor RolloutWorker: RolloutService {
         public var stepErrorBackoffSeconds: Double
         /// Rollouts resumed at start (the database holds at most this many live ones).
         public var rolloutsMax: Int
+        /// Webhooks told about every rollout submitted to this worker, besides the plan's own.
+        public var webhooks: [WebhookTarget]
 
         public init(stepConcurrencyMax: Int = 8, idleWallSecondsMax: Double = 60, stepErrorBackoffSeconds: Double = 5,
-                    rolloutsMax: Int = 100_000) {
+                    rolloutsMax: Int = 100_000, webhooks: [WebhookTarget] = []) {
+            self.webhooks = webhooks
             precondition(stepConcurrencyMax >= 1, "at least one step at a time")
             self.stepConcurrencyMax = stepConcurrencyMax
             self.idleWallSecondsMax = idleWallSecondsMax
@@ -140,8 +143,12 @@ public actor RolloutWorker: RolloutService {
     }
 
     public func submit(planSource: String, fileName: String, baseDirectory: String?) async throws -> SubmitResult {
-        let plan = try PlanParser.parse(planSource, file: fileName, baseDirectory: baseDirectory,
+        var plan = try PlanParser.parse(planSource, file: fileName, baseDirectory: baseDirectory,
                                         fileExists: { FileManager.default.fileExists(atPath: $0) })
+        // The worker's webhooks join the plan's (the plan text, and so the rollout id, stay as submitted).
+        for webhook in configuration.webhooks where !plan.notifications.contains(webhook) {
+            plan.notifications.append(webhook)
+        }
         let result = try await engine.submit(plan: plan, planSource: planSource)
         summaries[result.rolloutId] = (result.state.displayPhase, result.state.stages.map(\.status))
         refreshSnapshot(result.rolloutId, state: result.state)
