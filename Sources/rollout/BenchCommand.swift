@@ -52,6 +52,18 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "text or json.")
     var output: OutputFormat = .text
 
+    @Flag(help: "Measure GET /v1/rollouts/{id} with wrk while a worker runs --rollouts simulated rollouts.")
+    var api = false
+
+    @Flag(help: "Measure a worker's start (resume) with --rollouts unfinished rollouts in its database.")
+    var resume = false
+
+    @Option(help: "Rollouts for --api (default 100) or --resume (default 10000).")
+    var rollouts: Int?
+
+    @Option(help: "Seconds of load for --api.")
+    var seconds: Int = 10
+
     static let benchPlan = """
         name: bench-canary-3-waves
         release: {firmware: bench-fw, version: 2.0.0, artifact: firmware.bin}
@@ -70,6 +82,8 @@ struct BenchCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard repeats >= 1 && repeats <= 20 else { throw ValidationError("--repeats must be 1…20") }
+        guard seconds >= 1 && seconds <= 600 else { throw ValidationError("--seconds must be 1…600") }
+        if let rollouts, !(1...100_000).contains(rollouts) { throw ValidationError("--rollouts must be 1…100000") }
         for size in sizes.split(separator: ",") {
             guard let count = Int(size), (1...SimulationScenario.devicesMax).contains(count) else {
                 throw ValidationError("--sizes: `\(size)` is not a fleet size in 1…\(SimulationScenario.devicesMax)")
@@ -84,7 +98,15 @@ struct BenchCommand: AsyncParsableCommand {
         let planPath = directory + "/bench.yaml"
         try Self.benchPlan.write(toFile: planPath, atomically: true, encoding: .utf8)
         try Data(repeating: 0x5a, count: 4096).write(to: URL(fileURLWithPath: directory + "/firmware.bin"))
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).path
+        let executable = Bundle.main.executablePath ?? URL(fileURLWithPath: CommandLine.arguments[0]).path
+        if api {
+            try await benchAPI(executable: executable, directory: directory, rollouts: rollouts ?? 100, seconds: seconds)
+            return
+        }
+        if resume {
+            try await benchResume(executable: executable, directory: directory, rollouts: rollouts ?? 10_000)
+            return
+        }
         var results: [[BenchSample]] = []
         for size in sizes.split(separator: ",").compactMap({ Int($0) }) {
             var samples: [BenchSample] = []
