@@ -4,6 +4,8 @@ import Foundation
 public struct EngineConfiguration: Sendable {
     /// How often a running job's progress and metrics are read (virtual seconds in simulation).
     public var pollIntervalSeconds: Double
+    /// Slower polling once a stage's executions all have an outcome (only the bake and metrics remain).
+    public var settledPollFactor: Double
     /// Attempts of one effect before it fails for good (pausing the rollout).
     public var effectAttemptsMax: Int
     public var effectBackoffBaseSeconds: Double
@@ -18,7 +20,9 @@ public struct EngineConfiguration: Sendable {
 
     public init(pollIntervalSeconds: Double = 30, effectAttemptsMax: Int = 8, effectBackoffBaseSeconds: Double = 2,
                 effectBackoffMaxSeconds: Double = 300, iterationsPerStepMax: Int = 256, notificationAttemptsMax: Int = 5,
-                observationCommitIntervalSeconds: Double = 300) {
+                observationCommitIntervalSeconds: Double = 300, settledPollFactor: Double = 4) {
+        precondition(settledPollFactor >= 1 && settledPollFactor <= 60, "settled poll factor out of range")
+        self.settledPollFactor = settledPollFactor
         self.observationCommitIntervalSeconds = observationCommitIntervalSeconds
         precondition(pollIntervalSeconds > 0, "poll interval must be positive")
         precondition(effectAttemptsMax >= 1, "at least one attempt")

@@ -343,6 +343,23 @@ public actor RolloutEngine {
         return true
     }
 
+    /// Adaptive, bounded, and derived from persisted state only (so a restarted engine polls exactly as before):
+    /// the base interval while devices are still installing; four times slower once every execution has an
+    /// outcome and only the bake and metric gates remain.
+    static func calculatePollInterval(_ state: RolloutState, configuration: EngineConfiguration) -> Double {
+        let base = configuration.pollIntervalSeconds
+        let progress: JobProgress
+        if state.phase == .rollingBack {
+            progress = state.rollback?.progress ?? .zero
+        } else if state.stages.indices.contains(state.currentStage) {
+            progress = state.stages[state.currentStage].progress
+        } else {
+            return base
+        }
+        let settled = progress.total > 0 && progress.pending == 0
+        return settled ? base * configuration.settledPollFactor : base
+    }
+
     func needsPolling(_ state: RolloutState) -> Bool {
         switch state.phase {
         case .baking: return state.stages[state.currentStage].status == .baking
@@ -359,7 +376,7 @@ public actor RolloutEngine {
             return false
         }
         if let next = runtime.nextPollAt, next > now { return false }
-        runtime.nextPollAt = now.addingTimeInterval(configuration.pollIntervalSeconds)
+        runtime.nextPollAt = now.addingTimeInterval(Self.calculatePollInterval(state, configuration: configuration))
         counters.polls += 1
         let event: RolloutEvent
         do {

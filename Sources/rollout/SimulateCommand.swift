@@ -63,15 +63,7 @@ struct SimulateCommand: AsyncParsableCommand {
     func run() async throws {
         let wallStart = Date()
         let loaded = try LoadedPlan.load(plan)
-        var simulationScenario = SimulationScenario()
-        if let scenario {
-            do {
-                simulationScenario = try SimulationScenario.parseFile(atPath: scenario)
-            } catch {
-                Console.error(error.description)
-                throw ExitCode(ExitStatus.invalidInput)
-            }
-        }
+        let simulationScenario = try ScenarioLoading.load(scenario)
         let deviceCount = devices ?? simulationScenario.devices
         let seed = seed ?? SeededDraw.freshSeed()
         let startAt = start ?? SimulationSession.defaultStart(plan: loaded.plan)

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Engine
 import FleetSim
 import Foundation
@@ -49,5 +50,18 @@ struct SimulationSession {
         if let notBefore = plan.schedule.notBefore { return notBefore }
         let now = Date().timeIntervalSince1970
         return Date(timeIntervalSince1970: (now / 86400).rounded(.down) * 86400)
+    }
+}
+
+/// Reads a `--scenario` file; on failure prints every problem and exits with 65. No file: the default fleet.
+enum ScenarioLoading {
+    static func load(_ path: String?) throws -> SimulationScenario {
+        guard let path else { return SimulationScenario() }
+        do {
+            return try SimulationScenario.parseFile(atPath: path)
+        } catch {
+            Console.error(error.description)
+            throw ExitCode(ExitStatus.invalidInput)
+        }
     }
 }

@@ -149,15 +149,7 @@ struct WorkerCommand: AsyncParsableCommand {
     func makeFleet(clock: SystemClock, logger: Logger) throws -> (fleet: any Fleet, metrics: any MetricSource, notifier: any Notifier) {
         switch fleet {
         case .sim:
-            var simulationScenario = SimulationScenario()
-            if let scenario {
-                do {
-                    simulationScenario = try SimulationScenario.parseFile(atPath: scenario)
-                } catch {
-                    Console.error(error.description)
-                    throw ExitCode(ExitStatus.invalidInput)
-                }
-            }
+            let simulationScenario = try ScenarioLoading.load(scenario)
             // A restarted worker rebuilds the fleet it had: same population, same seed.
             let recorded = SimulatedFleet.journalHeader(path: db + ".simfleet")
             let seed = seed ?? recorded?.seed ?? SeededDraw.freshSeed()
