@@ -70,7 +70,8 @@ public struct RollbackTarget: Codable, Equatable, Sendable {
     }
 }
 
-/// Where a firmware image lives before the rollout uploads it.
+/// Where a firmware image lives before the rollout uploads it. Encoded as the text a plan uses
+/// (`path` or `s3://bucket/key`).
 public enum ArtifactLocation: Codable, Equatable, Sendable, CustomStringConvertible {
     case file(path: String)
     case s3(bucket: String, key: String)
@@ -80,6 +81,20 @@ public enum ArtifactLocation: Codable, Equatable, Sendable, CustomStringConverti
         case .file(let path): return path
         case .s3(let bucket, let key): return "s3://\(bucket)/\(key)"
         }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        if text.hasPrefix("s3://"), let slash = text.dropFirst(5).firstIndex(of: "/") {
+            self = .s3(bucket: String(text.dropFirst(5)[..<slash]), key: String(text[text.index(after: slash)...]))
+        } else {
+            self = .file(path: text)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
     }
 }
 
@@ -119,7 +134,7 @@ public struct StageSpec: Codable, Equatable, Sendable {
     }
 }
 
-/// How a stage's cohort is sized.
+/// How a stage's cohort is sized. Encoded as a plan writes it: `{"devices": 50}`, `{"percent": 10}`, `{"group": "lab"}`.
 public enum StageTarget: Codable, Equatable, Sendable, CustomStringConvertible {
     /// This many more devices than the stages before it.
     case devices(Int)
@@ -133,6 +148,30 @@ public enum StageTarget: Codable, Equatable, Sendable, CustomStringConvertible {
         case .devices(let count): return "\(count) devices"
         case .percent(let share): return "\(PercentText.format(share)) of fleet (cumulative)"
         case .group(let name): return "group \(name)"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case devices, percent, group
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if let count = try container.decodeIfPresent(Int.self, forKey: .devices) {
+            self = .devices(count)
+        } else if let share = try container.decodeIfPresent(Double.self, forKey: .percent) {
+            self = .percent(share)
+        } else {
+            self = .group(try container.decode(String.self, forKey: .group))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .devices(let count): try container.encode(count, forKey: .devices)
+        case .percent(let share): try container.encode(share, forKey: .percent)
+        case .group(let name): try container.encode(name, forKey: .group)
         }
     }
 }

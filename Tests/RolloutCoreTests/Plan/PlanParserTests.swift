@@ -153,3 +153,17 @@ import Testing
         #expect(first.count == 10)
     }
 }
+
+@Suite struct PlanEncodingTests {
+    @Test func planJSONReadsLikeThePlanAndRoundTrips() throws {
+        let plan = try parsePlan(planText(canary: "canary: {group: lab, bake: 30m}"))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let data = try encoder.encode(plan)
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains(#""target":{"group":"lab"}"#))
+        #expect(text.contains(#""target":{"percent":50}"#))
+        #expect(text.contains(#""artifact":"s3:\/\/firmware-bucket\/fw\/2.0.0.bin""#))
+        #expect(try JSONDecoder().decode(RolloutPlan.self, from: data) == plan)
+    }
+}
