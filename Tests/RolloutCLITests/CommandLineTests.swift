@@ -85,3 +85,21 @@ import Testing
         #expect(missing.stderr.contains("${ARTIFACT}"))
     }
 }
+
+@Suite struct SimulateResumeTests {
+    /// A rehearsal that stopped at an approval resumes from its database, with the same fleet and clock.
+    @Test func simulationResumesFromItsDatabase() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let arguments = ["simulate", "\(repositoryRoot)/workflows/windowed-approval.yaml", "--devices", "300", "--seed", "5",
+                         "--db", "\(directory)/sim.db"]
+        let first = try await rollout(arguments + ["--approval-delay", "never"])
+        #expect(first.status == 4, "stops at the approval: \(first.stderr)")
+        #expect(first.stdout.contains("awaitingApproval"))
+        let second = try await rollout(arguments)
+        #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+        #expect(second.stdout.contains("resuming"))
+        #expect(second.stdout.contains("completed"))
+        #expect(second.stdout.contains("approved by simulator"))
+    }
+}

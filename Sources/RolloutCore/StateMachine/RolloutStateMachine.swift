@@ -256,12 +256,14 @@ struct Step {
         }
         if !WindowSchedule.isOpen(at: at, windows: plan.schedule.windows) {
             state.phase = .waitingForWindow
+            state.message = "\(spec.name) waits for a maintenance window"
             return
         }
         state.phase = .deploying
         state.stages[index].status = .deploying
         state.stages[index].startedAt = at
         state.message = "\(spec.name) starting on \(state.stages[index].devices ?? 0) devices"
+            + (state.stages[index].approvedBy.map { " (approved by \($0))" } ?? "")
         effect("create-job:\(spec.name)", .createJob(stage: index))
         notify("stageStarted", stage: spec.name,
                "\(state.rolloutId): \(spec.name) started on \(state.stages[index].devices ?? 0) devices")
