@@ -1,5 +1,8 @@
 import ArgumentParser
+import Engine
 import Foundation
+import RolloutCore
+import StoreSQLite
 
 /// The control verbs: each records an intent that the worker's engine acts on.
 protocol ControlVerb: AsyncParsableCommand {
@@ -7,12 +10,38 @@ protocol ControlVerb: AsyncParsableCommand {
     var id: String { get }
     var reason: String? { get }
     var serverOptions: ServerOptions { get }
+    var localOptions: LocalDatabaseOption { get }
+}
+
+/// `--db PATH`: record the command directly in a database no worker holds (e.g. after `rollout run` exited 4).
+struct LocalDatabaseOption: ParsableArguments {
+    @Option(name: .customLong("db"),
+            help: "Record the command in this database instead of sending it to a worker (no worker may hold it).")
+    var database: String?
 }
 
 extension ControlVerb {
+    var by: String { ProcessInfo.processInfo.environment["USER"] ?? "cli" }
+
+    /// The event this verb records.
+    var event: RolloutEvent {
+        let reason = self.reason ?? ""
+        switch Self.verb {
+        case "pause": return .pauseRequested(by: by, reason: reason)
+        case "resume": return .resumeRequested(by: by)
+        case "abort": return .abortRequested(by: by, reason: reason)
+        case "approve": return .approved(by: by)
+        default: return .rollbackRequested(by: by, reason: reason)
+        }
+    }
+
     func run() async throws {
+        if let database = localOptions.database {
+            try recordLocally(database: database)
+            return
+        }
         let client = try serverOptions.client()
-        var body: [String: String] = ["by": ProcessInfo.processInfo.environment["USER"] ?? "cli"]
+        var body: [String: String] = ["by": by]
         if let reason { body["reason"] = reason }
         do {
             let answer = try await client.send("POST", "/v1/rollouts/\(id)/\(Self.verb)",
@@ -24,6 +53,26 @@ extension ControlVerb {
             throw failure.exitCode
         }
     }
+
+    func recordLocally(database: String) throws {
+        do {
+            // The worker role takes the database's lock: refused while a worker (or `rollout run`) holds it.
+            let store = try SQLiteRolloutStore(path: database, role: .worker)
+            defer { store.close() }
+            let state = try CommandRecorder.record(event, rolloutId: id, store: store, at: Date())
+            print("\(Self.verb) recorded for \(id) in \(database): now \(state.displayPhase.rawValue); "
+                  + "the next worker or `rollout run` on this database acts on it")
+        } catch let rejected as CommandRejected {
+            Console.error("error: \(rejected.reason)")
+            throw ExitCode(ExitStatus.pausedOrAborted)
+        } catch StoreError.locked(let message) {
+            Console.error("error: \(message); send the command to that worker instead (--server)")
+            throw ExitCode(ExitStatus.otherError)
+        } catch {
+            Console.error("error: \(error)")
+            throw ExitCode(ExitStatus.otherError)
+        }
+    }
 }
 
 struct PauseCommand: ControlVerb {
@@ -33,6 +82,7 @@ struct PauseCommand: ControlVerb {
     @Argument(help: "The rollout id.") var id: String
     @Option(help: "Why, for the log.") var reason: String?
     @OptionGroup var serverOptions: ServerOptions
+    @OptionGroup var localOptions: LocalDatabaseOption
 }
 
 struct ResumeCommand: ControlVerb {
@@ -43,6 +93,7 @@ struct ResumeCommand: ControlVerb {
     @Argument(help: "The rollout id.") var id: String
     @Option(help: "Why, for the log.") var reason: String?
     @OptionGroup var serverOptions: ServerOptions
+    @OptionGroup var localOptions: LocalDatabaseOption
 }
 
 struct AbortCommand: ControlVerb {
@@ -53,6 +104,7 @@ struct AbortCommand: ControlVerb {
     @Argument(help: "The rollout id.") var id: String
     @Option(help: "Why, for the log.") var reason: String?
     @OptionGroup var serverOptions: ServerOptions
+    @OptionGroup var localOptions: LocalDatabaseOption
 }
 
 struct ApproveCommand: ControlVerb {
@@ -62,6 +114,7 @@ struct ApproveCommand: ControlVerb {
     @Argument(help: "The rollout id.") var id: String
     @Option(help: "A note, for the log.") var reason: String?
     @OptionGroup var serverOptions: ServerOptions
+    @OptionGroup var localOptions: LocalDatabaseOption
 }
 
 struct RollbackCommand: ControlVerb {
@@ -72,4 +125,5 @@ struct RollbackCommand: ControlVerb {
     @Argument(help: "The rollout id.") var id: String
     @Option(help: "Why, for the log.") var reason: String?
     @OptionGroup var serverOptions: ServerOptions
+    @OptionGroup var localOptions: LocalDatabaseOption
 }

@@ -103,3 +103,29 @@ import Testing
         #expect(second.stdout.contains("approved by simulator"))
     }
 }
+
+@Suite struct LocalCommandTests {
+    /// `rollout approve ID --db` records the approval in a database no worker holds; the next run acts on it.
+    @Test func approvalRecordedInTheDatabaseIsActedOn() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = "\(directory)/sim.db"
+        let arguments = ["simulate", "\(repositoryRoot)/workflows/windowed-approval.yaml", "--devices", "300", "--seed", "5",
+                         "--db", database, "--approval-delay", "never", "--output", "json"]
+        let first = try await rollout(arguments)
+        #expect(first.status == 4)
+        let report = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any]
+        let id = try #require(report?["rolloutId"] as? String)
+
+        let illegal = try await rollout(["resume", id, "--db", database])
+        #expect(illegal.status == 4, "nothing to resume: \(illegal.stderr)")
+        #expect(illegal.stderr.contains("not paused"))
+        let approved = try await rollout(["approve", id, "--db", database])
+        #expect(approved.status == 0, "\(approved.stderr)")
+
+        let second = try await rollout(arguments)
+        #expect(second.status == 0, "\(second.stderr)")
+        let final = try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any]
+        #expect(final?["outcome"] as? String == "completed")
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+import RolloutCore
+
+/// Records a command straight into a store, for when no worker holds the database (e.g. approving a rollout
+/// that `rollout run` stopped at): the next worker or `rollout run` on that database acts on it.
+public enum CommandRecorder {
+    /// Checks the command against the rollout's state and commits it as one event (no effect is performed here:
+    /// the effects it queues wait in the outbox for the engine).
+    public static func record(_ command: RolloutEvent, rolloutId: String, store: any RolloutStore,
+                              at now: Date) throws -> RolloutState {
+        precondition(command.isCommand, "only control verbs are recorded")
+        guard let rollout = try store.rollout(id: rolloutId) else { throw StoreError.notFound(rolloutId: rolloutId) }
+        if let reason = RolloutStateMachine.rejection(of: command, in: rollout.state, plan: rollout.plan) {
+            throw CommandRejected(reason: reason)
+        }
+        let transition = RolloutStateMachine.apply(command, to: rollout.state, plan: rollout.plan, at: now)
+        var state = transition.state
+        if !transition.changed {
+            state.eventCount = rollout.state.eventCount + 1
+            state.updatedAt = now
+        }
+        try store.commit(StoreCommit(
+            rolloutId: rolloutId, expectedEventCount: rollout.state.eventCount,
+            event: RolloutEventRecord(sequence: state.eventCount, at: now, event: command), state: state,
+            effects: transition.effects, verdicts: transition.verdicts))
+        return state
+    }
+}
