@@ -8,7 +8,7 @@ import RolloutCore
 /// A crash anywhere is harmless: state lives in the store, effects are idempotent, and `step` picks up whatever
 /// is still pending. One engine per store (the store's lock enforces it).
 public actor RolloutEngine {
-    public let store: any RolloutStore
+    public nonisolated let store: any RolloutStore
     public let fleet: any Fleet
     let metricSource: any MetricSource
     let notifier: any Notifier

@@ -2,6 +2,7 @@ import Engine
 import FleetSim
 import Foundation
 import RolloutCore
+import StoreSQLite
 import Testing
 
 /// The engine is stopped at every crash point of a full plan that includes a rollback (after each transaction,
@@ -17,6 +18,9 @@ import Testing
             hook = { point in try crashSwitch.hit(point) }
         }
         let engine = try world.makeEngine(crashHook: hook)
+        // A dead process releases its database lock at once; here the old engine may outlive the "crash" for a
+        // moment, so release the store explicitly before the restart opens it.
+        defer { (engine.store as? SQLiteRolloutStore)?.close() }
         do {
             let submitted = try await engine.submit(plan: world.plan, planSource: world.planSource)
             let runner = SimulationRunner(engine: engine, clock: world.clock)

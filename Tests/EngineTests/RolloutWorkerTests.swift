@@ -28,10 +28,11 @@ import Testing
     final class Running: @unchecked Sendable {
         let store: SQLiteRolloutStore
         let worker: RolloutWorker
-        let task: Task<Void, Never>
+        private(set) var task: Task<Void, Never>?
         let notifier = RecordingNotifier()
 
-        init(path: String, fleet: SimulatedFleet, clock: SystemClock, webhooks: [WebhookTarget] = []) throws {
+        init(path: String, fleet: SimulatedFleet, clock: SystemClock, webhooks: [WebhookTarget] = [],
+             start: Bool = true) throws {
             store = try SQLiteRolloutStore(path: path, role: .worker, durability: .processCrash)
             let engine = RolloutEngine(store: store, fleet: fleet,
                                        metricSource: SimulatedMetricSource(fleet: fleet, clock: clock),
@@ -40,6 +41,10 @@ import Testing
             worker = RolloutWorker(engine: engine, store: store, clock: clock,
                                    configuration: RolloutWorker.Configuration(idleWallSecondsMax: 0.05, webhooks: webhooks),
                                    logger: silentLogger)
+            if start { self.start() }
+        }
+
+        func start() {
             let worker = worker
             task = Task { await worker.run() }
         }
@@ -47,7 +52,7 @@ import Testing
         /// Graceful stop; `closeStore` then releases the database for the next worker.
         func stop(closeStore: Bool = true) async {
             await worker.stop()
-            await task.value
+            await task?.value
             if closeStore { store.close() }
         }
 
@@ -74,8 +79,9 @@ import Testing
         let clock = SystemClock(scale: 20_000)
         let fleet = SimulatedFleet(devices: 2000, seed: 11, scenario: SimulationScenario(), clock: clock)
 
-        var running = try Running(path: path, fleet: fleet, clock: clock)
+        var running = try Running(path: path, fleet: fleet, clock: clock, start: false)
         #expect(try await running.worker.resumeAll() == 0)
+        running.start()
         var ids: Set<String> = []
         for index in 0..<100 {
             let result = try await running.worker.submit(planSource: Self.planText(index), fileName: "plan-\(index).yaml")
@@ -91,8 +97,9 @@ import Testing
         running.store.close()
         #expect(finishedBefore < 100, "the restart must happen in the middle")
 
-        running = try Running(path: path, fleet: fleet, clock: clock)
+        running = try Running(path: path, fleet: fleet, clock: clock, start: false)
         let resumed = try await running.worker.resumeAll()
+        running.start()
         // Unfinished ones, plus finished ones whose clean-up effects are still queued.
         #expect(resumed >= 100 - finishedBefore)
         try await eventually("all rollouts to finish", attempts: 6000) { try await running.finished().count == 100 }

@@ -52,6 +52,8 @@ public actor RolloutWorker: RolloutService {
         var rollout: StoredRollout
         var verdicts: [VerdictRecord]
         var pendingEffects: Int
+        /// False for snapshots made at start without verdicts and outbox depth (read on first use).
+        var complete = true
     }
 
     public init(engine: RolloutEngine, store: any RolloutStore, clock: any RolloutClock,
@@ -70,8 +72,8 @@ public actor RolloutWorker: RolloutService {
         let now = clock.now()
         for rollout in try store.rollouts(phases: nil, limit: configuration.rolloutsMax) {
             summaries[rollout.id] = (rollout.state.displayPhase, rollout.state.stages.map(\.status))
-            snapshots[rollout.id] = Snapshot(rollout: rollout, verdicts: try store.verdicts(rolloutId: rollout.id),
-                                             pendingEffects: try store.pendingEffects(rolloutId: rollout.id).count)
+            // Verdicts and outbox depth are read on first use: a start with 10,000 rollouts stays quick.
+            snapshots[rollout.id] = Snapshot(rollout: rollout, verdicts: [], pendingEffects: 0, complete: false)
         }
         let active = try store.activeRolloutIds()
         for id in active { queue.schedule(id, at: now) }
@@ -175,7 +177,7 @@ public actor RolloutWorker: RolloutService {
     }
 
     public func rollout(id: String) async throws -> RolloutDetail? {
-        if snapshots[id] == nil {
+        if snapshots[id] == nil || snapshots[id]?.complete == false {
             guard try store.rollout(id: id) != nil else { return nil }
             refreshSnapshot(id, state: nil)
         }
@@ -197,7 +199,7 @@ public actor RolloutWorker: RolloutService {
                 if let state { rollout.state = state }
             }
             let previous = snapshots[id]
-            let verdicts = previous?.rollout.state.eventCount == rollout.state.eventCount && previous != nil
+            let verdicts = previous?.complete == true && previous?.rollout.state.eventCount == rollout.state.eventCount
                 ? previous!.verdicts : try store.verdicts(rolloutId: id)
             snapshots[id] = Snapshot(rollout: rollout, verdicts: verdicts,
                                      pendingEffects: try store.pendingEffects(rolloutId: id).count)
