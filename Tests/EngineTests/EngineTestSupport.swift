@@ -49,11 +49,25 @@ final class SimulatedWorld: @unchecked Sendable {
     }
 
     func makeEngine(crashHook: (@Sendable (CrashPoint) throws -> Void)? = nil) throws -> RolloutEngine {
-        let store = try SQLiteRolloutStore(path: databasePath, role: .worker, durability: .processCrash)
+        let store = try Self.openStore(databasePath)
         return RolloutEngine(store: store, fleet: fleet, metricSource: SimulatedMetricSource(fleet: fleet, clock: clock),
                              notifier: RecordingNotifier(), clock: clock,
                              configuration: EngineConfiguration(pollIntervalSeconds: 60), logger: silentLogger,
                              crashHook: crashHook)
+    }
+
+    /// Opens the database as the worker. Other tests spawn processes concurrently, and a child forked before it
+    /// execs briefly shares the previous store's lock file descriptor (flock belongs to the open file description),
+    /// so a lock just released can look held for a moment: retry a bounded number of times.
+    static func openStore(_ path: String) throws -> SQLiteRolloutStore {
+        for _ in 0..<100 {
+            do {
+                return try SQLiteRolloutStore(path: path, role: .worker, durability: .processCrash)
+            } catch StoreError.locked {
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+        }
+        return try SQLiteRolloutStore(path: path, role: .worker, durability: .processCrash)
     }
 
     func readBack() throws -> (state: RolloutState, events: [RolloutEventRecord]) {

@@ -33,7 +33,7 @@ import Testing
 
         init(path: String, fleet: SimulatedFleet, clock: SystemClock, webhooks: [WebhookTarget] = [],
              start: Bool = true) throws {
-            store = try SQLiteRolloutStore(path: path, role: .worker, durability: .processCrash)
+            store = try SimulatedWorld.openStore(path)
             let engine = RolloutEngine(store: store, fleet: fleet,
                                        metricSource: SimulatedMetricSource(fleet: fleet, clock: clock),
                                        notifier: notifier, clock: clock,
