@@ -13,12 +13,8 @@ public enum CommandRecorder {
         if let reason = RolloutStateMachine.rejection(of: command, in: rollout.state, plan: rollout.plan) {
             throw CommandRejected(reason: reason)
         }
-        let transition = RolloutStateMachine.apply(command, to: rollout.state, plan: rollout.plan, at: now)
-        var state = transition.state
-        if !transition.changed {
-            state.eventCount = rollout.state.eventCount + 1
-            state.updatedAt = now
-        }
+        let transition = RolloutStateMachine.applyLogged(command, to: rollout.state, plan: rollout.plan, at: now)
+        let state = transition.state
         try store.commit(StoreCommit(
             rolloutId: rolloutId, expectedEventCount: rollout.state.eventCount,
             event: RolloutEventRecord(sequence: state.eventCount, at: now, event: command), state: state,

@@ -1,4 +1,5 @@
 import Foundation
+import RolloutCore
 
 /// Bounds and cadences of the engine.
 public struct EngineConfiguration: Sendable {
@@ -37,11 +38,8 @@ public struct EngineConfiguration: Sendable {
     /// Capped exponential backoff with deterministic jitter (derived from the effect key, so simulations replay).
     public func backoffSeconds(attempt: Int, key: String, retryAfterSeconds: Double?) -> Double {
         let exponential = min(effectBackoffMaxSeconds, effectBackoffBaseSeconds * pow(2, Double(min(attempt, 30) - 1)))
-        let jitterUnit = Double(RolloutCoreHash.hash(key, String(attempt)) % 1000) / 1000
+        let jitterUnit = Double(StableHash.hash(key, String(attempt)) % 1000) / 1000
         let jittered = exponential * (0.5 + 0.5 * jitterUnit)
         return max(jittered, retryAfterSeconds ?? 0)
     }
 }
-
-import RolloutCore
-typealias RolloutCoreHash = StableHash

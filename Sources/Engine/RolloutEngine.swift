@@ -53,7 +53,7 @@ public actor RolloutEngine {
         }
         let now = clock.now()
         let initial = RolloutStateMachine.initialState(rolloutId: id, plan: plan, at: now)
-        let transition = RolloutStateMachine.apply(.submitted, to: initial, plan: plan, at: now)
+        let transition = RolloutStateMachine.applyLogged(.submitted, to: initial, plan: plan, at: now)
         let commit = StoreCommit(rolloutId: id, expectedEventCount: 0,
                                  event: RolloutEventRecord(sequence: 1, at: now, event: .submitted),
                                  state: transition.state, effects: transition.effects, verdicts: transition.verdicts)
@@ -256,12 +256,9 @@ public actor RolloutEngine {
         }
         let spec = plan.stages[index]
         let devices = cohorts.devices(ofStage: index)
-        var targets = JobTargets.devices(Array(devices))
-        // A group stage whose every member is targeted can point the job at the group itself.
-        if case .group(let name) = spec.target, plan.fleet.selector.isEmpty, plan.fleet.exclude.isEmpty,
-           index == 0 {
-            targets = .group(name)
-        }
+        // Always the assigned devices, also for a group stage: the group may hold devices outside the fleet or
+        // excluded by the plan, which its cohort left out.
+        let targets = JobTargets.devices(Array(devices))
         let document = JobDocument.forStage(rolloutId: rollout.id, stage: spec.name, release: release,
                                             previousVersion: plan.rollback?.version)
         return JobRequest(rolloutId: rollout.id, jobId: state.stages[index].jobId, stage: spec.name, targets: targets,
@@ -271,8 +268,8 @@ public actor RolloutEngine {
     /// Every device that took or was taking the new firmware, in any stage (sorted, so retries ask for the same).
     func rollbackDevices(state: RolloutState) async throws -> [String] {
         var devices = Set<String>()
-        for stage in state.stages where stage.jobCreatedAt != nil || stage.status == .cancelled || stage.status == .failed {
-            if stage.jobCreatedAt == nil && stage.status == .cancelled && stage.startedAt == nil { continue }
+        // Every stage that started may have a job (its creation may have happened just before a crash).
+        for stage in state.stages where stage.startedAt != nil {
             do {
                 let found = try await fleet.devices(jobId: stage.jobId, statuses: [.succeeded, .inProgress])
                 devices.formUnion(found)
@@ -294,9 +291,9 @@ public actor RolloutEngine {
         if let fleetError = error as? FleetError {
             retryable = fleetError.isRetryable
             if case .retryable(_, let after) = fleetError { retryAfter = after }
-            if case .notFound = fleetError, case .cancelJob = record.effect {
+            if case .notFound = fleetError, case .cancelJob(let stage, _, _) = record.effect {
                 // Cancelling a job that was never created: nothing to cancel.
-                if let stage = { if case .cancelJob(let stage, _, _) = record.effect { return stage }; return nil }() {
+                if let stage {
                     try commitCompletion(.jobCancelled(stage: stage), key: record.key, status: .done, cohorts: nil,
                                          runtime: &runtime)
                 } else {
@@ -323,7 +320,7 @@ public actor RolloutEngine {
         logger.error("effect failed for good", metadata: [
             "rollout": "\(rolloutId)", "effect": "\(record.key)", "error": "\(message)",
         ])
-        try commitCompletion(.effectFailed(key: record.key, message: message), key: record.key, status: .failed,
+        try commitCompletion(.effectFailed(effect: record, message: message), key: record.key, status: .failed,
                              cohorts: nil, runtime: &runtime)
     }
 
@@ -410,18 +407,15 @@ public actor RolloutEngine {
                 completedEffectStatus: EffectStatus = .done, cohorts: CohortAssignment? = nil) throws {
         let now = clock.now()
         let state = runtime.rollout.state
-        let transition = RolloutStateMachine.apply(event, to: state, plan: runtime.rollout.plan, at: now)
-        guard transition.changed || force else { return }
+        let transition = force
+            ? RolloutStateMachine.applyLogged(event, to: state, plan: runtime.rollout.plan, at: now)
+            : RolloutStateMachine.apply(event, to: state, plan: runtime.rollout.plan, at: now)
+        guard transition.changed else { return }
         if !force && Self.isRoutineObservation(event, before: state, transition: transition)
             && now.timeIntervalSince(state.updatedAt) < configuration.observationCommitIntervalSeconds {
             return
         }
-        var newState = transition.state
-        if !transition.changed {
-            // A fact that changed nothing is still a fact: it takes its place in the log.
-            newState.eventCount = state.eventCount + 1
-            newState.updatedAt = now
-        }
+        let newState = transition.state
         let record = RolloutEventRecord(sequence: newState.eventCount, at: now, event: event)
         try store.commit(StoreCommit(
             rolloutId: runtime.rollout.id, expectedEventCount: state.eventCount, event: record, state: newState,

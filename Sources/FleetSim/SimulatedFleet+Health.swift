@@ -85,11 +85,9 @@ public struct SimulatedMetricSource: MetricSource {
     public func read(_ gate: MetricGate, rolloutId: String, stage: String) async -> MetricReading {
         let document = fleet.healthDocument(rolloutId: rolloutId, at: clock.now())
         // The document is already a JSON value: resolve the pointer on it directly (no encode/decode per poll).
-        switch JSONPointer.resolve(gate.pointer, in: document) {
-        case let value as Double: return MetricReading(value: value)
-        case let value as Int: return MetricReading(value: Double(value))
-        case .none: return MetricReading(error: "no value at JSON pointer `\(gate.pointer)`")
-        default: return MetricReading(error: "value at `\(gate.pointer)` is not a number")
+        switch JSONPointer.number(at: gate.pointer, in: document) {
+        case .success(let value): return MetricReading(value: value)
+        case .failure(let error): return MetricReading(error: error.message)
         }
     }
 }

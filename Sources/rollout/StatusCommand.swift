@@ -62,7 +62,7 @@ struct StatusCommand: AsyncParsableCommand {
             let rollouts = id == nil ? (answer as? [String: Any])?["rollouts"] as? [[String: Any]] ?? []
                 : [answer as? [String: Any] ?? [:]]
             if rollouts.isEmpty { print("no rollouts") }
-            for rollout in rollouts { print(StatusText.render(rollout, bars: Console.stdoutIsTerminal || true)) }
+            for rollout in rollouts { print(StatusText.render(rollout)) }
         }
         guard id != nil, let phase = (answer as? [String: Any])?["phase"] as? String,
               let value = RolloutPhase(rawValue: phase) else { return false }
@@ -72,7 +72,7 @@ struct StatusCommand: AsyncParsableCommand {
 
 /// Text rendering of a rollout summary from the API.
 enum StatusText {
-    static func render(_ rollout: [String: Any], bars: Bool) -> String {
+    static func render(_ rollout: [String: Any]) -> String {
         var lines: [String] = []
         let id = rollout["id"] as? String ?? "?"
         let phase = rollout["phase"] as? String ?? "?"
@@ -84,8 +84,8 @@ enum StatusText {
             let devices = stage["devices"] as? Int ?? 0
             let succeeded = stage["succeeded"] as? Int ?? 0
             let failed = (stage["failed"] as? Int ?? 0) + (stage["timedOut"] as? Int ?? 0) + (stage["rejected"] as? Int ?? 0)
-            let bar = bars ? progressBar(done: succeeded, failed: failed, total: devices, width: 24) + " " : ""
-            lines.append("  \(name) \(status) \(bar)\(succeeded)/\(devices) ok, \(failed) failed")
+            let bar = progressBar(done: succeeded, failed: failed, total: devices, width: 24)
+            lines.append("  \(name) \(status) \(bar) \(succeeded)/\(devices) ok, \(failed) failed")
         }
         return lines.joined(separator: "\n")
     }

@@ -43,14 +43,12 @@ struct WorkerClient {
 
     /// Sends a request; returns the decoded JSON object of a 2xx answer, throws `Failure` otherwise.
     func send(_ method: String, _ path: String, body: Data? = nil, contentType: String = "application/json") async throws -> Any {
-        var request = URLRequest(url: base.appendingPathComponent(path))
-        if let query = path.split(separator: "?", maxSplits: 1).dropFirst().first {
-            var components = URLComponents(url: base, resolvingAgainstBaseURL: false)!
-            components.path = (components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path)
-                + String(path.split(separator: "?")[0])
-            components.percentEncodedQuery = String(query)
-            request = URLRequest(url: components.url!)
+        // `path` may carry an already encoded query: join it to the base as text.
+        let baseText = base.absoluteString.hasSuffix("/") ? String(base.absoluteString.dropLast()) : base.absoluteString
+        guard let url = URL(string: baseText + path) else {
+            throw Failure(status: 0, code: "bad_url", message: "cannot form a URL from \(baseText) and \(path)")
         }
+        var request = URLRequest(url: url)
         request.httpMethod = method
         request.timeoutInterval = 30
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }

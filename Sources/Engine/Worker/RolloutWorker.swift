@@ -42,8 +42,6 @@ public actor RolloutWorker: RolloutService {
     private var stopping = false
     private var stepErrors = 0
     private let startedAt: Date
-    /// Phase and stage statuses of every rollout, for `/metrics` without reading every state.
-    private var summaries: [String: (phase: RolloutPhase, stages: [StageStatus])] = [:]
     /// What the API reads, refreshed after every step and command: reads never decode the store's JSON or wait
     /// behind a commit. Bounded by `rolloutsMax`.
     private var snapshots: [String: Snapshot] = [:]
@@ -71,14 +69,13 @@ public actor RolloutWorker: RolloutService {
     public func resumeAll() throws -> Int {
         let now = clock.now()
         for rollout in try store.rollouts(phases: nil, limit: configuration.rolloutsMax) {
-            summaries[rollout.id] = (rollout.state.displayPhase, rollout.state.stages.map(\.status))
             // Verdicts and outbox depth are read on first use: a start with 10,000 rollouts stays quick.
             snapshots[rollout.id] = Snapshot(rollout: rollout, verdicts: [], pendingEffects: 0, complete: false)
         }
         let active = try store.activeRolloutIds()
         for id in active { queue.schedule(id, at: now) }
         ready = true
-        logger.info("worker ready", metadata: ["resumed": "\(active.count)", "known": "\(summaries.count)"])
+        logger.info("worker ready", metadata: ["resumed": "\(active.count)", "known": "\(snapshots.count)"])
         return active.count
     }
 
@@ -119,7 +116,6 @@ public actor RolloutWorker: RolloutService {
             let requested = queue.wakeAt(of: id)
             queue.schedule(id, at: [wake, requested].compactMap { $0 }.min())
             if let state = try? await engine.state(of: id) {
-                summaries[id] = (state.displayPhase, state.stages.map(\.status))
                 refreshSnapshot(id, state: state)
             }
         case .failure(let error):
@@ -152,7 +148,6 @@ public actor RolloutWorker: RolloutService {
             plan.notifications.append(webhook)
         }
         let result = try await engine.submit(plan: plan, planSource: planSource)
-        summaries[result.rolloutId] = (result.state.displayPhase, result.state.stages.map(\.status))
         refreshSnapshot(result.rolloutId, state: result.state)
         if result.created || !result.state.phase.isTerminal { await wake(result.rolloutId) }
         return result
@@ -160,7 +155,6 @@ public actor RolloutWorker: RolloutService {
 
     public func command(_ command: RolloutEvent, rolloutId: String) async throws -> RolloutState {
         let state = try await engine.command(command, rolloutId: rolloutId)
-        summaries[rolloutId] = (state.displayPhase, state.stages.map(\.status))
         refreshSnapshot(rolloutId, state: state)
         await wake(rolloutId)
         return state
@@ -216,10 +210,12 @@ public actor RolloutWorker: RolloutService {
         var phases: [RolloutPhase: Int] = [:]
         var stages: [StageStatus: Int] = [:]
         var depth = 0
-        for (id, summary) in summaries {
-            phases[summary.phase, default: 0] += 1
-            for status in summary.stages { stages[status, default: 0] += 1 }
-            depth += snapshots[id]?.pendingEffects ?? 0
+        // From the snapshots the API serves: no state is read for metrics.
+        for snapshot in snapshots.values {
+            let state = snapshot.rollout.state
+            phases[state.displayPhase, default: 0] += 1
+            for stage in state.stages { stages[stage.status, default: 0] += 1 }
+            depth += snapshot.pendingEffects
         }
         return WorkerMetrics(rolloutsByPhase: phases, stagesByStatus: stages, verdictsByKind: await engine.statistics.verdicts,
                              engine: await engine.statistics, effectQueueDepth: depth, stepErrors: stepErrors,

@@ -75,8 +75,7 @@ public enum CohortPlanner {
             case .devices(let count):
                 size = takeNext(min(count, total - assignedCount))
             case .percent(let share):
-                let cumulative = min(total, Int((share * Double(total) / 100 - 1e-9).rounded(.up)))
-                size = takeNext(max(0, cumulative - assignedCount))
+                size = takeNext(max(0, cumulativeTarget(share: share, eligible: total) - assignedCount))
             case .group(let name):
                 guard let members = groupMembers[name] else {
                     throw CohortError(message: "\(stage.name): thing group `\(name)` was not found")
@@ -93,6 +92,11 @@ public enum CohortPlanner {
             sizes.append(size)
         }
         return CohortAssignment(deviceIds: ordered, stageSizes: sizes, eligibleCount: total)
+    }
+
+    /// Devices targeted after a `percent` stage: ⌈share% × eligible⌉ (the epsilon keeps 10% of 1000 at 100).
+    public static func cumulativeTarget(share: Double, eligible: Int) -> Int {
+        min(eligible, Int((share * Double(eligible) / 100 - 1e-9).rounded(.up)))
     }
 
     /// Indices of `eligible` ordered by (stable hash, device id): independent of the input order.

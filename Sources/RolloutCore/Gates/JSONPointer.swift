@@ -42,6 +42,11 @@ public enum JSONPointer {
         } catch {
             return .failure(MetricReadError(message: "response is not JSON"))
         }
+        return number(at: pointer, in: document)
+    }
+
+    /// The number at `pointer` in an already decoded JSON value (numbers, or numeric text).
+    public static func number(at pointer: String, in document: Any) -> Result<Double, MetricReadError> {
         guard let value = resolve(pointer, in: document) else {
             return .failure(MetricReadError(message: "no value at JSON pointer `\(pointer)`"))
         }

@@ -56,8 +56,7 @@ public enum PlanTimeline {
                 assigned += size
                 sizes.append(size)
             case .percent(let share):
-                let cumulative = min(eligible, Int((share * Double(eligible) / 100 - 1e-9).rounded(.up)))
-                let size = max(0, cumulative - assigned)
+                let size = max(0, CohortPlanner.cumulativeTarget(share: share, eligible: eligible) - assigned)
                 assigned += size
                 sizes.append(size)
             case .group(let name):

@@ -22,8 +22,8 @@ public enum RolloutEvent: Codable, Equatable, Sendable {
     /// The rollback job exists and targets `devices` devices.
     case rollbackJobCreated(devices: Int)
     case rollbackProgressObserved(progress: JobProgress)
-    /// An effect failed for good (a permanent error, or retries exhausted).
-    case effectFailed(key: String, message: String)
+    /// An effect failed for good (a permanent error, or retries exhausted); `resume` queues it again.
+    case effectFailed(effect: EffectRecord, message: String)
 
     /// Short name used in the event log's `type` column and in logs.
     public var kind: String {

@@ -46,14 +46,22 @@ public enum RolloutStateMachine {
         guard let first = events.first else { preconditionFailure("an event log starts with `submitted`") }
         var state = initialState(rolloutId: rolloutId, plan: plan, at: first.at)
         for record in events {
-            state = apply(record.event, to: state, plan: plan, at: record.at).state
-            // The engine logs some facts that change nothing (a job created after an abort); they still count.
-            if state.eventCount != record.sequence {
-                state.eventCount = record.sequence
-                state.updatedAt = record.at
-            }
+            state = applyLogged(record.event, to: state, plan: plan, at: record.at).state
         }
         return state
+    }
+
+    /// Applies an event that is logged whatever it changes (a command, an effect's completion): such a fact
+    /// counts in the log even when it changes nothing (a job created after an abort), as it does in `replay`.
+    public static func applyLogged(_ event: RolloutEvent, to state: RolloutState, plan: RolloutPlan,
+                                   at: Date) -> Transition {
+        var transition = apply(event, to: state, plan: plan, at: at)
+        if !transition.changed {
+            transition.state.eventCount = state.eventCount + 1
+            transition.state.updatedAt = at
+            transition.changed = true
+        }
+        return transition
     }
 
     /// Why a command cannot be taken in `state` (the API answers 409 with it), or nil when it can.
@@ -186,8 +194,8 @@ struct Step {
                     ? "rolled back \(progress.succeeded) devices to \(plan.rollback?.version ?? "the previous firmware")"
                     : "rolled back \(progress.succeeded) of \(devices) devices; \(failures) did not take the rollback")
             }
-        case .effectFailed(let key, let message):
-            onEffectFailed(key: key, message: message)
+        case .effectFailed(let effect, let message):
+            onEffectFailed(effect, message: message)
         }
     }
 
@@ -418,8 +426,8 @@ struct Step {
         notify("rolledBack", stage: nil, "\(state.rolloutId) \(message)")
     }
 
-    mutating func onEffectFailed(key: String, message: String) {
-        let text = "\(key) failed: \(message)"
+    mutating func onEffectFailed(_ failed: EffectRecord, message: String) {
+        let text = "\(failed.key) failed: \(message)"
         if state.phase == .rollingBack {
             state.phase = .failed
             state.endedAt = at
@@ -427,22 +435,9 @@ struct Step {
             notify("failed", stage: nil, "\(state.rolloutId) failed: \(state.message!)")
             return
         }
-        state.pause = PauseInfo(kind: .effectFailed, since: at, by: "engine", reason: text,
-                                failedEffect: failedEffect(forKey: key))
+        state.pause = PauseInfo(kind: .effectFailed, since: at, by: "engine", reason: text, failedEffect: failed)
         state.message = text
         notify("paused", stage: nil, "\(state.rolloutId) paused: \(text)")
-    }
-
-    /// Rebuilds the effect behind a key, so resume can queue it again.
-    func failedEffect(forKey key: String) -> EffectRecord? {
-        if key == "prepare" { return EffectRecord(key: key, effect: .prepare) }
-        if key.hasPrefix("create-job:"), let index = state.stages.firstIndex(where: { "create-job:\($0.name)" == key }) {
-            return EffectRecord(key: key, effect: .createJob(stage: index))
-        }
-        if key.hasPrefix("cancel-job:"), let index = state.stages.firstIndex(where: { "cancel-job:\($0.name)" == key }) {
-            return EffectRecord(key: key, effect: .cancelJob(stage: index, jobId: state.stages[index].jobId, reason: "retry after resume"))
-        }
-        return nil
     }
 
     mutating func cleanUpJobs() {
@@ -470,9 +465,6 @@ struct Step {
         state.waitingFor = nil
         if let pause = state.pause, !state.phase.isTerminal {
             state.waitingFor = "resume (\(pause.reason))"
-            if state.phase == .baking, pause.kind == .requested {
-                state.dueAt = nil
-            }
             return
         }
         switch state.phase {

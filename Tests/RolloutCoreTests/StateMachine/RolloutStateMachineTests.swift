@@ -203,7 +203,8 @@ struct MachineDriver {
     @Test func effectFailurePausesAndResumeRetriesIt() throws {
         var driver = MachineDriver(plan: try parsePlan(planText()))
         driver.prepare(sizes: [10, 490, 500])
-        driver.send(.effectFailed(key: "create-job:canary", message: "AccessDeniedException: no iot:CreateJob"))
+        driver.send(.effectFailed(effect: EffectRecord(key: "create-job:canary", effect: .createJob(stage: 0)),
+                                  message: "AccessDeniedException: no iot:CreateJob"))
         #expect(driver.state.pause?.kind == .effectFailed)
         let before = driver.effects.count
         driver.send(.resumeRequested(by: "ops"))
@@ -243,7 +244,7 @@ struct MachineDriver {
                     .abortRequested(by: "x", reason: ""), .rollbackRequested(by: "x", reason: ""),
                     .jobCancelled(stage: stage), .rollbackJobCreated(devices: Int(generator.next() % 5)),
                     .rollbackProgressObserved(progress: JobProgress(succeeded: 4, jobDone: true)),
-                    .effectFailed(key: "create-job:canary", message: "boom"),
+                    .effectFailed(effect: EffectRecord(key: "create-job:canary", effect: .createJob(stage: 0)), message: "boom"),
                 ]
                 let event = events[Int(generator.next() % UInt64(events.count))]
                 let before = driver.state
