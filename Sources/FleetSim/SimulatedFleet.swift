@@ -19,7 +19,6 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
     private var callCounts: [String: Int] = [:]
     private var groupCache: [String: [String]] = [:]
     private var cleanedUp: Set<String> = []
-    private var stagedArtifacts: [String: StagedArtifact] = [:]
     private var journalPath: String?
 
     /// Devices per hardware revision and offline devices, counted once (health documents are read on every poll).
@@ -110,10 +109,8 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
             size = 0
             url = "sim://s3/\(bucket)/\(key)"
         }
-        let staged = StagedArtifact(version: artifact.version, url: url, sha256Hex: digest, sizeBytes: size,
-                                    signatureBase64: nil)
-        lock.withLock { stagedArtifacts[url] = staged }
-        return staged
+        // Not signed here: signing is the AWS fleet's (OpenSSL); a rehearsal needs the digest only.
+        return StagedArtifact(version: artifact.version, url: url, sha256Hex: digest, sizeBytes: size, signatureBase64: nil)
     }
 
     public func createJob(_ request: JobRequest) async throws {

@@ -131,9 +131,6 @@ public actor RolloutWorker: RolloutService {
         await signal.notify()
     }
 
-    /// Rollouts scheduled (live ones).
-    public var scheduledCount: Int { queue.count }
-
     // MARK: RolloutService
 
     public func submit(planSource: String, fileName: String) async throws -> SubmitResult {
