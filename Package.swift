@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "StatusAPI", dependencies: [
             "Engine", "RolloutCore",
             .product(name: "Hummingbird", package: "hummingbird"),
-        ]),
+        ], resources: [.embedInCode("Resources/openapi.json")]),
         .executableTarget(name: "rollout", dependencies: [
             "RolloutCore", "Engine", "StoreSQLite", "FleetSim", "FleetAWS", "StatusAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -146,6 +146,10 @@ public final class MemoryRolloutStore: RolloutStore {
         contents.withLock { $0.entries[rolloutId]?.verdicts ?? [] }
     }
 
+    public func latestInstant() throws -> Date? {
+        contents.withLock { $0.entries.values.map(\.rollout.state.updatedAt).max() }
+    }
+
     public func cohorts(rolloutId: String) throws -> CohortAssignment? {
         contents.withLock { $0.entries[rolloutId]?.cohorts }
     }

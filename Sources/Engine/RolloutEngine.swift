@@ -199,11 +199,17 @@ public actor RolloutEngine {
             }
             let document = JobDocument.forRollback(rolloutId: state.rolloutId, rollback: target,
                                                    releaseVersion: plan.release.version)
+            // No abort criteria: a rollback must reach every device it can, however many fail.
             try await fleet.createJob(JobRequest(rolloutId: state.rolloutId, jobId: rollback.jobId, stage: "rollback",
                                                  targets: .devices(devices), document: document, settings: plan.job,
                                                  aws: plan.aws))
             counters.jobsCreated += 1
             return EffectOutcome(event: .rollbackJobCreated(devices: devices.count))
+        case .listRollbackStragglers(let jobId):
+            let others = Set(ExecutionStatus.allCases).subtracting([.succeeded])
+            let devices = try await fleet.devices(jobId: jobId, statuses: others)
+            return EffectOutcome(event: .rollbackStragglersListed(
+                devices: Array(devices.prefix(RollbackState.notRolledBackListedMax)), count: devices.count))
         case .cleanUp(let jobId):
             try await fleet.cleanUp(rolloutId: state.rolloutId, jobId: jobId)
             return EffectOutcome()
@@ -262,16 +268,18 @@ public actor RolloutEngine {
         let document = JobDocument.forStage(rolloutId: rollout.id, stage: spec.name, release: release,
                                             previousVersion: plan.rollback?.version)
         return JobRequest(rolloutId: rollout.id, jobId: state.stages[index].jobId, stage: spec.name, targets: targets,
-                          document: document, settings: plan.job, aws: plan.aws)
+                          document: document, settings: plan.job, aws: plan.aws,
+                          abortCriteria: JobAbortCriterion.derived(from: plan.gates(for: spec).jobOutcomes))
     }
 
-    /// Every device that took or was taking the new firmware, in any stage (sorted, so retries ask for the same).
+    /// Every device that may hold the new firmware, in any stage (sorted, so retries ask for the same): see
+    /// `Fleet.devicesThatMayHoldFirmware`.
     func rollbackDevices(state: RolloutState) async throws -> [String] {
         var devices = Set<String>()
         // Every stage that started may have a job (its creation may have happened just before a crash).
         for stage in state.stages where stage.startedAt != nil {
             do {
-                let found = try await fleet.devices(jobId: stage.jobId, statuses: [.succeeded, .inProgress])
+                let found = try await fleet.devicesThatMayHoldFirmware(jobId: stage.jobId)
                 devices.formUnion(found)
             } catch FleetError.notFound {
                 continue  // the job was never created (crash before creation, then cancelled)
@@ -360,7 +368,7 @@ public actor RolloutEngine {
     func needsPolling(_ state: RolloutState) -> Bool {
         switch state.phase {
         case .baking: return state.stages[state.currentStage].status == .baking
-        case .rollingBack: return state.rollback?.devices ?? 0 > 0
+        case .rollingBack: return state.rollback?.devices ?? 0 > 0 && state.rollback?.incompleteSince == nil
         default: return false
         }
     }

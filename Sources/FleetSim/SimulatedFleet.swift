@@ -134,13 +134,13 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
         let targetFingerprint = targets.reduce(UInt64(targets.count)) { StableHash.mix($0 ^ UInt64($1)) }
         let documentFingerprint = StableHash.hash(request.document.version, request.document.checksum + request.stage)
         let now = clock.now()
-        try lock.withLock {
+        let created = try lock.withLock { () throws -> Bool in
             if let existing = jobs[request.jobId] {
                 guard existing.targetFingerprint == targetFingerprint,
                       existing.documentFingerprint == documentFingerprint else {
                     throw FleetError.conflict("job \(request.jobId) exists with different targets or document")
                 }
-                return  // adopt: the same job, asked for again after a crash
+                return false  // adopt: the same job, asked for again after a crash
             }
             let job = SimulatedJob(request: request, targets: targets, population: population, scenario: scenario,
                                    draw: draw, createdAt: now, targetFingerprint: targetFingerprint,
@@ -148,8 +148,10 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
             jobs[request.jobId] = job
             jobOrder.append(request.jobId)
             jobsCreated.append(request.jobId)
+            return true
         }
-        if let journalPath = lock.withLock({ journalPath }) {
+        // An adopted job is already in the journal: recording it again would rebuild it later with a later creation.
+        if created, let journalPath = lock.withLock({ journalPath }) {
             do {
                 try appendToJournal(JournalEntry(
                     operation: "create", jobId: request.jobId, rolloutId: request.rolloutId, stage: request.stage,
@@ -165,15 +167,17 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
         lock.withLock { journalPath = path }
     }
 
-    /// Recreates a job from the journal (no journal write, not counted as created by this process).
+    /// Recreates a job from the journal (no journal write, not counted as created by this process). The first entry
+    /// of a job wins: journals written by older versions may record an adopted job again, later.
     func restoreJob(request: JobRequest, targets: [Int32], createdAt: Date) {
+        guard lock.withLock({ jobs[request.jobId] == nil }) else { return }
         let targetFingerprint = targets.reduce(UInt64(targets.count)) { StableHash.mix($0 ^ UInt64($1)) }
         let documentFingerprint = StableHash.hash(request.document.version, request.document.checksum + request.stage)
         let job = SimulatedJob(request: request, targets: targets, population: population, scenario: scenario, draw: draw,
                                createdAt: createdAt, targetFingerprint: targetFingerprint,
                                documentFingerprint: documentFingerprint)
         lock.withLock {
-            if jobs[request.jobId] == nil { jobOrder.append(request.jobId) }
+            jobOrder.append(request.jobId)
             jobs[request.jobId] = job
         }
     }
@@ -195,6 +199,17 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
         let now = clock.now()
         var result: [String] = []
         for position in job.targets.indices where statuses.contains(job.status(ofPosition: position, at: now)) {
+            result.append(SimulatedPopulation.deviceId(Int(job.targets[position])))
+        }
+        return result
+    }
+
+    public func devicesThatMayHoldFirmware(jobId: String) async throws -> [String] {
+        try apiCall("ListJobExecutionsForJob", jobId)
+        guard let job = lock.withLock({ jobs[jobId] }) else { throw FleetError.notFound("job \(jobId)") }
+        let now = clock.now()
+        var result: [String] = []
+        for position in job.targets.indices where job.mayHoldFirmware(position: position, at: now) {
             result.append(SimulatedPopulation.deviceId(Int(job.targets[position])))
         }
         return result

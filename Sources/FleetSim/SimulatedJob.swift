@@ -195,6 +195,16 @@ final class SimulatedJob: @unchecked Sendable {
         }
     }
 
+    /// True when the device at `position` may hold the job's firmware at `date`: it succeeded, is installing, timed
+    /// out, or was stopped mid-install by a forced cancel (`Fleet.devicesThatMayHoldFirmware`).
+    func mayHoldFirmware(position: Int, at date: Date) -> Bool {
+        switch status(ofPosition: position, at: date) {
+        case .succeeded, .inProgress, .timedOut: return true
+        case .canceled: return starts[position] != .infinity
+        case .queued, .failed, .rejected, .removed: return false
+        }
+    }
+
     /// Devices of `hardware` whose execution succeeded at or before `secondsAfterCreation`.
     func successes(hardware: Int, atOrBefore date: Date) -> Int {
         countAtOrBelow(successFinishesByHardware[hardware], Float(date.timeIntervalSince(createdAt)))

@@ -4,7 +4,7 @@ import Hummingbird
 import Logging
 
 /// The worker's HTTP API: health, readiness, Prometheus metrics, rollouts list / detail / events, submit, control
-/// verbs, the OpenAPI document and a small HTML status page. See `workflows/openapi.json`.
+/// verbs, the OpenAPI document and a small HTML status page. See `Sources/StatusAPI/Resources/openapi.json`.
 ///
 /// Run it with `run(onRunning:)`, or put `application()` into a ServiceLifecycle `ServiceGroup` beside the worker
 /// (it is a `Service`). Cancelling the task that runs it stops the server.

@@ -13,7 +13,7 @@ public struct StatusServerConfiguration: Sendable {
     public var token: String?
     /// Largest request body accepted (a submitted plan); larger ones get 413.
     public var bodyBytesMax: Int
-    /// The OpenAPI 3 document served at `/openapi.json` (the embedded one, identical to `workflows/openapi.json`).
+    /// The OpenAPI 3 document served at `/openapi.json` (the embedded one, identical to `Sources/StatusAPI/Resources/openapi.json`).
     public var openAPIDocument: String
     /// Seconds between reloads of the HTML status page.
     public var pageRefreshSeconds: Int

@@ -268,6 +268,14 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         }
     }
 
+    public func latestInstant() throws -> Date? {
+        try perform("reading the latest instant") { db in
+            try db.withStatement("SELECT max(updated_at) FROM rollouts") { statement in
+                try statement.step() ? statement.optionalDate(0) : nil
+            }
+        }
+    }
+
     public func cohorts(rolloutId: String) throws -> CohortAssignment? {
         try perform("reading cohorts of rollout \(rolloutId)") { db in
             try db.withStatement("""

@@ -8,6 +8,8 @@ enum ExitStatus {
     static let otherError: Int32 = 1
     static let rolledBack: Int32 = 3
     static let pausedOrAborted: Int32 = 4
+    /// A rollback ended with devices that did not take it (they may still run the new firmware).
+    static let rollbackIncomplete: Int32 = 5
     /// BSD `EX_DATAERR`: the plan or scenario is invalid.
     static let invalidInput: Int32 = 65
 
@@ -15,6 +17,7 @@ enum ExitStatus {
         switch phase {
         case .completed: return completed
         case .rolledBack: return rolledBack
+        case .rollbackIncomplete: return rollbackIncomplete
         case .failed: return otherError
         default: return pausedOrAborted
         }

@@ -59,7 +59,7 @@ extension ControlVerb {
             // The worker role takes the database's lock: refused while a worker (or `rollout run`) holds it.
             let store = try SQLiteRolloutStore(path: database, role: .worker)
             defer { store.close() }
-            let state = try CommandRecorder.record(event, rolloutId: id, store: store, at: Date())
+            let state = try CommandRecorder.record(event, rolloutId: id, store: store, wallNow: Date())
             print("\(Self.verb) recorded for \(id) in \(database): now \(state.displayPhase.rawValue); "
                   + "the next worker or `rollout run` on this database acts on it")
         } catch let rejected as CommandRejected {

@@ -105,7 +105,7 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         // A sped-up clock restarts from the latest instant recorded, so time never runs backwards for a rollout.
         // (Only read when sped up: at scale 1 the clock is the wall clock, and the worker's start reads the rollouts.)
-        let latest = timeScale == 1 ? nil : try store.rollouts(phases: nil, limit: 100_000).map(\.state.updatedAt).max()
+        let latest = timeScale == 1 ? nil : try store.latestInstant()
         let clock = SystemClock(scale: timeScale, startingAt: latest)
         let parts = try makeFleet(clock: clock, logger: logger)
         let engine = RolloutEngine(store: store, fleet: parts.fleet, metricSource: parts.metrics, notifier: parts.notifier,

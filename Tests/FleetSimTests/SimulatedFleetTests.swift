@@ -132,4 +132,49 @@ import Testing
         let wrongSeed = SimulatedFleet(devices: 500, seed: 10, scenario: SimulationScenario(), clock: clock)
         #expect(throws: SimulatedFleet.JournalError.self) { try wrongSeed.attachJournal(path: path) }
     }
+
+    /// A job adopted after a restart is not journalled again, so a later restart rebuilds it as first created
+    /// (a second entry with a later instant would make its progress go backwards).
+    @Test func anAdoptedJobIsJournalledOnceAndRestoredAsFirstCreated() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let clock = VirtualClock(start: start)
+        let first = SimulatedFleet(devices: 200, seed: 4, scenario: SimulationScenario(), clock: clock)
+        try first.attachJournal(path: path)
+        let devices = try await first.inventory(FleetSelection()).deviceIds
+        try await first.createJob(request("job-1", devices: devices))
+        clock.advance(to: start.addingTimeInterval(900))
+        let progress = try await first.jobProgress(jobId: "job-1")
+        #expect(progress.executed > 0)
+
+        let second = SimulatedFleet(devices: 200, seed: 4, scenario: SimulationScenario(), clock: clock)
+        try second.attachJournal(path: path)
+        try await second.createJob(request("job-1", devices: devices))  // the engine re-performs the effect
+        let journal = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(journal.components(separatedBy: "\"operation\":\"create\"").count == 2, "one creation: \(journal)")
+
+        let third = SimulatedFleet(devices: 200, seed: 4, scenario: SimulationScenario(), clock: clock)
+        try third.attachJournal(path: path)
+        #expect(try await third.jobProgress(jobId: "job-1") == progress, "progress never goes backwards")
+    }
+
+    /// The rollback set is the same whether the cancel was forced or not: a device stopped mid-install by a forced
+    /// cancel may hold a half-written image.
+    @Test func theRollbackSetIsTheSameWithAndWithoutAForcedCancel() async throws {
+        var sets: [[String]] = []
+        for force in [false, true] {
+            let clock = VirtualClock(start: start)
+            let scenario = SimulationScenario(installSecondsMin: 600, installSecondsMax: 1200)
+            let fleet = SimulatedFleet(devices: 300, seed: 12, scenario: scenario, clock: clock)
+            let devices = try await fleet.inventory(FleetSelection()).deviceIds
+            try await fleet.createJob(request("job-1", devices: devices))
+            clock.advance(to: start.addingTimeInterval(700))
+            try await fleet.cancelJob(jobId: "job-1", reason: "gate", force: force)
+            let progress = try await fleet.jobProgress(jobId: "job-1")
+            #expect(force ? progress.inProgress == 0 : progress.inProgress > 0)
+            sets.append(try await fleet.devicesThatMayHoldFirmware(jobId: "job-1"))
+        }
+        #expect(!sets[0].isEmpty)
+        #expect(sets[0] == sets[1])
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import StoreSQLite
 import Testing
 
 /// The documented exit codes and outputs of the command line.
@@ -127,5 +128,47 @@ import Testing
         #expect(second.status == 0, "\(second.stderr)")
         let final = try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any]
         #expect(final?["outcome"] as? String == "completed")
+    }
+
+    /// A command recorded with `--db` into a simulation's database takes that database's clock (its latest instant),
+    /// so time never runs backwards for the rollout; and the simulated fleet's journal records every job once,
+    /// however often the run is resumed.
+    @Test func commandsKeepTheSimulationsClockAndJobsAreJournalledOnce() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = "\(directory)/sim.db"
+        let arguments = ["simulate", "\(repositoryRoot)/workflows/windowed-approval.yaml", "--devices", "300", "--seed", "5",
+                         "--db", database, "--approval-delay", "never", "--output", "json"]
+        let first = try await rollout(arguments)
+        #expect(first.status == 4)
+        let report = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any]
+        let id = try #require(report?["rolloutId"] as? String)
+        let before = try SQLiteRolloutStore(path: database, role: .reader)
+        let latest = try #require(try before.latestInstant())
+        before.close()
+
+        // The simulation runs in December 2026 (the plan's notBefore); the wall clock says otherwise.
+        let approved = try await rollout(["approve", id, "--db", database])
+        #expect(approved.status == 0, "\(approved.stderr)")
+        let second = try await rollout(arguments)
+        #expect(second.status == 0, "\(second.stderr)")
+        let third = try await rollout(arguments)
+        #expect(third.status == 0, "resuming a finished run changes nothing: \(third.stderr)")
+
+        let store = try SQLiteRolloutStore(path: database, role: .reader)
+        defer { store.close() }
+        let events = try store.events(rolloutId: id, afterSequence: 0, limit: 10_000)
+        let approval = try #require(events.first { $0.event.kind == "approved" })
+        #expect(approval.at == latest, "the approval is stamped with the database's clock")
+        for (earlier, later) in zip(events, events.dropFirst()) {
+            #expect(earlier.at <= later.at, "time runs backwards at event \(later.sequence) (\(later.event.kind))")
+        }
+        let journal = try String(contentsOfFile: database + ".simfleet", encoding: .utf8)
+        let creations = journal.split(separator: "\n").filter { $0.contains("\"operation\":\"create\"") }
+        let jobIds = creations.compactMap { line -> String? in
+            guard let range = line.range(of: "\"jobId\":\"") else { return nil }
+            return String(line[range.upperBound...].prefix { $0 != "\"" })
+        }
+        #expect(jobIds.count == 3 && Set(jobIds).count == 3, "each job journalled once: \(jobIds)")
     }
 }

@@ -1,13 +1,13 @@
 import Foundation
 import Testing
 
-/// The repository's `workflows/openapi.json`, located from this file.
+/// The repository's `Sources/StatusAPI/Resources/openapi.json`, located from this file.
 enum RepositoryFiles {
     static var root: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     }
 
-    static var openAPIDocument: URL { root.appendingPathComponent("workflows/openapi.json") }
+    static var openAPIDocument: URL { root.appendingPathComponent("Sources/StatusAPI/Resources/openapi.json") }
 
     static func openAPIChecker() throws -> OpenAPIChecker {
         try OpenAPIChecker(document: JSONValue.parse(Data(contentsOf: openAPIDocument)))

@@ -58,7 +58,7 @@ struct StatusServerProbeTests {
         #expect(served.status == 200)
         #expect(served.headers["content-type"]?.hasPrefix("application/json") == true)
         let file = try Data(contentsOf: RepositoryFiles.openAPIDocument)
-        #expect(served.body == file, "the served document differs from workflows/openapi.json")
+        #expect(served.body == file, "the served document differs from Sources/StatusAPI/Resources/openapi.json")
 
         let document = try JSONValue.parse(served.body)
         let checker = try OpenAPIChecker(document: document)

@@ -27,8 +27,14 @@ public protocol Fleet: Sendable {
     /// Execution counts of a job (O(1) on AWS: `DescribeJob.jobProcessDetails`).
     func jobProgress(jobId: String) async throws -> JobProgress
 
-    /// The devices whose execution of `jobId` has one of `statuses` (paginated on AWS; used for rollback).
+    /// The devices whose execution of `jobId` has one of `statuses` (paginated on AWS).
     func devices(jobId: String, statuses: Set<ExecutionStatus>) async throws -> [String]
+
+    /// The rollback set of a stage's job: devices whose execution succeeded, is in progress, timed out (a device
+    /// that went silent mid-install may have written the image), or was cancelled after it started (a forced
+    /// cancel stops a device mid-install: it may hold a half-written image). On AWS: SUCCEEDED, IN_PROGRESS,
+    /// TIMED_OUT, and CANCELED executions with a `startedAt`. The same set whether the cancel was forced or not.
+    func devicesThatMayHoldFirmware(jobId: String) async throws -> [String]
 
     /// Cancels a job; cancelling a job that is already cancelled or completed succeeds.
     func cancelJob(jobId: String, reason: String, force: Bool) async throws
@@ -79,10 +85,13 @@ public struct JobRequest: Sendable, Equatable {
     public var settings: JobSettings
     /// Bucket and presigning settings from the plan (required by the AWS fleet, ignored by the simulated one).
     public var aws: AWSPlanSettings?
+    /// When the fleet itself stops the job's queued executions (AWS `abortConfig`), even with the worker down.
+    public var abortCriteria: [JobAbortCriterion]
 
     public init(rolloutId: String, jobId: String, stage: String, targets: JobTargets, document: JobDocument,
-                settings: JobSettings, aws: AWSPlanSettings? = nil) {
+                settings: JobSettings, aws: AWSPlanSettings? = nil, abortCriteria: [JobAbortCriterion] = []) {
         self.aws = aws
+        self.abortCriteria = abortCriteria
         self.rolloutId = rolloutId
         self.jobId = jobId
         self.stage = stage

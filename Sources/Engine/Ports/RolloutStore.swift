@@ -26,6 +26,9 @@ public protocol RolloutStore: AnyObject, Sendable {
     func events(rolloutId: String, afterSequence: Int, limit: Int) throws -> [RolloutEventRecord]
     func verdicts(rolloutId: String) throws -> [VerdictRecord]
     func cohorts(rolloutId: String) throws -> CohortAssignment?
+    /// The newest instant any rollout was changed at (nil for an empty store): the clock of a database whose
+    /// rollouts run on a virtual or sped-up clock.
+    func latestInstant() throws -> Date?
 }
 
 /// A rollout about to be stored.

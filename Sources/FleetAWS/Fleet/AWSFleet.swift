@@ -170,7 +170,8 @@ public struct AWSFleet: Fleet {
                 jobExecutionsRolloutConfig: request.settings.maxPerMinute.map {
                     IoTRolloutConfig(maximumPerMinute: min(max($0, 1), 1000))
                 },
-                jobExecutionsRetryConfig: AWSFleet.retryConfig(request.settings))
+                jobExecutionsRetryConfig: AWSFleet.retryConfig(request.settings),
+                abortConfig: AWSFleet.abortConfig(request.abortCriteria))
             do {
                 try await iot.createJob(request.jobId, body)
                 logger.info("created job \(request.jobId) for \(targetArns.count) target(s)")
@@ -209,6 +210,20 @@ public struct AWSFleet: Fleet {
             var names: Set<String> = []
             for status in statuses.sorted(by: { $0.rawValue < $1.rawValue }) {
                 for summary in try await iot.listJobExecutionsForJob(jobId, status: status.rawValue) {
+                    names.insert(summary.thingName)
+                }
+            }
+            return names.sorted()
+        }
+    }
+
+    public func devicesThatMayHoldFirmware(jobId: String) async throws -> [String] {
+        try await mapped("job \(jobId)") {
+            let iot = configuration.iotClient()
+            var names: Set<String> = []
+            for status in ["SUCCEEDED", "IN_PROGRESS", "TIMED_OUT", "CANCELED"] {
+                for summary in try await iot.listJobExecutionsForJob(jobId, status: status)
+                where status != "CANCELED" || summary.startedAt != nil {
                     names.insert(summary.thingName)
                 }
             }
@@ -420,6 +435,15 @@ public struct AWSFleet: Fleet {
             criteria.append(IoTRetryCriteria(failureType: "TIMED_OUT", numberOfRetries: min(settings.retriesOnTimeout, 10)))
         }
         return criteria.isEmpty ? nil : IoTRetryConfig(criteriaList: criteria)
+    }
+
+    /// AWS's `abortConfig` for the criteria (nil when there are none).
+    static func abortConfig(_ criteria: [JobAbortCriterion]) -> IoTAbortConfig? {
+        guard !criteria.isEmpty else { return nil }
+        return IoTAbortConfig(criteriaList: criteria.map {
+            IoTAbortCriteria(failureType: $0.outcome.rawValue, thresholdPercentage: $0.thresholdPercent,
+                             minNumberOfExecutedThings: $0.executedMin)
+        })
     }
 
     /// A reason that is already a reason code (`[A-Z0-9_]+`, ≤ 128) is used as the code; any other text becomes the

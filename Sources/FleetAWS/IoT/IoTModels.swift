@@ -162,19 +162,22 @@ public struct IoTJobExecutionSummary: Decodable, Sendable, Equatable {
     public var thingArn: String
     public var status: String?
     public var executionNumber: Int64?
+    /// When the device started the execution (epoch seconds); nil for one that never left QUEUED.
+    public var startedAt: Double?
 
     enum CodingKeys: String, CodingKey {
         case thingArn, jobExecutionSummary
     }
 
     enum SummaryKeys: String, CodingKey {
-        case status, executionNumber
+        case status, executionNumber, startedAt
     }
 
-    public init(thingArn: String, status: String?, executionNumber: Int64?) {
+    public init(thingArn: String, status: String?, executionNumber: Int64?, startedAt: Double? = nil) {
         self.thingArn = thingArn
         self.status = status
         self.executionNumber = executionNumber
+        self.startedAt = startedAt
     }
 
     public init(from decoder: Decoder) throws {
@@ -184,6 +187,7 @@ public struct IoTJobExecutionSummary: Decodable, Sendable, Equatable {
             let summary = try container.nestedContainer(keyedBy: SummaryKeys.self, forKey: .jobExecutionSummary)
             status = try summary.decodeIfPresent(String.self, forKey: .status)
             executionNumber = try summary.decodeIfPresent(Int64.self, forKey: .executionNumber)
+            startedAt = try summary.decodeIfPresent(Double.self, forKey: .startedAt)
         }
     }
 

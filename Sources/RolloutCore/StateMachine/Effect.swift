@@ -11,6 +11,8 @@ public enum Effect: Codable, Equatable, Sendable {
     case cancelJob(stage: Int?, jobId: String, reason: String)
     /// Create the rollback job for every device that took (or was taking) the new firmware → `rollbackJobCreated`.
     case createRollbackJob
+    /// List the devices that did not take the rollback job → `rollbackStragglersListed`.
+    case listRollbackStragglers(jobId: String)
     /// Remove temporary fleet resources of a job (temporary thing groups). No completion event.
     case cleanUp(jobId: String)
     /// Tell the plan's webhooks. No completion event; failures never block the rollout.
@@ -22,6 +24,7 @@ public enum Effect: Codable, Equatable, Sendable {
         case .createJob: return "createJob"
         case .cancelJob: return "cancelJob"
         case .createRollbackJob: return "createRollbackJob"
+        case .listRollbackStragglers: return "listRollbackStragglers"
         case .cleanUp: return "cleanUp"
         case .notify: return "notify"
         }

@@ -22,6 +22,8 @@ public enum RolloutEvent: Codable, Equatable, Sendable {
     /// The rollback job exists and targets `devices` devices.
     case rollbackJobCreated(devices: Int)
     case rollbackProgressObserved(progress: JobProgress)
+    /// The devices that did not take the rollback: the first `RollbackState.notRolledBackListedMax` names, and the count.
+    case rollbackStragglersListed(devices: [String], count: Int)
     /// An effect failed for good (a permanent error, or retries exhausted); `resume` queues it again.
     case effectFailed(effect: EffectRecord, message: String)
 
@@ -41,6 +43,7 @@ public enum RolloutEvent: Codable, Equatable, Sendable {
         case .jobCancelled: return "jobCancelled"
         case .rollbackJobCreated: return "rollbackJobCreated"
         case .rollbackProgressObserved: return "rollbackProgressObserved"
+        case .rollbackStragglersListed: return "rollbackStragglersListed"
         case .effectFailed: return "effectFailed"
         }
     }

@@ -2,13 +2,18 @@ import Foundation
 
 /// Where a rollout is. `paused` is shown when a pause is in force (see `RolloutState.pause`); the phase underneath
 /// keeps moving with effect completions while decisions to advance are held.
+///
+/// `waitingForWindow` is "the stage is ready to start and waits for its maintenance window, or for a pause to be
+/// lifted". `rollbackIncomplete` ends a rollback that left devices on the new firmware (their list is in
+/// `RollbackState.notRolledBack`). `failed` is no longer entered: a rollout whose fleet call fails for good waits
+/// for a person instead; it stays for rollouts recorded by older versions.
 public enum RolloutPhase: String, Codable, Sendable, CaseIterable {
     case scheduled, waitingForWindow, preparing, deploying, baking, awaitingApproval, paused, rollingBack
-    case completed, rolledBack, aborted, failed
+    case completed, rolledBack, rollbackIncomplete, aborted, failed
 
     public var isTerminal: Bool {
         switch self {
-        case .completed, .rolledBack, .aborted, .failed: return true
+        case .completed, .rolledBack, .rollbackIncomplete, .aborted, .failed: return true
         default: return false
         }
     }
@@ -96,15 +101,19 @@ public struct PauseInfo: Codable, Equatable, Sendable {
     public var since: Date
     public var by: String
     public var reason: String
-    /// For `effectFailed`: the effect that resume queues again.
+    /// A fleet call that failed for good while (or by) pausing: resume queues it again, whatever the kind.
     public var failedEffect: EffectRecord?
+    /// The failed call's error, as the fleet reported it.
+    public var failedEffectError: String?
 
-    public init(kind: Kind, since: Date, by: String, reason: String, failedEffect: EffectRecord? = nil) {
+    public init(kind: Kind, since: Date, by: String, reason: String, failedEffect: EffectRecord? = nil,
+                failedEffectError: String? = nil) {
         self.kind = kind
         self.since = since
         self.by = by
         self.reason = reason
         self.failedEffect = failedEffect
+        self.failedEffectError = failedEffectError
     }
 }
 
@@ -118,6 +127,16 @@ public struct RollbackState: Codable, Equatable, Sendable {
     public var jobCreatedAt: Date?
     public var progress: JobProgress
     public var endedAt: Date?
+    /// Set when the rollback job ended (or stopped reporting) with devices that did not take the previous firmware;
+    /// their names are then listed before the rollout ends `rollbackIncomplete`.
+    public var incompleteSince: Date?
+    /// Devices that did not take the rollback (at most `RollbackState.notRolledBackListedMax` names) …
+    public var notRolledBack: [String]?
+    /// … and how many there were in all.
+    public var notRolledBackCount: Int?
+
+    /// Names kept in the state of devices that did not take the rollback (the count is always exact).
+    public static let notRolledBackListedMax = 1000
 
     public init(reason: String, requestedAt: Date, jobId: String) {
         self.reason = reason

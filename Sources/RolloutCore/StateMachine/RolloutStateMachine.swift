@@ -15,25 +15,31 @@ public struct Transition: Equatable, Sendable {
 /// ```
 /// scheduled        --submitted/timerFired, now ≥ notBefore-->  preparing            [prepare]
 /// preparing        --prepared-->                               (start stage 0)
-/// (start stage i)  : no devices → skipped, start i+1; approval missing → awaitingApproval;
-///                    window closed → waitingForWindow; else deploying [createJob(i)]; i = count → completed
-/// waitingForWindow --timerFired, window open-->                deploying            [createJob(i)]
-/// awaitingApproval --approved-->                               (start stage i)
+/// (start stage i)  : no devices → skipped, start i+1; i = count → completed; approval missing → awaitingApproval;
+///                    paused or window closed → waitingForWindow; else deploying [createJob(i)]
+/// waitingForWindow --timerFired, not paused, window open-->    deploying            [createJob(i)]
+/// awaitingApproval --approved-->                               (start stage i); while paused: recorded only
+///
 /// deploying        --jobCreated-->                             baking
 /// baking           --progressObserved/timerFired: pass-->      (start stage i+1)    (held while paused)
 /// baking           --… fail, onFailure rollback-->             rollingBack          [cancelJob(i)]
 /// baking           --… fail, onFailure pause-->                baking + pause       [cancelJob(i)]
 /// baking           --… inconclusive-->                         baking + pause
 /// any live         --pauseRequested-->                         same phase + pause
-/// any live + pause --resumeRequested-->                        pause cleared; per pause kind: go on, start the
-///                                                              next stage (gate override), judge again, or retry
+/// any live + pause --resumeRequested-->                        pause cleared, a failed effect queued again; per
+///                                                              pause kind: take the decisions held (start an
+///                                                              approved or held stage, judge), start the next
+///                                                              stage (gate override), or judge again
 /// any live         --rollbackRequested-->                      rollingBack          [cancelJob(i) if its job may exist]
+/// rollingBack+pause--rollbackRequested-->                      as resumeRequested (retries the failed effect)
 /// rollingBack      --jobCancelled-->                           rollingBack          [createRollbackJob]
-/// rollingBack      --rollbackJobCreated(0 devices)-->          rolledBack
-/// rollingBack      --rollbackProgressObserved, all done-->     rolledBack           [cleanUp…]
+/// rollingBack      --rollbackJobCreated(0 devices)-->          rolledBack           [cleanUp…]
+/// rollingBack      --rollbackProgressObserved, all done, all rolled back-->  rolledBack          [cleanUp…]
+/// rollingBack      --… all done (or evidence timeout), some not-->  rollingBack   [listRollbackStragglers]
+/// rollingBack      --rollbackStragglersListed-->               rollbackIncomplete   [cleanUp…]
 /// any live         --abortRequested-->                         aborted              [cancelJob(i) if its job may exist, cleanUp…]
-/// any live         --effectFailed-->                           same phase + pause (rollingBack: failed)
-/// completed, rolledBack, aborted, failed: terminal; every event leaves them unchanged.
+/// any live         --effectFailed-->                           same phase + pause naming the effect (also rollingBack)
+/// completed, rolledBack, rollbackIncomplete, aborted, failed: terminal; every event leaves them unchanged.
 /// ```
 public enum RolloutStateMachine {
     /// The state before the first event.
@@ -81,7 +87,11 @@ public enum RolloutStateMachine {
                 return "nothing awaits approval: rollout is \(state.displayPhase.rawValue)"
             }
         case .rollbackRequested:
-            if state.phase == .rollingBack { return "rollout is already rolling back" }
+            if state.phase == .rollingBack {
+                // A rollback held by a failed fleet call: asking again retries it.
+                if state.pause?.failedEffect != nil { return nil }
+                return "rollout is already rolling back"
+            }
             if plan.rollback == nil { return "the plan has no rollback target" }
         case .abortRequested:
             break
@@ -119,6 +129,8 @@ public enum RolloutStateMachine {
                 || !state.stages.indices.contains(stage) || state.stages[stage].status != .deploying
         case .createRollbackJob:
             return state.phase != .rollingBack || state.rollback?.devices != nil
+        case .listRollbackStragglers:
+            return state.phase != .rollingBack || state.rollback?.incompleteSince == nil
         case .cancelJob, .cleanUp, .notify:
             return false
         }
@@ -156,6 +168,11 @@ struct Step {
         case .approved(let by):
             guard state.phase == .awaitingApproval else { return }
             state.stages[state.currentStage].approvedBy = by
+            guard state.pause == nil else {
+                // A pause holds everything: the approval is recorded and acted on at resume.
+                state.message = "\(state.stages[state.currentStage].name) approved by \(by); starts when resumed"
+                return
+            }
             state.message = "\(state.stages[state.currentStage].name) approved by \(by)"
             startStage(state.currentStage)
         case .pauseRequested(let by, let reason):
@@ -169,7 +186,11 @@ struct Step {
         case .abortRequested(let by, let reason):
             onAbort(by: by, reason: reason)
         case .rollbackRequested(let by, let reason):
-            guard state.phase != .rollingBack, plan.rollback != nil else { return }
+            if state.phase == .rollingBack {
+                if state.pause?.failedEffect != nil { onResume(by: by) }
+                return
+            }
+            guard plan.rollback != nil else { return }
             beginRollback(reason: reason.isEmpty ? "rollback requested by \(by)" : "rollback requested by \(by): \(reason)")
         case .jobCancelled(let stage):
             guard state.phase == .rollingBack, let rollback = state.rollback, rollback.devices == nil,
@@ -185,14 +206,24 @@ struct Step {
                 state.message = "rollback job created for \(devices) devices"
             }
         case .rollbackProgressObserved(let progress):
-            guard state.phase == .rollingBack, let rollback = state.rollback, let devices = rollback.devices else { return }
+            guard state.phase == .rollingBack, let rollback = state.rollback, let devices = rollback.devices,
+                  rollback.incompleteSince == nil else { return }
             state.rollback!.progress = progress
             let settled = progress.executed + progress.canceled + progress.removed
             if progress.jobDone || (progress.pending == 0 && settled >= devices) {
-                let failures = progress.failed + progress.timedOut + progress.rejected
-                finishRollback(message: failures == 0
-                    ? "rolled back \(progress.succeeded) devices to \(plan.rollback?.version ?? "the previous firmware")"
-                    : "rolled back \(progress.succeeded) of \(devices) devices; \(failures) did not take the rollback")
+                settleRollback()
+            }
+        case .rollbackStragglersListed(let devices, let count):
+            guard state.phase == .rollingBack, let rollback = state.rollback, rollback.incompleteSince != nil else { return }
+            let total = rollback.devices ?? 0
+            state.rollback!.notRolledBack = Array(devices.prefix(RollbackState.notRolledBackListedMax))
+            state.rollback!.notRolledBackCount = count
+            if count == 0 {
+                // Late reports arrived between the last poll and the listing: every device took the rollback.
+                finishRollback(message: "rolled back \(total) devices to \(plan.rollback?.version ?? "the previous firmware")")
+            } else {
+                finishRollback(incomplete: true,
+                               message: "rollback incomplete: \(count) of \(total) devices did not take \(plan.rollback?.version ?? "the previous firmware") and may still run \(plan.release.version)")
             }
         case .effectFailed(let effect, let message):
             onEffectFailed(effect, message: message)
@@ -218,11 +249,10 @@ struct Step {
             judge(state.currentStage)
         case .rollingBack:
             // A rollback job whose devices never report: stop waiting after the evidence timeout.
-            guard let rollback = state.rollback, let created = rollback.jobCreatedAt, let devices = rollback.devices,
+            guard let rollback = state.rollback, let created = rollback.jobCreatedAt, rollback.devices != nil,
+                  rollback.incompleteSince == nil,
                   at >= created.addingTimeInterval(TimeInterval(plan.schedule.evidenceTimeoutSeconds)) else { return }
-            let progress = rollback.progress
-            finishRollback(message: "rolled back \(progress.succeeded) of \(devices) devices; "
-                           + "\(devices - progress.executed) did not report before the evidence timeout")
+            settleRollback()
         default:
             return
         }
@@ -260,6 +290,12 @@ struct Step {
             state.phase = .awaitingApproval
             state.message = "\(spec.name) awaits approval"
             notify("awaitingApproval", stage: spec.name, "\(state.rolloutId): \(spec.name) awaits approval")
+            return
+        }
+        if state.pause != nil {
+            // A pause holds everything: no stage starts and no job is created until resume.
+            state.phase = .waitingForWindow
+            state.message = "\(spec.name) is ready to start; held by the pause"
             return
         }
         if !WindowSchedule.isOpen(at: at, windows: plan.schedule.windows) {
@@ -350,14 +386,13 @@ struct Step {
         guard let pause = state.pause else { return }
         state.pause = nil
         state.message = "resumed by \(by)"
+        if let failed = pause.failedEffect {
+            effects.append(failed)
+            state.message = "resumed by \(by): retrying \(failed.key)"
+        }
         switch pause.kind {
-        case .requested:
-            // Decisions held during the pause are taken now.
-            switch state.phase {
-            case .scheduled, .waitingForWindow: onTime()
-            case .baking: judge(state.currentStage)
-            default: break
-            }
+        case .requested, .effectFailed:
+            takeHeldDecisions()
         case .gateFailed:
             state.stages[state.currentStage].overridden = true
             state.message = "resumed by \(by) past the failed gate of \(state.stages[state.currentStage].name)"
@@ -365,8 +400,20 @@ struct Step {
         case .inconclusive:
             state.stages[state.currentStage].judgingSince = at
             judge(state.currentStage)
-        case .effectFailed:
-            if let failed = pause.failedEffect { effects.append(failed) }
+        }
+    }
+
+    /// What a pause held back, decided now: the start time or window, a stage approved while paused, a gate's pass.
+    mutating func takeHeldDecisions() {
+        switch state.phase {
+        case .scheduled, .waitingForWindow:
+            onTime()
+        case .baking:
+            judge(state.currentStage)
+        case .awaitingApproval where state.stages[state.currentStage].approvedBy != nil:
+            startStage(state.currentStage)
+        default:
+            break
         }
     }
 
@@ -414,30 +461,49 @@ struct Step {
         notify("rollingBack", stage: state.stages[index].name, "\(state.rolloutId) rolling back: \(reason)")
     }
 
-    mutating func finishRollback(message: String) {
-        state.phase = .rolledBack
+    /// The rollback job is over (or stopped reporting): done if every device took it, else list those that did not.
+    mutating func settleRollback() {
+        guard let rollback = state.rollback, let devices = rollback.devices else { return }
+        if rollback.progress.succeeded >= devices {
+            finishRollback(message: "rolled back \(rollback.progress.succeeded) devices to \(plan.rollback?.version ?? "the previous firmware")")
+            return
+        }
+        state.rollback!.incompleteSince = at
+        state.message = "rollback job over: \(rollback.progress.succeeded) of \(devices) devices rolled back; listing the others"
+        effect("list-rollback-stragglers", .listRollbackStragglers(jobId: rollback.jobId))
+    }
+
+    mutating func finishRollback(incomplete: Bool = false, message: String) {
+        state.phase = incomplete ? .rollbackIncomplete : .rolledBack
         state.endedAt = at
+        state.pause = nil
         state.rollback?.endedAt = at
         state.message = message
         cleanUpJobs()
         if let jobId = state.rollback?.jobId, state.rollback?.devices ?? 0 > 0 {
             effect("cleanup:\(jobId)", .cleanUp(jobId: jobId))
         }
-        notify("rolledBack", stage: nil, "\(state.rolloutId) \(message)")
+        notify(incomplete ? "rollbackIncomplete" : "rolledBack", stage: nil, "\(state.rolloutId) \(message)")
     }
 
+    /// A fleet call failed for good. The rollout waits for a person, whatever its phase (a rollback too: while a
+    /// device may hold the new firmware nothing ends by itself); resume (or, rolling back, rollback) retries the call.
     mutating func onEffectFailed(_ failed: EffectRecord, message: String) {
         let text = "\(failed.key) failed: \(message)"
-        if state.phase == .rollingBack {
-            state.phase = .failed
-            state.endedAt = at
-            state.message = "rollback could not complete: \(text)"
-            notify("failed", stage: nil, "\(state.rolloutId) failed: \(state.message!)")
+        if state.pause != nil {
+            // Already held (a person's pause, a failed gate): keep its kind; resume also retries this call.
+            state.pause!.failedEffect = failed
+            state.pause!.failedEffectError = message
+            state.message = text
+            notify("paused", stage: nil, "\(state.rolloutId) paused: \(text)")
             return
         }
-        state.pause = PauseInfo(kind: .effectFailed, since: at, by: "engine", reason: text, failedEffect: failed)
-        state.message = text
-        notify("paused", stage: nil, "\(state.rolloutId) paused: \(text)")
+        let reason = state.phase == .rollingBack ? "rollback held: \(text)" : text
+        state.pause = PauseInfo(kind: .effectFailed, since: at, by: "engine", reason: reason, failedEffect: failed,
+                                failedEffectError: message)
+        state.message = reason
+        notify("paused", stage: nil, "\(state.rolloutId) paused: \(reason)"
+               + (state.phase == .rollingBack ? "; `rollout resume` or `rollout rollback` retries it" : ""))
     }
 
     mutating func cleanUpJobs() {
@@ -499,13 +565,15 @@ struct Step {
                     + (state.stages[index].lastEvaluation?.summary ?? "first evidence")
             }
         case .rollingBack:
-            if let created = state.rollback?.jobCreatedAt {
+            if state.rollback?.incompleteSince != nil {
+                state.waitingFor = "the list of devices that did not take the rollback"
+            } else if let created = state.rollback?.jobCreatedAt {
                 state.dueAt = created.addingTimeInterval(TimeInterval(plan.schedule.evidenceTimeoutSeconds))
                 state.waitingFor = "rollback job to finish"
             } else {
                 state.waitingFor = "cancellation and rollback job creation"
             }
-        case .paused, .completed, .rolledBack, .aborted, .failed:
+        case .paused, .completed, .rolledBack, .rollbackIncomplete, .aborted, .failed:
             break
         }
     }

@@ -30,12 +30,52 @@ import Testing
         return History(name: name, plan: plan, events: events, stored: stored)
     }
 
+    /// Facts this version keeps that the recorded format did not have: cleared before comparing.
+    static func withoutNewerFacts(_ state: RolloutState) -> RolloutState {
+        var state = state
+        state.pause?.failedEffectError = nil
+        return state
+    }
+
     @Test(arguments: names)
     func recordedLogReplaysToTheStoredState(name: String) throws {
         let history = try Self.load(name)
         #expect(history.events.map(\.sequence) == Array(1...history.events.count), "\(name): gapless log")
         let replayed = RolloutStateMachine.replay(rolloutId: history.stored.rolloutId, plan: history.plan,
                                                   events: history.events)
-        #expect(replayed == history.stored, "\(name) replays to another state")
+        let differences = try JSONDiff.paths(Self.withoutNewerFacts(replayed), history.stored)
+        #expect(differences.isEmpty, "\(name) replays to another state: \(differences.prefix(10))")
+    }
+}
+
+/// Where two encodable values differ, as JSON paths with both values (bounded output for test messages).
+enum JSONDiff {
+    static func paths<T: Encodable>(_ lhs: T, _ rhs: T) throws -> [String] {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .deferredToDate
+        let left = try JSONSerialization.jsonObject(with: encoder.encode(lhs))
+        let right = try JSONSerialization.jsonObject(with: encoder.encode(rhs))
+        var found: [String] = []
+        compare(left, right, path: "$", into: &found)
+        return found
+    }
+
+    private static func compare(_ lhs: Any?, _ rhs: Any?, path: String, into found: inout [String]) {
+        guard found.count < 50 else { return }
+        switch (lhs, rhs) {
+        case let (left as [String: Any], right as [String: Any]):
+            for key in Set(left.keys).union(right.keys).sorted() {
+                compare(left[key], right[key], path: path + "." + key, into: &found)
+            }
+        case let (left as [Any], right as [Any]):
+            if left.count != right.count { found.append("\(path): \(left.count) vs \(right.count) items") }
+            for index in 0..<min(left.count, right.count) {
+                compare(left[index], right[index], path: "\(path)[\(index)]", into: &found)
+            }
+        default:
+            let left = lhs.map { "\($0)" } ?? "absent"
+            let right = rhs.map { "\($0)" } ?? "absent"
+            if left != right { found.append("\(path): \(left) vs \(right)") }
+        }
     }
 }

@@ -220,6 +220,171 @@ struct MachineDriver {
         #expect(reason?.contains("aborted") == true)
     }
 
+    @Test func anApprovalGivenWhilePausedIsActedOnAtResume() throws {
+        let plan = try parsePlan(planText(canary: "canary: {devices: 10, bake: 30m, approval: required}"))
+        var driver = MachineDriver(plan: plan)
+        driver.prepare(sizes: [10, 490, 500])
+        #expect(driver.state.phase == .awaitingApproval)
+        driver.send(.pauseRequested(by: "ops", reason: "freeze"))
+        #expect(RolloutStateMachine.rejection(of: .approved(by: "rm"), in: driver.state, plan: plan) == nil)
+        let transition = driver.send(.approved(by: "rm"))
+        #expect(transition.changed, "the approval is recorded")
+        #expect(driver.state.stages[0].approvedBy == "rm")
+        #expect(driver.state.phase == .awaitingApproval)
+        #expect(!driver.effects.contains { $0.effect.kind == "createJob" }, "no job while paused")
+        driver.send(.timerFired)
+        #expect(!driver.effects.contains { $0.effect.kind == "createJob" })
+        driver.send(.resumeRequested(by: "ops"))
+        #expect(driver.state.phase == .deploying)
+        #expect(driver.effects.last { $0.effect.kind == "createJob" }?.effect == .createJob(stage: 0))
+    }
+
+    @Test func aPauseHoldsTheFirstStageWhenPreparingEndsDuringIt() throws {
+        var driver = MachineDriver(plan: try parsePlan(planText()))
+        driver.send(.pauseRequested(by: "ops", reason: ""))
+        driver.prepare(sizes: [10, 490, 500])
+        #expect(driver.state.phase == .waitingForWindow)
+        #expect(driver.state.displayPhase == .paused)
+        #expect(!driver.effects.contains { $0.effect.kind == "createJob" })
+        driver.send(.resumeRequested(by: "ops"))
+        #expect(driver.state.phase == .deploying)
+        #expect(driver.effects.last?.effect == .createJob(stage: 0))
+    }
+
+    /// Starts a rollback of the canary: gate failed on the canary's job, cancelled.
+    static func rollingBack() throws -> MachineDriver {
+        var driver = MachineDriver(plan: try parsePlan(planText()))
+        driver.prepare(sizes: [10, 490, 500])
+        driver.send(.jobCreated(stage: 0))
+        driver.send(.progressObserved(stage: 0, progress: JobProgress(succeeded: 5, failed: 5), metrics: [:]))
+        #expect(driver.state.phase == .rollingBack)
+        driver.send(.jobCancelled(stage: 0))
+        return driver
+    }
+
+    @Test func aRollbackWhoseFleetCallFailsWaitsForAPersonAndRetries() throws {
+        var driver = try Self.rollingBack()
+        let failed = EffectRecord(key: "rollback-job", effect: .createRollbackJob)
+        driver.send(.effectFailed(effect: failed, message: "AccessDeniedException: no iot:CreateJob"))
+        #expect(driver.state.phase == .rollingBack, "never terminal while devices may hold the new firmware")
+        #expect(driver.state.pause?.failedEffect == failed)
+        #expect(driver.state.pause?.failedEffectError == "AccessDeniedException: no iot:CreateJob")
+        #expect(driver.state.waitingFor?.contains("rollback-job failed") == true)
+        #expect(RolloutStateMachine.rejection(of: .rollbackRequested(by: "ops", reason: ""), in: driver.state,
+                                              plan: driver.plan) == nil)
+        #expect(RolloutStateMachine.rejection(of: .resumeRequested(by: "ops"), in: driver.state, plan: driver.plan) == nil)
+        let before = driver.effects.count
+        driver.send(.rollbackRequested(by: "ops", reason: "retry"))
+        #expect(driver.effects[before...].map(\.key) == ["rollback-job"])
+        #expect(driver.state.pause == nil)
+        #expect(driver.state.phase == .rollingBack)
+        // Once it is running, asking again is refused.
+        #expect(RolloutStateMachine.rejection(of: .rollbackRequested(by: "ops", reason: ""), in: driver.state,
+                                              plan: driver.plan) != nil)
+    }
+
+    @Test func aRollbackThatLeavesDevicesBehindEndsIncompleteWithTheirNames() throws {
+        var driver = try Self.rollingBack()
+        driver.send(.rollbackJobCreated(devices: 10))
+        driver.send(.rollbackProgressObserved(progress: JobProgress(succeeded: 7, failed: 2, timedOut: 1, jobDone: true)))
+        #expect(driver.state.phase == .rollingBack, "not a success: the others are listed first")
+        #expect(driver.effects.last?.effect == .listRollbackStragglers(jobId: "test-plan-0000abcd-rollback"))
+        // Later observations change nothing while the list is made.
+        let held = driver.send(.rollbackProgressObserved(progress: JobProgress(succeeded: 8, jobDone: true)))
+        #expect(!held.changed)
+        driver.send(.rollbackStragglersListed(devices: ["d-3", "d-5", "d-9"], count: 3))
+        #expect(driver.state.phase == .rollbackIncomplete)
+        #expect(driver.state.phase.isTerminal)
+        #expect(driver.state.rollback?.notRolledBack == ["d-3", "d-5", "d-9"])
+        #expect(driver.state.rollback?.notRolledBackCount == 3)
+        #expect(driver.effects.contains { $0.effect == .cleanUp(jobId: "test-plan-0000abcd-rollback") })
+        #expect(driver.effects.contains { $0.effect == .cleanUp(jobId: "test-plan-0000abcd-canary") })
+    }
+
+    @Test func aRollbackWhoseDevicesStaySilentEndsIncompleteAfterTheEvidenceTimeout() throws {
+        var driver = try Self.rollingBack()
+        driver.send(.rollbackJobCreated(devices: 10))
+        driver.send(.rollbackProgressObserved(progress: JobProgress(queued: 4, succeeded: 6)))
+        driver.advance(TimeInterval(driver.plan.schedule.evidenceTimeoutSeconds))
+        driver.send(.timerFired)
+        #expect(driver.effects.last?.effect == .listRollbackStragglers(jobId: "test-plan-0000abcd-rollback"))
+        driver.send(.rollbackStragglersListed(devices: ["a", "b", "c", "d"], count: 4))
+        #expect(driver.state.phase == .rollbackIncomplete)
+    }
+
+    @Test func aCompleteRollbackEndsRolledBack() throws {
+        var driver = try Self.rollingBack()
+        driver.send(.rollbackJobCreated(devices: 10))
+        driver.send(.rollbackProgressObserved(progress: JobProgress(succeeded: 10, jobDone: true)))
+        #expect(driver.state.phase == .rolledBack)
+        #expect(!driver.effects.contains { $0.effect.kind == "listRollbackStragglers" })
+    }
+
+    /// Property: over random sequences of commands, timers, progress and effect results (on a plan with an
+    /// approval and windows), no `createJob` is ever emitted while a pause is in force, and terminal phases stay terminal.
+    @Test func aPauseHoldsEveryJobOverRandomWalks() throws {
+        let plan = try parsePlan(planText(
+            waves: "waves:\n  - {percent: 50, bake: 1h, approval: required}\n  - {percent: 100, bake: 1h}",
+            extra: "schedule: {evidenceTimeout: 2h, windows: [{cron: \"0 */2 * * *\", duration: 1h}]}"))
+        var generator = SplitMix(seed: 20261129)
+        var pausedTransitions = 0
+        for walk in 0..<400 {
+            var driver = MachineDriver(plan: plan)
+            var terminal: RolloutPhase?
+            for step in 0..<80 {
+                driver.advance(Double(generator.next() % 5400))
+                let stage = driver.state.currentStage
+                let devices = driver.state.stages[stage].devices ?? 10
+                let failed = Int(generator.next() % 3)
+                let effectsSeen: [EffectRecord] = [
+                    EffectRecord(key: "prepare", effect: .prepare),
+                    EffectRecord(key: "create-job:\(driver.state.stages[stage].name)", effect: .createJob(stage: stage)),
+                    EffectRecord(key: "rollback-job", effect: .createRollbackJob),
+                    EffectRecord(key: "cancel-job:canary",
+                                 effect: .cancelJob(stage: 0, jobId: "test-plan-0000abcd-canary", reason: "x")),
+                    EffectRecord(key: "list-rollback-stragglers",
+                                 effect: .listRollbackStragglers(jobId: "test-plan-0000abcd-rollback")),
+                ]
+                let events: [RolloutEvent] = [
+                    .timerFired, .timerFired,
+                    .prepared(PreparedRollout(eligibleDevices: 1000, stageSizes: [10, 490, 500],
+                                              release: driver.artifact("2.0.0"), rollback: driver.artifact("1.0.0"))),
+                    .jobCreated(stage: stage),
+                    .progressObserved(stage: stage, progress: JobProgress(succeeded: devices - failed, failed: failed),
+                                      metrics: [:]),
+                    .approved(by: "x"), .approved(by: "y"),
+                    .pauseRequested(by: "x", reason: ""), .pauseRequested(by: "x", reason: ""),
+                    .resumeRequested(by: "x"),
+                    .abortRequested(by: "x", reason: ""), .rollbackRequested(by: "x", reason: ""),
+                    .jobCancelled(stage: stage), .rollbackJobCreated(devices: Int(generator.next() % 5)),
+                    .rollbackProgressObserved(progress: JobProgress(succeeded: Int(generator.next() % 5), failed: 1,
+                                                                    jobDone: true)),
+                    .rollbackStragglersListed(devices: ["d-1"], count: 1),
+                    .effectFailed(effect: effectsSeen[Int(generator.next() % UInt64(effectsSeen.count))], message: "boom"),
+                ]
+                let event = events[Int(generator.next() % UInt64(events.count))]
+                let before = driver.state
+                let transition = driver.send(event)
+                let jobs = transition.effects.filter { $0.effect.kind == "createJob" }
+                let releasesPause: Bool = {
+                    switch event {
+                    case .resumeRequested, .rollbackRequested: return true
+                    default: return false
+                    }
+                }()
+                if (before.pause != nil && !releasesPause) || transition.state.pause != nil {
+                    pausedTransitions += 1
+                    #expect(jobs.isEmpty, "walk \(walk) step \(step): \(event.kind) created a job while paused")
+                }
+                if let terminal {
+                    #expect(driver.state == before, "walk \(walk): \(terminal) left by \(event.kind)")
+                }
+                if driver.state.phase.isTerminal { terminal = driver.state.phase }
+            }
+        }
+        #expect(pausedTransitions > 1000, "the walks spend time paused (\(pausedTransitions) transitions)")
+    }
+
     /// Property: from any reachable state, random events never leave a terminal phase, and replaying the log
     /// of persisted events reproduces the state.
     @Test func randomWalksNeverLeaveTerminalStatesAndReplay() throws {
