@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
         // Already in the graph through Hummingbird; the worker runs its loop and the HTTP server as Services.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        // Already in the graph through SwiftNIO; its Heap orders the driver's wake-ups.
+        .package(url: "https://github.com/apple/swift-collections", exact: "1.6.0"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
@@ -31,6 +33,7 @@ let package = Package(
         .target(name: "Engine", dependencies: [
             "RolloutCore",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "HeapModule", package: "swift-collections"),
         ]),
         .target(name: "StoreSQLite", dependencies: ["Engine", "RolloutCore", "CSQLite"]),
         .target(name: "FleetSim", dependencies: ["Engine", "RolloutCore", .product(name: "Yams", package: "Yams")]),

@@ -109,6 +109,13 @@ public final class MemoryRolloutStore: RolloutStore {
         }
     }
 
+    public func pendingEffectKeys() throws -> [String: Set<String>] {
+        contents.withLock { contents in
+            contents.entries.mapValues { Set($0.effects.values.filter { $0.status == .pending }.map(\.record.key)) }
+                .filter { !$0.value.isEmpty }
+        }
+    }
+
     public func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String) throws {
         precondition(attempts >= 0, "attempts are never negative")
         try contents.withLock { contents in

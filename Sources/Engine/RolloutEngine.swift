@@ -9,6 +9,8 @@ import RolloutCore
 /// is still pending. One engine per store (the store's lock enforces it).
 public actor RolloutEngine {
     public nonisolated let store: any RolloutStore
+    /// Every committed transition is published here; steps start from it (no other copy of a rollout is kept).
+    public nonisolated let readModel: RolloutReadModel
     public let fleet: any Fleet
     let metricSource: any MetricSource
     let notifier: any Notifier
@@ -18,10 +20,17 @@ public actor RolloutEngine {
     /// Test hook: called at every crash point; throwing `SimulatedCrash` stops the engine there.
     let crashHook: (@Sendable (CrashPoint) throws -> Void)?
 
-    /// Rollouts held in memory: what the store says, plus the engine's own polling schedule.
-    var runtimes: [String: Runtime] = [:]
+    /// What the engine keeps of a rollout besides its state (which lives in the read model): the cohorts read once
+    /// and its own polling schedule.
+    var working: [String: Working] = [:]
     var counters = EngineCounters()
 
+    struct Working {
+        var cohorts: CohortAssignment?
+        var nextPollAt: Date?
+    }
+
+    /// A rollout during one step: a working copy of its stored form plus `Working`.
     struct Runtime {
         var rollout: StoredRollout
         var cohorts: CohortAssignment?
@@ -30,9 +39,10 @@ public actor RolloutEngine {
 
     public init(store: any RolloutStore, fleet: any Fleet, metricSource: any MetricSource, notifier: any Notifier,
                 clock: any RolloutClock, configuration: EngineConfiguration = EngineConfiguration(),
-                logger: Logger = Logger(label: "rollout.engine"),
+                readModel: RolloutReadModel? = nil, logger: Logger = Logger(label: "rollout.engine"),
                 crashHook: (@Sendable (CrashPoint) throws -> Void)? = nil) {
         self.store = store
+        self.readModel = readModel ?? RolloutReadModel(store: store)
         self.fleet = fleet
         self.metricSource = metricSource
         self.notifier = notifier
@@ -62,8 +72,8 @@ public actor RolloutEngine {
             let existing = try store.rollout(id: id)
             return SubmitResult(rolloutId: id, created: false, state: existing?.state ?? transition.state)
         }
-        runtimes[id] = Runtime(rollout: StoredRollout(id: id, plan: plan, planSource: planSource, fleetKind: fleet.kind,
-                                                      state: transition.state))
+        readModel.created(StoredRollout(id: id, plan: plan, planSource: planSource, fleetKind: fleet.kind,
+                                        state: transition.state), commit: commit)
         logTransition(id: id, event: .submitted, state: transition.state)
         try crash(.afterCommit(rolloutId: id, eventKind: "submitted"))
         return SubmitResult(rolloutId: id, created: true, state: transition.state)
@@ -81,23 +91,26 @@ public actor RolloutEngine {
             }
             do {
                 try commit(command, runtime: &runtime, force: true)
-                runtimes[rolloutId] = runtime
                 return runtime.rollout.state
             } catch StoreError.conflict {
-                runtimes[rolloutId] = nil  // someone else moved it: reload and judge again
+                try reload(rolloutId)  // someone else moved it: reload and judge again
             }
         }
         throw StoreError.database("rollout \(rolloutId) kept changing while recording the command")
     }
 
-    /// Drops cached state so the next step re-reads the store (after a restart, or to resume many rollouts).
-    public func forget(rolloutId: String) {
-        runtimes[rolloutId] = nil
+    /// Re-reads a rollout from the store into the read model and drops what the engine derived from it (after a
+    /// step failed, or a commit found the rollout changed by someone else).
+    public func reload(_ rolloutId: String) throws {
+        working[rolloutId] = nil
+        guard let rollout = try store.rollout(id: rolloutId) else { throw StoreError.notFound(rolloutId: rolloutId) }
+        let pending = Set(try store.pendingEffects(rolloutId: rolloutId).map(\.record.key))
+        readModel.load(rollout, pendingEffectKeys: pending)
     }
 
-    /// The rollout's state as last committed (from memory when this engine holds it: it is the only writer).
+    /// The rollout's state as last committed (the engine is the only writer: the read model is current).
     public func state(of rolloutId: String) throws -> RolloutState? {
-        if let runtime = runtimes[rolloutId] { return runtime.rollout.state }
+        if let rollout = readModel.rollout(rolloutId) { return rollout.state }
         return try store.rollout(id: rolloutId)?.state
     }
 
@@ -105,38 +118,41 @@ public actor RolloutEngine {
 
     // MARK: the step
 
-    /// Does everything due for one rollout now: pending effects, timers, polls. Returns when it should be looked at
-    /// again, or nil when it is finished (terminal, nothing left in the outbox).
-    public func step(rolloutId: String) async throws -> Date? {
+    /// Does everything due for one rollout now: pending effects, timers, polls; then says what it needs next.
+    public func step(rolloutId: String) async throws -> StepOutcome {
         var runtime = try loadRuntime(rolloutId)
         for _ in 0..<configuration.iterationsPerStepMax {
             var progressed = false
             if try await performDueEffect(runtime: &runtime) { progressed = true }
             if try fireTimerIfDue(runtime: &runtime) { progressed = true }
             if try await pollIfDue(runtime: &runtime) { progressed = true }
-            runtimes[rolloutId] = runtime
+            keep(runtime)
             if !progressed { break }
         }
-        runtimes[rolloutId] = runtime
-        return try nextWake(runtime: runtime)
+        keep(runtime)
+        return try assessOutcome(runtime: runtime)
     }
 
-    /// When `rolloutId` next needs a step (nil: never, it is finished).
-    func nextWake(runtime: Runtime) throws -> Date? {
+    /// Finished, due again, or waiting for a person. Effects still in the outbox (a cancel being retried, a
+    /// notification) keep a rollout `due` even while it is paused: a pause holds decisions, not the clean-up.
+    func assessOutcome(runtime: Runtime) throws -> StepOutcome {
         let state = runtime.rollout.state
-        var candidates: [Date] = []
-        let pending = try store.pendingEffects(rolloutId: state.rolloutId)
-        for effect in pending {
-            candidates.append(effect.nextAttemptAt ?? clock.now())
-        }
+        let effectDue = try store.pendingEffects(rolloutId: state.rolloutId)
+            .map { $0.nextAttemptAt ?? clock.now() }.min()
         if state.phase.isTerminal {
-            return candidates.min()
+            return effectDue.map { .due($0) } ?? .finished
         }
-        if let due = state.dueAt { candidates.append(due) }
-        if needsPolling(state), let poll = runtime.nextPollAt { candidates.append(poll) }
-        if needsPolling(state) && runtime.nextPollAt == nil { candidates.append(clock.now()) }
-        // A live rollout with nothing to wait for waits for a person (approval, resume): no timer.
-        return candidates.min()
+        var candidates = [effectDue, state.dueAt].compactMap { $0 }
+        if needsPolling(state) { candidates.append(runtime.nextPollAt ?? clock.now()) }
+        let next = candidates.min()
+        if effectDue == nil {
+            if let pause = state.pause { return .needsPerson(.resume(pause.kind), nextDueAt: next) }
+            if state.phase == .awaitingApproval {
+                return .needsPerson(.approval(stage: state.stages[state.currentStage].name), nextDueAt: next)
+            }
+        }
+        guard let next else { return .needsPerson(.nothingScheduled, nextDueAt: nil) }
+        return .due(next)
     }
 
     // MARK: effects
@@ -148,7 +164,7 @@ public actor RolloutEngine {
             .first(where: { ($0.nextAttemptAt ?? .distantPast) <= now }) else { return false }
         let record = pending.record
         if RolloutStateMachine.isObsolete(record.effect, in: runtime.rollout.state) {
-            try store.finishEffect(rolloutId: rolloutId, key: record.key, status: .skipped)
+            try finishEffect(rolloutId: rolloutId, key: record.key, status: .skipped)
             return true
         }
         counters.effectsAttempted += 1
@@ -158,7 +174,7 @@ public actor RolloutEngine {
             if let event = outcome.event {
                 try commitCompletion(event, key: record.key, status: .done, cohorts: outcome.cohorts, runtime: &runtime)
             } else {
-                try store.finishEffect(rolloutId: rolloutId, key: record.key, status: .done)
+                try finishEffect(rolloutId: rolloutId, key: record.key, status: .done)
             }
         } catch let crash as SimulatedCrash {
             throw crash
@@ -305,7 +321,7 @@ public actor RolloutEngine {
                     try commitCompletion(.jobCancelled(stage: stage), key: record.key, status: .done, cohorts: nil,
                                          runtime: &runtime)
                 } else {
-                    try store.finishEffect(rolloutId: rolloutId, key: record.key, status: .done)
+                    try finishEffect(rolloutId: rolloutId, key: record.key, status: .done)
                 }
                 return
             }
@@ -322,7 +338,7 @@ public actor RolloutEngine {
         }
         if isNotification {
             logger.error("notification dropped", metadata: ["rollout": "\(rolloutId)", "error": "\(message)"])
-            try store.finishEffect(rolloutId: rolloutId, key: record.key, status: .failed)
+            try finishEffect(rolloutId: rolloutId, key: record.key, status: .failed)
             return
         }
         logger.error("effect failed for good", metadata: [
@@ -425,10 +441,12 @@ public actor RolloutEngine {
         }
         let newState = transition.state
         let record = RolloutEventRecord(sequence: newState.eventCount, at: now, event: event)
-        try store.commit(StoreCommit(
+        let storeCommit = StoreCommit(
             rolloutId: runtime.rollout.id, expectedEventCount: state.eventCount, event: record, state: newState,
             effects: transition.effects, verdicts: transition.verdicts, completedEffectKey: completedEffectKey,
-            completedEffectStatus: completedEffectStatus, cohorts: cohorts))
+            completedEffectStatus: completedEffectStatus, cohorts: cohorts)
+        try store.commit(storeCommit)
+        readModel.committed(storeCommit)
         counters.commits += 1
         for verdict in transition.verdicts { counters.verdicts[verdict.evaluation.verdict, default: 0] += 1 }
         runtime.rollout.state = newState
@@ -459,19 +477,31 @@ public actor RolloutEngine {
             try commit(event, runtime: &runtime, force: true, completedEffectKey: key, completedEffectStatus: status,
                        cohorts: cohorts)
         } catch StoreError.conflict {
-            runtime = try loadRuntime(runtime.rollout.id, fresh: true)
+            let kept = working[runtime.rollout.id]
+            try reload(runtime.rollout.id)
+            working[runtime.rollout.id] = kept
+            runtime = try loadRuntime(runtime.rollout.id)
             try commit(event, runtime: &runtime, force: true, completedEffectKey: key, completedEffectStatus: status,
                        cohorts: cohorts)
         }
     }
 
-    func loadRuntime(_ rolloutId: String, fresh: Bool = false) throws -> Runtime {
-        if !fresh, let runtime = runtimes[rolloutId] { return runtime }
-        guard let rollout = try store.rollout(id: rolloutId) else { throw StoreError.notFound(rolloutId: rolloutId) }
-        let runtime = Runtime(rollout: rollout, cohorts: runtimes[rolloutId]?.cohorts,
-                              nextPollAt: runtimes[rolloutId]?.nextPollAt)
-        runtimes[rolloutId] = runtime
-        return runtime
+    /// The rollout as the read model holds it (loaded from the store on first use) with what the engine keeps.
+    func loadRuntime(_ rolloutId: String) throws -> Runtime {
+        if readModel.rollout(rolloutId) == nil { try reload(rolloutId) }
+        guard let rollout = readModel.rollout(rolloutId) else { throw StoreError.notFound(rolloutId: rolloutId) }
+        let kept = working[rolloutId]
+        return Runtime(rollout: rollout, cohorts: kept?.cohorts, nextPollAt: kept?.nextPollAt)
+    }
+
+    /// Keeps what a step learnt beyond the committed state (which the read model already has).
+    func keep(_ runtime: Runtime) {
+        working[runtime.rollout.id] = Working(cohorts: runtime.cohorts, nextPollAt: runtime.nextPollAt)
+    }
+
+    func finishEffect(rolloutId: String, key: String, status: EffectStatus) throws {
+        try store.finishEffect(rolloutId: rolloutId, key: key, status: status)
+        readModel.effectFinished(rolloutId: rolloutId, key: key)
     }
 
     func crash(_ point: CrashPoint) throws {

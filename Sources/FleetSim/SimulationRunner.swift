@@ -2,7 +2,8 @@ import Engine
 import Foundation
 import RolloutCore
 
-/// Drives one rollout through the engine on the virtual clock: step, then jump to the next due instant.
+/// Drives one rollout through the engine on the virtual clock with the one `RolloutDriver`: step, then jump to the
+/// next due instant.
 ///
 /// Nobody is there to approve or resume in a rehearsal, so approvals are granted by the simulator after
 /// `approvalDelaySeconds` (or the run stops at the approval), and a pause ends the run.
@@ -37,32 +38,69 @@ public struct SimulationRunner: Sendable {
     }
 
     /// Runs `rolloutId` until it ends or cannot go on without a person. `onStep` sees the state after every step.
-    public func run(rolloutId: String, onStep: (RolloutState) -> Void = { _ in }) async throws -> Ending {
-        let start = clock.now()
-        let deadline = start.addingTimeInterval(options.virtualSecondsMax)
-        var approvalDueAt: Date?
-        for _ in 0..<options.stepsMax {
-            let wake = try await engine.step(rolloutId: rolloutId)
-            guard let state = try await engine.state(of: rolloutId) else { return .finished }
-            onStep(state)
-            if state.phase.isTerminal && wake == nil { return .finished }
-            if state.pause != nil && !state.phase.isTerminal { return .paused }
-            var next = wake
-            if state.phase == .awaitingApproval {
-                guard let delay = options.approvalDelaySeconds else { return .awaitingApproval }
-                let due = approvalDueAt ?? clock.now().addingTimeInterval(TimeInterval(delay))
-                approvalDueAt = due
-                if clock.now() >= due {
-                    try await engine.command(.approved(by: "simulator"), rolloutId: rolloutId)
-                    approvalDueAt = nil
-                    continue
-                }
-                next = min(next ?? due, due)
+    public func run(rolloutId: String, onStep: @escaping @Sendable (RolloutState) -> Void = { _ in }) async throws
+        -> Ending
+    {
+        let approver = SimulatedApprover(options: options, clock: clock,
+                                         deadline: clock.now().addingTimeInterval(options.virtualSecondsMax),
+                                         onStep: onStep)
+        let driver = RolloutDriver(engine: engine, clock: clock, configuration: RolloutDriver.Configuration(stepsInFlightMax: 1, stepErrorEndsDrive: true),
+                                   policy: { id, outcome, driver in await approver.decide(id, outcome, driver) })
+        _ = try await driver.drive(rolloutId)
+        if let failure = approver.failure { throw failure }
+        return approver.ending
+    }
+}
+
+/// The simulator's stand-in for the people around a rollout: approves after a delay, stops at a pause, and bounds
+/// the run by virtual time and steps. Called by the driver one step at a time (never concurrently).
+final class SimulatedApprover: @unchecked Sendable {
+    let options: SimulationRunner.Options
+    let clock: VirtualClock
+    let deadline: Date
+    let onStep: @Sendable (RolloutState) -> Void
+    private(set) var ending = SimulationRunner.Ending.finished
+    private(set) var failure: (any Error)?
+    private var steps = 0
+    private var approvalDueAt: Date?
+
+    init(options: SimulationRunner.Options, clock: VirtualClock, deadline: Date,
+         onStep: @escaping @Sendable (RolloutState) -> Void) {
+        self.options = options
+        self.clock = clock
+        self.deadline = deadline
+        self.onStep = onStep
+    }
+
+    func decide(_ rolloutId: String, _ outcome: StepOutcome, _ driver: RolloutDriver) async -> RolloutDriver.Decision {
+        if let state = driver.engine.readModel.rollout(rolloutId)?.state { onStep(state) }
+        steps += 1
+        guard steps < options.stepsMax else { return end(.stepLimit) }
+        switch outcome {
+        case .finished:
+            return end(.finished)
+        case .needsPerson(.approval, let next):
+            guard let delay = options.approvalDelaySeconds else { return end(.awaitingApproval) }
+            let due = approvalDueAt ?? clock.now().addingTimeInterval(TimeInterval(delay))
+            approvalDueAt = due
+            guard clock.now() >= due else { return due > deadline ? end(.virtualTimeLimit) : .wake(at: min(next ?? due, due)) }
+            approvalDueAt = nil
+            do {
+                try await driver.engine.command(.approved(by: "simulator"), rolloutId: rolloutId)
+            } catch {
+                failure = error
+                return end(.paused)
             }
-            guard let next else { return state.phase.isTerminal ? .finished : .paused }
-            if next > deadline { return .virtualTimeLimit }
-            clock.advance(to: next)
+            return .wake(at: clock.now())
+        case .needsPerson:
+            return end(.paused)
+        case .due(let at):
+            return at > deadline ? end(.virtualTimeLimit) : .proceed
         }
-        return .stepLimit
+    }
+
+    private func end(_ ending: SimulationRunner.Ending) -> RolloutDriver.Decision {
+        self.ending = ending
+        return .release
     }
 }

@@ -15,6 +15,13 @@ public final class VirtualClock: RolloutClock, @unchecked Sendable {
         lock.withLock { current }
     }
 
+    /// Jumps to `date` (the driver calls it only when no step is in flight).
+    public func sleep(until date: Date) async throws {
+        advance(to: date)
+    }
+
+    public var advancesOnlyWhenIdle: Bool { true }
+
     /// Moves the clock to `date` if that is later than now.
     public func advance(to date: Date) {
         lock.withLock {

@@ -199,6 +199,18 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         }
     }
 
+    public func pendingEffectKeys() throws -> [String: Set<String>] {
+        try perform("reading pending effect keys") { db in
+            try db.withStatement("SELECT rollout_id, key FROM effects WHERE status = 'pending'") { statement in
+                var keys: [String: Set<String>] = [:]
+                while try statement.step() {
+                    keys[statement.text(0), default: []].insert(statement.text(1))
+                }
+                return keys
+            }
+        }
+    }
+
     public func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String) throws {
         precondition(attempts >= 0, "attempts are never negative")
         try perform("deferring effect \(key) of rollout \(rolloutId)") { db in

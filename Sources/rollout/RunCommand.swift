@@ -4,6 +4,7 @@ import FleetAWS
 import Foundation
 import Logging
 import RolloutCore
+import ServiceLifecycle
 import StoreSQLite
 
 /// `rollout run PLAN --db PATH`: drives one plan on AWS IoT Jobs + S3 to its end, in the foreground, on the real clock.
@@ -61,6 +62,8 @@ struct RunCommand: AsyncParsableCommand {
     var verbose = false
 
     static let interruptedStatus: Int32 = 130
+    /// Seconds a stop (Ctrl-C, SIGTERM) waits for the step in flight before the process exits anyway.
+    static let graceSeconds: Int64 = 5
     static let pollIntervalSecondsRange = 1...3600
 
     func validate() throws {
@@ -85,11 +88,7 @@ struct RunCommand: AsyncParsableCommand {
         logger.logLevel = verbose ? .info : .warning
 
         let reporter = RunReporter(format: output)
-        let stop = StopRequest()
-        stop.install(onSignal: { signalName in
-            Console.error("\n\(signalName): stopping. The rollout's state is saved: resume by running the same command.")
-        })
-
+        let clock = SystemClock()
         let store: SQLiteRolloutStore
         let engine: RolloutEngine
         do {
@@ -98,7 +97,7 @@ struct RunCommand: AsyncParsableCommand {
                                                              endpointURL: endpointURL, profile: profile)
             configuration.logger = logger
             engine = RolloutEngine(store: store, fleet: AWSFleet(configuration: configuration),
-                                   metricSource: HTTPMetricSource(), notifier: WebhookNotifier(), clock: SystemClock(),
+                                   metricSource: HTTPMetricSource(), notifier: WebhookNotifier(), clock: clock,
                                    configuration: EngineConfiguration(pollIntervalSeconds: pollSeconds), logger: logger)
         } catch {
             Console.error("error: \(error)")
@@ -123,109 +122,128 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.otherError)
         }
 
-        let status = await drive(engine: engine, rolloutId: rolloutId, pollSeconds: pollSeconds,
-                                 timeoutSeconds: timeoutSeconds, reporter: reporter, stop: stop)
+        let status = await drive(engine: engine, clock: clock, rolloutId: rolloutId, timeoutSeconds: timeoutSeconds,
+                                 reporter: reporter, logger: logger)
         if status != ExitStatus.completed { throw ExitCode(status) }
     }
 
-    /// Steps the rollout until it ends, needs a person, is interrupted or runs out of time; returns the exit status.
-    func drive(engine: RolloutEngine, rolloutId: String, pollSeconds: Double, timeoutSeconds: Double,
-               reporter: RunReporter, stop: StopRequest) async -> Int32 {
-        let deadline = Date().addingTimeInterval(timeoutSeconds)
-        // Bounded: every pass either sleeps until the next due instant (at most one poll interval) or did work;
-        // the deadline ends it in any case.
-        while true {
-            if stop.isRequested {
-                reporter.interrupted(rolloutId: rolloutId, database: db)
-                return RunCommand.interruptedStatus
-            }
-            let wake: Date?
-            let state: RolloutState
-            do {
-                wake = try await engine.step(rolloutId: rolloutId)
-                guard let current = try await engine.state(of: rolloutId) else {
-                    Console.error("error: rollout \(rolloutId) vanished from \(db)")
-                    return ExitStatus.otherError
-                }
-                state = current
-            } catch {
-                Console.error("error: \(error)\nThe rollout's state is saved up to the last step: "
-                              + "resume by running the same command.")
-                return ExitStatus.otherError
-            }
-            reporter.observe(state)
-            if state.phase.isTerminal && wake == nil {
-                reporter.finished(state)
-                return ExitStatus.forPhase(state.phase)
-            }
-            if !state.phase.isTerminal {
-                if let pause = state.pause {
-                    reporter.needsPerson(state, what: "paused (\(pause.kind.rawValue)): \(pause.reason)",
-                                         how: "resume it (`rollout resume \(rolloutId)` through a worker serving \(db)), "
-                                            + "then run this command again")
-                    return ExitStatus.pausedOrAborted
-                }
-                if state.phase == .awaitingApproval {
-                    let stage = state.stages.indices.contains(state.currentStage) ? state.stages[state.currentStage].name : "the next stage"
-                    reporter.needsPerson(state, what: state.waitingFor ?? "approval of \(stage)",
-                                         how: "approve it (`rollout approve \(rolloutId)` through a worker serving \(db)), "
-                                            + "then run this command again")
-                    return ExitStatus.pausedOrAborted
-                }
-                if wake == nil {
-                    reporter.needsPerson(state, what: state.waitingFor ?? "a person (nothing is scheduled)",
-                                         how: "act on it, then run this command again")
-                    return ExitStatus.pausedOrAborted
-                }
-            }
-            let now = Date()
-            if now >= deadline {
-                reporter.timedOut(state, after: timeout)
-                return ExitStatus.otherError
-            }
-            let next = min(wake ?? now.addingTimeInterval(pollSeconds), now.addingTimeInterval(pollSeconds), deadline)
-            await stop.sleep(until: next)
+    /// Drives the rollout with the one driver until it ends, needs a person, is interrupted (SIGINT/SIGTERM through
+    /// ServiceLifecycle: the step in flight finishes and is saved) or runs out of time; returns the exit status.
+    func drive(engine: RolloutEngine, clock: SystemClock, rolloutId: String, timeoutSeconds: Double,
+               reporter: RunReporter, logger: Logger) async -> Int32 {
+        let driver = RolloutDriver(
+            engine: engine, clock: clock, configuration: RolloutDriver.Configuration(stepsInFlightMax: 1, stepErrorEndsDrive: true),
+            policy: { id, outcome, driver in
+                if let state = driver.engine.readModel.rollout(id)?.state { reporter.observe(state) }
+                return await RolloutDriver.untilFinishedOrPerson(id, outcome, driver)
+            }, logger: logger)
+        let service = RunDriveService(driver: driver, rolloutId: rolloutId, timeoutSeconds: timeoutSeconds)
+        var configuration = ServiceGroupConfiguration(
+            services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup,
+                             failureTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // A step blocked in a fleet call longer than this is abandoned: every step is saved before the next, so
+        // exiting mid-step is as safe as a crash.
+        configuration.maximumGracefulShutdownDuration = .seconds(RunCommand.graceSeconds)
+        do {
+            try await ServiceGroup(configuration: configuration).run()
+        } catch {
+            Console.error("error: \(error)")
         }
+        guard let state = try? await engine.state(of: rolloutId) else {
+            Console.error("error: rollout \(rolloutId) cannot be read from \(db)")
+            return ExitStatus.otherError
+        }
+        switch await service.ending {
+        case .released(let outcome):
+            return report(outcome, state: state, reporter: reporter)
+        case .failed(let error):
+            Console.error("error: \(error)\nThe rollout's state is saved up to the last step: "
+                          + "resume by running the same command.")
+            return ExitStatus.otherError
+        case .timedOut:
+            reporter.timedOut(state, after: timeout)
+            return ExitStatus.otherError
+        case .interrupted, nil:
+            Console.error("\nstopping. The rollout's state is saved: resume by running the same command.")
+            reporter.interrupted(rolloutId: rolloutId, database: db)
+            return RunCommand.interruptedStatus
+        }
+    }
+
+    /// The exit status for a released rollout, with what a person must do when one is needed.
+    func report(_ outcome: StepOutcome, state: RolloutState, reporter: RunReporter) -> Int32 {
+        let id = state.rolloutId
+        switch outcome {
+        case .finished, .due:
+            reporter.finished(state)
+            return ExitStatus.forPhase(state.phase)
+        case .needsPerson(.resume(let kind), _):
+            reporter.needsPerson(state, what: "paused (\(kind.rawValue)): \(state.pause?.reason ?? "")",
+                                 how: "resume it (`rollout resume \(id) --db \(db)`), then run this command again")
+        case .needsPerson(.approval(let stage), _):
+            reporter.needsPerson(state, what: "approval of \(stage)",
+                                 how: "approve it (`rollout approve \(id) --db \(db)`), then run this command again")
+        case .needsPerson(.nothingScheduled, _):
+            reporter.needsPerson(state, what: state.waitingFor ?? "a person (nothing is scheduled)",
+                                 how: "act on it, then run this command again")
+        }
+        return ExitStatus.pausedOrAborted
     }
 }
 
-/// Ctrl-C / SIGTERM: the first signal asks the loop to stop after the step in progress (every step is persisted,
-/// so stopping anywhere is safe); if that takes more than a few seconds, or on a second signal, the process exits.
-final class StopRequest: @unchecked Sendable {
-    private let lock = NSLock()
-    private var requested = false
-    private var sources: [DispatchSourceSignal] = []
-    static let graceSeconds = 5.0
-
-    var isRequested: Bool { lock.withLock { requested } }
-
-    func install(onSignal: @escaping @Sendable (String) -> Void) {
-        for (number, name) in [(SIGINT, "interrupted"), (SIGTERM, "terminated")] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in
-                let first = lock.withLock { () -> Bool in
-                    defer { requested = true }
-                    return !requested
-                }
-                guard first else { exit(RunCommand.interruptedStatus) }
-                onSignal(name)
-                DispatchQueue.global().asyncAfter(deadline: .now() + StopRequest.graceSeconds) {
-                    exit(RunCommand.interruptedStatus)
-                }
-            }
-            source.resume()
-            sources.append(source)
-        }
+/// `rollout run`'s drive as a Service: graceful shutdown stops the driver after the step in flight.
+actor RunDriveService: Service {
+    enum Ending {
+        case released(StepOutcome), failed(any Error), timedOut, interrupted
     }
 
-    /// Sleeps until `date` on the real clock, waking within 0.2 s of a stop request.
-    func sleep(until date: Date) async {
-        while !isRequested {
-            let remaining = date.timeIntervalSinceNow
-            if remaining <= 0 { return }
-            try? await Task.sleep(nanoseconds: UInt64(min(remaining, 0.2) * 1_000_000_000))
+    let driver: RolloutDriver
+    let rolloutId: String
+    let timeoutSeconds: Double
+    private(set) var ending: Ending?
+
+    init(driver: RolloutDriver, rolloutId: String, timeoutSeconds: Double) {
+        self.driver = driver
+        self.rolloutId = rolloutId
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    func run() async throws {
+        let driver = self.driver
+        let timeoutSeconds = self.timeoutSeconds
+        let outcome = await withGracefulShutdownHandler {
+            await withTaskGroup(of: StepOutcome?.self) { group in
+                group.addTask {
+                    do {
+                        return try await driver.drive(self.rolloutId)
+                    } catch {
+                        await self.end(.failed(error))
+                        return nil
+                    }
+                }
+                group.addTask {
+                    try? await Task.sleep(nanoseconds: UInt64(min(timeoutSeconds, 1e9) * 1_000_000_000))
+                    guard !Task.isCancelled else { return nil }
+                    await self.end(.timedOut)
+                    await driver.stop()
+                    return nil
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+        } onGracefulShutdown: {
+            Task {
+                await self.end(.interrupted)
+                await driver.stop()
+            }
         }
+        if let outcome { end(.released(outcome)) }
+    }
+
+    private func end(_ ending: Ending) {
+        if self.ending == nil { self.ending = ending }
     }
 }
 

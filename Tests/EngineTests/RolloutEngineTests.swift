@@ -109,8 +109,8 @@ import Testing
             if try await engine.state(of: submitted.rolloutId)?.phase == .baking { break }
         }
         try await engine.command(.abortRequested(by: "ops", reason: "bad build"), rolloutId: submitted.rolloutId)
-        let wake = try await engine.step(rolloutId: submitted.rolloutId)
-        #expect(wake == nil)
+        let outcome = try await engine.step(rolloutId: submitted.rolloutId)
+        #expect(outcome == .finished)
         let state = try world.readBack().state
         #expect(state.phase == .aborted)
         #expect(world.fleet.jobSummaries().first?.progress.canceled ?? 0 > 0)

@@ -39,7 +39,7 @@ import Testing
                                        notifier: notifier, clock: clock,
                                        configuration: EngineConfiguration(pollIntervalSeconds: 120), logger: silentLogger)
             worker = RolloutWorker(engine: engine, store: store, clock: clock,
-                                   configuration: RolloutWorker.Configuration(idleWallSecondsMax: 0.05, webhooks: webhooks),
+                                   configuration: RolloutWorker.Configuration(webhooks: webhooks),
                                    logger: silentLogger)
             if start { self.start() }
         }

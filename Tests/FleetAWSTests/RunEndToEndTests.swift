@@ -113,21 +113,20 @@ struct RunEndToEndTests {
                                    clock: SystemClock(), configuration: testEngineConfiguration,
                                    logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let submitted = try await engine.submit(plan: plan, planSource: planText)
-        let deadline = Date().addingTimeInterval(secondsMax)
-        while Date() < deadline {
-            let wake = try await engine.step(rolloutId: submitted.rolloutId)
-            let state = try #require(try await engine.state(of: submitted.rolloutId))
-            if state.phase.isTerminal && wake == nil { return (state, submitted.rolloutId, store) }
-            if !state.phase.isTerminal && (state.pause != nil || state.phase == .awaitingApproval || wake == nil) {
-                return (state, submitted.rolloutId, store)
-            }
-            let now = Date()
-            let next = min(wake ?? now.addingTimeInterval(0.3), now.addingTimeInterval(0.3))
-            let wait = next.timeIntervalSince(now)
-            if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1_000_000_000)) }
+        let driver = RolloutDriver(engine: engine, clock: SystemClock(),
+                                   configuration: RolloutDriver.Configuration(stepErrorEndsDrive: true),
+                                   policy: RolloutDriver.untilFinishedOrPerson)
+        let stopper = Task {
+            try await Task.sleep(nanoseconds: UInt64(secondsMax * 1_000_000_000))
+            await driver.stop()
         }
-        let state = try await engine.state(of: submitted.rolloutId)
-        throw TestFailure("rollout did not finish in \(secondsMax) s: \(state?.displayPhase.rawValue ?? "-") \(state?.message ?? "")")
+        defer { stopper.cancel() }
+        guard try await driver.drive(submitted.rolloutId) != nil else {
+            let state = try await engine.state(of: submitted.rolloutId)
+            throw TestFailure("rollout did not finish in \(secondsMax) s: \(state?.displayPhase.rawValue ?? "-") \(state?.message ?? "")")
+        }
+        let state = try #require(try await engine.state(of: submitted.rolloutId))
+        return (state, submitted.rolloutId, store)
     }
 
     // MARK: - read-back helpers (boto3: an independent client)

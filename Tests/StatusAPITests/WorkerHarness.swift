@@ -23,7 +23,7 @@ final class WorkerHarness: Sendable {
                                    configuration: EngineConfiguration(pollIntervalSeconds: 300),
                                    logger: TestServer.quietLogger)
         let worker = RolloutWorker(engine: engine, store: store, clock: clock,
-                                   configuration: RolloutWorker.Configuration(idleWallSecondsMax: 0.2),
+                                   configuration: RolloutWorker.Configuration(),
                                    logger: TestServer.quietLogger)
         try await worker.resumeAll()
         self.worker = worker

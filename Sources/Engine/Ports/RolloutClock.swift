@@ -3,14 +3,15 @@ import Foundation
 /// Where time comes from: the wall clock in the worker, a virtual clock in simulation.
 public protocol RolloutClock: Sendable {
     func now() -> Date
-    /// Real seconds until the clock shows `date` (sped-up clocks get there sooner).
-    func wallSeconds(until date: Date) -> Double
+    /// Returns once the clock shows `date` (at once if it already does). A virtual clock jumps there.
+    func sleep(until date: Date) async throws
+    /// True for a virtual clock: the driver moves it only when no step is in flight, so what a simulation does
+    /// never depends on how threads happen to interleave (discrete-event time).
+    var advancesOnlyWhenIdle: Bool { get }
 }
 
 extension RolloutClock {
-    public func wallSeconds(until date: Date) -> Double {
-        max(0, date.timeIntervalSince(now()))
-    }
+    public var advancesOnlyWhenIdle: Bool { false }
 }
 
 /// The real clock, optionally sped up (`--time-scale`) for demos and tests: it runs `scale` times faster than
@@ -34,8 +35,10 @@ public struct SystemClock: RolloutClock {
         return origin.addingTimeInterval(Date().timeIntervalSince(wallOrigin) * scale)
     }
 
-    /// Wall seconds until clock instant `date`.
-    public func wallSeconds(until date: Date) -> Double {
-        max(0, date.timeIntervalSince(now()) / scale)
+    /// Sleeps the wall time until the clock shows `date` (bounded to a day per call: the caller loops).
+    public func sleep(until date: Date) async throws {
+        let wallSeconds = min(max(0, date.timeIntervalSince(now()) / scale), 86_400)
+        guard wallSeconds > 0 else { return }
+        try await Task.sleep(nanoseconds: UInt64(wallSeconds * 1_000_000_000))
     }
 }

@@ -19,6 +19,8 @@ public protocol RolloutStore: AnyObject, Sendable {
     func commit(_ commit: StoreCommit) throws
     /// Effects not yet done, in the order they were queued.
     func pendingEffects(rolloutId: String) throws -> [PendingEffect]
+    /// The keys of every rollout's pending effects, in one read (a worker's start).
+    func pendingEffectKeys() throws -> [String: Set<String>]
     /// Records a failed attempt; the effect stays pending until `nextAttemptAt`.
     func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String) throws
     /// Marks an effect done (or skipped) when its completion produces no event.

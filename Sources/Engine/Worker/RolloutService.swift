@@ -28,12 +28,16 @@ public struct RolloutDetail: Sendable {
     public var pendingEffects: Int
     /// When the worker will next look at it (nil: waiting for a person, or finished).
     public var nextWakeAt: Date?
+    /// The read model's revision of this rollout: anything derived from the detail may be cached under it.
+    public var revision: UInt64
 
-    public init(rollout: StoredRollout, verdicts: [VerdictRecord], pendingEffects: Int, nextWakeAt: Date?) {
+    public init(rollout: StoredRollout, verdicts: [VerdictRecord], pendingEffects: Int, nextWakeAt: Date?,
+                revision: UInt64 = 0) {
         self.rollout = rollout
         self.verdicts = verdicts
         self.pendingEffects = pendingEffects
         self.nextWakeAt = nextWakeAt
+        self.revision = revision
     }
 }
 

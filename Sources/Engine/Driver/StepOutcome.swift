@@ -1,0 +1,32 @@
+import Foundation
+import RolloutCore
+
+/// What a rollout needs after one `RolloutEngine.step`: the one place that decides "done, later, or a person".
+public enum StepOutcome: Sendable, Equatable {
+    /// Terminal, and nothing is left in its outbox.
+    case finished
+    /// Look at it again at this instant (a timer, a poll, an effect's retry).
+    case due(Date)
+    /// Nothing moves without a person; `nextDueAt` is timed work that still goes on meanwhile (a paused stage's
+    /// job is still polled, so a failing gate still acts).
+    case needsPerson(PersonNeeded, nextDueAt: Date?)
+
+    /// When the rollout must be looked at again, whatever the reason (nil: finished, or only a person can move it).
+    public var nextDueAt: Date? {
+        switch self {
+        case .finished: return nil
+        case .due(let at): return at
+        case .needsPerson(_, let at): return at
+        }
+    }
+}
+
+/// Why a rollout waits for a person.
+public enum PersonNeeded: Sendable, Equatable {
+    /// A pause is in force (a person's, a failed gate's with `onFailure: pause`, missing evidence, a failed call).
+    case resume(PauseInfo.Kind)
+    /// A stage with `approval: required` waits.
+    case approval(stage: String)
+    /// A live rollout with nothing scheduled (never expected; shown so that it is not silently stuck).
+    case nothingScheduled
+}

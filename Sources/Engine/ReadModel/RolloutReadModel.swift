@@ -1,0 +1,201 @@
+import Foundation
+import RolloutCore
+
+/// The one in-memory view of the rollouts: the engine publishes every committed transition to it, the driver
+/// publishes when each rollout is next looked at, and every reader (the HTTP API, `/metrics`, the status page, the
+/// reports of `run` and `simulate`, tests waiting for something to happen) reads it. The engine's steps also start
+/// from it, so no second copy of a rollout's state is kept anywhere.
+///
+/// Thread-safe (reads are frequent and short: a lock, not an actor hop). Verdict histories are read from the store
+/// on first use and then kept up to date from commits. Bounded by the number of rollouts the store holds.
+public final class RolloutReadModel: @unchecked Sendable {
+    /// One rollout as readers see it.
+    public struct Entry: Sendable {
+        public var rollout: StoredRollout
+        /// Every change of verdict, oldest first (nil until first read).
+        public var verdicts: [VerdictRecord]?
+        /// Keys of the effects waiting in the outbox.
+        public var pendingEffectKeys: Set<String>
+        /// When the driver will next look at it (nil: waiting for a person, finished, or not driven here).
+        public var nextWakeAt: Date?
+        /// Changes on every update: readers may cache what they derive from an entry under (id, revision).
+        public var revision: UInt64
+    }
+
+    private let lock = NSLock()
+    private var entries: [String: Entry] = [:]
+    private var revisionCounter: UInt64 = 0
+    private var waiters: [String: [(id: UInt64, predicate: @Sendable (Entry) -> Bool,
+                                    continuation: CheckedContinuation<Entry?, Never>)]] = [:]
+    private var waiterCounter: UInt64 = 0
+    private let store: (any RolloutStore)?
+
+    /// - Parameter store: where verdict histories are read on first use (nil: only what is published).
+    public init(store: (any RolloutStore)? = nil) {
+        self.store = store
+    }
+
+    // MARK: publishing
+
+    /// Adds (or replaces) a rollout read from the store; `pendingEffectKeys` as the outbox holds them.
+    public func load(_ rollout: StoredRollout, pendingEffectKeys: Set<String>) {
+        update(rollout.id) { entry in
+            if var entry {
+                entry.rollout = rollout
+                entry.pendingEffectKeys = pendingEffectKeys
+                entry.verdicts = nil  // re-read on next use: the store is the truth after a reload
+                return entry
+            }
+            return Entry(rollout: rollout, verdicts: nil, pendingEffectKeys: pendingEffectKeys, nextWakeAt: nil,
+                         revision: 0)
+        }
+    }
+
+    /// A rollout just created by `commit` (its first event).
+    public func created(_ rollout: StoredRollout, commit: StoreCommit) {
+        update(rollout.id) { _ in
+            Entry(rollout: rollout, verdicts: commit.verdicts, pendingEffectKeys: Set(commit.effects.map(\.key)),
+                  nextWakeAt: nil, revision: 0)
+        }
+    }
+
+    /// A transition committed to the store.
+    public func committed(_ commit: StoreCommit) {
+        update(commit.rolloutId) { entry in
+            guard var entry else { return nil }  // not loaded here: readers will load it from the store
+            entry.rollout.state = commit.state
+            if let key = commit.completedEffectKey { entry.pendingEffectKeys.remove(key) }
+            for effect in commit.effects { entry.pendingEffectKeys.insert(effect.key) }
+            if entry.verdicts != nil { entry.verdicts! += commit.verdicts }
+            return entry
+        }
+    }
+
+    /// An effect finished without an event (a notification sent, a clean-up done, an obsolete effect skipped).
+    public func effectFinished(rolloutId: String, key: String) {
+        update(rolloutId) { entry in
+            guard var entry else { return nil }
+            entry.pendingEffectKeys.remove(key)
+            return entry
+        }
+    }
+
+    /// When the driver will next look at the rollout.
+    public func scheduled(rolloutId: String, at: Date?) {
+        update(rolloutId) { entry in
+            guard var entry, entry.nextWakeAt != at else { return entry }
+            entry.nextWakeAt = at
+            return entry
+        }
+    }
+
+    /// Applies `change` under the lock; a changed entry gets a new revision and wakes the waiters it satisfies.
+    private func update(_ id: String, _ change: (Entry?) -> Entry?) {
+        var satisfied: [(CheckedContinuation<Entry?, Never>, Entry)] = []
+        lock.withLock {
+            guard var entry = change(entries[id]) else { return }
+            revisionCounter += 1
+            entry.revision = revisionCounter
+            entries[id] = entry
+            guard var waiting = waiters[id] else { return }
+            waiting.removeAll { waiter in
+                guard waiter.predicate(entry) else { return false }
+                satisfied.append((waiter.continuation, entry))
+                return true
+            }
+            waiters[id] = waiting.isEmpty ? nil : waiting
+        }
+        for (continuation, entry) in satisfied { continuation.resume(returning: entry) }
+    }
+
+    // MARK: reading
+
+    public func entry(_ id: String) -> Entry? {
+        lock.withLock { entries[id] }
+    }
+
+    public func rollout(_ id: String) -> StoredRollout? {
+        lock.withLock { entries[id]?.rollout }
+    }
+
+    /// Rollouts newest first, optionally only those whose display phase is `phase`.
+    public func rollouts(phase: RolloutPhase?, limit: Int) -> [StoredRollout] {
+        var matching = lock.withLock { entries.values.map(\.rollout) }
+        if let phase { matching = matching.filter { $0.state.displayPhase == phase } }
+        matching.sort { $0.state.createdAt != $1.state.createdAt ? $0.state.createdAt > $1.state.createdAt : $0.id > $1.id }
+        return Array(matching.prefix(max(0, limit)))
+    }
+
+    /// Everything a status view shows of one rollout; reads the verdict history from the store on first use.
+    public func detail(_ id: String) throws -> RolloutDetail? {
+        guard var entry = entry(id) else { return nil }
+        if entry.verdicts == nil, let store {
+            let verdicts = try store.verdicts(rolloutId: id)
+            update(id) { current in
+                // A commit may have landed meanwhile: keep the newer state, and its verdicts are in the store too.
+                guard var current, current.verdicts == nil else { return nil }
+                current.verdicts = verdicts
+                return current
+            }
+            entry = self.entry(id) ?? entry
+            if entry.verdicts == nil { entry.verdicts = verdicts }
+        }
+        return RolloutDetail(rollout: entry.rollout, verdicts: entry.verdicts ?? [],
+                             pendingEffects: entry.pendingEffectKeys.count, nextWakeAt: entry.nextWakeAt,
+                             revision: entry.revision)
+    }
+
+    /// Counts for `/metrics`, over every rollout held.
+    public func tally() -> (phases: [RolloutPhase: Int], stages: [StageStatus: Int], pendingEffects: Int) {
+        lock.withLock {
+            var phases: [RolloutPhase: Int] = [:]
+            var stages: [StageStatus: Int] = [:]
+            var pending = 0
+            for entry in entries.values {
+                phases[entry.rollout.state.displayPhase, default: 0] += 1
+                for stage in entry.rollout.state.stages { stages[stage.status, default: 0] += 1 }
+                pending += entry.pendingEffectKeys.count
+            }
+            return (phases, stages, pending)
+        }
+    }
+
+    public var count: Int { lock.withLock { entries.count } }
+
+    // MARK: waiting
+
+    /// Returns the rollout's entry once `predicate` holds for it (checked now and after every change), or nil after
+    /// `timeoutSeconds` of wall time. For tests and for `rollout status --watch`-like waits: no polling.
+    public func wait(for id: String, timeoutSeconds: Double,
+                     until predicate: @escaping @Sendable (Entry) -> Bool) async -> Entry? {
+        let waiterId: UInt64 = lock.withLock {
+            waiterCounter += 1
+            return waiterCounter
+        }
+        return await withCheckedContinuation { continuation in
+            let immediate: Entry? = lock.withLock {
+                if let entry = entries[id], predicate(entry) { return entry }
+                waiters[id, default: []].append((waiterId, predicate, continuation))
+                return nil
+            }
+            if let immediate {
+                continuation.resume(returning: immediate)
+                return
+            }
+            Task { [weak self] in
+                try? await Task.sleep(nanoseconds: UInt64(max(0, min(timeoutSeconds, 3600)) * 1_000_000_000))
+                self?.expire(id: id, waiterId: waiterId)
+            }
+        }
+    }
+
+    private func expire(id: String, waiterId: UInt64) {
+        let continuation: CheckedContinuation<Entry?, Never>? = lock.withLock {
+            guard let index = waiters[id]?.firstIndex(where: { $0.id == waiterId }) else { return nil }
+            let waiter = waiters[id]!.remove(at: index)
+            if waiters[id]!.isEmpty { waiters[id] = nil }
+            return waiter.continuation
+        }
+        continuation?.resume(returning: nil)
+    }
+}
