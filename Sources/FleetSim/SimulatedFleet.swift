@@ -232,6 +232,11 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
         _ = lock.withLock { cleanedUp.insert(jobId) }
     }
 
+    /// The simulated fleet keeps no temporary groups: nothing is ever left behind.
+    public func temporaryResources(rolloutId: String, jobId: String) async throws -> [String] {
+        []
+    }
+
     // MARK: what tests and reports read
 
     /// Jobs in creation order, with their current progress.

@@ -39,6 +39,9 @@ public struct SimulationReport: Codable, Sendable {
     public var fleetCalls: Int
     public var fleetCallsThrottled: Int
     public var jobsCreated: [String]
+    /// After `rollbackIncomplete`: the devices that did not take the rollback (up to 1,000 names) and their count.
+    public var notRolledBack: [String]?
+    public var notRolledBackCount: Int?
     public var message: String?
     public var timeline: [TimelineLine]
 
@@ -75,7 +78,8 @@ public struct SimulationReport: Codable, Sendable {
             devices: fleet.population.count, eligibleDevices: state.eligibleDevices ?? 0, seed: seed,
             startedAt: startedAt, virtualSeconds: endedAt.timeIntervalSince(startedAt), stages: stages, rollback: rollback,
             events: events.count, fleetCalls: fleet.callsTotal, fleetCallsThrottled: fleet.callsThrottled,
-            jobsCreated: fleet.jobsCreated, message: state.message,
+            jobsCreated: fleet.jobsCreated, notRolledBack: state.rollback?.notRolledBack,
+            notRolledBackCount: state.rollback?.notRolledBackCount, message: state.message,
             timeline: timeline(events: events, plan: rollout.plan, rolloutId: rolloutId))
     }
 

@@ -53,8 +53,11 @@ struct LoadedPlan {
     /// Reads and validates a plan file; on failure prints every problem and exits with 65.
     static func load(_ path: String) throws -> LoadedPlan {
         do {
+            // Read once: the text that is hashed into the rollout id is the text that is parsed.
             let source = try PlanParser.readText(atPath: path)
-            let plan = try PlanParser.parseFile(atPath: path)
+            let directory = (path as NSString).deletingLastPathComponent
+            let plan = try PlanParser.parse(source, file: path, baseDirectory: directory.isEmpty ? "." : directory,
+                                            fileExists: { FileManager.default.fileExists(atPath: $0) })
             return LoadedPlan(plan: plan, source: source, path: path)
         } catch {
             Console.error(error.description)
@@ -83,5 +86,16 @@ enum DurationWords {
 
     static func offset(_ date: Date, from start: Date) -> String {
         "+" + format(date.timeIntervalSince(start))
+    }
+}
+
+/// A bounded list of device names for people: the first ten, then how many more.
+enum DeviceListText {
+    static let shownMax = 10
+
+    static func render(_ devices: [String], count: Int, more: String, indent: String = "         ") -> String {
+        let shown = devices.prefix(shownMax).joined(separator: ", ")
+        let rest = count - min(devices.count, shownMax)
+        return "\(indent)not rolled back (\(count)): \(shown)" + (rest > 0 ? " … and \(rest) more (\(more))" : "")
     }
 }

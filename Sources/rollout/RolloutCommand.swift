@@ -7,12 +7,12 @@ struct RolloutCommand: AsyncParsableCommand {
         abstract: "Staged firmware rollouts on AWS IoT Jobs, or rehearsed on a simulated fleet.",
         discussion: """
             Exit codes: 0 success (rollout completed), 3 rolled back, 4 paused or aborted or waiting for a person,
-            65 invalid plan or scenario, 1 any other error.
+            5 rollback incomplete (devices left on the new firmware), 65 invalid plan or scenario, 1 any other error.
             """,
         subcommands: [
             ValidateCommand.self, PlanCommand.self, SimulateCommand.self, RunCommand.self, WorkerCommand.self, SubmitCommand.self,
             EnqueueCommand.self, StatusCommand.self, PauseCommand.self, ResumeCommand.self, AbortCommand.self,
-            ApproveCommand.self, RollbackCommand.self, SignCommand.self, BenchCommand.self,
+            ApproveCommand.self, RollbackCommand.self, CleanupCommand.self, SignCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -314,7 +314,12 @@ final class RunReporter: @unchecked Sendable {
     }
 
     func finished(_ state: RolloutState) {
-        let text = "rollout \(state.rolloutId) \(state.phase.rawValue)" + (state.message.map { ": \($0)" } ?? "")
+        var text = "rollout \(state.rolloutId) \(state.phase.rawValue)" + (state.message.map { ": \($0)" } ?? "")
+        if let rollback = state.rollback, let count = rollback.notRolledBackCount, count > 0 {
+            text += "\n" + DeviceListText.render(rollback.notRolledBack ?? [], count: count,
+                                                 more: "`rollout status` or the database lists up to 1,000",
+                                                 indent: "  ")
+        }
         var line = line("finished", state, message: state.message)
         line.exitCode = ExitStatus.forPhase(state.phase)
         emit(line, text: text)
@@ -338,7 +343,7 @@ final class RunReporter: @unchecked Sendable {
     private func line(_ event: String, _ state: RolloutState, message: String?) -> Line {
         var line = Line(at: Date(), event: event, rolloutId: state.rolloutId, phase: state.displayPhase.rawValue,
                         message: message)
-        if state.phase == .rollingBack || state.phase == .rolledBack, let rollback = state.rollback {
+        if [.rollingBack, .rolledBack, .rollbackIncomplete].contains(state.phase), let rollback = state.rollback {
             line.stage = "rollback"
             line.devices = rollback.devices
             fill(&line, rollback.progress)

@@ -121,7 +121,7 @@ struct SimulateCommand: AsyncParsableCommand {
         print("rollout \(report.rolloutId): \(report.eligibleDevices) of \(report.devices) devices eligible")
         for line in report.timeline {
             print("  \(DurationWords.offset(line.at, from: report.startedAt).padding(toLength: 10, withPad: " ", startingAt: 0)) "
-                  + "\(line.phase.padding(toLength: 17, withPad: " ", startingAt: 0)) \(line.message)")
+                  + "\(line.phase.padding(toLength: 18, withPad: " ", startingAt: 0)) \(line.message)")
         }
         print("")
         let header = ["stage", "status", "devices", "succeeded", "failed", "timedOut", "rejected", "canceled", "started",
@@ -142,6 +142,9 @@ struct SimulateCommand: AsyncParsableCommand {
               + "(\(String(format: "%.2f", wallSeconds)) s wall), \(report.events) events, \(report.fleetCalls) fleet calls"
               + (report.fleetCallsThrottled > 0 ? " (\(report.fleetCallsThrottled) throttled)" : ""))
         if let message = report.message { print("         \(message)") }
+        if let devices = report.notRolledBack, let count = report.notRolledBackCount, count > 0 {
+            print(DeviceListText.render(devices, count: count, more: "--output json lists up to 1,000"))
+        }
         if report.ending != SimulationRunner.Ending.finished.rawValue {
             print("stopped: \(report.ending)")
         }

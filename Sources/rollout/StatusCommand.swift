@@ -87,6 +87,11 @@ enum StatusText {
             let bar = progressBar(done: succeeded, failed: failed, total: devices, width: 24)
             lines.append("  \(name) \(status) \(bar) \(succeeded)/\(devices) ok, \(failed) failed")
         }
+        if let rollback = rollout["rollback"] as? [String: Any], let count = rollback["notRolledBackCount"] as? Int,
+           count > 0 {
+            lines.append(DeviceListText.render(rollback["notRolledBack"] as? [String] ?? [], count: count,
+                                               more: "--output json lists up to 1,000", indent: "  "))
+        }
         return lines.joined(separator: "\n")
     }
 

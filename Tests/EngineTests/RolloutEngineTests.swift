@@ -115,6 +115,7 @@ import Testing
         #expect(state.phase == .aborted)
         #expect(world.fleet.jobSummaries().first?.progress.canceled ?? 0 > 0)
         #expect(world.fleet.jobsCreated.count == 1)
+        #expect(world.fleet.cleanedUpJobs == ["\(submitted.rolloutId)-canary"], "an abort cleans up too")
     }
 
     @Test func unknownGroupPausesWithAReadableReason() async throws {
@@ -126,5 +127,29 @@ import Testing
         let state = try world.readBack().state
         #expect(state.pause?.kind == .effectFailed)
         #expect(state.message?.contains("lab-benches") == true)
+    }
+
+    /// Clean-up runs on every terminal path: rolled back, aborted, and a rollback that did not reach every device.
+    @Test func everyTerminalPathCleansUp() async throws {
+        let rolledBack = try SimulatedWorld(devices: 600, seed: 9, scenario: brokenScenario)
+        defer { rolledBack.remove() }
+        let (rolledBackId, _, _) = try await run(rolledBack)
+        #expect(try rolledBack.readBack().state.phase == .rolledBack)
+        #expect(rolledBack.fleet.cleanedUpJobs == Set(["canary", "wave-1", "rollback"].map { "\(rolledBackId)-\($0)" }))
+
+        var incompleteScenario = brokenScenario
+        incompleteScenario.outcomes.append(OutcomeRule(firmware: "2.0.3", hardware: "B", failPercent: 50))
+        let incomplete = try SimulatedWorld(devices: 600, seed: 9, scenario: incompleteScenario)
+        defer { incomplete.remove() }
+        let (incompleteId, _, _) = try await run(incomplete)
+        let state = try incomplete.readBack().state
+        #expect(state.phase == .rollbackIncomplete)
+        let stragglers = try #require(state.rollback?.notRolledBack)
+        #expect(stragglers.count == state.rollback?.notRolledBackCount)
+        #expect(stragglers.count == (state.rollback?.devices ?? 0) - (state.rollback?.progress.succeeded ?? 0))
+        let rollbackTargets = Set(incomplete.fleet.targets(ofJob: "\(incompleteId)-rollback") ?? [])
+        #expect(Set(stragglers).isSubset(of: rollbackTargets))
+        #expect(incomplete.fleet.cleanedUpJobs.contains("\(incompleteId)-rollback"))
+        #expect(incomplete.fleet.cleanedUpJobs.contains("\(incompleteId)-canary"))
     }
 }

@@ -63,6 +63,19 @@ import Testing
         let stopped = try await rollout(["simulate", "\(repositoryRoot)/workflows/windowed-approval.yaml", "--devices", "300",
                                          "--seed", "1", "--approval-delay", "never"])
         #expect(stopped.status == 4, "waits for an approval: \(stopped.stderr)")
+
+        // A rollback that does not reach every device is not a success: exit 5, and the devices are named.
+        let incomplete = try await rollout(["simulate", "\(repositoryRoot)/workflows/broken-gate.yaml", "--scenario",
+                                            "\(repositoryRoot)/workflows/scenarios/rollback-fails.yaml", "--seed", "42",
+                                            "--output", "json"])
+        #expect(incomplete.status == 5, "\(incomplete.stderr)")
+        let incompleteReport = try JSONSerialization.jsonObject(with: Data(incomplete.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect(incompleteReport["outcome"] as? String == "rollbackIncomplete")
+        let count = try #require(incompleteReport["notRolledBackCount"] as? Int)
+        let names = incompleteReport["notRolledBack"] as? [String] ?? []
+        let rollback = incompleteReport["rollback"] as? [String: Any] ?? [:]
+        #expect(count > 0 && names.count == count)
+        #expect(count == (rollback["devices"] as? Int ?? 0) - (rollback["succeeded"] as? Int ?? 0))
     }
 
     @Test func sameSeedSameOutput() async throws {

@@ -41,6 +41,10 @@ public protocol Fleet: Sendable {
 
     /// Removes what the rollout created for a stage beyond the job itself (temporary thing groups). Idempotent.
     func cleanUp(rolloutId: String, jobId: String) async throws
+
+    /// What `cleanUp` would remove for a job, as names people recognise (`thing group rollout-…`): for
+    /// `rollout cleanup`, which lists and removes what older versions left behind. Read-only.
+    func temporaryResources(rolloutId: String, jobId: String) async throws -> [String]
 }
 
 /// Devices eligible for a rollout, columnar so a million of them stay compact.

@@ -263,6 +263,18 @@ public struct AWSFleet: Fleet {
         }
     }
 
+    public func temporaryResources(rolloutId: String, jobId: String) async throws -> [String] {
+        try await mapped("temporary resources of job \(jobId)") {
+            let group = AWSFleet.temporaryGroupName(jobId: jobId)
+            do {
+                _ = try await configuration.iotClient().describeThingGroup(group)
+                return ["thing group \(group)"]
+            } catch let error where FleetErrorMapping.isNotFound(error) {
+                return []
+            }
+        }
+    }
+
     // MARK: - Targets
 
     /// `rollout-<jobId>`: 1–128 characters of `[a-zA-Z0-9:_-]` (job ids are 1–64 of `[a-zA-Z0-9_-]`).

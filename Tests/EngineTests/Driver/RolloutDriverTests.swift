@@ -66,6 +66,9 @@ import Testing
         func cleanUp(rolloutId: String, jobId: String) async throws {
             try await inner.cleanUp(rolloutId: rolloutId, jobId: jobId)
         }
+        func temporaryResources(rolloutId: String, jobId: String) async throws -> [String] {
+            try await inner.temporaryResources(rolloutId: rolloutId, jobId: jobId)
+        }
     }
 
     static func plan(name: String, version: String) -> String {
