@@ -30,33 +30,37 @@ let package = Package(
         .target(name: "RolloutCore", dependencies: [
             .product(name: "Yams", package: "Yams"),
         ]),
+        // Sentences for people, made from the core's facts at the edges (CLI, API, webhooks, logs).
+        .target(name: "RolloutText", dependencies: ["RolloutCore"]),
         .target(name: "Engine", dependencies: [
-            "RolloutCore",
+            "RolloutCore", "RolloutText",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "HeapModule", package: "swift-collections"),
         ]),
         .target(name: "StoreSQLite", dependencies: ["Engine", "RolloutCore", "CSQLite"]),
-        .target(name: "FleetSim", dependencies: ["Engine", "RolloutCore", .product(name: "Yams", package: "Yams")]),
+        .target(name: "FleetSim", dependencies: ["Engine", "RolloutCore", "RolloutText",
+                                                 .product(name: "Yams", package: "Yams")]),
         .target(name: "FleetAWS", dependencies: [
-            "Engine", "RolloutCore", "CCurl", "CCrypto",
+            "Engine", "RolloutCore", "RolloutText", "CCurl", "CCrypto",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "StatusAPI", dependencies: [
-            "Engine", "RolloutCore",
+            "Engine", "RolloutCore", "RolloutText",
             .product(name: "Hummingbird", package: "hummingbird"),
         ], resources: [.embedInCode("Resources/openapi.json")]),
         .executableTarget(name: "rollout", dependencies: [
-            "RolloutCore", "Engine", "StoreSQLite", "FleetSim", "FleetAWS", "StatusAPI",
+            "RolloutCore", "RolloutText", "Engine", "StoreSQLite", "FleetSim", "FleetAWS", "StatusAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
         .testTarget(name: "RolloutCoreTests", dependencies: ["RolloutCore"]),
+        .testTarget(name: "RolloutTextTests", dependencies: ["RolloutText", "RolloutCore"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "RolloutCore", "FleetSim", "StoreSQLite"]),
         .testTarget(name: "StoreSQLiteTests", dependencies: ["StoreSQLite", "Engine", "RolloutCore"]),
         .testTarget(name: "FleetSimTests", dependencies: ["FleetSim", "Engine", "RolloutCore"]),
-        .testTarget(name: "FleetAWSTests", dependencies: ["FleetAWS", "Engine", "RolloutCore", "StoreSQLite"],
+        .testTarget(name: "FleetAWSTests", dependencies: ["FleetAWS", "Engine", "RolloutCore", "RolloutText", "StoreSQLite"],
                     exclude: ["Support/moto_device_layer.py", "Support/boto3_call.py", "Support/botocore_sign.py",
                               "Support/fake_metadata_server.py"]),
         // Runs the built `rollout` executable (exit codes, output, a worker killed with SIGKILL and restarted).

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RolloutCore
+import RolloutText
 
 /// The imperative shell around the pure state machine: reads state, collects observations, feeds events to
 /// `RolloutStateMachine`, commits each transition in one store transaction, and performs the queued effects.
@@ -510,7 +511,7 @@ public actor RolloutEngine {
 
     func logTransition(id: String, event: RolloutEvent, state: RolloutState) {
         let stage = state.stages.indices.contains(state.currentStage) ? state.stages[state.currentStage].name : "-"
-        logger.info("\(state.message ?? event.kind)", metadata: [
+        logger.info("\(RolloutText.note(state) ?? event.kind)", metadata: [
             "rollout": "\(id)", "stage": "\(stage)", "phase": "\(state.displayPhase.rawValue)", "event": "\(event.kind)",
         ])
     }

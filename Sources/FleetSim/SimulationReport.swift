@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import RolloutCore
+import RolloutText
 
 /// The result of a simulated rollout, as `rollout simulate --output json` prints it.
 public struct SimulationReport: Codable, Sendable {
@@ -79,12 +80,12 @@ public struct SimulationReport: Codable, Sendable {
             startedAt: startedAt, virtualSeconds: endedAt.timeIntervalSince(startedAt), stages: stages, rollback: rollback,
             events: events.count, fleetCalls: fleet.callsTotal, fleetCallsThrottled: fleet.callsThrottled,
             jobsCreated: fleet.jobsCreated, notRolledBack: state.rollback?.notRolledBack,
-            notRolledBackCount: state.rollback?.notRolledBackCount, message: state.message,
+            notRolledBackCount: state.rollback?.notRolledBackCount, message: RolloutText.note(state),
             timeline: timeline(events: events, plan: rollout.plan, rolloutId: rolloutId))
     }
 
-    /// Replays the log and keeps each change of message: a readable story of the rollout (and a check that
-    /// replay works on every run).
+    /// Replays the log and keeps each change of note (or shown phase), in words: a readable story of the rollout
+    /// (and a check that replay works on every run).
     static func timeline(events: [RolloutEventRecord], plan: RolloutPlan, rolloutId: String) -> [TimelineLine] {
         guard let first = events.first else { return [] }
         var state = RolloutStateMachine.initialState(rolloutId: rolloutId, plan: plan, at: first.at)
@@ -92,7 +93,8 @@ public struct SimulationReport: Codable, Sendable {
         for record in events {
             let before = state
             state = RolloutStateMachine.apply(record.event, to: state, plan: plan, at: record.at).state
-            if let message = state.message, message != before.message || state.displayPhase != before.displayPhase {
+            if state.note != nil, state.note != before.note || state.displayPhase != before.displayPhase,
+               let message = RolloutText.note(state) {
                 lines.append(TimelineLine(at: record.at, phase: state.displayPhase.rawValue, message: message))
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import RolloutCore
+import RolloutText
 
 /// The answer to a control verb (202): the command is recorded; the worker acts on it.
 struct CommandResult: Encodable, Sendable {
@@ -18,8 +19,8 @@ struct CommandResult: Encodable, Sendable {
         accepted = true
         phase = state.displayPhase.rawValue
         currentStage = state.stages.indices.contains(state.currentStage) ? state.stages[state.currentStage].name : nil
-        waitingFor = state.waitingFor
-        message = state.message
+        waitingFor = RolloutText.waiting(state)
+        message = RolloutText.note(state)
         eventSequence = state.eventCount
     }
 

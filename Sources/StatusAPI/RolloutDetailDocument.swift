@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import RolloutCore
+import RolloutText
 
 /// Everything about one rollout (`GET /v1/rollouts/{id}`): the summary's fields, then the plan, the full state,
 /// each stage's gates with their last verdict and numbers, the verdict history and the worker's schedule.
@@ -13,8 +14,8 @@ struct RolloutDetailDocument: Encodable, Sendable {
     var verdicts: [VerdictEntry]
     var nextWakeAt: Date?
     var pendingEffects: Int
-    var pause: PauseInfo?
-    var rollback: RollbackState?
+    var pause: Explained<PauseInfo>?
+    var rollback: Explained<RollbackState>?
 
     /// One stage's gates: what they require and what they last said.
     struct StageGates: Encodable, Sendable {
@@ -69,8 +70,9 @@ struct RolloutDetailDocument: Encodable, Sendable {
         }
         nextWakeAt = detail.nextWakeAt
         pendingEffects = detail.pendingEffects
-        pause = rollout.state.pause
-        rollback = rollout.state.rollback
+        let state = rollout.state
+        pause = state.pause.map { Explained($0, reason: RolloutText.pause($0, phase: state.phase)) }
+        rollback = state.rollback.map { Explained($0, reason: RolloutText.rollbackCause($0.cause)) }
     }
 
     enum CodingKeys: String, CodingKey {
@@ -89,5 +91,26 @@ struct RolloutDetailDocument: Encodable, Sendable {
         try container.encode(pendingEffects, forKey: .pendingEffects)
         try container.encode(pause, forKey: .pause)
         try container.encode(rollback, forKey: .rollback)
+    }
+}
+
+/// A fact as the core keeps it, with the sentence people read beside it (`reason`), made here at the edge.
+struct Explained<Fact: Encodable & Sendable>: Encodable, Sendable {
+    var fact: Fact
+    var reason: String
+
+    init(_ fact: Fact, reason: String) {
+        self.fact = fact
+        self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case reason
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try fact.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(reason, forKey: .reason)
     }
 }

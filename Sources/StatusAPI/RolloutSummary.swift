@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import RolloutCore
+import RolloutText
 
 /// One rollout as the list shows it (`GET /v1/rollouts`), also the head of the detail document.
 struct RolloutSummary: Encodable, Sendable {
@@ -29,9 +30,9 @@ struct RolloutSummary: Encodable, Sendable {
         createdAt = state.createdAt
         updatedAt = state.updatedAt
         endedAt = state.endedAt
-        waitingFor = state.waitingFor
+        waitingFor = RolloutText.waiting(state)
         dueAt = state.dueAt
-        message = state.message
+        message = RolloutText.note(state)
         eligibleDevices = state.eligibleDevices
     }
 

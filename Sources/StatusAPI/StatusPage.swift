@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import RolloutCore
+import RolloutText
 
 /// The server-rendered HTML status page (`GET /`): no script, reloads itself every few seconds.
 enum StatusPage {
@@ -53,13 +54,13 @@ enum StatusPage {
         html += "<span class=\"phase phase-\(HTMLText.escape(phase))\">\(HTMLText.escape(phase))</span></h2>\n"
         html += "<p>release \(HTMLText.escape(rollout.plan.release.version)) of \(HTMLText.escape(rollout.plan.release.firmware))"
         html += " · updated \(HTMLText.escape(timestamp(state.updatedAt)))</p>\n"
-        if let waitingFor = state.waitingFor {
+        if let waitingFor = RolloutText.waiting(state) {
             html += "<p>waiting for: \(HTMLText.escape(waitingFor))</p>\n"
         }
         if let pause = state.pause {
-            html += "<p>paused by \(HTMLText.escape(pause.by)): \(HTMLText.escape(pause.reason))</p>\n"
+            html += "<p>paused by \(HTMLText.escape(pause.by)): \(HTMLText.escape(RolloutText.pause(pause, phase: state.phase)))</p>\n"
         }
-        if let message = state.message {
+        if let message = RolloutText.note(state) {
             html += "<p class=\"message\">\(HTMLText.escape(message))</p>\n"
         }
         html += "<table>\n<tr><th>stage</th><th>status</th><th>progress</th><th>devices</th>"
@@ -74,7 +75,7 @@ enum StatusPage {
             html += "<td><progress value=\"\(min(done, devices))\" max=\"\(max(devices, 1))\">\(done)/\(devices)</progress></td>"
             html += "<td>\(devices)</td><td>\(rollback.progress.succeeded)</td><td>\(rollback.progress.failed)</td>"
             html += "<td>\(rollback.progress.timedOut)</td><td>\(rollback.progress.rejected)</td>"
-            html += "<td>\(HTMLText.escape(rollback.reason))</td></tr>\n"
+            html += "<td>\(HTMLText.escape(RolloutText.rollbackCause(rollback.cause)))</td></tr>\n"
         }
         html += "</table>\n</section>\n"
         return html

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import RolloutCore
+import RolloutText
 
 /// The answer to `POST /v1/rollouts`: 201 for a new rollout, 200 when the same plan was submitted before.
 struct SubmitResponse: Encodable, Sendable {
@@ -15,7 +16,7 @@ struct SubmitResponse: Encodable, Sendable {
         id = result.rolloutId
         created = result.created
         phase = result.state.displayPhase.rawValue
-        message = result.state.message
+        message = RolloutText.note(result.state)
         location = "/v1/rollouts/\(result.rolloutId)"
     }
 

@@ -4,6 +4,7 @@ import FleetAWS
 import Foundation
 import Logging
 import RolloutCore
+import RolloutText
 import ServiceLifecycle
 import StoreSQLite
 
@@ -179,13 +180,14 @@ struct RunCommand: AsyncParsableCommand {
             reporter.finished(state)
             return ExitStatus.forPhase(state.phase)
         case .needsPerson(.resume(let kind), _):
-            reporter.needsPerson(state, what: "paused (\(kind.rawValue)): \(state.pause?.reason ?? "")",
+            reporter.needsPerson(state, what: "paused (\(kind.rawValue)): "
+                                    + (state.pause.map { RolloutText.pause($0, phase: state.phase) } ?? ""),
                                  how: "resume it (`rollout resume \(id) --db \(db)`), then run this command again")
         case .needsPerson(.approval(let stage), _):
             reporter.needsPerson(state, what: "approval of \(stage)",
                                  how: "approve it (`rollout approve \(id) --db \(db)`), then run this command again")
         case .needsPerson(.nothingScheduled, _):
-            reporter.needsPerson(state, what: state.waitingFor ?? "a person (nothing is scheduled)",
+            reporter.needsPerson(state, what: RolloutText.waiting(state) ?? "a person (nothing is scheduled)",
                                  how: "act on it, then run this command again")
         }
         return ExitStatus.pausedOrAborted
@@ -284,15 +286,16 @@ final class RunReporter: @unchecked Sendable {
     }
 
     func observe(_ state: RolloutState) {
-        let line = line("progress", state, message: state.message)
+        let line = line("progress", state, message: RolloutText.note(state))
         let key = [line.phase, line.stage ?? "", line.stageStatus ?? "", "\(line.queued ?? 0)", "\(line.inProgress ?? 0)",
                    "\(line.succeeded ?? 0)", "\(line.failed ?? 0)", "\(line.timedOut ?? 0)", "\(line.rejected ?? 0)",
                    "\(line.canceled ?? 0)", line.message ?? ""].joined(separator: "|")
         guard key != lastKey else { return }
         lastKey = key
-        if let rollback = state.rollback, rollback.reason != lastRollbackReason {
-            lastRollbackReason = rollback.reason
-            emit(self.line("rollingBack", state, message: rollback.reason), text: "rolling back: \(rollback.reason)")
+        if let rollback = state.rollback, RolloutText.rollbackCause(rollback.cause) != lastRollbackReason {
+            let reason = RolloutText.rollbackCause(rollback.cause)
+            lastRollbackReason = reason
+            emit(self.line("rollingBack", state, message: reason), text: "rolling back: \(reason)")
         }
         var text = "\(line.phase.padding(toLength: 16, withPad: " ", startingAt: 0)) \(line.stage ?? "-")"
         if let devices = line.devices {
@@ -314,13 +317,14 @@ final class RunReporter: @unchecked Sendable {
     }
 
     func finished(_ state: RolloutState) {
-        var text = "rollout \(state.rolloutId) \(state.phase.rawValue)" + (state.message.map { ": \($0)" } ?? "")
+        let message = RolloutText.note(state)
+        var text = "rollout \(state.rolloutId) \(state.phase.rawValue)" + (message.map { ": \($0)" } ?? "")
         if let rollback = state.rollback, let count = rollback.notRolledBackCount, count > 0 {
             text += "\n" + DeviceListText.render(rollback.notRolledBack ?? [], count: count,
                                                  more: "`rollout status` or the database lists up to 1,000",
                                                  indent: "  ")
         }
-        var line = line("finished", state, message: state.message)
+        var line = line("finished", state, message: message)
         line.exitCode = ExitStatus.forPhase(state.phase)
         emit(line, text: text)
     }

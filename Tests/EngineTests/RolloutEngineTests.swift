@@ -126,7 +126,7 @@ import Testing
         #expect(ending == .paused)
         let state = try world.readBack().state
         #expect(state.pause?.kind == .effectFailed)
-        #expect(state.message?.contains("lab-benches") == true)
+        #expect(state.pause?.failedEffectError?.contains("lab-benches") == true)
     }
 
     /// Clean-up runs on every terminal path: rolled back, aborted, and a rollback that did not reach every device.

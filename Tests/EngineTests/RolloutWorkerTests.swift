@@ -152,10 +152,10 @@ import Testing
         try await eventually("completion") { try await running.worker.rollout(id: id)?.rollout.state.phase == .completed }
         await running.stop()
         let kinds = running.notifier.sent.map(\.kind)
-        #expect(kinds.first == "started")
-        #expect(kinds.filter { $0 == "stageStarted" }.count == 3)
-        #expect(kinds.contains("verdict"))
-        #expect(kinds.last == "completed")
-        #expect(running.notifier.sent.allSatisfy { $0.rolloutId == id && !$0.text.isEmpty })
+        #expect(kinds.first == .started)
+        #expect(kinds.filter { $0 == .stageStarted }.count == 3)
+        #expect(kinds.contains(.verdict))
+        #expect(kinds.last == .completed)
+        #expect(running.notifier.sent.allSatisfy { $0.rolloutId == id })
     }
 }

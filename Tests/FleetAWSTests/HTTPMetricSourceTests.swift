@@ -92,15 +92,15 @@ struct HTTPMetricSourceTests {
         let good = "/_fixture/\(UniqueName.make("hook"))/services/T000/B000/SECRET"
         try await moto.fixture(good, body: "ok", contentType: "text/plain")
         let notifier = WebhookNotifier()
-        let notification = RolloutNotification(kind: "completed", rolloutId: "fw-1a2b3c4d", stage: "wave-2", phase: .completed,
-                                               text: "fw-1a2b3c4d completed on 30 devices")
+        let notification = RolloutNotification(rolloutId: "fw-1a2b3c4d", stage: "wave-2", phase: .completed,
+                                               fact: .completed(version: "2.1.0", devices: 30))
         try await notifier.send(notification, to: [WebhookTarget(url: moto.endpoint + good)])
         let received = try await moto.received(good)
         #expect(received.count == 1)
         #expect(received.first?["method"] as? String == "POST")
         #expect((received.first?["headers"] as? [String: String])?["content-type"] == "application/json")
         #expect(received.first?["body"] as? String
-                == #"{"kind":"completed","phase":"completed","rolloutId":"fw-1a2b3c4d","stage":"wave-2","text":"fw-1a2b3c4d completed on 30 devices"}"#)
+                == #"{"kind":"completed","phase":"completed","rolloutId":"fw-1a2b3c4d","stage":"wave-2","text":"fw-1a2b3c4d completed: 2.1.0 on 30 devices"}"#)
 
         // A 5xx target: retryable (the engine tries again); the good one still got it.
         let failing = "/_fixture/\(UniqueName.make("hook"))/services/T1/B1/HIDDEN"

@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import Logging
 import RolloutCore
+import RolloutText
 import StoreSQLite
 import Testing
 
@@ -123,7 +124,7 @@ struct RunEndToEndTests {
         defer { stopper.cancel() }
         guard try await driver.drive(submitted.rolloutId) != nil else {
             let state = try await engine.state(of: submitted.rolloutId)
-            throw TestFailure("rollout did not finish in \(secondsMax) s: \(state?.displayPhase.rawValue ?? "-") \(state?.message ?? "")")
+            throw TestFailure("rollout did not finish in \(secondsMax) s: \(state?.displayPhase.rawValue ?? "-") \(state.map { RolloutText.note($0) ?? "" } ?? "")")
         }
         let state = try #require(try await engine.state(of: submitted.rolloutId))
         return (state, submitted.rolloutId, store)
@@ -191,7 +192,7 @@ struct RunEndToEndTests {
         defer { Task { try? await world.moto.stopPlaying(jobPrefix: world.prefix) } }
         let text = world.planText()
         let (state, rolloutId, store) = try await Self.runInProcess(world, planText: text)
-        #expect(state.phase == .completed, "\(state.message ?? "")")
+        #expect(state.phase == .completed, "\(RolloutText.note(state) ?? "")")
         #expect(state.stages.map(\.status) == [.passed, .passed, .passed])
         #expect(state.stages.map(\.devices) == [3, 9, 18])
 
@@ -271,7 +272,7 @@ struct RunEndToEndTests {
         defer { Task { try? await world.moto.stopPlaying(jobPrefix: world.prefix) } }
         let text = world.planText()
         let (state, rolloutId, store) = try await Self.runInProcess(world, planText: text)
-        #expect(state.phase == .rolledBack, "\(state.message ?? "")")
+        #expect(state.phase == .rolledBack, "\(RolloutText.note(state) ?? "")")
         #expect(state.stages.map(\.status) == [.passed, .passed, .failed])
         let rollback = try #require(state.rollback)
 
@@ -341,7 +342,7 @@ struct RunEndToEndTests {
         let stats = try await world.moto.control("stats", [:])
         try await world.moto.control("faults", ["name": world.prefix, "rules": []])
         try await world.moto.stopPlaying(jobPrefix: world.prefix)
-        #expect(state.phase == .completed, "\(state.message ?? "") \(state.pause?.reason ?? "")")
+        #expect(state.phase == .completed, "\(RolloutText.note(state) ?? "")")
         let injected = (stats["injected"] as? [String: Int])?[world.prefix] ?? 0
         #expect(injected >= 10, "the storm happened (\(injected) injected errors)")
         let calls = try await world.moto.createJobCalls(prefix: rolloutId)

@@ -62,8 +62,8 @@ actor StubRolloutService: RolloutService {
         let id = RolloutIdentity.rolloutId(planName: plan.name, planSource: source)
         var state = RolloutStateMachine.initialState(rolloutId: id, plan: plan, at: Date(timeIntervalSince1970: 1_800_000_000))
         state.phase = .baking
-        state.message = "<script>alert('x')</script> & \"more\""
-        state.waitingFor = "bake of <b>canary</b>"
+        state.note = .aborted(by: "<script>alert('x')</script> & \"more\"", reason: "")
+        state.waiting = .approval(stage: "<b>canary</b>")
         state.stages[0].status = .baking
         state.stages[0].devices = 10
         state.stages[0].progress = JobProgress(queued: 2, inProgress: 3, succeeded: 4, failed: 1)

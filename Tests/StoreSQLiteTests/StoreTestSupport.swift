@@ -92,7 +92,7 @@ enum Fixtures {
         state.updatedAt = createdAt.addingTimeInterval(Double(eventCount) * 1.000_25)
         state.dueAt = phase.isTerminal ? nil : state.updatedAt.addingTimeInterval(30.5)
         if paused {
-            state.pause = PauseInfo(kind: .requested, since: state.updatedAt, by: "alice", reason: "paused by alice")
+            state.pause = PauseInfo(kind: .requested, since: state.updatedAt, by: "alice", note: "freeze")
         }
         return state
     }
@@ -127,8 +127,8 @@ enum Fixtures {
     }
 
     static func notify(_ key: String) -> EffectRecord {
-        EffectRecord(key: key, effect: .notify(RolloutNotification(kind: "started", rolloutId: "r", stage: nil,
-                                                                   phase: .preparing, text: key)))
+        EffectRecord(key: key, effect: .notify(RolloutNotification(rolloutId: "r", stage: nil, phase: .preparing,
+                                                                   fact: .started(firmware: "fw", version: key))))
     }
 }
 

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import RolloutCore
+import RolloutText
 
 /// The `MetricSource` of the worker: HTTP GET of a metric gate's URL, then the number at the gate's JSON pointer.
 ///
@@ -112,10 +113,22 @@ public struct WebhookNotifier: Notifier {
                                                                    maxResponseBytes: 64 << 10, threadCount: 2))
     }
 
+    /// What a webhook receives: the notification's kind, ids and phase, and a Slack-compatible `text`
+    /// (rendered here, at the edge, from the notification's facts).
+    struct Payload: Encodable {
+        var kind: String
+        var rolloutId: String
+        var stage: String?
+        var phase: String
+        var text: String
+    }
+
     public static func encode(_ notification: RolloutNotification) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(notification)
+        return try encoder.encode(Payload(kind: notification.kind.rawValue, rolloutId: notification.rolloutId,
+                                          stage: notification.stage, phase: notification.phase.rawValue,
+                                          text: RolloutText.notification(notification)))
     }
 
     public func send(_ notification: RolloutNotification, to targets: [WebhookTarget]) async throws {

@@ -42,21 +42,88 @@ public struct EffectRecord: Codable, Equatable, Sendable {
     }
 }
 
-/// A webhook message: JSON with a Slack-compatible `text`.
+/// What the plan's webhooks are told: facts (`RolloutText.notification` writes the Slack-compatible `text`).
 public struct RolloutNotification: Codable, Equatable, Sendable {
-    /// `started`, `stageStarted`, `verdict`, `paused`, `rollingBack`, `completed`, `rolledBack`, `aborted`, `failed`.
-    public var kind: String
     public var rolloutId: String
     public var stage: String?
     public var phase: RolloutPhase
-    public var text: String
+    public var fact: NotificationFact
 
-    public init(kind: String, rolloutId: String, stage: String?, phase: RolloutPhase, text: String) {
-        self.kind = kind
+    public init(rolloutId: String, stage: String?, phase: RolloutPhase, fact: NotificationFact) {
         self.rolloutId = rolloutId
         self.stage = stage
         self.phase = phase
-        self.text = text
+        self.fact = fact
+    }
+
+    public var kind: NotificationKind { fact.kind }
+
+    enum CodingKeys: String, CodingKey {
+        case rolloutId, stage, phase, fact
+        /// Written by older versions instead of `fact`.
+        case kind, text
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        rolloutId = try container.decode(String.self, forKey: .rolloutId)
+        stage = try container.decodeIfPresent(String.self, forKey: .stage)
+        phase = try container.decode(RolloutPhase.self, forKey: .phase)
+        if let fact = try container.decodeIfPresent(NotificationFact.self, forKey: .fact) {
+            self.fact = fact
+        } else {
+            // A notification queued by an older version: its kind and sentence as they were.
+            fact = .recorded(kind: try container.decode(String.self, forKey: .kind),
+                             text: try container.decode(String.self, forKey: .text))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(rolloutId, forKey: .rolloutId)
+        try container.encodeIfPresent(stage, forKey: .stage)
+        try container.encode(phase, forKey: .phase)
+        try container.encode(fact, forKey: .fact)
+    }
+}
+
+/// The kinds of notification, as webhooks receive them in `kind`.
+public enum NotificationKind: String, Codable, Sendable, CaseIterable {
+    case started, stageStarted, awaitingApproval, verdict, paused, rollingBack, completed, rolledBack
+    case rollbackIncomplete, aborted
+    /// Sent by older versions when a rollback could not complete.
+    case failed
+}
+
+/// What a notification tells, as facts.
+public indirect enum NotificationFact: Codable, Equatable, Sendable {
+    case started(firmware: String, version: String)
+    case stageStarted(devices: Int)
+    case awaitingApproval
+    case verdict(GateEvaluation)
+    case paused(PauseInfo)
+    case rollingBack(RollbackCause)
+    case completed(version: String, devices: Int)
+    case rolledBack(version: String, devices: Int)
+    case rollbackIncomplete(version: String, notRolledBack: Int, devices: Int)
+    case aborted(by: String, reason: String)
+    /// Queued by an older version: its kind and text.
+    case recorded(kind: String, text: String)
+
+    public var kind: NotificationKind {
+        switch self {
+        case .started: return .started
+        case .stageStarted: return .stageStarted
+        case .awaitingApproval: return .awaitingApproval
+        case .verdict: return .verdict
+        case .paused: return .paused
+        case .rollingBack: return .rollingBack
+        case .completed: return .completed
+        case .rolledBack: return .rolledBack
+        case .rollbackIncomplete: return .rollbackIncomplete
+        case .aborted: return .aborted
+        case .recorded(let kind, _): return NotificationKind(rawValue: kind) ?? .paused
+        }
     }
 }
 

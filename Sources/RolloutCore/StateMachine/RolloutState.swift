@@ -84,7 +84,7 @@ public struct MetricReading: Codable, Equatable, Sendable {
     }
 }
 
-/// Why the rollout is held and what `resume` will do.
+/// Why the rollout is held and what `resume` will do: facts only (`RolloutText.pause` says them in words).
 public struct PauseInfo: Codable, Equatable, Sendable {
     public enum Kind: String, Codable, Sendable {
         /// A human asked; resume simply lets it go on.
@@ -99,19 +99,27 @@ public struct PauseInfo: Codable, Equatable, Sendable {
 
     public var kind: Kind
     public var since: Date
+    /// A person's name, `gate` or `engine`.
     public var by: String
-    public var reason: String
+    /// What the person wrote (`requested`), if anything.
+    public var note: String?
+    /// The stage whose gates paused it (`gateFailed`, `inconclusive`) …
+    public var stage: String?
+    /// … and the deciding gate results as judged then.
+    public var deciding: [GateResult]?
     /// A fleet call that failed for good while (or by) pausing: resume queues it again, whatever the kind.
     public var failedEffect: EffectRecord?
     /// The failed call's error, as the fleet reported it.
     public var failedEffectError: String?
 
-    public init(kind: Kind, since: Date, by: String, reason: String, failedEffect: EffectRecord? = nil,
-                failedEffectError: String? = nil) {
+    public init(kind: Kind, since: Date, by: String, note: String? = nil, stage: String? = nil,
+                deciding: [GateResult]? = nil, failedEffect: EffectRecord? = nil, failedEffectError: String? = nil) {
         self.kind = kind
         self.since = since
         self.by = by
-        self.reason = reason
+        self.note = note
+        self.stage = stage
+        self.deciding = deciding
         self.failedEffect = failedEffect
         self.failedEffectError = failedEffectError
     }
@@ -119,7 +127,8 @@ public struct PauseInfo: Codable, Equatable, Sendable {
 
 /// The rollback job's state.
 public struct RollbackState: Codable, Equatable, Sendable {
-    public var reason: String
+    /// Why it began (nil in states recorded before causes were kept as facts).
+    public var cause: RollbackCause?
     public var requestedAt: Date
     public var jobId: String
     /// Devices targeted by the rollback job (nil before it is created).
@@ -138,8 +147,8 @@ public struct RollbackState: Codable, Equatable, Sendable {
     /// Names kept in the state of devices that did not take the rollback (the count is always exact).
     public static let notRolledBackListedMax = 1000
 
-    public init(reason: String, requestedAt: Date, jobId: String) {
-        self.reason = reason
+    public init(cause: RollbackCause, requestedAt: Date, jobId: String) {
+        self.cause = cause
         self.requestedAt = requestedAt
         self.jobId = jobId
         self.progress = .zero
@@ -162,10 +171,10 @@ public struct RolloutState: Codable, Equatable, Sendable {
     /// When the engine must look at this rollout again even if nothing happens (timer); nil when it only waits
     /// for fleet progress or a human.
     public var dueAt: Date?
-    /// What the rollout waits for, for people: "maintenance window opens at …", "approval of wave-2", …
-    public var waitingFor: String?
-    /// The last notable thing that happened or the reason for the terminal phase.
-    public var message: String?
+    /// What the rollout waits for (nil when terminal, or for states recorded before it was kept as a fact).
+    public var waiting: Waiting?
+    /// The last notable thing that happened, or why the rollout ended.
+    public var note: RolloutNote?
     public var eligibleDevices: Int?
     public var release: StagedArtifact?
     public var rollbackArtifact: StagedArtifact?

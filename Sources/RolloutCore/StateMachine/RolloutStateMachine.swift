@@ -78,7 +78,7 @@ public enum RolloutStateMachine {
         }
         switch command {
         case .pauseRequested:
-            if state.pause != nil { return "rollout is already paused (\(state.pause!.reason))" }
+            if let pause = state.pause { return "rollout is already paused (\(pause.kind.rawValue) since \(TimeText.format(pause.since)))" }
             if state.phase == .rollingBack { return "a rollback cannot be paused" }
         case .resumeRequested:
             if state.pause == nil { return "rollout is not paused (it is \(state.phase.rawValue))" }
@@ -168,19 +168,20 @@ struct Step {
         case .approved(let by):
             guard state.phase == .awaitingApproval else { return }
             state.stages[state.currentStage].approvedBy = by
+            let name = state.stages[state.currentStage].name
             guard state.pause == nil else {
                 // A pause holds everything: the approval is recorded and acted on at resume.
-                state.message = "\(state.stages[state.currentStage].name) approved by \(by); starts when resumed"
+                state.note = .approved(stage: name, by: by, held: true)
                 return
             }
-            state.message = "\(state.stages[state.currentStage].name) approved by \(by)"
+            state.note = .approved(stage: name, by: by, held: false)
             startStage(state.currentStage)
         case .pauseRequested(let by, let reason):
             guard state.pause == nil, state.phase != .rollingBack else { return }
-            let text = reason.isEmpty ? "paused by \(by)" : "paused by \(by): \(reason)"
-            state.pause = PauseInfo(kind: .requested, since: at, by: by, reason: text)
-            state.message = text
-            notify("paused", stage: nil, text)
+            let pause = PauseInfo(kind: .requested, since: at, by: by, note: reason.isEmpty ? nil : reason)
+            state.pause = pause
+            state.note = .paused
+            notify(.paused(pause), stage: nil)
         case .resumeRequested(let by):
             onResume(by: by)
         case .abortRequested(let by, let reason):
@@ -191,7 +192,7 @@ struct Step {
                 return
             }
             guard plan.rollback != nil else { return }
-            beginRollback(reason: reason.isEmpty ? "rollback requested by \(by)" : "rollback requested by \(by): \(reason)")
+            beginRollback(cause: .requested(by: by, reason: reason))
         case .jobCancelled(let stage):
             guard state.phase == .rollingBack, let rollback = state.rollback, rollback.devices == nil,
                   stage == state.currentStage else { return }
@@ -201,9 +202,9 @@ struct Step {
             state.rollback!.devices = devices
             state.rollback!.jobCreatedAt = at
             if devices == 0 {
-                finishRollback(message: "rolled back: no device had taken the new firmware")
+                finishRollback()
             } else {
-                state.message = "rollback job created for \(devices) devices"
+                state.note = .rollbackJobCreated(devices: devices)
             }
         case .rollbackProgressObserved(let progress):
             guard state.phase == .rollingBack, let rollback = state.rollback, let devices = rollback.devices,
@@ -218,13 +219,9 @@ struct Step {
             let total = rollback.devices ?? 0
             state.rollback!.notRolledBack = Array(devices.prefix(RollbackState.notRolledBackListedMax))
             state.rollback!.notRolledBackCount = count
-            if count == 0 {
-                // Late reports arrived between the last poll and the listing: every device took the rollback.
-                finishRollback(message: "rolled back \(total) devices to \(plan.rollback?.version ?? "the previous firmware")")
-            } else {
-                finishRollback(incomplete: true,
-                               message: "rollback incomplete: \(count) of \(total) devices did not take \(plan.rollback?.version ?? "the previous firmware") and may still run \(plan.release.version)")
-            }
+            // Zero: late reports arrived between the last poll and the listing, every device took the rollback.
+            finishRollback(notRolledBack: count)
+            _ = total
         case .effectFailed(let effect, let message):
             onEffectFailed(effect, message: message)
         }
@@ -237,9 +234,9 @@ struct Step {
         case .scheduled:
             if let notBefore = plan.schedule.notBefore, at < notBefore { return }
             state.phase = .preparing
-            state.message = "preparing: staging artifacts and assigning cohorts"
+            state.note = .preparing
             effect("prepare", .prepare)
-            notify("started", stage: nil, "rollout \(state.rolloutId) started: \(plan.release.firmware) \(plan.release.version)")
+            notify(.started(firmware: plan.release.firmware, version: plan.release.version), stage: nil)
         case .waitingForWindow:
             guard state.pause == nil else { return }
             if WindowSchedule.isOpen(at: at, windows: plan.schedule.windows) {
@@ -288,29 +285,28 @@ struct Step {
         let spec = plan.stages[index]
         if spec.approvalRequired && state.stages[index].approvedBy == nil {
             state.phase = .awaitingApproval
-            state.message = "\(spec.name) awaits approval"
-            notify("awaitingApproval", stage: spec.name, "\(state.rolloutId): \(spec.name) awaits approval")
+            state.note = .awaitingApproval(stage: spec.name)
+            notify(.awaitingApproval, stage: spec.name)
             return
         }
         if state.pause != nil {
             // A pause holds everything: no stage starts and no job is created until resume.
             state.phase = .waitingForWindow
-            state.message = "\(spec.name) is ready to start; held by the pause"
+            state.note = .stageHeld(stage: spec.name)
             return
         }
         if !WindowSchedule.isOpen(at: at, windows: plan.schedule.windows) {
             state.phase = .waitingForWindow
-            state.message = "\(spec.name) waits for a maintenance window"
+            state.note = .waitingForWindow(stage: spec.name)
             return
         }
         state.phase = .deploying
         state.stages[index].status = .deploying
         state.stages[index].startedAt = at
-        state.message = "\(spec.name) starting on \(state.stages[index].devices ?? 0) devices"
-            + (state.stages[index].approvedBy.map { " (approved by \($0))" } ?? "")
+        let devices = state.stages[index].devices ?? 0
+        state.note = .stageStarted(stage: spec.name, devices: devices, approvedBy: state.stages[index].approvedBy)
         effect("create-job:\(spec.name)", .createJob(stage: index))
-        notify("stageStarted", stage: spec.name,
-               "\(state.rolloutId): \(spec.name) started on \(state.stages[index].devices ?? 0) devices")
+        notify(.stageStarted(devices: devices), stage: spec.name)
     }
 
     mutating func onJobCreated(_ index: Int) {
@@ -319,7 +315,7 @@ struct Step {
         state.stages[index].status = .baking
         state.stages[index].jobCreatedAt = at
         state.stages[index].judgingSince = at.addingTimeInterval(TimeInterval(plan.stages[index].bakeDurationSeconds))
-        state.message = "\(state.stages[index].name) job created; baking \(DurationText.format(plan.stages[index].bakeDurationSeconds))"
+        state.note = .jobCreated(stage: state.stages[index].name, bakeSeconds: plan.stages[index].bakeDurationSeconds)
     }
 
     /// Evaluates the current stage's gates on the evidence held in the state, and acts on the verdict.
@@ -337,7 +333,7 @@ struct Step {
         let evaluation = GateEvaluator.assess(plan.gates(for: spec), evidence: evidence)
         if stage.lastEvaluation?.verdict != evaluation.verdict {
             verdicts.append(VerdictRecord(stage: spec.name, at: at, evaluation: evaluation))
-            notify("verdict", stage: spec.name, "\(state.rolloutId): \(spec.name) gates \(evaluation.summary)")
+            notify(.verdict(evaluation), stage: spec.name)
         }
         state.stages[index].lastEvaluation = evaluation
         switch evaluation.verdict {
@@ -352,21 +348,24 @@ struct Step {
         case .fail:
             state.stages[index].status = .failed
             state.stages[index].endedAt = at
-            let reason = "\(spec.name) gate failed: \(evaluation.deciding.map(\.reason).joined(separator: "; "))"
             if plan.onFailure == .rollback && plan.rollback != nil {
-                beginRollback(reason: reason)
+                beginRollback(cause: .gateFailed(stage: spec.name, deciding: evaluation.deciding))
             } else {
-                effect("cancel-job:\(spec.name)", .cancelJob(stage: index, jobId: state.stages[index].jobId, reason: reason))
-                state.pause = PauseInfo(kind: .gateFailed, since: at, by: "gate", reason: reason)
-                state.message = reason
-                notify("paused", stage: spec.name, "\(state.rolloutId) paused: \(reason)")
+                effect("cancel-job:\(spec.name)", .cancelJob(stage: index, jobId: state.stages[index].jobId,
+                                                            reason: Self.cancelReason(gateFailedIn: spec.name, evaluation)))
+                let pause = PauseInfo(kind: .gateFailed, since: at, by: "gate", stage: spec.name,
+                                      deciding: evaluation.deciding)
+                state.pause = pause
+                state.note = .paused
+                notify(.paused(pause), stage: spec.name)
             }
         case .inconclusive:
             guard state.pause == nil else { return }
-            let reason = "\(spec.name) gates inconclusive: \(evaluation.deciding.map(\.reason).joined(separator: "; "))"
-            state.pause = PauseInfo(kind: .inconclusive, since: at, by: "gate", reason: reason)
-            state.message = reason
-            notify("paused", stage: spec.name, "\(state.rolloutId) paused: \(reason)")
+            let pause = PauseInfo(kind: .inconclusive, since: at, by: "gate", stage: spec.name,
+                                  deciding: evaluation.deciding)
+            state.pause = pause
+            state.note = .paused
+            notify(.paused(pause), stage: spec.name)
         }
     }
 
@@ -375,9 +374,9 @@ struct Step {
         state.endedAt = at
         state.pause = nil
         let updated = state.stages.reduce(0) { $0 + $1.progress.succeeded }
-        state.message = "completed: \(plan.release.version) on \(updated) devices"
+        state.note = .completed(version: plan.release.version, devices: updated)
         cleanUpJobs()
-        notify("completed", stage: nil, "\(state.rolloutId) completed: \(plan.release.version) on \(updated) devices")
+        notify(.completed(version: plan.release.version, devices: updated), stage: nil)
     }
 
     // MARK: commands
@@ -385,17 +384,17 @@ struct Step {
     mutating func onResume(by: String) {
         guard let pause = state.pause else { return }
         state.pause = nil
-        state.message = "resumed by \(by)"
+        state.note = .resumed(by: by)
         if let failed = pause.failedEffect {
             effects.append(failed)
-            state.message = "resumed by \(by): retrying \(failed.key)"
+            state.note = .retrying(effectKey: failed.key, by: by)
         }
         switch pause.kind {
         case .requested, .effectFailed:
             takeHeldDecisions()
         case .gateFailed:
             state.stages[state.currentStage].overridden = true
-            state.message = "resumed by \(by) past the failed gate of \(state.stages[state.currentStage].name)"
+            state.note = .resumedPastGate(by: by, stage: state.stages[state.currentStage].name)
             startStage(state.currentStage + 1)
         case .inconclusive:
             state.stages[state.currentStage].judgingSince = at
@@ -425,9 +424,9 @@ struct Step {
         state.phase = .aborted
         state.endedAt = at
         state.pause = nil
-        state.message = reason.isEmpty ? "aborted by \(by)" : "aborted by \(by): \(reason)"
+        state.note = .aborted(by: by, reason: reason)
         cleanUpJobs()
-        notify("aborted", stage: nil, "\(state.rolloutId) \(state.message!)")
+        notify(.aborted(by: by, reason: reason), stage: nil)
     }
 
     /// Cancels the current stage's job if it may exist (being created or running).
@@ -446,64 +445,80 @@ struct Step {
         }
     }
 
-    mutating func beginRollback(reason: String) {
+    /// The comment a cancelled job carries in the fleet (an argument of the call, shown in the AWS console).
+    static func cancelReason(gateFailedIn stage: String, _ evaluation: GateEvaluation) -> String {
+        "\(stage) gate failed: \(evaluation.deciding.map(\.reason).joined(separator: "; "))"
+    }
+
+    mutating func beginRollback(cause: RollbackCause) {
         let index = state.currentStage
         let jobMayExist = [.deploying, .baking, .failed].contains(state.stages[index].status)
-        cancelCurrentJob(reason: reason)
+        let cancelReason: String
+        switch cause {
+        case .gateFailed(let stage, let deciding):
+            cancelReason = Self.cancelReason(gateFailedIn: stage, GateEvaluation(verdict: .fail, results: deciding))
+        case .requested(let by, let reason):
+            cancelReason = reason.isEmpty ? "rollback requested by \(by)" : "rollback requested by \(by): \(reason)"
+        }
+        cancelCurrentJob(reason: cancelReason)
         state.phase = .rollingBack
         state.pause = nil
-        state.rollback = RollbackState(reason: reason, requestedAt: at,
+        state.rollback = RollbackState(cause: cause, requestedAt: at,
                                        jobId: RolloutState.jobId(rolloutId: state.rolloutId, stage: "rollback"))
-        state.message = "rolling back: \(reason)"
+        state.note = .rollingBack
         if !jobMayExist {
             effect("rollback-job", .createRollbackJob)
         }
-        notify("rollingBack", stage: state.stages[index].name, "\(state.rolloutId) rolling back: \(reason)")
+        notify(.rollingBack(cause), stage: state.stages[index].name)
     }
 
     /// The rollback job is over (or stopped reporting): done if every device took it, else list those that did not.
     mutating func settleRollback() {
         guard let rollback = state.rollback, let devices = rollback.devices else { return }
         if rollback.progress.succeeded >= devices {
-            finishRollback(message: "rolled back \(rollback.progress.succeeded) devices to \(plan.rollback?.version ?? "the previous firmware")")
+            finishRollback()
             return
         }
         state.rollback!.incompleteSince = at
-        state.message = "rollback job over: \(rollback.progress.succeeded) of \(devices) devices rolled back; listing the others"
+        state.note = .rollbackJobOver(succeeded: rollback.progress.succeeded, devices: devices)
         effect("list-rollback-stragglers", .listRollbackStragglers(jobId: rollback.jobId))
     }
 
-    mutating func finishRollback(incomplete: Bool = false, message: String) {
-        state.phase = incomplete ? .rollbackIncomplete : .rolledBack
+    /// Ends the rollback: `rolledBack`, or `rollbackIncomplete` when `notRolledBack` devices did not take it.
+    mutating func finishRollback(notRolledBack: Int = 0) {
+        let devices = state.rollback?.devices ?? 0
+        let version = plan.rollback?.version ?? ""
+        state.phase = notRolledBack > 0 ? .rollbackIncomplete : .rolledBack
         state.endedAt = at
         state.pause = nil
         state.rollback?.endedAt = at
-        state.message = message
         cleanUpJobs()
-        if let jobId = state.rollback?.jobId, state.rollback?.devices ?? 0 > 0 {
+        if let jobId = state.rollback?.jobId, devices > 0 {
             effect("cleanup:\(jobId)", .cleanUp(jobId: jobId))
         }
-        notify(incomplete ? "rollbackIncomplete" : "rolledBack", stage: nil, "\(state.rolloutId) \(message)")
+        if notRolledBack > 0 {
+            state.note = .rollbackIncomplete(version: version, release: plan.release.version, notRolledBack: notRolledBack,
+                                             devices: devices)
+            notify(.rollbackIncomplete(version: version, notRolledBack: notRolledBack, devices: devices), stage: nil)
+        } else {
+            state.note = .rolledBack(version: version, devices: devices)
+            notify(.rolledBack(version: version, devices: devices), stage: nil)
+        }
     }
 
     /// A fleet call failed for good. The rollout waits for a person, whatever its phase (a rollback too: while a
     /// device may hold the new firmware nothing ends by itself); resume (or, rolling back, rollback) retries the call.
     mutating func onEffectFailed(_ failed: EffectRecord, message: String) {
-        let text = "\(failed.key) failed: \(message)"
+        state.note = .effectFailed(effectKey: failed.key, error: message)
         if state.pause != nil {
             // Already held (a person's pause, a failed gate): keep its kind; resume also retries this call.
             state.pause!.failedEffect = failed
             state.pause!.failedEffectError = message
-            state.message = text
-            notify("paused", stage: nil, "\(state.rolloutId) paused: \(text)")
-            return
+        } else {
+            state.pause = PauseInfo(kind: .effectFailed, since: at, by: "engine", failedEffect: failed,
+                                    failedEffectError: message)
         }
-        let reason = state.phase == .rollingBack ? "rollback held: \(text)" : text
-        state.pause = PauseInfo(kind: .effectFailed, since: at, by: "engine", reason: reason, failedEffect: failed,
-                                failedEffectError: message)
-        state.message = reason
-        notify("paused", stage: nil, "\(state.rolloutId) paused: \(reason)"
-               + (state.phase == .rollingBack ? "; `rollout resume` or `rollout rollback` retries it" : ""))
+        notify(.paused(state.pause!), stage: nil)
     }
 
     mutating func cleanUpJobs() {
@@ -518,38 +533,36 @@ struct Step {
         effects.append(EffectRecord(key: key, effect: effect))
     }
 
-    mutating func notify(_ kind: String, stage: String?, _ text: String) {
+    mutating func notify(_ fact: NotificationFact, stage: String?) {
         guard !plan.notifications.isEmpty else { return }
-        let notification = RolloutNotification(kind: kind, rolloutId: state.rolloutId, stage: stage,
-                                               phase: state.displayPhase, text: text)
+        let notification = RolloutNotification(rolloutId: state.rolloutId, stage: stage, phase: state.displayPhase,
+                                               fact: fact)
         effect("notify:\(state.eventCount + 1):\(effects.count)", .notify(notification))
     }
 
-    /// Sets `dueAt` and `waitingFor` from the phase.
+    /// Sets `dueAt` and `waiting` from the phase.
     mutating func refreshTimers() {
         state.dueAt = nil
-        state.waitingFor = nil
-        if let pause = state.pause, !state.phase.isTerminal {
-            state.waitingFor = "resume (\(pause.reason))"
+        state.waiting = nil
+        if state.pause != nil, !state.phase.isTerminal {
+            state.waiting = .resume
             return
         }
+        let stageName = state.stages.indices.contains(state.currentStage) ? state.stages[state.currentStage].name : ""
         switch state.phase {
         case .scheduled:
             state.dueAt = plan.schedule.notBefore
-            if let notBefore = plan.schedule.notBefore {
-                state.waitingFor = "start time \(TimeText.format(notBefore))"
-            }
+            state.waiting = plan.schedule.notBefore.map { .startTime($0) }
         case .waitingForWindow:
             let opening = WindowSchedule.nextOpening(atOrAfter: at, windows: plan.schedule.windows)
             state.dueAt = opening
-            state.waitingFor = opening.map { "maintenance window opening at \(TimeText.format($0)) for \(state.stages[state.currentStage].name)" }
-                ?? "a maintenance window (none ever opens: check schedule.windows)"
+            state.waiting = .window(stage: stageName, opensAt: opening)
         case .preparing:
-            state.waitingFor = "artifacts and cohorts"
+            state.waiting = .preparation
         case .deploying:
-            state.waitingFor = "job creation for \(state.stages[state.currentStage].name)"
+            state.waiting = .jobCreation(stage: stageName)
         case .awaitingApproval:
-            state.waitingFor = "approval of \(state.stages[state.currentStage].name)"
+            state.waiting = .approval(stage: stageName)
         case .baking:
             let index = state.currentStage
             guard let created = state.stages[index].jobCreatedAt else { return }
@@ -558,20 +571,20 @@ struct Step {
                 .addingTimeInterval(TimeInterval(plan.schedule.evidenceTimeoutSeconds))
             if at < bakeEnd {
                 state.dueAt = bakeEnd
-                state.waitingFor = "\(state.stages[index].name) bake until \(TimeText.format(bakeEnd))"
+                state.waiting = .bake(stage: stageName, until: bakeEnd)
             } else {
                 state.dueAt = deadline
-                state.waitingFor = "\(state.stages[index].name) gates: "
-                    + (state.stages[index].lastEvaluation?.summary ?? "first evidence")
+                state.waiting = .gates(stage: stageName, until: deadline)
             }
         case .rollingBack:
             if state.rollback?.incompleteSince != nil {
-                state.waitingFor = "the list of devices that did not take the rollback"
+                state.waiting = .rollbackStragglers
             } else if let created = state.rollback?.jobCreatedAt {
-                state.dueAt = created.addingTimeInterval(TimeInterval(plan.schedule.evidenceTimeoutSeconds))
-                state.waitingFor = "rollback job to finish"
+                let deadline = created.addingTimeInterval(TimeInterval(plan.schedule.evidenceTimeoutSeconds))
+                state.dueAt = deadline
+                state.waiting = .rollbackJob(until: deadline)
             } else {
-                state.waitingFor = "cancellation and rollback job creation"
+                state.waiting = .rollbackStart
             }
         case .paused, .completed, .rolledBack, .rollbackIncomplete, .aborted, .failed:
             break

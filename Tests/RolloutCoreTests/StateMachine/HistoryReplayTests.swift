@@ -30,10 +30,18 @@ import Testing
         return History(name: name, plan: plan, events: events, stored: stored)
     }
 
-    /// Facts this version keeps that the recorded format did not have: cleared before comparing.
+    /// Facts this version keeps that the recorded format did not have (it held sentences instead: `message`,
+    /// `waitingFor`, `reason`): cleared before comparing. Tests/RolloutTextTests checks that today's sentences,
+    /// made from these facts, read as the recorded ones did.
     static func withoutNewerFacts(_ state: RolloutState) -> RolloutState {
         var state = state
+        state.note = nil
+        state.waiting = nil
+        state.pause?.note = nil
+        state.pause?.stage = nil
+        state.pause?.deciding = nil
         state.pause?.failedEffectError = nil
+        state.rollback?.cause = nil
         return state
     }
 

@@ -90,9 +90,14 @@ struct MachineDriver {
         driver.send(.progressObserved(stage: 1, progress: JobProgress(queued: 400, succeeded: 60, failed: 30), metrics: [:]))
         #expect(driver.state.phase == .rollingBack)
         #expect(driver.state.stages[1].status == .failed)
-        #expect(driver.effects.last?.effect == .cancelJob(stage: 1, jobId: "test-plan-0000abcd-wave-1",
-                                                          reason: driver.state.rollback!.reason))
-        #expect(driver.state.rollback?.reason.contains("failed 33") == true)
+        guard case .gateFailed(let stage, let deciding)? = driver.state.rollback?.cause else {
+            Issue.record("the rollback's cause is the failed gate: \(String(describing: driver.state.rollback?.cause))")
+            return
+        }
+        #expect(stage == "wave-1" && deciding.map(\.gate) == ["failed"] && deciding.first?.observed ?? 0 > 33)
+        #expect(driver.effects.last?.effect == .cancelJob(
+            stage: 1, jobId: "test-plan-0000abcd-wave-1",
+            reason: Step.cancelReason(gateFailedIn: "wave-1", GateEvaluation(verdict: .fail, results: deciding))))
         driver.send(.jobCancelled(stage: 1))
         #expect(driver.effects.last?.effect == .createRollbackJob)
         driver.send(.rollbackJobCreated(devices: 70))
@@ -100,7 +105,7 @@ struct MachineDriver {
         #expect(driver.state.phase == .rollingBack)
         driver.send(.rollbackProgressObserved(progress: JobProgress(succeeded: 70, jobDone: true)))
         #expect(driver.state.phase == .rolledBack)
-        #expect(driver.state.message?.contains("rolled back 70 devices to 1.0.0") == true)
+        #expect(driver.state.note == .rolledBack(version: "1.0.0", devices: 70))
     }
 
     @Test func failedGateWithPausePolicyWaitsForAHuman() throws {
@@ -128,13 +133,13 @@ struct MachineDriver {
         driver.advance(1800)
         driver.send(.progressObserved(stage: 0, progress: JobProgress(succeeded: 10, jobDone: true), metrics: [:]))
         #expect(driver.state.phase == .awaitingApproval)
-        #expect(driver.state.waitingFor == "approval of wave-1")
+        #expect(driver.state.waiting == .approval(stage: "wave-1"))
         #expect(driver.state.dueAt == nil)
         driver.advance(3600)  // 04:30: window closed
         driver.send(.approved(by: "bob"))
         #expect(driver.state.phase == .waitingForWindow)
         #expect(driver.state.dueAt == date("2026-03-03T02:00:00Z"))
-        #expect(driver.state.waitingFor?.contains("2026-03-03T02:00:00Z") == true)
+        #expect(driver.state.waiting == .window(stage: "wave-1", opensAt: date("2026-03-03T02:00:00Z")))
         driver.now = date("2026-03-03T02:00:00Z")
         driver.send(.timerFired)
         #expect(driver.state.phase == .deploying)
@@ -269,7 +274,8 @@ struct MachineDriver {
         #expect(driver.state.phase == .rollingBack, "never terminal while devices may hold the new firmware")
         #expect(driver.state.pause?.failedEffect == failed)
         #expect(driver.state.pause?.failedEffectError == "AccessDeniedException: no iot:CreateJob")
-        #expect(driver.state.waitingFor?.contains("rollback-job failed") == true)
+        #expect(driver.state.waiting == .resume)
+        #expect(driver.state.note == .effectFailed(effectKey: "rollback-job", error: "AccessDeniedException: no iot:CreateJob"))
         #expect(RolloutStateMachine.rejection(of: .rollbackRequested(by: "ops", reason: ""), in: driver.state,
                                               plan: driver.plan) == nil)
         #expect(RolloutStateMachine.rejection(of: .resumeRequested(by: "ops"), in: driver.state, plan: driver.plan) == nil)
