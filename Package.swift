@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "FleetSimTests", dependencies: ["FleetSim", "Engine", "RolloutCore"]),
         .testTarget(name: "FleetAWSTests", dependencies: ["FleetAWS", "Engine", "RolloutCore", "RolloutText", "StoreSQLite"],
                     exclude: ["Support/moto_device_layer.py", "Support/boto3_call.py", "Support/botocore_sign.py",
-                              "Support/fake_metadata_server.py"]),
+                              "Support/fake_metadata_server.py", "Support/lost_answer_proxy.py"]),
         // Runs the built `rollout` executable (exit codes, output, a worker killed with SIGKILL and restarted).
         .testTarget(name: "RolloutCLITests", dependencies: ["RolloutCore", "Engine", "StoreSQLite"]),
         .testTarget(name: "StatusAPITests", dependencies: ["StatusAPI", "Engine", "RolloutCore", "FleetSim", "StoreSQLite"]),

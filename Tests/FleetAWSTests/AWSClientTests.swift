@@ -21,7 +21,7 @@ struct AWSClientTests {
             ScriptedTransport.json(429, ["__type": "com.amazon#TooManyRequestsException", "message": "slow"]),
             .respond(HTTPResponse(status: 503, body: Data("<Error><Code>SlowDown</Code><Message>Reduce</Message></Error>".utf8))),
             .fail(TransportError(.timeout, "timed out")),
-            .fail(TransportError(.connection, "reset")),
+            .fail(TransportError(.answerLost, "connection reset")),
             ScriptedTransport.json(200, ["thingName": "t"]),
         ])
         let sleeps = SleepRecorder()

@@ -1,6 +1,5 @@
 import Engine
 import Foundation
-import Logging
 import RolloutCore
 import RolloutText
 import StoreSQLite
@@ -94,92 +93,13 @@ struct RunEndToEndTests {
         }
     }
 
-    static let testEngineConfiguration = EngineConfiguration(pollIntervalSeconds: 0.3, effectBackoffBaseSeconds: 0.1,
-                                                             effectBackoffMaxSeconds: 1)
-
-    static func awsRetry() -> RetryPolicy {
-        RetryPolicy(maxAttempts: 5, baseDelaySeconds: 0.02, maxDelaySeconds: 0.3, random: SeededRandom(seed: 11))
-    }
-
-    /// Runs a plan in-process to its end (or until it needs a person) on the wall clock: step, then sleep until the
-    /// engine's next wake (at most one poll interval). Bounded by `secondsMax`.
+    /// Runs a plan in-process to its end (or until it needs a person) on the wall clock, bounded by `secondsMax`.
     static func runInProcess(_ world: World, planText: String, secondsMax: Double = 60) async throws
         -> (state: RolloutState, rolloutId: String, store: SQLiteRolloutStore)
     {
-        let planPath = try world.writePlan(planText)
-        let plan = try PlanParser.parseFile(atPath: planPath)
-        let store = try SQLiteRolloutStore(path: world.databasePath, role: .worker)
-        let fleet = AWSFleet(configuration: try world.moto.configuration(retry: awsRetry()))
-        let engine = RolloutEngine(store: store, fleet: fleet, metricSource: HTTPMetricSource(), notifier: WebhookNotifier(),
-                                   clock: SystemClock(), configuration: testEngineConfiguration,
-                                   logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let submitted = try await engine.submit(plan: plan, planSource: planText)
-        let driver = RolloutDriver(engine: engine, clock: SystemClock(),
-                                   configuration: RolloutDriver.Configuration(stepErrorEndsDrive: true),
-                                   policy: RolloutDriver.untilFinishedOrPerson)
-        let stopper = Task {
-            try await Task.sleep(nanoseconds: UInt64(secondsMax * 1_000_000_000))
-            await driver.stop()
-        }
-        defer { stopper.cancel() }
-        guard try await driver.drive(submitted.rolloutId) != nil else {
-            let state = try await engine.state(of: submitted.rolloutId)
-            throw TestFailure("rollout did not finish in \(secondsMax) s: \(state?.displayPhase.rawValue ?? "-") \(state.map { RolloutText.note($0) ?? "" } ?? "")")
-        }
-        let state = try #require(try await engine.state(of: submitted.rolloutId))
-        return (state, submitted.rolloutId, store)
-    }
-
-    // MARK: - read-back helpers (boto3: an independent client)
-
-    static func job(_ moto: MotoServer, _ jobId: String) async throws -> [String: Any] {
-        let answer = try await moto.boto3("iot", "describe_job", ["jobId": jobId])
-        return try #require(answer["job"] as? [String: Any], "describe_job \(jobId): \(answer)")
-    }
-
-    static func targetThings(_ job: [String: Any]) -> [String] {
-        (job["targets"] as? [String] ?? []).map { IoTClient.thingName(fromArn: $0) }
-    }
-
-    static func document(_ moto: MotoServer, _ jobId: String) async throws -> [String: Any] {
-        let answer = try await moto.boto3("iot", "get_job_document", ["jobId": jobId])
-        let text = try #require(answer["document"] as? String)
-        return try #require(try jsonObject(Data(text.utf8)) as? [String: Any])
-    }
-
-    /// Every execution of a job: thing name → status (all pages).
-    static func executions(_ moto: MotoServer, _ jobId: String) async throws -> [String: String] {
-        var statuses: [String: String] = [:]
-        var token: String?
-        for _ in 0..<100 {
-            var params: [String: Any] = ["jobId": jobId, "maxResults": 250]
-            if let token { params["nextToken"] = token }
-            let answer = try await moto.boto3("iot", "list_job_executions_for_job", params)
-            for summary in answer["executionSummaries"] as? [[String: Any]] ?? [] {
-                let thing = IoTClient.thingName(fromArn: summary["thingArn"] as? String ?? "")
-                statuses[thing] = (summary["jobExecutionSummary"] as? [String: Any])?["status"] as? String
-            }
-            token = answer["nextToken"] as? String
-            if token == nil { break }
-        }
-        return statuses
-    }
-
-    static func checkEventLog(_ store: SQLiteRolloutStore, rolloutId: String, plan: RolloutPlan, state: RolloutState)
-        throws -> [RolloutEventRecord]
-    {
-        let events = try store.events(rolloutId: rolloutId, afterSequence: 0, limit: 100_000)
-        #expect(events.map(\.sequence) == Array(1...events.count), "event log has no gaps")
-        #expect(events.count == state.eventCount)
-        #expect(RolloutStateMachine.replay(rolloutId: rolloutId, plan: plan, events: events) == state,
-                "replaying the log reproduces the stored state")
-        #expect(!events.contains { $0.event.kind == "effectFailed" })
-        #expect(events.filter { $0.event.kind == "prepared" }.count == 1)
-        for (index, stage) in state.stages.enumerated() where stage.jobCreatedAt != nil {
-            let created = events.filter { $0.event == .jobCreated(stage: index) }.count
-            #expect(created == 1, "\(stage.name): jobCreated recorded once")
-        }
-        return events
+        let run = try await InProcessRollout.submit(world, planText: planText,
+                                                    configuration: try world.moto.configuration(retry: InProcessRollout.awsRetry()))
+        return (try await run.settle(secondsMax: secondsMax), run.rolloutId, run.store)
     }
 
     // MARK: - a. the full plan

@@ -229,10 +229,11 @@ struct PlainHTTPTarget: Sendable {
         let kind: String
         switch error.kind {
         case .timeout: kind = "timed out"
-        case .connection: kind = "could not connect, or the connection broke"
+        case .connection: kind = "could not connect"
+        case .answerLost: kind = "the connection broke before a complete answer"
         case .responseTooLarge: kind = "response too large"
         case .bodyRead: kind = "request body could not be sent"
-        case .other: kind = "request failed"
+        case .setup: kind = "request could not be made"
         }
         var detail = error.message
         for secret in secrets + (hidingPath && path.count > 1 ? [path] : []) {

@@ -7,6 +7,18 @@ import Foundation
 /// File bodies stream through `CURLOPT_READFUNCTION` (a 500 MB image never sits in memory) and are hashed on the way;
 /// every request with a body carries an explicit `Content-Type` (curl's default, form-urlencoded, makes S3 servers
 /// such as moto store an empty object). Responses larger than `maxResponseBytes` fail.
+///
+/// Bodies are rewindable (`CURLOPT_SEEKFUNCTION`): when a kept-alive connection turns out dead after the request went
+/// out and nothing came back, curl resends the request on a fresh connection by itself, which needs the body again
+/// (without a seek function it fails with `CURLE_SEND_FAIL_REWIND`). A file body's running SHA-256 restarts then.
+///
+/// Failures are classified by what they say about the request's outcome (`failureKind(of:requestSent:)`): only
+/// definite local errors raised before anything was sent (bad URL, unsupported protocol, TLS set-up or certificate
+/// problems) are final, as are our own limits (response too large, unreadable file). Could-not-connect and time-outs
+/// are retryable, and every other curl error (connection reset or closed, send/receive errors, an empty, partial or
+/// broken reply, a failed rewind, codes this list does not know, any error once the request went out) means the
+/// answer was lost and the outcome is unknown: retryable too. A request whose answer did not arrive is never taken
+/// for a refusal; the callers' requests are idempotent, so the retry adopts what the first attempt did.
 public final class CurlTransport: HTTPTransport {
     public struct Options: Sendable {
         public var connectTimeoutSeconds: Double
@@ -105,6 +117,8 @@ final class CurlHandle {
                         _ = rollout_curl_setopt_off_t(easy, CURLOPT_INFILESIZE_LARGE, curl_off_t(request.body.length))
                         _ = rollout_curl_setopt_callback(easy, CURLOPT_READFUNCTION, curlReadCallback)
                         _ = rollout_curl_setopt_pointer(easy, CURLOPT_READDATA, context.toOpaque())
+                        _ = rollout_curl_setopt_seek_callback(easy, CURLOPT_SEEKFUNCTION, curlSeekCallback)
+                        _ = rollout_curl_setopt_pointer(easy, CURLOPT_SEEKDATA, context.toOpaque())
                     }
                     _ = method.withCString { rollout_curl_setopt_string(easy, CURLOPT_CUSTOMREQUEST, $0) }
                 }
@@ -116,10 +130,12 @@ final class CurlHandle {
         _ = rollout_curl_setopt_slist(easy, CURLOPT_HTTPHEADER, nil)
 
         if code != CURLE_OK {
+            var requestBytesSent = 0
+            _ = rollout_curl_getinfo_long(easy, CURLINFO_REQUEST_SIZE, &requestBytesSent)
             let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
             throw CurlHandle.transportError(code, message: "\(request.method) \(request.host): \(message)",
-                                            transfer: transfer)
+                                            requestSent: requestBytesSent > 0, transfer: transfer)
         }
         var status = 0
         _ = rollout_curl_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
@@ -132,23 +148,44 @@ final class CurlHandle {
                             sentBodySHA256: transfer.finishFileDigest())
     }
 
-    static func transportError(_ code: CURLcode, message: String, transfer: CurlTransfer) -> TransportError {
+    static func transportError(_ code: CURLcode, message: String, requestSent: Bool,
+                               transfer: CurlTransfer) -> TransportError {
         if transfer.responseTooLarge {
             return TransportError(.responseTooLarge, "response larger than \(transfer.maxResponseBytes) bytes")
         }
         if let readFailure = transfer.readFailure {
             return TransportError(.bodyRead, readFailure)
         }
-        switch code {
-        case CURLE_OPERATION_TIMEDOUT:
-            return TransportError(.timeout, message)
-        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_RECV_ERROR,
-             CURLE_SEND_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_SSL_CONNECT_ERROR, CURLE_HTTP2,
-             CURLE_HTTP2_STREAM:
-            return TransportError(.connection, message)
-        default:
-            return TransportError(.other, message)
-        }
+        return TransportError(failureKind(of: code, requestSent: requestSent), message)
+    }
+
+    /// Codes that prove the request never left this process and never will (see `CurlTransport`).
+    static let setupFailures = Set([
+        CURLE_UNSUPPORTED_PROTOCOL, CURLE_FAILED_INIT, CURLE_URL_MALFORMAT, CURLE_NOT_BUILT_IN,
+        CURLE_BAD_FUNCTION_ARGUMENT, CURLE_UNKNOWN_OPTION, CURLE_SETOPT_OPTION_SYNTAX, CURLE_INTERFACE_FAILED,
+        CURLE_TOO_MANY_REDIRECTS, CURLE_RECURSIVE_API_CALL, CURLE_AUTH_ERROR, CURLE_USE_SSL_FAILED,
+        CURLE_SSL_ENGINE_NOTFOUND, CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_ENGINE_INITFAILED, CURLE_SSL_CERTPROBLEM,
+        CURLE_SSL_CIPHER, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CRL_BADFILE,
+        CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT,
+    ].map(\.rawValue))
+
+    /// Codes raised before any byte of the request reached the server, for reasons that may pass.
+    static let unreachableFailures = Set([
+        CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_SSL_CONNECT_ERROR,
+        CURLE_NO_CONNECTION_AVAILABLE, CURLE_PROXY, CURLE_QUIC_CONNECT_ERROR,
+    ].map(\.rawValue))
+
+    /// What a curl error says about the request (pure). Once any byte of the request went out (`requestSent`), only a
+    /// time-out keeps its own kind: everything else is an answer lost, whatever the code (curl reports an HTTP/0.9
+    /// reply as an unsupported protocol, for one). Before that, set-up failures are final and an unreachable server is
+    /// retryable; any other code is an answer lost with the outcome unknown: `CURLE_SEND_FAIL_REWIND`, `SEND_ERROR`,
+    /// `RECV_ERROR`, `GOT_NOTHING`, `PARTIAL_FILE`, `WEIRD_SERVER_REPLY`, `HTTP2`, … and codes added after this list.
+    static func failureKind(of code: CURLcode, requestSent: Bool) -> TransportError.Kind {
+        if code == CURLE_OPERATION_TIMEDOUT { return .timeout }
+        if requestSent { return .answerLost }
+        if setupFailures.contains(code.rawValue) { return .setup }
+        if unreachableFailures.contains(code.rawValue) { return .connection }
+        return .answerLost
     }
 }
 
@@ -163,10 +200,12 @@ final class CurlTransfer {
 
     private let inMemoryBody: Data?
     private let file: FileHandle?
+    private let bodyLength: Int64
     private var digest: SHA256Digest?
 
     init(body: HTTPBody, maxResponseBytes: Int) throws {
         self.maxResponseBytes = maxResponseBytes
+        self.bodyLength = body.length
         switch body {
         case .empty:
             inMemoryBody = nil
@@ -214,6 +253,36 @@ final class CurlTransfer {
         } catch {
             readFailure = "reading the file body failed: \(error)"
             return Int(CURL_READFUNC_ABORT)
+        }
+    }
+
+    /// Moves the body back to `offset` (curl rewinds to 0 to resend the request on a fresh connection). A file body's
+    /// SHA-256 starts over and re-reads the bytes before `offset`, so it always covers what was last sent.
+    func seek(to offset: Int64, origin: Int32) -> Int32 {
+        guard origin == SEEK_SET, offset >= 0, offset <= bodyLength else { return CURL_SEEKFUNC_CANTSEEK }
+        if inMemoryBody != nil {
+            bytesSent = offset
+            return CURL_SEEKFUNC_OK
+        }
+        guard let file else { return offset == 0 ? CURL_SEEKFUNC_OK : CURL_SEEKFUNC_CANTSEEK }
+        do {
+            try file.seek(toOffset: 0)
+            digest = SHA256Digest()
+            bytesSent = 0
+            // Bounded: every pass consumes at least one byte of `offset` or fails.
+            while bytesSent < offset {
+                let chunk = try file.read(upToCount: Int(min(offset - bytesSent, 1 << 20))) ?? Data()
+                guard !chunk.isEmpty else {
+                    readFailure = "the file body ended at \(bytesSent) bytes while rewinding to \(offset)"
+                    return CURL_SEEKFUNC_FAIL
+                }
+                digest?.update(chunk)
+                bytesSent += Int64(chunk.count)
+            }
+            return CURL_SEEKFUNC_OK
+        } catch {
+            readFailure = "rewinding the file body failed: \(error)"
+            return CURL_SEEKFUNC_FAIL
         }
     }
 
@@ -273,4 +342,10 @@ private func curlReadCallback(_ buffer: UnsafeMutablePointer<CChar>?, _ size: In
     guard let context, let buffer else { return Int(CURL_READFUNC_ABORT) }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     return transfer.read(into: buffer, capacity: size * count)
+}
+
+private func curlSeekCallback(_ context: UnsafeMutableRawPointer?, _ offset: curl_off_t, _ origin: Int32) -> Int32 {
+    guard let context else { return CURL_SEEKFUNC_FAIL }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    return transfer.seek(to: Int64(offset), origin: origin)
 }

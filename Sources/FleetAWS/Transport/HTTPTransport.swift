@@ -29,18 +29,26 @@ public struct HTTPResponse: Sendable, Equatable {
 }
 
 /// A request that got no HTTP answer (or one too large to accept).
+///
+/// What matters to a caller is whether the request may have had its effect: only a failure that proves it never
+/// reached the server (`setup`) or that lies in our own body or limits is final. Everything else leaves the outcome
+/// unknown and is worth another try; the AWS calls are idempotent, so a retry adopts what the first attempt did.
 public struct TransportError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable {
-        /// Connect or total time-out.
+        /// Connect or total time-out: the request may or may not have been processed.
         case timeout
-        /// Could not connect, connection reset, empty reply, …: the request may not have been processed.
+        /// The server could not be reached (name resolution, connect, TLS handshake): nothing was processed.
         case connection
+        /// The request went out (or may have), but no complete answer came back: connection reset or closed, send or
+        /// receive error, an empty or broken reply, a body curl could not resend. Its outcome is unknown.
+        case answerLost
         /// The response body exceeded the transport's limit.
         case responseTooLarge
         /// The file body could not be read (or changed size while streaming).
         case bodyRead
-        /// Anything else curl reported (bad URL, TLS setup, …).
-        case other
+        /// A definite failure on this side before anything was sent: malformed URL, unsupported protocol, TLS set-up
+        /// or certificate problem. Trying again cannot help.
+        case setup
     }
 
     public var kind: Kind
@@ -51,8 +59,8 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
         self.message = message
     }
 
-    /// Time-outs and connection failures are worth another try.
-    public var isRetryable: Bool { kind == .timeout || kind == .connection }
+    /// Every failure whose outcome is unknown, and every unreachable server, is worth another try.
+    public var isRetryable: Bool { kind == .timeout || kind == .connection || kind == .answerLost }
 
     public var description: String { "\(kind.rawValue): \(message)" }
 }

@@ -33,11 +33,8 @@ final class MotoServer: Sendable {
 
     static func start() async throws -> MotoServer {
         try await ensureMotoInstalled()
-        return try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(with: Result { try launchBlocking() })
-            }.start()
-        }
+        let launched = try await LoopbackPythonServer.start(script: "moto_device_layer.py", name: "moto device layer")
+        return MotoServer(port: launched.port, process: launched.process, stdin: launched.stdin)
     }
 
     static func ensureMotoInstalled() async throws {
@@ -46,36 +43,6 @@ final class MotoServer: Sendable {
         let install = try await TestProcess.run("/usr/bin/env", ["python3", "-m", "pip", "install", "--quiet",
                                                                  "moto==5.2.1", "flask", "flask-cors", "boto3"])
         guard install.status == 0 else { throw TestFailure("pip install moto failed: \(install.stderrText)") }
-    }
-
-    /// Launches the layer and reads its `PORT n` line (bounded: 64 KB of output at most), then checks it answers.
-    static func launchBlocking() throws -> MotoServer {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", SupportFiles.path("moto_device_layer.py")]
-        let stdin = Pipe()
-        let stdout = Pipe()
-        let logPath = NSTemporaryDirectory() + "rollout-moto-\(UUID().uuidString).log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle(forWritingAtPath: logPath)
-        try process.run()
-        var buffer = Data()
-        while buffer.count < 65_536, !buffer.contains(UInt8(ascii: "\n")) {
-            let chunk = stdout.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            buffer.append(chunk)
-        }
-        let line = String(decoding: buffer, as: UTF8.self)
-        guard let portText = line.split(separator: "\n").first?.split(separator: " ").last, line.hasPrefix("PORT "),
-              let port = Int(portText)
-        else {
-            process.terminate()
-            let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-            throw TestFailure("moto device layer did not start: \(line) \(log.suffix(2000))")
-        }
-        return MotoServer(port: port, process: process, stdin: stdin)
     }
 
     // MARK: - Control and inspection
@@ -114,12 +81,23 @@ final class MotoServer: Sendable {
         return try jsonObject(output) as? [String: Any] ?? [:]
     }
 
-    /// An AWS configuration pointing both services at this server.
-    func configuration(retry: RetryPolicy = RetryPolicy(maxAttempts: 3, baseDelaySeconds: 0.001,
+    /// Several boto3 calls `(service, method, params)` in one Python process, answers in order.
+    func boto3Batch(_ calls: [(service: String, method: String, params: [String: Any])]) async throws -> [[String: Any]] {
+        let batch: [String: Any] = ["endpoint": endpoint, "region": region,
+                                    "calls": calls.map { ["service": $0.service, "method": $0.method, "params": $0.params] }]
+        let output = try await TestProcess.python("boto3_call.py", input: try JSONSerialization.data(withJSONObject: batch))
+        let results = (try jsonObject(output) as? [String: Any])?["results"] as? [[String: Any]] ?? []
+        guard results.count == calls.count else { throw TestFailure("boto3 batch: \(results.count) of \(calls.count) answers") }
+        return results
+    }
+
+    /// An AWS configuration pointing both services at this server (or at `endpoint`, e.g. a proxy in front of it).
+    func configuration(endpoint: String? = nil,
+                       retry: RetryPolicy = RetryPolicy(maxAttempts: 3, baseDelaySeconds: 0.001,
                                                         maxDelaySeconds: 0.01, random: SeededRandom(seed: 1)),
                        transport: any HTTPTransport = MotoServer.sharedTransport) throws -> AWSConfiguration {
         var configuration = try AWSConfiguration.resolve(
-            endpointURL: endpoint,
+            endpointURL: endpoint ?? self.endpoint,
             environment: ["AWS_REGION": region, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                           "AWS_EC2_METADATA_DISABLED": "true", "HOME": "/nonexistent"],
             transport: transport, retry: retry)

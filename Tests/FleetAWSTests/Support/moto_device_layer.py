@@ -7,7 +7,12 @@ Over moto's WSGI app it adds:
   (b) POST /_device-layer/outcomes moves a job's executions to SUCCEEDED/FAILED/TIMED_OUT/REJECTED/IN_PROGRESS by
       rule (thing-name regex or seeded share), optionally only the first `limit` of them;
   (c) jobProcessDetails recounted from the executions on every DescribeJob; a SNAPSHOT job with nothing pending
-      becomes COMPLETED; CancelJob cancels QUEUED executions (IN_PROGRESS too with force);
+      becomes COMPLETED; CancelJob cancels QUEUED executions (IN_PROGRESS too with force, keeping their startedAt);
+      a CancelJob of a job already CANCELED or COMPLETED answers 400 InvalidRequestException (moto accepts it;
+      AWS documents InvalidRequestException for CancelJob: of the two answers a resent cancel may get, the refusal
+      is the one a client must work harder to count as done);
+  (c') an execution has no startedAt until a device starts it (moto stamps every execution at creation, so a QUEUED
+      execution cancelled before any device took it would look started);
   (d) CreateJob with an existing job id answers 409 ResourceAlreadyExistsException, as AWS does;
   (e) POST /_device-layer/faults {name, rules} injects 400 ThrottlingException (iot) / 503 SlowDown (s3) or 5xx on a seeded
       share of the requests whose path contains a given text;
@@ -38,6 +43,7 @@ from urllib.parse import parse_qs, unquote
 
 from werkzeug.serving import make_server
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.utils import utcnow
 from moto.iot.models import FakeJobExecution, iot_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
@@ -104,6 +110,9 @@ class DeviceLayer:
             backend.job_executions.pop((job_id, group), None)
             for thing in backend.list_things_in_thing_group(group):
                 backend.job_executions[(job_id, thing.thing_name)] = FakeJobExecution(job_id, thing.arn)
+        for (execution_job, _), execution in backend.job_executions.items():
+            if execution_job == job_id and execution.status == "QUEUED":
+                execution.started_at = None  # not started until a device takes it
         self.recount(backend, job_id)
 
     def pick_fault(self, path):
@@ -166,6 +175,11 @@ class DeviceLayer:
             if cancel_match and method == "PUT":
                 job_id = unquote(cancel_match.group(1))
                 force = query.get("force", ["false"])[0] == "true"
+                job = backend.jobs.get(job_id)
+                if job is not None and job.status in ("CANCELED", "COMPLETED"):
+                    return json_response(start_response, "400 Bad Request",
+                                         {"message": f"Job {job_id} is {job.status} and cannot be canceled"},
+                                         [("x-amzn-ErrorType", "InvalidRequestException:")])
 
                 def cancel_executions():
                     for (execution_job, _), execution in backend.job_executions.items():
@@ -350,6 +364,7 @@ class DeviceLayer:
                             continue
                         if execution.status == "QUEUED":
                             execution.status = "IN_PROGRESS"
+                            execution.started_at = utcnow()
                             touched.add(job_id)
                             if plan["outcome"] == "IN_PROGRESS":
                                 self.schedule.pop(key, None)  # never reports back
@@ -396,6 +411,8 @@ class DeviceLayer:
                     break
             if status is None:
                 continue
+            if execution.started_at is None and status not in ("QUEUED", "CANCELED", "REMOVED"):
+                execution.started_at = utcnow()  # a device that reports has started
             execution.status = status
             moved[status] = moved.get(status, 0) + 1
         self.recount(backend, job_id)
