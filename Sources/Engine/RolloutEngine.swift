@@ -316,17 +316,20 @@ public actor RolloutEngine {
             try store.deferEffect(rolloutId: rolloutId, key: record.key, attempts: attempts,
                                   nextAttemptAt: clock.now().addingTimeInterval(delay), lastError: message)
             logger.warning("effect failed, will retry", metadata: [
-                "rollout": "\(rolloutId)", "effect": "\(record.key)", "attempt": "\(attempts)", "error": "\(message)",
+                "rollout": "\(rolloutId)", "effect": "\(record.key)", "attempt": "\(attempts)",
+                "error": "\(CredentialRedaction.text(message))",
             ])
             return
         }
         if isNotification {
-            logger.error("notification dropped", metadata: ["rollout": "\(rolloutId)", "error": "\(message)"])
+            logger.error("notification dropped", metadata: [
+                "rollout": "\(rolloutId)", "error": "\(CredentialRedaction.text(message))",
+            ])
             try store.finishEffect(rolloutId: rolloutId, key: record.key, status: .failed)
             return
         }
         logger.error("effect failed for good", metadata: [
-            "rollout": "\(rolloutId)", "effect": "\(record.key)", "error": "\(message)",
+            "rollout": "\(rolloutId)", "effect": "\(record.key)", "error": "\(CredentialRedaction.text(message))",
         ])
         try commitCompletion(.effectFailed(effect: record, message: message), key: record.key, status: .failed,
                              cohorts: nil, runtime: &runtime)
@@ -399,7 +402,9 @@ public actor RolloutEngine {
             }
         } catch {
             counters.pollErrors += 1
-            logger.warning("poll failed", metadata: ["rollout": "\(state.rolloutId)", "error": "\(error)"])
+            logger.warning("poll failed", metadata: [
+                "rollout": "\(state.rolloutId)", "error": "\(CredentialRedaction.text("\(error)"))",
+            ])
             return false
         }
         let before = runtime.rollout.state
@@ -480,7 +485,8 @@ public actor RolloutEngine {
 
     func logTransition(id: String, event: RolloutEvent, state: RolloutState) {
         let stage = state.stages.indices.contains(state.currentStage) ? state.stages[state.currentStage].name : "-"
-        logger.info("\(state.message ?? event.kind)", metadata: [
+        // A message may quote a reason someone typed or an error from outside: it is logged with credentials masked.
+        logger.info("\(CredentialRedaction.text(state.message ?? event.kind))", metadata: [
             "rollout": "\(id)", "stage": "\(stage)", "phase": "\(state.displayPhase.rawValue)", "event": "\(event.kind)",
         ])
     }
