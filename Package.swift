@@ -65,6 +65,8 @@ let package = Package(
                               "Support/fake_metadata_server.py", "Support/lost_answer_proxy.py"]),
         // Runs the built `rollout` executable (exit codes, output, a worker killed with SIGKILL and restarted).
         .testTarget(name: "RolloutCLITests", dependencies: ["RolloutCore", "Engine", "StoreSQLite"]),
-        .testTarget(name: "StatusAPITests", dependencies: ["StatusAPI", "Engine", "RolloutCore", "FleetSim", "StoreSQLite"]),
+        // FleetAWS for its HTTP metric source and webhook notifier, whose failures must reach no response or log unmasked.
+        .testTarget(name: "StatusAPITests", dependencies: ["StatusAPI", "Engine", "RolloutCore", "FleetSim", "StoreSQLite",
+                                                           "FleetAWS"]),
     ]
 )

@@ -124,9 +124,18 @@ public actor RolloutEngine {
         var runtime = try loadRuntime(rolloutId)
         for _ in 0..<configuration.iterationsPerStepMax {
             var progressed = false
-            if try await performDueEffect(runtime: &runtime) { progressed = true }
-            if try fireTimerIfDue(runtime: &runtime) { progressed = true }
-            if try await pollIfDue(runtime: &runtime) { progressed = true }
+            do {
+                if try await performDueEffect(runtime: &runtime) { progressed = true }
+                if try fireTimerIfDue(runtime: &runtime) { progressed = true }
+                if try await pollIfDue(runtime: &runtime) { progressed = true }
+            } catch StoreError.conflict {
+                // A command was committed while this step awaited the fleet: start again from what is stored (the
+                // observation that lost the race is taken again at once).
+                keep(runtime)
+                runtime = try loadRuntime(rolloutId)
+                runtime.nextPollAt = nil
+                progressed = true
+            }
             keep(runtime)
             if !progressed { break }
         }
@@ -333,17 +342,20 @@ public actor RolloutEngine {
             try store.deferEffect(rolloutId: rolloutId, key: record.key, attempts: attempts,
                                   nextAttemptAt: clock.now().addingTimeInterval(delay), lastError: message)
             logger.warning("effect failed, will retry", metadata: [
-                "rollout": "\(rolloutId)", "effect": "\(record.key)", "attempt": "\(attempts)", "error": "\(message)",
+                "rollout": "\(rolloutId)", "effect": "\(record.key)", "attempt": "\(attempts)",
+                "error": "\(CredentialRedaction.text(message))",
             ])
             return
         }
         if isNotification {
-            logger.error("notification dropped", metadata: ["rollout": "\(rolloutId)", "error": "\(message)"])
+            logger.error("notification dropped", metadata: [
+                "rollout": "\(rolloutId)", "error": "\(CredentialRedaction.text(message))",
+            ])
             try finishEffect(rolloutId: rolloutId, key: record.key, status: .failed)
             return
         }
         logger.error("effect failed for good", metadata: [
-            "rollout": "\(rolloutId)", "effect": "\(record.key)", "error": "\(message)",
+            "rollout": "\(rolloutId)", "effect": "\(record.key)", "error": "\(CredentialRedaction.text(message))",
         ])
         try commitCompletion(.effectFailed(effect: record, message: message), key: record.key, status: .failed,
                              cohorts: nil, runtime: &runtime)
@@ -416,7 +428,9 @@ public actor RolloutEngine {
             }
         } catch {
             counters.pollErrors += 1
-            logger.warning("poll failed", metadata: ["rollout": "\(state.rolloutId)", "error": "\(error)"])
+            logger.warning("poll failed", metadata: [
+                "rollout": "\(state.rolloutId)", "error": "\(CredentialRedaction.text("\(error)"))",
+            ])
             return false
         }
         let before = runtime.rollout.state
@@ -511,7 +525,8 @@ public actor RolloutEngine {
 
     func logTransition(id: String, event: RolloutEvent, state: RolloutState) {
         let stage = state.stages.indices.contains(state.currentStage) ? state.stages[state.currentStage].name : "-"
-        logger.info("\(RolloutText.note(state) ?? event.kind)", metadata: [
+        // A note may quote a reason someone typed or an error from outside: it is logged with credentials masked.
+        logger.info("\(CredentialRedaction.text(RolloutText.note(state) ?? event.kind))", metadata: [
             "rollout": "\(id)", "stage": "\(stage)", "phase": "\(state.displayPhase.rawValue)", "event": "\(event.kind)",
         ])
     }

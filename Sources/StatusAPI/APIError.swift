@@ -38,6 +38,17 @@ struct APIError: HTTPResponseError, Encodable {
         APIError(.badRequest, code: "invalid_request", message: message)
     }
 
+    /// 400 `artifact_not_allowed`: the message names the fields and the allowed directories; one issue per field.
+    static func artifactNotAllowed(_ error: ArtifactPolicyError, file: String) -> APIError {
+        let fields = error.violations.map(\.field).joined(separator: ", ")
+        return APIError(.badRequest, code: "artifact_not_allowed",
+                        message: "\(fields): not a file under the allowed artifact directories; \(error.allowedText)",
+                        issues: error.violations.map { violation in
+                            PlanIssue(file: file, line: 0, column: 0, field: violation.field,
+                                      message: "\(violation.description); \(error.allowedText)")
+                        })
+    }
+
     /// Maps whatever a handler or the service threw to the error the client sees.
     static func from(_ error: any Error) -> APIError {
         switch error {
@@ -69,6 +80,7 @@ struct APIError: HTTPResponseError, Encodable {
         case .methodNotAllowed: return APIError(status, code: "method_not_allowed", message: "method not allowed here")
         case .contentTooLarge: return APIError(status, code: "body_too_large", message: "the request body is too large")
         case .unauthorized: return APIError(status, code: "unauthorized", message: "a bearer token is required")
+        case .forbidden: return APIError(status, code: "forbidden", message: "this token may not make this call")
         case .badRequest: return .badRequest("the request is malformed")
         default:
             let code = status.code < 500 ? "request_failed" : "internal_error"

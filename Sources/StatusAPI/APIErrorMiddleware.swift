@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import RolloutCore
 
 /// Turns every error (ours, the service's, Hummingbird's "no route") into a JSON error with a stable `code`.
 struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
@@ -12,7 +13,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             let apiError = APIError.from(error)
             if apiError.status.code >= 500 {
                 context.logger.error("request failed", metadata: [
-                    "path": "\(request.uri.path)", "error": "\(error)",
+                    "path": "\(request.uri.path)", "error": "\(CredentialRedaction.text("\(error)"))",
                 ])
             }
             return try apiError.response(from: request, context: context)

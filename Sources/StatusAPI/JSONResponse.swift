@@ -11,16 +11,20 @@ enum JSONResponse {
     }
 
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
-        let data: Data
-        do {
-            data = try encoder().encode(value)
-        } catch {
+        guard let data = body(value) else {
             // Our documents always encode; this is a programming error, answered rather than crashing the server.
             let fallback = #"{"code":"internal_error","message":"response could not be encoded"}"#
             return text(fallback, contentType: "application/json; charset=utf-8", status: .internalServerError)
         }
         return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
                         body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The encoded document with credentials masked in every string (`JSONStringRedaction`); nil if it cannot be
+    /// encoded. Every JSON body the API sends is made here.
+    static func body(_ value: some Encodable) -> Data? {
+        guard let data = try? encoder().encode(value) else { return nil }
+        return JSONStringRedaction.apply(to: data)
     }
 
     static func text(_ text: String, contentType: String, status: HTTPResponse.Status = .ok) -> Response {

@@ -5,6 +5,7 @@ import RolloutText
 
 /// Everything about one rollout (`GET /v1/rollouts/{id}`): the summary's fields, then the plan, the full state,
 /// each stage's gates with their last verdict and numbers, the verdict history and the worker's schedule.
+/// The plan and the gate criteria are shown with credentials masked (`CredentialRedaction.plan`).
 struct RolloutDetailDocument: Encodable, Sendable {
     var summary: RolloutSummary
     var fleetKind: String
@@ -55,11 +56,12 @@ struct RolloutDetailDocument: Encodable, Sendable {
         let rollout = detail.rollout
         summary = RolloutSummary(rollout)
         fleetKind = rollout.fleetKind
-        plan = rollout.plan
+        let shownPlan = CredentialRedaction.plan(rollout.plan)
+        plan = shownPlan
         state = rollout.state
-        let specs = rollout.plan.stages
+        let specs = shownPlan.stages
         gates = rollout.state.stages.enumerated().map { index, stage in
-            let criteria = specs.indices.contains(index) ? rollout.plan.gates(for: specs[index]) : rollout.plan.gates
+            let criteria = specs.indices.contains(index) ? shownPlan.gates(for: specs[index]) : shownPlan.gates
             return StageGates(stage: stage.name, status: stage.status.rawValue, criteria: criteria,
                               verdict: stage.lastEvaluation?.verdict.rawValue, summary: stage.lastEvaluation?.summary,
                               results: stage.lastEvaluation?.results ?? [])

@@ -4,8 +4,14 @@ import RolloutCore
 import RolloutText
 
 /// The server-rendered HTML status page (`GET /`): no script, reloads itself every few seconds.
+/// Free text (messages, reasons, verdict summaries) is shown with credentials masked, then HTML-escaped.
 enum StatusPage {
     static let contentType = "text/html; charset=utf-8"
+
+    /// Text from a state or a person, as the page shows it.
+    static func shown(_ text: String) -> String {
+        HTMLText.escape(CredentialRedaction.text(text))
+    }
 
     static func render(rollouts: [StoredRollout], refreshSeconds: Int, now: Date) -> String {
         var html = """
@@ -55,13 +61,13 @@ enum StatusPage {
         html += "<p>release \(HTMLText.escape(rollout.plan.release.version)) of \(HTMLText.escape(rollout.plan.release.firmware))"
         html += " · updated \(HTMLText.escape(timestamp(state.updatedAt)))</p>\n"
         if let waitingFor = RolloutText.waiting(state) {
-            html += "<p>waiting for: \(HTMLText.escape(waitingFor))</p>\n"
+            html += "<p>waiting for: \(shown(waitingFor))</p>\n"
         }
         if let pause = state.pause {
-            html += "<p>paused by \(HTMLText.escape(pause.by)): \(HTMLText.escape(RolloutText.pause(pause, phase: state.phase)))</p>\n"
+            html += "<p>paused by \(shown(pause.by)): \(shown(RolloutText.pause(pause, phase: state.phase)))</p>\n"
         }
         if let message = RolloutText.note(state) {
-            html += "<p class=\"message\">\(HTMLText.escape(message))</p>\n"
+            html += "<p class=\"message\">\(shown(message))</p>\n"
         }
         html += "<table>\n<tr><th>stage</th><th>status</th><th>progress</th><th>devices</th>"
         html += "<th>ok</th><th>failed</th><th>timed out</th><th>rejected</th><th>last gate verdict</th></tr>\n"
@@ -75,7 +81,7 @@ enum StatusPage {
             html += "<td><progress value=\"\(min(done, devices))\" max=\"\(max(devices, 1))\">\(done)/\(devices)</progress></td>"
             html += "<td>\(devices)</td><td>\(rollback.progress.succeeded)</td><td>\(rollback.progress.failed)</td>"
             html += "<td>\(rollback.progress.timedOut)</td><td>\(rollback.progress.rejected)</td>"
-            html += "<td>\(HTMLText.escape(RolloutText.rollbackCause(rollback.cause)))</td></tr>\n"
+            html += "<td>\(shown(RolloutText.rollbackCause(rollback.cause)))</td></tr>\n"
         }
         html += "</table>\n</section>\n"
         return html
@@ -92,7 +98,7 @@ enum StatusPage {
         html += "<td>\(progress.timedOut)</td><td>\(progress.rejected)</td>"
         if let evaluation = stage.lastEvaluation {
             let verdict = HTMLText.escape(evaluation.verdict.rawValue)
-            html += "<td class=\"verdict-\(verdict)\">\(HTMLText.escape(evaluation.summary))</td>"
+            html += "<td class=\"verdict-\(verdict)\">\(shown(evaluation.summary))</td>"
         } else {
             html += "<td class=\"muted\">–</td>"
         }

@@ -8,7 +8,8 @@ import RolloutCore
 struct StatusRoutes: Sendable {
     let service: any RolloutService
     let configuration: StatusServerConfiguration
-    let token: BearerToken?
+    /// Resolved once: the configured directories, canonical (validated to exist by the configuration).
+    let artifactPolicy: ArtifactPolicy
     let detailCache = ResponseCache()
 
     static let listLimitDefault = 100
@@ -17,7 +18,8 @@ struct StatusRoutes: Sendable {
     init(service: any RolloutService, configuration: StatusServerConfiguration) {
         self.service = service
         self.configuration = configuration
-        self.token = configuration.token.map(BearerToken.init)
+        self.artifactPolicy = ArtifactPolicy(
+            allowedDirectories: configuration.artifactDirectories.compactMap(CanonicalPath.directory))
     }
 
     func register(on router: Router<BasicRequestContext>) {
@@ -84,7 +86,7 @@ struct StatusRoutes: Sendable {
         let version = "\(detail.rollout.state.eventCount)/\(detail.pendingEffects)/\(detail.verdicts.count)/"
             + "\(detail.nextWakeAt?.timeIntervalSince1970 ?? -1)"
         guard let body = detailCache.body(for: id, version: version, encode: {
-            try? JSONResponse.encoder().encode(RolloutDetailDocument(detail))
+            JSONResponse.body(RolloutDetailDocument(detail))
         }) else {
             return JSONResponse.make(RolloutDetailDocument(detail))
         }
@@ -107,7 +109,6 @@ struct StatusRoutes: Sendable {
     // MARK: writes
 
     func submit(_ request: Request) async throws -> Response {
-        try authorize(request)
         let body = try await collectBody(request)
         guard let text = String(data: body, encoding: .utf8) else {
             throw APIError.badRequest("the plan must be UTF-8 text (YAML or JSON)")
@@ -116,6 +117,7 @@ struct StatusRoutes: Sendable {
         // Relative artifact paths resolve against the submitting client's plan directory when it sends one
         // (client and worker on one machine); otherwise against the worker's working directory.
         let baseDirectory = request.uri.queryParameters["baseDirectory"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        try checkArtifacts(planSource: text, fileName: fileName, baseDirectory: baseDirectory)
         let result = try await service.submit(planSource: text, fileName: fileName, baseDirectory: baseDirectory)
         var response = JSONResponse.make(SubmitResponse(result), status: result.created ? .created : .ok)
         response.headers[.location] = "/v1/rollouts/\(result.rolloutId)"
@@ -123,23 +125,26 @@ struct StatusRoutes: Sendable {
     }
 
     func control(_ verb: ControlVerb, request: Request, id: String) async throws -> Response {
-        try authorize(request)
         let body = try ControlVerb.parseBody(try await collectBody(request))
         let command = try verb.command(body: body)
         let state = try await service.command(command, rolloutId: id)
         return JSONResponse.make(CommandResult(verb: verb, state: state), status: .accepted)
     }
 
-    // MARK: helpers
-
-    /// Every state-changing call carries the bearer token when one is configured.
-    func authorize(_ request: Request) throws {
-        guard let token else { return }
-        guard token.accepts(authorizationHeader: request.headers[.authorization]) else {
-            throw APIError(.unauthorized, code: "unauthorized",
-                           message: "this call changes state: send `Authorization: Bearer <token>`")
+    /// Refuses a plan whose local files lie outside the artifact directories, before the service touches the file
+    /// system: this parse checks no file's existence, so a refused caller cannot learn which files exist. A plan
+    /// that does not parse is refused here with its problems; missing files (inside the directories) are reported
+    /// by the service once the rest is valid.
+    func checkArtifacts(planSource: String, fileName: String, baseDirectory: String?) throws {
+        let plan = try PlanParser.parse(planSource, file: fileName, baseDirectory: baseDirectory)
+        do {
+            try artifactPolicy.check(plan, canonicalPath: CanonicalPath.resolve)
+        } catch {
+            throw APIError.artifactNotAllowed(error, file: fileName)
         }
     }
+
+    // MARK: helpers
 
     /// The body, bounded by `bodyBytesMax` (413 beyond), refused early when Content-Length already says too much.
     func collectBody(_ request: Request) async throws -> Data {

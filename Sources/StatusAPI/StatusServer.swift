@@ -24,6 +24,7 @@ public struct StatusServer: Sendable {
     func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: APIErrorMiddleware<BasicRequestContext>())
+        router.add(middleware: AccessControlMiddleware<BasicRequestContext>(policy: AccessPolicy(configuration: configuration)))
         StatusRoutes(service: service, configuration: configuration).register(on: router)
         return router
     }

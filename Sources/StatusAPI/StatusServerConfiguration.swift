@@ -1,16 +1,25 @@
 import Foundation
 
-/// Where and how the status API listens.
+/// Where and how the status API listens, who may call it, and which local files submitted plans may name.
 ///
 /// The API binds to loopback unless told otherwise, and refuses to listen anywhere else without a bearer token
-/// (`validate()`): every state-changing call would otherwise be open to the network.
+/// (`validate()`): every state-changing call would otherwise be open to the network. Beyond loopback, reads need a
+/// token too (the write token or a read-only one): rollout details show the fleet, the firmware and the gates.
 public struct StatusServerConfiguration: Sendable {
     /// Address to bind: `127.0.0.1` (default), `::1`, `localhost`, or any other address when a token is set.
+    /// Only those three names count as loopback; any other address (`127.0.0.2` included) is treated as reachable
+    /// from the network.
     public var host: String
     /// TCP port; 0 picks a free one (learn it from `StatusServer.run(onRunning:)`).
     public var port: Int
-    /// When set, every POST must carry `Authorization: Bearer <token>`.
+    /// The write token: when set, every state-changing call must carry `Authorization: Bearer <token>`.
     public var token: String?
+    /// A read-only token: accepted on reads, refused (403) on state-changing calls. Needs `token` as well; when set,
+    /// reads need a token even on loopback.
+    public var readToken: String?
+    /// Directories whose files (artifacts, signing keys) plans submitted over HTTP may name; empty: only `s3://`
+    /// artifacts. Checked with symlinks resolved (see `ArtifactPolicy`).
+    public var artifactDirectories: [String]
     /// Largest request body accepted (a submitted plan); larger ones get 413.
     public var bodyBytesMax: Int
     /// The OpenAPI 3 document served at `/openapi.json` (the embedded one, identical to `Sources/StatusAPI/Resources/openapi.json`).
@@ -23,12 +32,14 @@ public struct StatusServerConfiguration: Sendable {
     public static let bodyBytesMaxDefault = 1 << 20
     public static let loopbackHosts: Set<String> = ["127.0.0.1", "::1", "[::1]", "localhost"]
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, token: String? = nil,
-                bodyBytesMax: Int = StatusServerConfiguration.bodyBytesMaxDefault,
+    public init(host: String = "127.0.0.1", port: Int = 8080, token: String? = nil, readToken: String? = nil,
+                artifactDirectories: [String] = [], bodyBytesMax: Int = StatusServerConfiguration.bodyBytesMaxDefault,
                 openAPIDocument: String = OpenAPIDocument.json, pageRefreshSeconds: Int = 5, pageRolloutsMax: Int = 200) {
         self.host = host
         self.port = port
         self.token = token
+        self.readToken = readToken
+        self.artifactDirectories = artifactDirectories
         self.bodyBytesMax = bodyBytesMax
         self.openAPIDocument = openAPIDocument
         self.pageRefreshSeconds = pageRefreshSeconds
@@ -36,6 +47,10 @@ public struct StatusServerConfiguration: Sendable {
     }
 
     public var isLoopback: Bool { Self.loopbackHosts.contains(host.lowercased()) }
+
+    /// Reads (everything but `/healthz` and `/readyz`) need a token beyond loopback, and wherever a read-only token
+    /// is configured (configuring one says reads are to be protected).
+    public var readsRequireToken: Bool { !isLoopback || readToken != nil }
 
     /// Throws a readable error for a configuration the worker must not run with.
     public func validate() throws(StatusServerConfigurationError) {
@@ -48,10 +63,25 @@ public struct StatusServerConfiguration: Sendable {
         if let token, token.isEmpty {
             throw StatusServerConfigurationError(message: "the HTTP token is empty; give a secret or no token at all")
         }
+        if let readToken, readToken.isEmpty {
+            throw StatusServerConfigurationError(message: "the read-only token is empty; give a secret or none at all")
+        }
         if token == nil && !isLoopback {
             throw StatusServerConfigurationError(message:
                 "refusing to listen on \(host) without a token: anyone who can reach it could pause, abort or roll back "
-                + "rollouts; set a bearer token (e.g. --http-token-file) or bind to 127.0.0.1")
+                + "rollouts; set a bearer token (--token-file or ROLLOUT_TOKEN) or listen on 127.0.0.1")
+        }
+        if readToken != nil && token == nil {
+            throw StatusServerConfigurationError(message:
+                "a read-only token (--read-token-file or ROLLOUT_READ_TOKEN) needs a write token as well "
+                + "(--token-file or ROLLOUT_TOKEN): otherwise reads would be guarded and state changes open")
+        }
+        if let readToken, readToken == token {
+            throw StatusServerConfigurationError(message:
+                "the read-only token equals the write token; give it a different secret")
+        }
+        for directory in artifactDirectories where CanonicalPath.directory(directory) == nil {
+            throw StatusServerConfigurationError(message: "--artifacts-dir \(directory) is not a directory")
         }
         if bodyBytesMax < 1 {
             throw StatusServerConfigurationError(message: "bodyBytesMax must be at least 1 byte (got \(bodyBytesMax))")

@@ -1,5 +1,10 @@
 import CSQLite
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One sqlite3 connection and its prepared statements, each prepared once and reused.
 ///
@@ -14,10 +19,14 @@ final class SQLiteConnection {
     private let handle: OpaquePointer
     private var statements: [String: SQLiteStatement] = [:]
 
-    /// Opens `path`; `create` also creates a missing file. Throws `SQLiteError`.
+    /// Opens `path`; `create` also creates a missing file, readable and writable by its owner only (0600: it holds
+    /// the plans). SQLite gives the `-wal` and `-shm` files it makes beside it the same mode. Throws `SQLiteError`.
     init(path: String, create: Bool, busyTimeoutMilliseconds: Int32) throws {
         var flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
-        if create { flags |= SQLITE_OPEN_CREATE }
+        if create {
+            flags |= SQLITE_OPEN_CREATE
+            if path != ":memory:" { try Self.createOwnerOnlyFile(path) }
+        }
         var opened: OpaquePointer?
         let code = sqlite3_open_v2(path, &opened, flags, nil)
         guard code == SQLITE_OK, let opened else {
@@ -29,6 +38,23 @@ final class SQLiteConnection {
         self.handle = opened
         sqlite3_extended_result_codes(opened, 1)
         sqlite3_busy_timeout(opened, busyTimeoutMilliseconds)
+    }
+
+    /// Creates `path` empty with mode 0600 unless it exists (SQLite takes an empty file for a new database).
+    /// Created here rather than by SQLite, which would use 0644 less the umask; no umask change, which is
+    /// process-wide and would race with other threads creating files.
+    static func createOwnerOnlyFile(_ path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        if descriptor >= 0 {
+            close(descriptor)
+            return
+        }
+        let error = errno
+        guard error == EEXIST else {
+            var failure = SQLiteError(database: nil, code: SQLITE_CANTOPEN, context: "creating \(path)")
+            failure.message = String(cString: strerror(error))
+            throw failure
+        }
     }
 
     deinit {

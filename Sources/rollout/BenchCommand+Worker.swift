@@ -63,8 +63,10 @@ extension BenchCommand {
             throw ValidationError("--api needs wrk (Debian: apt-get install wrk)")
         }
         let port = try Self.freePort()
+        // The bench plan names `firmware.bin` in `directory`: the worker may read it only from an --artifacts-dir.
         let worker = try Self.startWorker(executable: executable, database: directory + "/api.db", port: port,
-                                          extra: ["--time-scale", "10", "--devices", "10000", "--seed", "1"])
+                                          extra: ["--time-scale", "10", "--devices", "10000", "--seed", "1",
+                                                  "--artifacts-dir", directory])
         defer { worker.terminate(); worker.waitUntilExit() }
         _ = try await Self.waitUntilReady(port: port, since: Date())
         let client = WorkerClient(base: URL(string: "http://127.0.0.1:\(port)")!, token: nil)

@@ -69,7 +69,10 @@ struct WorkerClient {
             var message = error?["message"] as? String ?? String(decoding: data.prefix(500), as: UTF8.self)
             if let issues = error?["issues"] as? [[String: Any]] {
                 message += "\n" + issues.map { issue in
-                    "\(issue["file"] ?? ""):\(issue["line"] ?? 0):\(issue["column"] ?? 0): \(issue["field"] ?? ""): \(issue["message"] ?? "")"
+                    // Line 0: a problem with no place in the text (e.g. an artifact outside the worker's directories).
+                    let line = issue["line"] as? Int ?? 0
+                    let place = line > 0 ? "\(issue["file"] ?? ""):\(line):\(issue["column"] ?? 0)" : "\(issue["file"] ?? "")"
+                    return "\(place): \(issue["field"] ?? ""): \(issue["message"] ?? "")"
                 }.joined(separator: "\n")
             }
             throw Failure(status: status, code: error?["code"] as? String ?? "http_\(status)", message: message)
@@ -79,10 +82,11 @@ struct WorkerClient {
 }
 
 extension WorkerClient.Failure {
-    /// Exit code for a failed API call: 65 for a plan the worker refused, 4 for an illegal transition, else 1.
+    /// Exit code for a failed API call: 65 for a plan the worker refused (invalid, or naming local files outside its
+    /// artifact directories), 4 for an illegal transition, else 1.
     var exitCode: ExitCode {
         switch code {
-        case "invalid_plan": return ExitCode(ExitStatus.invalidInput)
+        case "invalid_plan", "artifact_not_allowed": return ExitCode(ExitStatus.invalidInput)
         case "illegal_transition": return ExitCode(ExitStatus.pausedOrAborted)
         default: return ExitCode(ExitStatus.otherError)
         }

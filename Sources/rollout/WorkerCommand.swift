@@ -17,7 +17,10 @@ struct WorkerCommand: AsyncParsableCommand {
             At start the worker resumes every unfinished rollout in the database, then wakes on the next due timer,
             on a submitted plan or a control command, and on fleet polls. SIGTERM/SIGINT: the steps in flight finish
             and are persisted, then the process exits (within --shutdown-timeout). Only one worker may use a database.
-            The API listens on 127.0.0.1 unless told otherwise, and refuses any other address without a token.
+            The API listens on 127.0.0.1 unless told otherwise, and refuses any other address without a token;
+            beyond loopback, reads need a token too (the write token or --read-token-file's).
+            Plans submitted over HTTP may name local artifacts and signing keys only under an --artifacts-dir
+            (symlinks resolved); without one, only s3:// artifacts are accepted.
             With --fleet sim the worker runs on the real clock sped up --time-scale times (demos and tests).
             """
     )
@@ -30,6 +33,13 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @Option(help: "File holding the bearer token required by state-changing calls (or ROLLOUT_TOKEN).")
     var tokenFile: String?
+
+    @Option(help: "File holding a read-only bearer token, accepted on reads only (or ROLLOUT_READ_TOKEN).")
+    var readTokenFile: String?
+
+    @Option(name: .customLong("artifacts-dir"),
+            help: "Directory whose files submitted plans may name as artifacts or signing keys; repeatable.")
+    var artifactsDirectories: [String] = []
 
     @Option(help: "sim (the simulated fleet) or aws.")
     var fleet: FleetKind = .sim
@@ -88,8 +98,12 @@ struct WorkerCommand: AsyncParsableCommand {
         LogSetup.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
         let logger = Logger(label: "rollout.worker")
         let address = try ListenAddress(listen)
-        let token = try readToken()
-        let serverConfiguration = StatusServerConfiguration(host: address.host, port: address.port, token: token)
+        let environment = ProcessInfo.processInfo.environment
+        let token = try WorkerToken.load(WorkerToken.write, file: tokenFile, environment: environment)
+        let readToken = try WorkerToken.load(WorkerToken.read, file: readTokenFile, environment: environment)
+        let serverConfiguration = StatusServerConfiguration(host: address.host, port: address.port, token: token,
+                                                            readToken: readToken,
+                                                            artifactDirectories: artifactsDirectories)
         do {
             try serverConfiguration.validate()
         } catch {
@@ -118,6 +132,8 @@ struct WorkerCommand: AsyncParsableCommand {
         logger.info("worker starting", metadata: [
             "db": "\(db)", "listen": "\(address.host):\(address.port)", "fleet": "\(fleet.rawValue)",
             "resumed": "\(resumed)", "auth": "\(token == nil ? "none" : "bearer")",
+            "readAuth": "\(serverConfiguration.readsRequireToken ? "bearer" : "none")",
+            "artifactsDirs": "\(artifactsDirectories.isEmpty ? "none (s3:// only)" : artifactsDirectories.joined(separator: ", "))",
         ])
         let server = StatusServer(service: worker, configuration: serverConfiguration, logger: Logger(label: "rollout.http"))
         let application = try server.application()
@@ -133,18 +149,6 @@ struct WorkerCommand: AsyncParsableCommand {
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int(shutdownTimeout * 1000))
         let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
-    }
-
-    func readToken() throws -> String? {
-        if let tokenFile {
-            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
-                throw ValidationError("cannot read the token file \(tokenFile)")
-            }
-            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard token.count >= 16 else { throw ValidationError("the token in \(tokenFile) is shorter than 16 characters") }
-            return token
-        }
-        return ProcessInfo.processInfo.environment["ROLLOUT_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
     func makeFleet(clock: SystemClock, logger: Logger) throws -> (fleet: any Fleet, metrics: any MetricSource, notifier: any Notifier) {

@@ -49,7 +49,8 @@ struct HTTPMetricSourceTests {
         let url = moto.endpoint.replacingOccurrences(of: "http://", with: "http://user:pa55word@") + down + "?apiKey=s3cr3t"
         let reading = await source.read(MetricGate(name: "m", url: url, pointer: "/x", max: 1), rolloutId: "r", stage: "s")
         let error = try #require(reading.error)
-        #expect(error == "m: GET \(moto.endpoint)\(down): HTTP 503 (3 attempts at most)")
+        let masked = moto.endpoint.replacingOccurrences(of: "http://", with: "http://***@") + down + "?apiKey=***"
+        #expect(error == "m: GET \(masked): HTTP 503 (3 attempts at most)")
         #expect(!error.contains("s3cr3t") && !error.contains("pa55word"))
         let headers = try await moto.received(down).first?["headers"] as? [String: String] ?? [:]
         #expect(headers["authorization"] == "Basic " + Data("user:pa55word".utf8).base64EncodedString())
@@ -102,6 +103,12 @@ struct HTTPMetricSourceTests {
         #expect(received.first?["body"] as? String
                 == #"{"kind":"completed","phase":"completed","rolloutId":"fw-1a2b3c4d","stage":"wave-2","text":"fw-1a2b3c4d completed: 2.1.0 on 30 devices"}"#)
 
+        // A person's reason quoted in the text reaches the channel with its credentials masked.
+        let quoting = RolloutNotification(rolloutId: "fw-1a2b3c4d", stage: nil, phase: .baking, fact: .paused(PauseInfo(
+            kind: .requested, since: Date(), by: "carol", note: "see https://wiki:hunter2@wiki.example.com/x?token=t0k")))
+        #expect(String(decoding: try WebhookNotifier.encode(quoting), as: UTF8.self)
+                == #"{"kind":"paused","phase":"baking","rolloutId":"fw-1a2b3c4d","text":"fw-1a2b3c4d paused: paused by carol: see https://***@wiki.example.com/x?token=***"}"#)
+
         // A 5xx target: retryable (the engine tries again); the good one still got it.
         let failing = "/_fixture/\(UniqueName.make("hook"))/services/T1/B1/HIDDEN"
         try await moto.fixture(failing, body: "no", status: 500)
@@ -111,13 +118,13 @@ struct HTTPMetricSourceTests {
             Issue.record("expected a failure")
         } catch let error as FleetError {
             #expect(error.isRetryable)
-            #expect(error.description == "notification completed not delivered: webhook 2 of 2 (\(moto.endpoint)): HTTP 500")
+            #expect(error.description == "notification completed not delivered: webhook 2 of 2 (\(moto.endpoint)/***): HTTP 500")
         }
         #expect(try await moto.received(good).count == 2)
 
         // A 404 will not heal: permanent, so the engine drops it at once. Unreachable: retryable, no path shown.
         let gone = "/_fixture/\(UniqueName.make("hook"))/services/T2/B2/GONE"
-        await #expect(throws: FleetError.permanent("notification completed not delivered: webhook 1 of 1 (\(moto.endpoint)): HTTP 404")) {
+        await #expect(throws: FleetError.permanent("notification completed not delivered: webhook 1 of 1 (\(moto.endpoint)/***): HTTP 404")) {
             try await notifier.send(notification, to: [WebhookTarget(url: moto.endpoint + gone)])
         }
         do {

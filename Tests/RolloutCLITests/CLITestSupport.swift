@@ -32,7 +32,9 @@ struct CLITestError: Error, CustomStringConvertible {
 }
 
 /// Runs `rollout ARGS` to completion on its own thread; output goes to files, so nothing can block.
-func rollout(_ arguments: [String], directory: String? = nil) async throws -> CommandOutput {
+/// `environment` entries are set on top of this process's environment (an empty value is kept as empty).
+func rollout(_ arguments: [String], directory: String? = nil, environment: [String: String] = [:]) async throws
+    -> CommandOutput {
     let executable = try rolloutExecutable()
     return try await withCheckedThrowingContinuation { continuation in
         Thread {
@@ -41,6 +43,9 @@ func rollout(_ arguments: [String], directory: String? = nil) async throws -> Co
                 process.executableURL = URL(fileURLWithPath: executable)
                 process.arguments = arguments
                 if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+                if !environment.isEmpty {
+                    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+                }
                 let out = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).out")
                 let err = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).err")
                 FileManager.default.createFile(atPath: out.path, contents: nil)

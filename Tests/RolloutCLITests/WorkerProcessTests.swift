@@ -10,10 +10,10 @@ import Testing
     final class WorkerProcess {
         let process = Process()
 
-        init(database: String, port: Int, directory: String) throws {
+        init(database: String, port: Int, directory: String, extraArguments: [String] = []) throws {
             process.executableURL = URL(fileURLWithPath: try rolloutExecutable())
             process.arguments = ["worker", "--db", database, "--listen", "127.0.0.1:\(port)", "--time-scale", "600",
-                                 "--poll-interval", "60", "--devices", "500", "--seed", "17"]
+                                 "--poll-interval", "60", "--devices", "500", "--seed", "17"] + extraArguments
             process.currentDirectoryURL = URL(fileURLWithPath: directory)
             let log = FileManager.default.createFile(atPath: "\(directory)/worker.log", contents: nil)
             precondition(log)
@@ -50,6 +50,36 @@ import Testing
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         throw CLITestError("timed out waiting for \(what)")
+    }
+
+    /// The README's flow: a local worker started with `--artifacts-dir workflows/firmware` takes
+    /// `rollout submit workflows/canary-3-waves.yaml` (local artifacts); without the flag it refuses the plan (exit 65)
+    /// naming the field and the flag. The database it creates is private to its owner.
+    @Test func submitNextToALocalWorkerNeedsItsArtifactsDirectory() async throws {
+        let plan = "\(repositoryRoot)/workflows/canary-3-waves.yaml"
+        for allowed in [true, false] {
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let port = try freeLoopbackPort()
+            let server = "http://127.0.0.1:\(port)"
+            let worker = try WorkerProcess(database: "\(directory)/demo.db", port: port, directory: directory,
+                                           extraArguments: allowed ? ["--artifacts-dir", "\(repositoryRoot)/workflows/firmware"] : [])
+            defer { _ = worker.terminate() }
+            try await eventually("the worker to listen") {
+                try await rollout(["status", "--server", server]).status == 0
+            }
+            let submitted = try await rollout(["submit", plan, "--server", server])
+            if allowed {
+                #expect(submitted.status == 0, "\(submitted.stderr)")
+                #expect(submitted.stdout.hasPrefix("submitted sensor-fw-2-1-0-"))
+            } else {
+                #expect(submitted.status == 65)
+                #expect(submitted.stderr.contains("release.artifact"), "\(submitted.stderr)")
+                #expect(submitted.stderr.contains("--artifacts-dir"), "\(submitted.stderr)")
+            }
+            let attributes = try FileManager.default.attributesOfItem(atPath: "\(directory)/demo.db")
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        }
     }
 
     @Test func sigkillInTheMiddleLosesNothing() async throws {

@@ -20,7 +20,7 @@ extension HTTPTestClient {
                  authorization: String? = nil, checker: OpenAPIChecker,
                  sourceLocation: SourceLocation = #_sourceLocation) async throws -> HTTPTestResponse {
         let response = method == "GET"
-            ? try await get(path)
+            ? try await get(path, authorization: authorization ?? "")
             : try await post(path, body: body ?? "", authorization: authorization)
         let template = template ?? String(path.split(separator: "?", maxSplits: 1)[0])
         let problems = try checker.problems(response, method: method, path: template)

@@ -22,7 +22,8 @@ struct HTTPTestResponse: Sendable {
     }
 }
 
-/// A tiny blocking HTTP/1.1 client over a loopback TCP socket (`Connection: close`, one request per connection).
+/// A tiny blocking HTTP/1.1 client over a loopback TCP socket (`Connection: close`, one request per connection),
+/// to `host` (an IPv4 loopback address: 127.0.0.1, or e.g. 127.0.0.2 for a server that must not count as loopback).
 /// Each request runs on its own thread, so a blocking read never holds one of Swift's few cooperative threads.
 struct HTTPTestClient: Sendable {
     struct Failure: Error, CustomStringConvertible {
@@ -32,10 +33,12 @@ struct HTTPTestClient: Sendable {
 
     let port: Int
     var token: String?
+    var host = "127.0.0.1"
     static let ioTimeoutSeconds = 15
 
-    func get(_ path: String) async throws -> HTTPTestResponse {
-        try await perform("GET", path)
+    /// GET with `authorization` as the `Authorization` header ("" sends none: reads carry no token by default).
+    func get(_ path: String, authorization: String = "") async throws -> HTTPTestResponse {
+        try await perform("GET", path, headers: authorization.isEmpty ? [:] : ["Authorization": authorization])
     }
 
     /// POST with the client's token (if any) unless `authorization` overrides it (pass "" to send none).
@@ -50,17 +53,18 @@ struct HTTPTestClient: Sendable {
     func perform(_ method: String, _ path: String, headers: [String: String] = [:], body: Data = Data()) async throws
         -> HTTPTestResponse {
         let port = port
+        let host = host
         return try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 continuation.resume(with: Result {
-                    try Self.exchange(port: port, method: method, path: path, headers: headers, body: body)
+                    try Self.exchange(host: host, port: port, method: method, path: path, headers: headers, body: body)
                 })
             }
             thread.start()
         }
     }
 
-    static func exchange(port: Int, method: String, path: String, headers: [String: String], body: Data) throws
+    static func exchange(host: String, port: Int, method: String, path: String, headers: [String: String], body: Data) throws
         -> HTTPTestResponse {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw Failure("socket() failed: errno \(errno)") }
@@ -71,15 +75,15 @@ struct HTTPTestClient: Sendable {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
         }
-        guard connected == 0 else { throw Failure("connect to 127.0.0.1:\(port) failed: errno \(errno)") }
+        guard connected == 0 else { throw Failure("connect to \(host):\(port) failed: errno \(errno)") }
 
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if method != "GET" || !body.isEmpty { head += "Content-Length: \(body.count)\r\n" }
         head += "\r\n"

@@ -79,11 +79,18 @@ struct StatusServerProbeTests {
         for name in ["Error", "RolloutSummary", "RolloutDetail", "EventPage", "SubmitResult", "CommandResult", "RolloutList"] {
             #expect(document["components"]?["schemas"]?[name] != nil, "schema \(name)")
         }
-        // Every POST is documented as needing the bearer token.
+        // Every POST is documented as needing the (write) bearer token, refusing the read-only one; every read but
+        // the probes as taking a token (optional on loopback: the empty requirement).
         for (path, item) in paths {
             if let post = item["post"] {
-                #expect(post["security"]?[0]?["bearerAuth"] != nil, "POST \(path)")
+                #expect(post["security"]?.array == [.object(["bearerAuth": .array([])])], "POST \(path)")
                 #expect(post["responses"]?["401"] != nil, "POST \(path)")
+                #expect(post["responses"]?["403"] != nil, "POST \(path)")
+            }
+            if let get = item["get"] {
+                let probe = path == "/healthz" || path == "/readyz"
+                #expect((get["security"]?.array?.contains(.object(["bearerAuth": .array([])])) ?? false) == !probe, "GET \(path)")
+                #expect((get["responses"]?["401"] != nil) == !probe, "GET \(path)")
             }
         }
         await server.stop()

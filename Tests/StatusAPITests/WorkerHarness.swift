@@ -14,17 +14,23 @@ final class WorkerHarness: Sendable {
 
     static let timeScale: Double = 7200
 
-    init(devices: Int = 200, seed: UInt64 = 7, scenario: SimulationScenario = SimulationScenario(offlinePercent: 0)) async throws {
+    /// - Parameters:
+    ///   - metricSource: nil for the simulated fleet's health document.
+    ///   - notifier: nil for a `RecordingNotifier`.
+    init(devices: Int = 200, seed: UInt64 = 7, scenario: SimulationScenario = SimulationScenario(offlinePercent: 0),
+         metricSource: (any MetricSource)? = nil, notifier: (any Notifier)? = nil,
+         logger: Logger = TestServer.quietLogger) async throws {
         let clock = SystemClock(scale: Self.timeScale)
         let fleet = SimulatedFleet(devices: devices, seed: seed, scenario: scenario, clock: clock)
         let store = MemoryRolloutStore()
-        let engine = RolloutEngine(store: store, fleet: fleet, metricSource: SimulatedMetricSource(fleet: fleet, clock: clock),
-                                   notifier: RecordingNotifier(), clock: clock,
+        let engine = RolloutEngine(store: store, fleet: fleet,
+                                   metricSource: metricSource ?? SimulatedMetricSource(fleet: fleet, clock: clock),
+                                   notifier: notifier ?? RecordingNotifier(), clock: clock,
                                    configuration: EngineConfiguration(pollIntervalSeconds: 300),
-                                   logger: TestServer.quietLogger)
+                                   logger: logger)
         let worker = RolloutWorker(engine: engine, store: store, clock: clock,
                                    configuration: RolloutWorker.Configuration(),
-                                   logger: TestServer.quietLogger)
+                                   logger: logger)
         try await worker.resumeAll()
         self.worker = worker
         self.fleet = fleet

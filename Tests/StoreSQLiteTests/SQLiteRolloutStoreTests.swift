@@ -155,6 +155,30 @@ import Testing
         }
     }
 
+    /// The database holds the plans (and so whatever they name): only its owner may read it, whatever the umask.
+    @Test func databaseFilesAreCreatedOwnerOnly() throws {
+        // 022, the usual umask, would let SQLite's own creation leave the files world-readable (0644). Set for this
+        // test only (the umask is per process; any file another test creates meanwhile is merely as usual).
+        let previous = umask(0o022)
+        defer { umask(previous) }
+        try withTemporaryDirectory { directory in
+            let path = directory.file("rollout.db")
+            let store = try SQLiteRolloutStore(path: path, role: .worker)
+            let (script, commits) = RolloutScript.completedRollout(id: "sensor-0a1b2c3d")
+            try withExtendedLifetime(store) {
+                #expect(try store.create(script.newRollout, commit: commits[0]))  // a write: the WAL exists now
+                for file in [path, path + "-wal", path + "-shm", path + ".lock"] {
+                    let attributes = try FileManager.default.attributesOfItem(atPath: file)
+                    #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600, "\(file)")
+                }
+            }
+            store.close()
+            // Reopening an existing database leaves it as it is (and readable again).
+            let reopened = try SQLiteRolloutStore(path: path, role: .worker)
+            #expect(try reopened.rollout(id: script.id) != nil)
+        }
+    }
+
     @Test func workerIsRefusedWhileAnotherProcessHoldsTheLock() throws {
         guard let python = Self.executable(named: "python3") else {
             Issue.record("python3 is needed to hold the lock from another process")

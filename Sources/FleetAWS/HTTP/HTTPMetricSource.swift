@@ -7,8 +7,8 @@ import RolloutText
 ///
 /// Each read is bounded: a connect and a total time-out per attempt, a response size limit, and a few attempts
 /// (time-outs, connection failures, 429 and 5xx are tried again after a short pause; other answers are not).
-/// Whatever goes wrong becomes `MetricReading(error:)` with a reason a person can act on; the reason names the
-/// host and path only, never the query, user info or headers (they may hold tokens).
+/// Whatever goes wrong becomes `MetricReading(error:)` with a reason a person can act on; the reason shows the URL
+/// with its user info and query values masked (`CredentialRedaction.url`), never the headers (they may hold tokens).
 ///
 /// A URL with user info (`https://user:password@host/…`) is read with HTTP Basic authentication.
 public struct HTTPMetricSource: MetricSource {
@@ -57,7 +57,7 @@ public struct HTTPMetricSource: MetricSource {
         request.headers["Accept"] = "application/json"
         request.headers["X-Rollout-Id"] = rolloutId
         request.headers["X-Rollout-Stage"] = stage
-        let place = "GET \(target.redacted)"
+        let place = "GET \(target.shown)"
         var lastProblem = "no attempt made"
         for attempt in 1...options.attempts {
             if attempt > 1 {
@@ -103,7 +103,8 @@ public struct HTTPMetricSource: MetricSource {
 /// One attempt per target per call: when any target answers non-2xx or cannot be reached, `send` throws and the
 /// engine tries again later, a bounded number of times, then drops the notification (it never blocks a rollout).
 /// A retry goes to every target again, so a target that did answer may see the message twice (at least once).
-/// Errors name the webhook's host only: a Slack webhook URL's path is its secret.
+/// Errors name the webhook's scheme, host and port only (`CredentialRedaction.webhookURL`): a Slack webhook URL's
+/// path is its secret.
 public struct WebhookNotifier: Notifier {
     let transport: any HTTPTransport
 
@@ -113,8 +114,9 @@ public struct WebhookNotifier: Notifier {
                                                                    maxResponseBytes: 64 << 10, threadCount: 2))
     }
 
-    /// What a webhook receives: the notification's kind, ids and phase, and a Slack-compatible `text`
-    /// (rendered here, at the edge, from the notification's facts).
+    /// What a webhook receives: the notification's kind, ids and phase, and a Slack-compatible `text`, rendered
+    /// here, at the edge, from the notification's facts, with credentials masked (`CredentialRedaction.text`):
+    /// a chat channel is read by people.
     struct Payload: Encodable {
         var kind: String
         var rolloutId: String
@@ -128,7 +130,7 @@ public struct WebhookNotifier: Notifier {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(Payload(kind: notification.kind.rawValue, rolloutId: notification.rolloutId,
                                           stage: notification.stage, phase: notification.phase.rawValue,
-                                          text: RolloutText.notification(notification)))
+                                          text: CredentialRedaction.text(RolloutText.notification(notification))))
     }
 
     public func send(_ notification: RolloutNotification, to targets: [WebhookTarget]) async throws {
@@ -150,14 +152,14 @@ public struct WebhookNotifier: Notifier {
             do {
                 let response = try await transport.send(request)
                 if !response.isSuccess {
-                    failures.append("\(name) (\(endpoint.hostOnly)): HTTP \(response.status)")
+                    failures.append("\(name) (\(endpoint.shownAsWebhook)): HTTP \(response.status)")
                     if response.status == 408 || response.status == 429 || response.status >= 500 { anyRetryable = true }
                 }
             } catch let error as TransportError {
-                failures.append("\(name) (\(endpoint.hostOnly)): \(endpoint.describe(error, hidingPath: true))")
+                failures.append("\(name) (\(endpoint.shownAsWebhook)): \(endpoint.describe(error, hidingPath: true))")
                 anyRetryable = true
             } catch {
-                failures.append("\(name) (\(endpoint.hostOnly)): request failed")
+                failures.append("\(name) (\(endpoint.shownAsWebhook)): request failed")
                 anyRetryable = true
             }
         }
@@ -169,12 +171,14 @@ public struct WebhookNotifier: Notifier {
     }
 }
 
-/// A plain `http(s)://` URL from a plan, turned into an `HTTPRequest`, with a redacted form for messages.
+/// A plain `http(s)://` URL from a plan, turned into an `HTTPRequest`, with masked forms for messages.
 struct PlainHTTPTarget: Sendable {
     struct Invalid: Error, CustomStringConvertible {
         var description: String
     }
 
+    /// The URL as the plan wrote it (for the masked forms only; requests use the parts below).
+    var text: String
     var scheme: String
     var host: String
     var port: Int?
@@ -194,6 +198,7 @@ struct PlainHTTPTarget: Sendable {
         guard let host = components.host, !host.isEmpty else {
             throw Invalid(description: "URL has no host")
         }
+        self.text = text
         self.scheme = scheme
         self.host = host
         self.port = components.port
@@ -215,13 +220,14 @@ struct PlainHTTPTarget: Sendable {
         return request
     }
 
-    /// `scheme://host[:port]/path`: no user info, no query.
-    var redacted: String {
-        "\(hostOnly)\(path)"
+    /// The URL with user info and query values masked, for a metric source's messages.
+    var shown: String {
+        CredentialRedaction.url(text)
     }
 
-    var hostOnly: String {
-        "\(scheme)://\(host)\(port.map { ":\($0)" } ?? "")"
+    /// Scheme, host and port, the path masked: a webhook's path may be its secret.
+    var shownAsWebhook: String {
+        CredentialRedaction.webhookURL(text)
     }
 
     /// A transport failure in words, with the secret parts of the URL masked (curl's messages may quote it).
@@ -237,8 +243,8 @@ struct PlainHTTPTarget: Sendable {
         }
         var detail = error.message
         for secret in secrets + (hidingPath && path.count > 1 ? [path] : []) {
-            detail = detail.replacingOccurrences(of: secret, with: "…")
+            detail = detail.replacingOccurrences(of: secret, with: CredentialRedaction.mask)
         }
-        return "\(kind) (\(detail))"
+        return "\(kind) (\(CredentialRedaction.text(detail)))"
     }
 }
