@@ -40,8 +40,15 @@ let package = Package(
         .target(name: "StoreSQLite", dependencies: ["Engine", "RolloutCore", "CSQLite"]),
         .target(name: "FleetSim", dependencies: ["Engine", "RolloutCore", "RolloutText",
                                                  .product(name: "Yams", package: "Yams")]),
+        // HTTP over libcurl on dedicated threads (and SHA-256/HMAC over OpenSSL): shared by the adapters below.
+        .target(name: "HTTPTransport", dependencies: ["CCurl", "CCrypto"]),
+        // The webhook notifier and the HTTP metric source: the engine's Notifier and MetricSource over plain HTTP.
+        .target(name: "HTTPAdapters", dependencies: [
+            "Engine", "RolloutCore", "RolloutText", "HTTPTransport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "FleetAWS", dependencies: [
-            "Engine", "RolloutCore", "RolloutText", "CCurl", "CCrypto",
+            "Engine", "RolloutCore", "HTTPTransport", "CCrypto",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "StatusAPI", dependencies: [
@@ -49,7 +56,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ], resources: [.embedInCode("Resources/openapi.json")]),
         .executableTarget(name: "rollout", dependencies: [
-            "RolloutCore", "RolloutText", "Engine", "StoreSQLite", "FleetSim", "FleetAWS", "StatusAPI",
+            "RolloutCore", "RolloutText", "Engine", "StoreSQLite", "FleetSim", "FleetAWS", "HTTPAdapters", "StatusAPI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -60,13 +67,15 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "RolloutCore", "FleetSim", "StoreSQLite"]),
         .testTarget(name: "StoreSQLiteTests", dependencies: ["StoreSQLite", "Engine", "RolloutCore"]),
         .testTarget(name: "FleetSimTests", dependencies: ["FleetSim", "Engine", "RolloutCore"]),
-        .testTarget(name: "FleetAWSTests", dependencies: ["FleetAWS", "Engine", "RolloutCore", "RolloutText", "StoreSQLite"],
+        // Also tests HTTPTransport and HTTPAdapters: they share its loopback servers and moto support.
+        .testTarget(name: "FleetAWSTests", dependencies: ["FleetAWS", "HTTPTransport", "HTTPAdapters", "Engine",
+                                                         "RolloutCore", "RolloutText", "StoreSQLite"],
                     exclude: ["Support/moto_device_layer.py", "Support/boto3_call.py", "Support/botocore_sign.py",
                               "Support/fake_metadata_server.py", "Support/lost_answer_proxy.py"]),
         // Runs the built `rollout` executable (exit codes, output, a worker killed with SIGKILL and restarted).
         .testTarget(name: "RolloutCLITests", dependencies: ["RolloutCore", "Engine", "StoreSQLite"]),
         // FleetAWS for its HTTP metric source and webhook notifier, whose failures must reach no response or log unmasked.
         .testTarget(name: "StatusAPITests", dependencies: ["StatusAPI", "Engine", "RolloutCore", "FleetSim", "StoreSQLite",
-                                                           "FleetAWS"]),
+                                                           "HTTPAdapters"]),
     ]
 )

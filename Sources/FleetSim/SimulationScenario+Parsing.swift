@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import RolloutCore
 import Yams
@@ -134,7 +135,7 @@ extension SimulationScenario {
     }
 
     public static func parseFile(atPath path: String) throws(PlanError) -> SimulationScenario {
-        let text = try PlanParser.readText(atPath: path)
+        let text = try PlanFile.readText(atPath: path)
         return try parse(text, file: path)
     }
 }

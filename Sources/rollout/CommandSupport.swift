@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import RolloutCore
 
@@ -53,12 +54,8 @@ struct LoadedPlan {
     /// Reads and validates a plan file; on failure prints every problem and exits with 65.
     static func load(_ path: String) throws -> LoadedPlan {
         do {
-            // Read once: the text that is hashed into the rollout id is the text that is parsed.
-            let source = try PlanParser.readText(atPath: path)
-            let directory = (path as NSString).deletingLastPathComponent
-            let plan = try PlanParser.parse(source, file: path, baseDirectory: directory.isEmpty ? "." : directory,
-                                            fileExists: { FileManager.default.fileExists(atPath: $0) })
-            return LoadedPlan(plan: plan, source: source, path: path)
+            let loaded = try PlanFile.load(atPath: path)
+            return LoadedPlan(plan: loaded.plan, source: loaded.source, path: path)
         } catch {
             Console.error(error.description)
             throw ExitCode(ExitStatus.invalidInput)

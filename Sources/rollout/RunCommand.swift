@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import FleetAWS
 import Foundation
+import HTTPAdapters
 import Logging
 import RolloutCore
 import RolloutText

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Engine
 import Foundation
+import HTTPTransport
 import RolloutCore
 
 struct SubmitCommand: AsyncParsableCommand {
@@ -79,7 +81,7 @@ struct EnqueueCommand: AsyncParsableCommand {
     func run() async throws {
         let text: String
         do {
-            text = try PlanParser.readText(atPath: template)
+            text = try PlanFile.readText(atPath: template)
         } catch {
             Console.error(error.description)
             throw ExitCode(ExitStatus.invalidInput)

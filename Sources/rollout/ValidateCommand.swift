@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import RolloutCore
 
@@ -20,8 +21,7 @@ struct ValidateCommand: ParsableCommand {
         var results: [[String: String]] = []
         for path in plans {
             do {
-                let source = try PlanParser.readText(atPath: path)
-                let plan = try PlanParser.parseFile(atPath: path)
+                let (source, plan) = try PlanFile.load(atPath: path)
                 let id = RolloutIdentity.rolloutId(planName: plan.name, planSource: source)
                 results.append(["file": path, "valid": "true", "rolloutId": id])
                 if output == .text { print("\(path): valid (rollout id \(id), \(plan.stages.count) stages)") }

@@ -3,6 +3,7 @@ import Engine
 import FleetAWS
 import FleetSim
 import Foundation
+import HTTPAdapters
 import Logging
 import RolloutCore
 import ServiceLifecycle

@@ -1,4 +1,5 @@
 import Foundation
+@testable import HTTPTransport
 import Testing
 
 @testable import FleetAWS
@@ -7,7 +8,7 @@ import Testing
 struct AWSClientTests {
     static func client(_ transport: ScriptedTransport, sleeps: SleepRecorder, attempts: Int = 6,
                        service: String = "iot") -> AWSClient {
-        AWSClient(service: service, region: "eu-west-1", endpoint: AWSEndpoint(host: "\(service).eu-west-1.amazonaws.com"),
+        AWSClient(service: service, region: "eu-west-1", endpoint: HTTPEndpoint(host: "\(service).eu-west-1.amazonaws.com"),
                   credentials: StaticCredentialsProvider(AWSCredentials(accessKeyId: "AKID", secretAccessKey: "s")),
                   transport: transport,
                   retry: RetryPolicy(maxAttempts: attempts, baseDelaySeconds: 0.1, maxDelaySeconds: 1,

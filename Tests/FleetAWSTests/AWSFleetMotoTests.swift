@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+@testable import HTTPTransport
 import RolloutCore
 import Testing
 

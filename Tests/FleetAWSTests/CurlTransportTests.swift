@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+@testable import HTTPTransport
 import Testing
 
 @testable import FleetAWS
@@ -141,7 +142,7 @@ struct CurlTransportTests {
         defer { server.stop() }
         let sleeps = SleepRecorder()
         let client = AWSClient(service: "iot", region: "us-east-1",
-                               endpoint: AWSEndpoint(scheme: "http", host: "127.0.0.1", port: server.port),
+                               endpoint: HTTPEndpoint(scheme: "http", host: "127.0.0.1", port: server.port),
                                credentials: StaticCredentialsProvider(AWSCredentials(accessKeyId: "AKID",
                                                                                      secretAccessKey: "s")),
                                transport: Self.transport(),

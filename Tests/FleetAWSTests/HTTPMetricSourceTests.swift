@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+@testable import HTTPAdapters
 import RolloutCore
 import Testing
 

@@ -1,5 +1,7 @@
 import Engine
 import Foundation
+@testable import HTTPAdapters
+@testable import HTTPTransport
 import RolloutCore
 import RolloutText
 import StoreSQLite
@@ -165,7 +167,7 @@ struct RunEndToEndTests {
         let calls = try await world.moto.createJobCalls(prefix: rolloutId)
         #expect(Set(calls.keys) == Set(state.stages.map(\.jobId)))
         #expect(calls.values.allSatisfy { $0.attempts == 1 && $0.created == 1 })
-        _ = try Self.checkEventLog(store, rolloutId: rolloutId, plan: try PlanParser.parseFile(atPath: world.directory + "/plan.yaml"),
+        _ = try Self.checkEventLog(store, rolloutId: rolloutId, plan: try PlanFile.load(atPath: world.directory + "/plan.yaml").plan,
                                    state: state)
 
         // The metric gate was read over HTTP; the webhook got Slack-compatible notifications, the last one `completed`.
@@ -235,7 +237,7 @@ struct RunEndToEndTests {
         let calls = try await world.moto.createJobCalls(prefix: rolloutId)
         #expect(calls.values.allSatisfy { $0.attempts == 1 && $0.created == 1 })
         #expect(calls.count == 4)
-        _ = try Self.checkEventLog(store, rolloutId: rolloutId, plan: try PlanParser.parseFile(atPath: world.directory + "/plan.yaml"),
+        _ = try Self.checkEventLog(store, rolloutId: rolloutId, plan: try PlanFile.load(atPath: world.directory + "/plan.yaml").plan,
                                    state: state)
         let hooks = try await world.moto.received(world.hookPath).map { $0["body"] as? String ?? "" }
         #expect(hooks.contains { $0.contains(#""kind":"rollingBack""#) } && hooks.contains { $0.contains(#""kind":"rolledBack""#) })
@@ -306,7 +308,7 @@ struct RunEndToEndTests {
         defer { Task { try? await world.moto.stopPlaying(jobPrefix: world.prefix) } }
         let text = world.planText()
         let planPath = try world.writePlan(text)
-        let plan = try PlanParser.parseFile(atPath: planPath)
+        let plan = try PlanFile.load(atPath: planPath).plan
         let rolloutId = RolloutIdentity.rolloutId(planName: plan.name, planSource: text)
         let arguments = ["run", planPath, "--db", world.databasePath, "--endpoint-url", world.moto.endpoint,
                          "--poll-interval", "1s", "--timeout", "90s", "--output", "json"]

@@ -39,3 +39,10 @@ func planErrors(_ text: String) -> [PlanIssue] {
         return error.issues
     }
 }
+
+/// Reads a plan file and parses it as the shell does (paths resolved against its directory and checked).
+func parsePlanFile(_ path: String) throws -> RolloutPlan {
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    return try PlanParser.parse(text, file: path, baseDirectory: (path as NSString).deletingLastPathComponent,
+                                fileExists: { FileManager.default.fileExists(atPath: $0) })
+}

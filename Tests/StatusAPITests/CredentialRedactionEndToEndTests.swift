@@ -1,6 +1,7 @@
 import Engine
 import FleetAWS
 import Foundation
+@testable import HTTPAdapters
 import Glibc
 import RolloutCore
 import StatusAPI

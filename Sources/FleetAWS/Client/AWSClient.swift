@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTransport
 import Logging
 
 /// Sign, send, retry: one service at one endpoint.
@@ -11,14 +12,14 @@ public struct AWSClient: Sendable {
     /// Signing name: `iot`, `s3`.
     public let service: String
     public let region: String
-    public let endpoint: AWSEndpoint
+    public let endpoint: HTTPEndpoint
     public let credentials: any AWSCredentialsProvider
     public let transport: any HTTPTransport
     public let retry: RetryPolicy
     public let now: @Sendable () -> Date
     public let logger: Logger
 
-    public init(service: String, region: String, endpoint: AWSEndpoint, credentials: any AWSCredentialsProvider,
+    public init(service: String, region: String, endpoint: HTTPEndpoint, credentials: any AWSCredentialsProvider,
                 transport: any HTTPTransport, retry: RetryPolicy = RetryPolicy(),
                 now: @escaping @Sendable () -> Date = { Date() },
                 logger: Logger = Logger(label: "rollout.aws")) {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTransport
 import Logging
 
 /// Everything the AWS fleet needs to reach AWS: region, endpoints, credentials, transport and retry policy.
@@ -10,9 +11,9 @@ import Logging
 public struct AWSConfiguration: Sendable {
     public var region: String
     /// Set when IoT was pointed elsewhere than `https://iot.<region>.amazonaws.com`.
-    public var iotEndpointOverride: AWSEndpoint?
+    public var iotEndpointOverride: HTTPEndpoint?
     /// Set when S3 was pointed elsewhere; S3 then uses path-style addressing.
-    public var s3EndpointOverride: AWSEndpoint?
+    public var s3EndpointOverride: HTTPEndpoint?
     public var credentials: any AWSCredentialsProvider
     public var transport: any HTTPTransport
     public var retry: RetryPolicy
@@ -23,7 +24,7 @@ public struct AWSConfiguration: Sendable {
     public var now: @Sendable () -> Date
     public var logger: Logger
 
-    public init(region: String, iotEndpointOverride: AWSEndpoint? = nil, s3EndpointOverride: AWSEndpoint? = nil,
+    public init(region: String, iotEndpointOverride: HTTPEndpoint? = nil, s3EndpointOverride: HTTPEndpoint? = nil,
                 credentials: any AWSCredentialsProvider, transport: any HTTPTransport = CurlTransport(),
                 retry: RetryPolicy = RetryPolicy(), groupAddRatePerSecond: Double? = 20, groupAddConcurrency: Int = 4,
                 now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "rollout.aws")) {
@@ -58,14 +59,14 @@ public struct AWSConfiguration: Sendable {
             throw AWSConfigurationError("\"\(region)\" is not an AWS region name")
         }
         let ignoreEnvironmentEndpoints = environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]?.lowercased() == "true"
-        func endpoint(serviceVariable: String) throws -> AWSEndpoint? {
+        func endpoint(serviceVariable: String) throws -> HTTPEndpoint? {
             let candidates: [(String, String?)] = [
                 ("--endpoint-url", nonEmpty(endpointURL)),
                 (serviceVariable, ignoreEnvironmentEndpoints ? nil : nonEmpty(environment[serviceVariable])),
                 ("AWS_ENDPOINT_URL", ignoreEnvironmentEndpoints ? nil : nonEmpty(environment["AWS_ENDPOINT_URL"])),
             ]
             guard let (origin, url) = candidates.first(where: { $0.1 != nil }).map({ ($0.0, $0.1!) }) else { return nil }
-            guard let parsed = AWSEndpoint(url: url) else {
+            guard let parsed = HTTPEndpoint(url: url) else {
                 throw AWSConfigurationError("\(origin) \"\(url)\" is not an http(s) URL")
             }
             return parsed
@@ -79,12 +80,12 @@ public struct AWSConfiguration: Sendable {
                                 credentials: chain, transport: transport, retry: retry)
     }
 
-    public func iotEndpoint(region: String) -> AWSEndpoint {
-        iotEndpointOverride ?? AWSEndpoint(host: "iot.\(region).amazonaws.com\(AWSConfiguration.dnsSuffix(region))")
+    public func iotEndpoint(region: String) -> HTTPEndpoint {
+        iotEndpointOverride ?? HTTPEndpoint(host: "iot.\(region).amazonaws.com\(AWSConfiguration.dnsSuffix(region))")
     }
 
-    public func s3Endpoint(region: String) -> AWSEndpoint {
-        s3EndpointOverride ?? AWSEndpoint(host: "s3.\(region).amazonaws.com\(AWSConfiguration.dnsSuffix(region))")
+    public func s3Endpoint(region: String) -> HTTPEndpoint {
+        s3EndpointOverride ?? HTTPEndpoint(host: "s3.\(region).amazonaws.com\(AWSConfiguration.dnsSuffix(region))")
     }
 
     /// China regions live under `amazonaws.com.cn`.

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTransport
 
 /// An AWS service answered with an error: its code, message, HTTP status and request id.
 public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {

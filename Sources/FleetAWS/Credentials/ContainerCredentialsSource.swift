@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTransport
 
 /// ECS / EKS Pod Identity credentials: `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (at `http://169.254.170.2`) or
 /// `AWS_CONTAINER_CREDENTIALS_FULL_URI` (https anywhere, http only to loopback or the container hosts), with

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTransport
 
 /// The standard chain (environment → shared files → container → IMDS), with caching: temporary credentials are
 /// reloaded `refreshMarginSeconds` (5 minutes) before their `Expiration`; one load at a time.

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTransport
 
 /// EC2 instance profile credentials over IMDSv2: `PUT /latest/api/token`, then the role name, then its credentials.
 /// Skipped when `AWS_EC2_METADATA_DISABLED=true`. The base URL is injectable (`AWS_EC2_METADATA_SERVICE_ENDPOINT`
@@ -8,13 +9,13 @@ public struct IMDSCredentialsSource: AWSCredentialsSource {
     public let name = "EC2 instance metadata (IMDSv2)"
     public static let defaultBaseURL = "http://169.254.169.254"
 
-    private let base: AWSEndpoint?
+    private let base: HTTPEndpoint?
     private let disabled: Bool
     private let transport: any HTTPTransport
 
     public init(environment: [String: String], transport: any HTTPTransport, baseURL: String? = nil) {
         let url = baseURL ?? environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? IMDSCredentialsSource.defaultBaseURL
-        self.base = AWSEndpoint(url: url)
+        self.base = HTTPEndpoint(url: url)
         self.disabled = environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true"
         self.transport = transport
     }
@@ -53,7 +54,7 @@ public struct IMDSCredentialsSource: AWSCredentialsSource {
         return try TemporaryCredentialsDocument.decode(credentialsResponse.body, source: "imds")
     }
 
-    private func get(_ path: String, base: AWSEndpoint, headers: HTTPHeaders) async throws -> HTTPResponse {
+    private func get(_ path: String, base: HTTPEndpoint, headers: HTTPHeaders) async throws -> HTTPResponse {
         do {
             return try await transport.send(HTTPRequest(method: "GET", endpoint: base, path: path, headers: headers))
         } catch {

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import HTTPTransport
 import Logging
 import RolloutCore
 
@@ -130,7 +131,7 @@ public struct AWSFleet: Fleet {
     /// With a presigning role: the placeholder IoT replaces by a presigned URL,
     /// `${aws:iot:s3-presigned-url:https://s3.<region>.amazonaws.com/<bucket>/<key>}`; without one, the plain URL.
     public static func deviceURL(bucket: String, key: String, region: String, settings: AWSPlanSettings) -> String {
-        let plain = "https://s3.\(region).amazonaws.com\(AWSConfiguration.dnsSuffix(region))/\(bucket)/\(AWSURIEncoding.encode(key, encodeSlash: false))"
+        let plain = "https://s3.\(region).amazonaws.com\(AWSConfiguration.dnsSuffix(region))/\(bucket)/\(URIEncoding.encode(key, encodeSlash: false))"
         return settings.presignedUrlRoleArn == nil ? plain : "${aws:iot:s3-presigned-url:\(plain)}"
     }
 

@@ -1,4 +1,5 @@
 import Engine
+import HTTPTransport
 
 /// Turns what the AWS layer throws into the engine's `FleetError`.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTransport
 
 /// The AWS IoT control-plane calls the rollout needs (REST+JSON, signing name `iot`).
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTransport
 
 /// The S3 calls the rollout needs: Put (from memory or streamed from a file, with a SHA-256 checksum), Head, Get
 /// (whole or by range), Delete. Path-style addressing under an endpoint override (moto, MinIO), virtual-hosted

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTransport
 
 /// What HeadObject tells about an object.
 public struct S3ObjectMetadata: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTransport
 
 /// AWS Signature Version 4 (header and presigned-query forms). Pure: credentials, the instant and the request go in,
 /// the signed request comes out.
@@ -83,12 +84,12 @@ public struct SigV4Signer: Sendable {
     /// `CanonicalURI`: S3 uses the path as sent; other services encode it again.
     public func canonicalURI(_ request: HTTPRequest) -> String {
         let once = request.encodedPath
-        return isS3 ? once : AWSURIEncoding.encode(once, encodeSlash: false)
+        return isS3 ? once : URIEncoding.encode(once, encodeSlash: false)
     }
 
     /// `CanonicalQueryString`: every name and value encoded, pairs sorted by name then value (byte order).
     public static func canonicalQuery(_ items: [QueryItem]) -> String {
-        items.map { (AWSURIEncoding.encode($0.name), AWSURIEncoding.encode($0.value)) }
+        items.map { (URIEncoding.encode($0.name), URIEncoding.encode($0.value)) }
             .sorted { lhs, rhs in
                 lhs.0 == rhs.0 ? Array(lhs.1.utf8).lexicographicallyPrecedes(Array(rhs.1.utf8))
                     : Array(lhs.0.utf8).lexicographicallyPrecedes(Array(rhs.0.utf8))

@@ -53,30 +53,6 @@ public enum PlanParser {
         return plan!
     }
 
-    /// Convenience: reads and parses a plan file, resolving paths against its directory and checking they exist.
-    public static func parseFile(atPath path: String) throws(PlanError) -> RolloutPlan {
-        let text = try readText(atPath: path)
-        let directory = (path as NSString).deletingLastPathComponent
-        return try parse(text, file: path, baseDirectory: directory.isEmpty ? "." : directory,
-                         fileExists: { FileManager.default.fileExists(atPath: $0) })
-    }
-
-    /// The text of a plan file, or a `PlanError` saying why it cannot be read.
-    public static func readText(atPath path: String) throws(PlanError) -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw PlanError(issues: [PlanIssue(file: path, line: 0, column: 0, field: "",
-                                               message: "cannot read the file (missing or not readable)")])
-        }
-        guard data.count <= planBytesMax else {
-            throw PlanError(issues: [PlanIssue(file: path, line: 0, column: 0, field: "",
-                                               message: "plan is larger than \(planBytesMax) bytes")])
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw PlanError(issues: [PlanIssue(file: path, line: 0, column: 0, field: "", message: "not UTF-8 text")])
-        }
-        return text
-    }
-
     static func syntaxIssue(_ error: YamlError, file: String) -> PlanIssue {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+@testable import HTTPAdapters
 import Logging
 import RolloutCore
 import RolloutText
@@ -27,7 +28,7 @@ struct InProcessRollout {
     /// Writes the plan into the world's directory, opens the world's database and submits the plan.
     static func submit(_ world: RunEndToEndTests.World, planText: String,
                        configuration: AWSConfiguration) async throws -> InProcessRollout {
-        let plan = try PlanParser.parseFile(atPath: try world.writePlan(planText))
+        let plan = try PlanFile.load(atPath: try world.writePlan(planText)).plan
         let store = try SQLiteRolloutStore(path: world.databasePath, role: .worker)
         let engine = RolloutEngine(store: store, fleet: AWSFleet(configuration: configuration),
                                    metricSource: HTTPMetricSource(), notifier: WebhookNotifier(), clock: SystemClock(),

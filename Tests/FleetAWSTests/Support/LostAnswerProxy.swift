@@ -1,4 +1,5 @@
 import Foundation
+@testable import HTTPTransport
 import Testing
 
 @testable import FleetAWS

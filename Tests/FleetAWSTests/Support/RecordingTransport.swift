@@ -1,4 +1,5 @@
 import Foundation
+@testable import HTTPTransport
 
 @testable import FleetAWS
 

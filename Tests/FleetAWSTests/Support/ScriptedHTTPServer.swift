@@ -1,4 +1,5 @@
 import Foundation
+@testable import HTTPTransport
 
 #if canImport(Glibc)
 import Glibc

@@ -5,10 +5,10 @@ import Testing
 @Suite struct PlanParserTests {
     @Test func parsesTheExampleWorkflowsWithDefaults() throws {
         for name in ["canary-3-waves", "windowed-approval", "broken-gate"] {
-            let plan = try PlanParser.parseFile(atPath: "\(repositoryRoot)/workflows/\(name).yaml")
+            let plan = try parsePlanFile("\(repositoryRoot)/workflows/\(name).yaml")
             #expect(!plan.waves.isEmpty)
         }
-        let plan = try PlanParser.parseFile(atPath: "\(repositoryRoot)/workflows/canary-3-waves.yaml")
+        let plan = try parsePlanFile("\(repositoryRoot)/workflows/canary-3-waves.yaml")
         #expect(plan.name == "sensor-fw-2-1-0")
         #expect(plan.canary.target == .percent(1))
         #expect(plan.canary.bakeDurationSeconds == 1800)

@@ -1,7 +1,7 @@
 import Foundation
 
 /// An HTTP request as the AWS clients build it: decoded path and query, so the SigV4 signer and the URL agree
-/// on one encoding (`AWSURIEncoding`).
+/// on one encoding (`URIEncoding`).
 public struct HTTPRequest: Sendable {
     public var method: String
     /// `http` or `https`.
@@ -29,7 +29,7 @@ public struct HTTPRequest: Sendable {
     }
 
     /// Builds a request for `path` under an endpoint such as `http://127.0.0.1:5000` or `https://iot.eu-west-1.amazonaws.com`.
-    public init(method: String, endpoint: AWSEndpoint, path: String, query: [QueryItem] = [],
+    public init(method: String, endpoint: HTTPEndpoint, path: String, query: [QueryItem] = [],
                 headers: HTTPHeaders = HTTPHeaders(), body: HTTPBody = .empty) {
         self.init(method: method, scheme: endpoint.scheme, host: endpoint.host, port: endpoint.port,
                   path: endpoint.basePath + (path.hasPrefix("/") ? path : "/" + path),
@@ -44,12 +44,12 @@ public struct HTTPRequest: Sendable {
 
     /// The path as sent: every segment encoded once, `/` kept.
     public var encodedPath: String {
-        AWSURIEncoding.encode(path, encodeSlash: false)
+        URIEncoding.encode(path, encodeSlash: false)
     }
 
     /// The query as sent (items in the order given).
     public var encodedQuery: String {
-        query.map { "\(AWSURIEncoding.encode($0.name))=\(AWSURIEncoding.encode($0.value))" }.joined(separator: "&")
+        query.map { "\(URIEncoding.encode($0.name))=\(URIEncoding.encode($0.value))" }.joined(separator: "&")
     }
 
     /// The full URL string handed to the transport.

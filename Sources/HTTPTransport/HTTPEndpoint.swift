@@ -1,7 +1,7 @@
 import Foundation
 
 /// Where a service answers: `https://iot.eu-west-1.amazonaws.com`, or an override such as `http://127.0.0.1:5000`.
-public struct AWSEndpoint: Sendable, Equatable, CustomStringConvertible {
+public struct HTTPEndpoint: Sendable, Equatable, CustomStringConvertible {
     public var scheme: String
     public var host: String
     public var port: Int?
