@@ -46,7 +46,7 @@ public final class MemoryRolloutStore: RolloutStore {
     public func create(_ rollout: NewRollout, commit: StoreCommit) throws -> Bool {
         precondition(commit.rolloutId == rollout.id, "the first commit belongs to the new rollout")
         precondition(commit.expectedEventCount == 0, "a new rollout has no event yet")
-        Self.checkConsistency(commit)
+        commit.validate()
         return try contents.withLock { contents in
             guard contents.entries[rollout.id] == nil else { return false }
             var entry = Entry(rollout: StoredRollout(id: rollout.id, plan: rollout.plan, planSource: rollout.planSource,
@@ -88,7 +88,7 @@ public final class MemoryRolloutStore: RolloutStore {
     }
 
     public func commit(_ commit: StoreCommit) throws {
-        Self.checkConsistency(commit)
+        commit.validate()
         try contents.withLock { contents in
             guard var entry = contents.entries[commit.rolloutId] else {
                 throw StoreError.notFound(rolloutId: commit.rolloutId)
@@ -185,17 +185,5 @@ public final class MemoryRolloutStore: RolloutStore {
         if let cohorts = commit.cohorts {
             entry.cohorts = cohorts
         }
-    }
-
-    /// A commit that contradicts itself is a bug in the caller, not a store condition.
-    private static func checkConsistency(_ commit: StoreCommit) {
-        precondition(commit.expectedEventCount >= 0, "event counts are never negative")
-        precondition(commit.event.sequence == commit.expectedEventCount + 1,
-                     "event \(commit.event.sequence) must follow event \(commit.expectedEventCount)")
-        precondition(commit.state.eventCount == commit.event.sequence,
-                     "state.eventCount (\(commit.state.eventCount)) must equal the event's sequence (\(commit.event.sequence))")
-        precondition(commit.state.rolloutId == commit.rolloutId, "the state belongs to the committed rollout")
-        precondition(commit.completedEffectKey == nil || commit.completedEffectStatus != .pending,
-                     "a completed effect is done, skipped or failed")
     }
 }

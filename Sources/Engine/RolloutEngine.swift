@@ -87,11 +87,9 @@ public actor RolloutEngine {
         precondition(command.isCommand, "command(_:) takes control verbs only")
         for _ in 0..<3 {
             var runtime = try loadRuntime(rolloutId)
-            if let reason = RolloutStateMachine.rejection(of: command, in: runtime.rollout.state, plan: runtime.rollout.plan) {
-                throw CommandRejected(reason: reason)
-            }
             do {
-                try commit(command, runtime: &runtime, force: true)
+                let storeCommit = try CommandRecorder.commit(for: command, rollout: runtime.rollout, at: clock.now())
+                try persist(storeCommit, runtime: &runtime)
                 return runtime.rollout.state
             } catch StoreError.conflict {
                 try reload(rolloutId)  // someone else moved it: reload and judge again
@@ -454,21 +452,25 @@ public actor RolloutEngine {
             && now.timeIntervalSince(state.updatedAt) < configuration.observationCommitIntervalSeconds {
             return
         }
-        let newState = transition.state
-        let record = RolloutEventRecord(sequence: newState.eventCount, at: now, event: event)
-        let storeCommit = StoreCommit(
-            rolloutId: runtime.rollout.id, expectedEventCount: state.eventCount, event: record, state: newState,
-            effects: transition.effects, verdicts: transition.verdicts, completedEffectKey: completedEffectKey,
-            completedEffectStatus: completedEffectStatus, cohorts: cohorts)
+        try persist(StoreCommit(transition, of: runtime.rollout.id, event: event, before: state, at: now,
+                                completedEffectKey: completedEffectKey, completedEffectStatus: completedEffectStatus,
+                                cohorts: cohorts), runtime: &runtime)
+    }
+
+    /// Writes one transition (ONE store transaction), publishes it to the read model, and logs what people care about.
+    func persist(_ storeCommit: StoreCommit, runtime: inout Runtime) throws {
+        let before = runtime.rollout.state
+        let after = storeCommit.state
+        let event = storeCommit.event.event
         try store.commit(storeCommit)
         readModel.committed(storeCommit)
         counters.commits += 1
-        for verdict in transition.verdicts { counters.verdicts[verdict.evaluation.verdict, default: 0] += 1 }
-        runtime.rollout.state = newState
-        if let cohorts { runtime.cohorts = cohorts }
-        if newState.phase != state.phase || newState.pause != state.pause || event.isCommand
-            || newState.currentStage != state.currentStage {
-            logTransition(id: runtime.rollout.id, event: event, state: newState)
+        for verdict in storeCommit.verdicts { counters.verdicts[verdict.evaluation.verdict, default: 0] += 1 }
+        runtime.rollout.state = after
+        if let cohorts = storeCommit.cohorts { runtime.cohorts = cohorts }
+        if after.phase != before.phase || after.pause != before.pause || event.isCommand
+            || after.currentStage != before.currentStage {
+            logTransition(id: runtime.rollout.id, event: event, state: after)
         }
         try crash(.afterCommit(rolloutId: runtime.rollout.id, eventKind: event.kind))
     }

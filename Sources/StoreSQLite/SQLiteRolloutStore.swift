@@ -91,7 +91,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
     public func create(_ rollout: NewRollout, commit: StoreCommit) throws -> Bool {
         precondition(commit.rolloutId == rollout.id, "the first commit belongs to the new rollout")
         precondition(commit.expectedEventCount == 0, "a new rollout has no event yet")
-        Self.checkConsistency(commit)
+        commit.validate()
         return try perform("creating rollout \(rollout.id)") { db in
             let planJSON = try json.encode(rollout.plan, "plan of rollout \(rollout.id)")
             let stateJSON = try json.encode(commit.state, "state of rollout \(rollout.id)")
@@ -173,7 +173,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
     }
 
     public func commit(_ commit: StoreCommit) throws {
-        Self.checkConsistency(commit)
+        commit.validate()
         try perform("committing event \(commit.event.sequence) (\(commit.event.event.kind)) of rollout \(commit.rolloutId)") { db in
             let stateJSON = try json.encode(commit.state, "state of rollout \(commit.rolloutId)")
             try db.immediateTransaction {
@@ -492,18 +492,6 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         } catch let error as SQLiteError {
             throw StoreError.database("\(error.message) while \(doing()) (sqlite error \(error.code), \(error.context))")
         }
-    }
-
-    /// A commit that contradicts itself is a bug in the caller, not a database condition.
-    private static func checkConsistency(_ commit: StoreCommit) {
-        precondition(commit.expectedEventCount >= 0, "event counts are never negative")
-        precondition(commit.event.sequence == commit.expectedEventCount + 1,
-                     "event \(commit.event.sequence) must follow event \(commit.expectedEventCount)")
-        precondition(commit.state.eventCount == commit.event.sequence,
-                     "state.eventCount (\(commit.state.eventCount)) must equal the event's sequence (\(commit.event.sequence))")
-        precondition(commit.state.rolloutId == commit.rolloutId, "the state belongs to the committed rollout")
-        precondition(commit.completedEffectKey == nil || commit.completedEffectStatus != .pending,
-                     "a completed effect is done, skipped or failed")
     }
 
     /// `'scheduled', 'preparing', …`: every non-terminal phase (constants, not data).

@@ -5,8 +5,8 @@ import RolloutCore
 import StoreSQLite
 
 /// The control verbs: each records an intent that the worker's engine acts on.
-protocol ControlVerb: AsyncParsableCommand {
-    static var verb: String { get }
+protocol ControlVerbCommand: AsyncParsableCommand {
+    static var verb: ControlVerb { get }
     var id: String { get }
     var reason: String? { get }
     var serverOptions: ServerOptions { get }
@@ -20,19 +20,14 @@ struct LocalDatabaseOption: ParsableArguments {
     var database: String?
 }
 
-extension ControlVerb {
+extension ControlVerbCommand {
     var by: String { ProcessInfo.processInfo.environment["USER"] ?? "cli" }
 
     /// The event this verb records.
-    var event: RolloutEvent {
-        let reason = self.reason ?? ""
-        switch Self.verb {
-        case "pause": return .pauseRequested(by: by, reason: reason)
-        case "resume": return .resumeRequested(by: by)
-        case "abort": return .abortRequested(by: by, reason: reason)
-        case "approve": return .approved(by: by)
-        default: return .rollbackRequested(by: by, reason: reason)
-        }
+    var event: RolloutEvent { Self.verb.event(by: by, reason: reason ?? "") }
+
+    func validate() throws {
+        if let problem = ControlVerb.problem(by: by, reason: reason ?? "") { throw ValidationError(problem) }
     }
 
     func run() async throws {
@@ -44,10 +39,10 @@ extension ControlVerb {
         var body: [String: String] = ["by": by]
         if let reason { body["reason"] = reason }
         do {
-            let answer = try await client.send("POST", "/v1/rollouts/\(id)/\(Self.verb)",
+            let answer = try await client.send("POST", "/v1/rollouts/\(id)/\(Self.verb.rawValue)",
                                                body: try JSONSerialization.data(withJSONObject: body))
             let object = answer as? [String: Any] ?? [:]
-            print("\(Self.verb) recorded for \(id): now \(object["phase"] as? String ?? "?")")
+            print("\(Self.verb.rawValue) recorded for \(id): now \(object["phase"] as? String ?? "?")")
         } catch let failure as WorkerClient.Failure {
             Console.error("error: \(failure.message)")
             throw failure.exitCode
@@ -60,7 +55,7 @@ extension ControlVerb {
             let store = try SQLiteRolloutStore(path: database, role: .worker)
             defer { store.close() }
             let state = try CommandRecorder.record(event, rolloutId: id, store: store, wallNow: Date())
-            print("\(Self.verb) recorded for \(id) in \(database): now \(state.displayPhase.rawValue); "
+            print("\(Self.verb.rawValue) recorded for \(id) in \(database): now \(state.displayPhase.rawValue); "
                   + "the next worker or `rollout run` on this database acts on it")
         } catch let rejected as CommandRejected {
             Console.error("error: \(rejected.reason)")
@@ -75,8 +70,8 @@ extension ControlVerb {
     }
 }
 
-struct PauseCommand: ControlVerb {
-    static let verb = "pause"
+struct PauseCommand: ControlVerbCommand {
+    static let verb = ControlVerb.pause
     static let configuration = CommandConfiguration(
         commandName: "pause", abstract: "Hold a rollout: no new stage starts (a failing gate still acts).")
     @Argument(help: "The rollout id.") var id: String
@@ -85,8 +80,8 @@ struct PauseCommand: ControlVerb {
     @OptionGroup var localOptions: LocalDatabaseOption
 }
 
-struct ResumeCommand: ControlVerb {
-    static let verb = "resume"
+struct ResumeCommand: ControlVerbCommand {
+    static let verb = ControlVerb.resume
     static let configuration = CommandConfiguration(
         commandName: "resume",
         abstract: "Let a paused rollout go on (past a failed gate with onFailure: pause, this overrides the gate).")
@@ -96,8 +91,8 @@ struct ResumeCommand: ControlVerb {
     @OptionGroup var localOptions: LocalDatabaseOption
 }
 
-struct AbortCommand: ControlVerb {
-    static let verb = "abort"
+struct AbortCommand: ControlVerbCommand {
+    static let verb = ControlVerb.abort
     static let configuration = CommandConfiguration(
         commandName: "abort",
         abstract: "Stop a rollout for good: cancel the running job; devices already updated keep the new firmware.")
@@ -107,8 +102,8 @@ struct AbortCommand: ControlVerb {
     @OptionGroup var localOptions: LocalDatabaseOption
 }
 
-struct ApproveCommand: ControlVerb {
-    static let verb = "approve"
+struct ApproveCommand: ControlVerbCommand {
+    static let verb = ControlVerb.approve
     static let configuration = CommandConfiguration(
         commandName: "approve", abstract: "Approve the stage a rollout waits on (`approval: required`).")
     @Argument(help: "The rollout id.") var id: String
@@ -117,8 +112,8 @@ struct ApproveCommand: ControlVerb {
     @OptionGroup var localOptions: LocalDatabaseOption
 }
 
-struct RollbackCommand: ControlVerb {
-    static let verb = "rollback"
+struct RollbackCommand: ControlVerbCommand {
+    static let verb = ControlVerb.rollback
     static let configuration = CommandConfiguration(
         commandName: "rollback",
         abstract: "Cancel the running job and put the previous firmware back on every device that took the new one.")

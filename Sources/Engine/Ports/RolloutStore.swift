@@ -97,6 +97,31 @@ public struct StoreCommit: Sendable {
     }
 }
 
+extension StoreCommit {
+    /// The commit of a state machine transition caused by `event` at `at`.
+    public init(_ transition: Transition, of rolloutId: String, event: RolloutEvent, before: RolloutState, at: Date,
+                completedEffectKey: String? = nil, completedEffectStatus: EffectStatus = .done,
+                cohorts: CohortAssignment? = nil) {
+        self.init(rolloutId: rolloutId, expectedEventCount: before.eventCount,
+                  event: RolloutEventRecord(sequence: transition.state.eventCount, at: at, event: event),
+                  state: transition.state, effects: transition.effects, verdicts: transition.verdicts,
+                  completedEffectKey: completedEffectKey, completedEffectStatus: completedEffectStatus, cohorts: cohorts)
+    }
+
+    /// Checks what every store relies on before writing (programmer errors, so preconditions): the event follows
+    /// the expected count, the state counts it and belongs to the rollout, a completed effect has an end status.
+    public func validate() {
+        precondition(expectedEventCount >= 0, "event counts are never negative")
+        precondition(event.sequence == expectedEventCount + 1,
+                     "event \(event.sequence) must follow event \(expectedEventCount)")
+        precondition(state.eventCount == event.sequence,
+                     "state.eventCount (\(state.eventCount)) must equal the event's sequence (\(event.sequence))")
+        precondition(state.rolloutId == rolloutId, "the state belongs to the committed rollout")
+        precondition(completedEffectKey == nil || completedEffectStatus != .pending,
+                     "a completed effect is done, skipped or failed")
+    }
+}
+
 public enum EffectStatus: String, Codable, Sendable {
     case pending, done, skipped, failed
 }

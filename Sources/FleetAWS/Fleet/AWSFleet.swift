@@ -141,6 +141,10 @@ public struct AWSFleet: Fleet {
         try await mapped("job \(request.jobId)") {
             let aws = try requireSettings(request.aws)
             try AWSFleet.validateJobId(request.jobId)
+            let outside = PlanLimits.violations(of: request.settings, aws: aws)
+            guard outside.isEmpty else {
+                throw FleetError.permanent("job \(request.jobId): outside AWS IoT's limits: \(outside.joined(separator: ", "))")
+            }
             let region = aws.region ?? configuration.region
             let iot = configuration.iotClient(region: region)
             let s3 = configuration.s3Client(region: region)
@@ -163,13 +167,13 @@ public struct AWSFleet: Fleet {
                 description: "rollout \(request.rolloutId) stage \(request.stage)",
                 targetSelection: "SNAPSHOT",
                 presignedUrlConfig: aws.presignedUrlRoleArn.map {
-                    IoTPresignedUrlConfig(roleArn: $0, expiresInSec: min(max(aws.presignedUrlExpiresSeconds, 60), 3600))
+                    IoTPresignedUrlConfig(roleArn: $0, expiresInSec: aws.presignedUrlExpiresSeconds)
                 },
                 timeoutConfig: request.settings.inProgressTimeoutSeconds.map {
-                    IoTTimeoutConfig(inProgressTimeoutInMinutes: min(max(($0 + 59) / 60, 1), 10_080))
+                    IoTTimeoutConfig(inProgressTimeoutInMinutes: ($0 + 59) / 60)
                 },
                 jobExecutionsRolloutConfig: request.settings.maxPerMinute.map {
-                    IoTRolloutConfig(maximumPerMinute: min(max($0, 1), 1000))
+                    IoTRolloutConfig(maximumPerMinute: $0)
                 },
                 jobExecutionsRetryConfig: AWSFleet.retryConfig(request.settings),
                 abortConfig: AWSFleet.abortConfig(request.abortCriteria))
@@ -442,10 +446,10 @@ public struct AWSFleet: Fleet {
     static func retryConfig(_ settings: JobSettings) -> IoTRetryConfig? {
         var criteria: [IoTRetryCriteria] = []
         if settings.retriesOnFailure > 0 {
-            criteria.append(IoTRetryCriteria(failureType: "FAILED", numberOfRetries: min(settings.retriesOnFailure, 10)))
+            criteria.append(IoTRetryCriteria(failureType: "FAILED", numberOfRetries: settings.retriesOnFailure))
         }
         if settings.retriesOnTimeout > 0 {
-            criteria.append(IoTRetryCriteria(failureType: "TIMED_OUT", numberOfRetries: min(settings.retriesOnTimeout, 10)))
+            criteria.append(IoTRetryCriteria(failureType: "TIMED_OUT", numberOfRetries: settings.retriesOnTimeout))
         }
         return criteria.isEmpty ? nil : IoTRetryConfig(criteriaList: criteria)
     }

@@ -491,19 +491,19 @@ extension PlanParser {
                 return job
             }
             if let value = map["inProgressTimeout"] {
-                // AWS accepts 1 minute to 7 days.
-                job.inProgressTimeoutSeconds = reader.duration(value, "job.inProgressTimeout", minimumSeconds: 60,
-                                                               maximumSeconds: 7 * 86400)
+                job.inProgressTimeoutSeconds = reader.duration(
+                    value, "job.inProgressTimeout", minimumSeconds: PlanLimits.inProgressTimeoutSeconds.lowerBound,
+                    maximumSeconds: PlanLimits.inProgressTimeoutSeconds.upperBound)
             }
             if let value = map["maxPerMinute"] {
-                job.maxPerMinute = reader.integer(value, "job.maxPerMinute", range: 1...1000)
+                job.maxPerMinute = reader.integer(value, "job.maxPerMinute", range: PlanLimits.maxPerMinute)
             }
             if let value = map["retries"], let retries = reader.mapping(value, "job.retries", allowed: ["failed", "timedOut"]) {
                 if let count = retries["failed"] {
-                    job.retriesOnFailure = reader.integer(count, "job.retries.failed", range: 0...10) ?? 0
+                    job.retriesOnFailure = reader.integer(count, "job.retries.failed", range: PlanLimits.retries) ?? 0
                 }
                 if let count = retries["timedOut"] {
-                    job.retriesOnTimeout = reader.integer(count, "job.retries.timedOut", range: 0...10) ?? 0
+                    job.retriesOnTimeout = reader.integer(count, "job.retries.timedOut", range: PlanLimits.retries) ?? 0
                 }
             }
             if let value = map["cancelForce"] {
@@ -554,7 +554,9 @@ extension PlanParser {
                 }
             }
             if let value = map["presignedUrlExpires"],
-               let seconds = reader.duration(value, "aws.presignedUrlExpires", minimumSeconds: 60, maximumSeconds: 3600) {
+               let seconds = reader.duration(value, "aws.presignedUrlExpires",
+                                              minimumSeconds: PlanLimits.presignedUrlExpiresSeconds.lowerBound,
+                                              maximumSeconds: PlanLimits.presignedUrlExpiresSeconds.upperBound) {
                 settings.presignedUrlExpiresSeconds = seconds
             }
             if let value = map["region"], let text = reader.nonEmptyString(value, "aws.region") {

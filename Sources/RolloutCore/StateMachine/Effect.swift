@@ -31,6 +31,29 @@ public enum Effect: Codable, Equatable, Sendable {
     }
 }
 
+extension Effect {
+    /// The effect's deterministic key within its rollout: its identity in the outbox (queuing an effect whose key is
+    /// there queues it again), so a crash and a replay never make a second one. `stageNames` names stage indexes.
+    /// Notifications are keyed by the event that caused them (`notificationKey`), not by their content.
+    public func key(stageNames: [String]) -> String {
+        func stage(_ index: Int) -> String { stageNames.indices.contains(index) ? stageNames[index] : "\(index)" }
+        switch self {
+        case .prepare: return "prepare"
+        case .createJob(let index): return "create-job:\(stage(index))"
+        case .cancelJob(let index, _, _): return "cancel-job:" + (index.map(stage) ?? "rollback")
+        case .createRollbackJob: return "rollback-job"
+        case .listRollbackStragglers: return "list-rollback-stragglers"
+        case .cleanUp(let jobId): return "cleanup:\(jobId)"
+        case .notify: preconditionFailure("a notification's key comes from its event: use Effect.notificationKey")
+        }
+    }
+
+    /// `notify:<event sequence>:<index among that event's effects>`.
+    public static func notificationKey(event: Int, index: Int) -> String {
+        "notify:\(event):\(index)"
+    }
+}
+
 /// An effect with its deterministic key (unique per rollout).
 public struct EffectRecord: Codable, Equatable, Sendable {
     public var key: String

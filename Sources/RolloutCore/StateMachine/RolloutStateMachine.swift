@@ -152,6 +152,8 @@ struct Step {
     }
 
     mutating func handle(_ event: RolloutEvent) {
+        // Command legality lives in `rejection(of:)` alone: a command it refuses changes nothing here either.
+        if event.isCommand, RolloutStateMachine.rejection(of: event, in: state, plan: plan) != nil { return }
         switch event {
         case .submitted, .timerFired:
             onTime()
@@ -166,7 +168,6 @@ struct Step {
             state.stages[stage].metrics.merge(metrics) { _, new in new }
             judge(stage)
         case .approved(let by):
-            guard state.phase == .awaitingApproval else { return }
             state.stages[state.currentStage].approvedBy = by
             let name = state.stages[state.currentStage].name
             guard state.pause == nil else {
@@ -177,7 +178,6 @@ struct Step {
             state.note = .approved(stage: name, by: by, held: false)
             startStage(state.currentStage)
         case .pauseRequested(let by, let reason):
-            guard state.pause == nil, state.phase != .rollingBack else { return }
             let pause = PauseInfo(kind: .requested, since: at, by: by, note: reason.isEmpty ? nil : reason)
             state.pause = pause
             state.note = .paused
@@ -188,15 +188,14 @@ struct Step {
             onAbort(by: by, reason: reason)
         case .rollbackRequested(let by, let reason):
             if state.phase == .rollingBack {
-                if state.pause?.failedEffect != nil { onResume(by: by) }
-                return
+                onResume(by: by)  // accepted only while a failed fleet call holds the rollback: retry it
+            } else {
+                beginRollback(cause: .requested(by: by, reason: reason))
             }
-            guard plan.rollback != nil else { return }
-            beginRollback(cause: .requested(by: by, reason: reason))
         case .jobCancelled(let stage):
             guard state.phase == .rollingBack, let rollback = state.rollback, rollback.devices == nil,
                   stage == state.currentStage else { return }
-            effect("rollback-job", .createRollbackJob)
+            effect(.createRollbackJob)
         case .rollbackJobCreated(let devices):
             guard state.phase == .rollingBack, state.rollback != nil, state.rollback?.devices == nil else { return }
             state.rollback!.devices = devices
@@ -235,7 +234,7 @@ struct Step {
             if let notBefore = plan.schedule.notBefore, at < notBefore { return }
             state.phase = .preparing
             state.note = .preparing
-            effect("prepare", .prepare)
+            effect(.prepare)
             notify(.started(firmware: plan.release.firmware, version: plan.release.version), stage: nil)
         case .waitingForWindow:
             guard state.pause == nil else { return }
@@ -305,7 +304,7 @@ struct Step {
         state.stages[index].startedAt = at
         let devices = state.stages[index].devices ?? 0
         state.note = .stageStarted(stage: spec.name, devices: devices, approvedBy: state.stages[index].approvedBy)
-        effect("create-job:\(spec.name)", .createJob(stage: index))
+        effect(.createJob(stage: index))
         notify(.stageStarted(devices: devices), stage: spec.name)
     }
 
@@ -351,7 +350,7 @@ struct Step {
             if plan.onFailure == .rollback && plan.rollback != nil {
                 beginRollback(cause: .gateFailed(stage: spec.name, deciding: evaluation.deciding))
             } else {
-                effect("cancel-job:\(spec.name)", .cancelJob(stage: index, jobId: state.stages[index].jobId,
+                effect(.cancelJob(stage: index, jobId: state.stages[index].jobId,
                                                             reason: Self.cancelReason(gateFailedIn: spec.name, evaluation)))
                 let pause = PauseInfo(kind: .gateFailed, since: at, by: "gate", stage: spec.name,
                                       deciding: evaluation.deciding)
@@ -419,7 +418,7 @@ struct Step {
     mutating func onAbort(by: String, reason: String) {
         cancelCurrentJob(reason: "aborted by \(by)")
         if let rollback = state.rollback, rollback.devices != nil {
-            effect("cancel-job:rollback", .cancelJob(stage: nil, jobId: rollback.jobId, reason: "aborted by \(by)"))
+            effect(.cancelJob(stage: nil, jobId: rollback.jobId, reason: "aborted by \(by)"))
         }
         state.phase = .aborted
         state.endedAt = at
@@ -437,9 +436,9 @@ struct Step {
         case .deploying, .baking:
             state.stages[index].status = .cancelled
             state.stages[index].endedAt = at
-            effect("cancel-job:\(state.stages[index].name)", .cancelJob(stage: index, jobId: state.stages[index].jobId, reason: reason))
+            effect(.cancelJob(stage: index, jobId: state.stages[index].jobId, reason: reason))
         case .failed:
-            effect("cancel-job:\(state.stages[index].name)", .cancelJob(stage: index, jobId: state.stages[index].jobId, reason: reason))
+            effect(.cancelJob(stage: index, jobId: state.stages[index].jobId, reason: reason))
         default:
             break
         }
@@ -467,7 +466,7 @@ struct Step {
                                        jobId: RolloutState.jobId(rolloutId: state.rolloutId, stage: "rollback"))
         state.note = .rollingBack
         if !jobMayExist {
-            effect("rollback-job", .createRollbackJob)
+            effect(.createRollbackJob)
         }
         notify(.rollingBack(cause), stage: state.stages[index].name)
     }
@@ -481,7 +480,7 @@ struct Step {
         }
         state.rollback!.incompleteSince = at
         state.note = .rollbackJobOver(succeeded: rollback.progress.succeeded, devices: devices)
-        effect("list-rollback-stragglers", .listRollbackStragglers(jobId: rollback.jobId))
+        effect(.listRollbackStragglers(jobId: rollback.jobId))
     }
 
     /// Ends the rollback: `rolledBack`, or `rollbackIncomplete` when `notRolledBack` devices did not take it.
@@ -494,7 +493,7 @@ struct Step {
         state.rollback?.endedAt = at
         cleanUpJobs()
         if let jobId = state.rollback?.jobId, devices > 0 {
-            effect("cleanup:\(jobId)", .cleanUp(jobId: jobId))
+            effect(.cleanUp(jobId: jobId))
         }
         if notRolledBack > 0 {
             state.note = .rollbackIncomplete(version: version, release: plan.release.version, notRolledBack: notRolledBack,
@@ -523,21 +522,24 @@ struct Step {
 
     mutating func cleanUpJobs() {
         for stage in state.stages where stage.jobCreatedAt != nil || stage.status == .cancelled {
-            effect("cleanup:\(stage.jobId)", .cleanUp(jobId: stage.jobId))
+            effect(.cleanUp(jobId: stage.jobId))
         }
     }
 
     // MARK: outputs
 
-    mutating func effect(_ key: String, _ effect: Effect) {
-        effects.append(EffectRecord(key: key, effect: effect))
+    /// Queues an effect under its deterministic key (`Effect.key`).
+    mutating func effect(_ effect: Effect) {
+        effects.append(EffectRecord(key: effect.key(stageNames: state.stages.map(\.name)), effect: effect))
     }
 
     mutating func notify(_ fact: NotificationFact, stage: String?) {
         guard !plan.notifications.isEmpty else { return }
         let notification = RolloutNotification(rolloutId: state.rolloutId, stage: stage, phase: state.displayPhase,
                                                fact: fact)
-        effect("notify:\(state.eventCount + 1):\(effects.count)", .notify(notification))
+        // Keyed by the event that caused it and its place among that event's effects: repeated kinds stay distinct.
+        effects.append(EffectRecord(key: Effect.notificationKey(event: state.eventCount + 1, index: effects.count),
+                                    effect: .notify(notification)))
     }
 
     /// Sets `dueAt` and `waiting` from the phase.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import RolloutCore
 
 /// The shipped JSON Schema agrees with the parser on the example plans (checked by an independent validator,
 /// Python's `jsonschema`, so the schema itself is exercised).
@@ -55,6 +56,23 @@ import Testing
             let path = directory.appendingPathComponent("\(name).yaml").path
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             #expect(try validate([path]).status != 0, "\(name) should be refused by the schema")
+        }
+    }
+
+    /// The schema states the same job limits as the parser (`PlanLimits`). Durations are strings in the schema
+    /// (`30m`), so their ranges are checked by the parser only.
+    @Test func schemaStatesThePlanLimits() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: "\(repositoryRoot)/workflows/plan.schema.json"))
+        let schema = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let job = ((schema["properties"] as? [String: Any])?["job"] as? [String: Any])?["properties"] as? [String: Any]
+        let rate = try #require(job?["maxPerMinute"] as? [String: Any])
+        #expect(rate["minimum"] as? Int == PlanLimits.maxPerMinute.lowerBound)
+        #expect(rate["maximum"] as? Int == PlanLimits.maxPerMinute.upperBound)
+        let retries = (job?["retries"] as? [String: Any])?["properties"] as? [String: Any]
+        for kind in ["failed", "timedOut"] {
+            let range = try #require(retries?[kind] as? [String: Any])
+            #expect(range["minimum"] as? Int == PlanLimits.retries.lowerBound, "\(kind)")
+            #expect(range["maximum"] as? Int == PlanLimits.retries.upperBound, "\(kind)")
         }
     }
 }

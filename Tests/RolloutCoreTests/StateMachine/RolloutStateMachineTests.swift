@@ -30,6 +30,11 @@ struct MachineDriver {
         return transition
     }
 
+    /// An effect with the key the state machine gives it.
+    func record(_ effect: Effect) -> EffectRecord {
+        EffectRecord(key: effect.key(stageNames: state.stages.map(\.name)), effect: effect)
+    }
+
     mutating func advance(_ seconds: TimeInterval) {
         now = now.addingTimeInterval(seconds)
     }
@@ -208,12 +213,26 @@ struct MachineDriver {
     @Test func effectFailurePausesAndResumeRetriesIt() throws {
         var driver = MachineDriver(plan: try parsePlan(planText()))
         driver.prepare(sizes: [10, 490, 500])
-        driver.send(.effectFailed(effect: EffectRecord(key: "create-job:canary", effect: .createJob(stage: 0)),
+        driver.send(.effectFailed(effect: driver.record(.createJob(stage: 0)),
                                   message: "AccessDeniedException: no iot:CreateJob"))
         #expect(driver.state.pause?.kind == .effectFailed)
         let before = driver.effects.count
         driver.send(.resumeRequested(by: "ops"))
-        #expect(driver.effects[before...].map(\.key) == ["create-job:canary"])
+        #expect(driver.effects[before...].map(\.effect) == [.createJob(stage: 0)])
+    }
+
+    /// Effect keys are the outbox's identity: they must not change between versions (a pending effect written by an
+    /// older version is matched by key when queued again).
+    @Test func effectKeysAreStable() {
+        let names = ["canary", "wave-1"]
+        #expect(Effect.prepare.key(stageNames: names) == "prepare")
+        #expect(Effect.createJob(stage: 1).key(stageNames: names) == "create-job:wave-1")
+        #expect(Effect.cancelJob(stage: 0, jobId: "j", reason: "r").key(stageNames: names) == "cancel-job:canary")
+        #expect(Effect.cancelJob(stage: nil, jobId: "j", reason: "r").key(stageNames: names) == "cancel-job:rollback")
+        #expect(Effect.createRollbackJob.key(stageNames: names) == "rollback-job")
+        #expect(Effect.listRollbackStragglers(jobId: "j").key(stageNames: names) == "list-rollback-stragglers")
+        #expect(Effect.cleanUp(jobId: "r-canary").key(stageNames: names) == "cleanup:r-canary")
+        #expect(Effect.notificationKey(event: 7, index: 2) == "notify:7:2")
     }
 
     @Test func commandsAreRejectedWithReasons() throws {
@@ -269,7 +288,7 @@ struct MachineDriver {
 
     @Test func aRollbackWhoseFleetCallFailsWaitsForAPersonAndRetries() throws {
         var driver = try Self.rollingBack()
-        let failed = EffectRecord(key: "rollback-job", effect: .createRollbackJob)
+        let failed = driver.record(.createRollbackJob)
         driver.send(.effectFailed(effect: failed, message: "AccessDeniedException: no iot:CreateJob"))
         #expect(driver.state.phase == .rollingBack, "never terminal while devices may hold the new firmware")
         #expect(driver.state.pause?.failedEffect == failed)
@@ -281,7 +300,7 @@ struct MachineDriver {
         #expect(RolloutStateMachine.rejection(of: .resumeRequested(by: "ops"), in: driver.state, plan: driver.plan) == nil)
         let before = driver.effects.count
         driver.send(.rollbackRequested(by: "ops", reason: "retry"))
-        #expect(driver.effects[before...].map(\.key) == ["rollback-job"])
+        #expect(driver.effects[before...].map(\.effect) == [.createRollbackJob])
         #expect(driver.state.pause == nil)
         #expect(driver.state.phase == .rollingBack)
         // Once it is running, asking again is refused.
@@ -343,13 +362,11 @@ struct MachineDriver {
                 let devices = driver.state.stages[stage].devices ?? 10
                 let failed = Int(generator.next() % 3)
                 let effectsSeen: [EffectRecord] = [
-                    EffectRecord(key: "prepare", effect: .prepare),
-                    EffectRecord(key: "create-job:\(driver.state.stages[stage].name)", effect: .createJob(stage: stage)),
-                    EffectRecord(key: "rollback-job", effect: .createRollbackJob),
-                    EffectRecord(key: "cancel-job:canary",
-                                 effect: .cancelJob(stage: 0, jobId: "test-plan-0000abcd-canary", reason: "x")),
-                    EffectRecord(key: "list-rollback-stragglers",
-                                 effect: .listRollbackStragglers(jobId: "test-plan-0000abcd-rollback")),
+                    driver.record(.prepare),
+                    driver.record(.createJob(stage: stage)),
+                    driver.record(.createRollbackJob),
+                    driver.record(.cancelJob(stage: 0, jobId: "test-plan-0000abcd-canary", reason: "x")),
+                    driver.record(.listRollbackStragglers(jobId: "test-plan-0000abcd-rollback")),
                 ]
                 let events: [RolloutEvent] = [
                     .timerFired, .timerFired,
@@ -415,7 +432,7 @@ struct MachineDriver {
                     .abortRequested(by: "x", reason: ""), .rollbackRequested(by: "x", reason: ""),
                     .jobCancelled(stage: stage), .rollbackJobCreated(devices: Int(generator.next() % 5)),
                     .rollbackProgressObserved(progress: JobProgress(succeeded: 4, jobDone: true)),
-                    .effectFailed(effect: EffectRecord(key: "create-job:canary", effect: .createJob(stage: 0)), message: "boom"),
+                    .effectFailed(effect: driver.record(.createJob(stage: 0)), message: "boom"),
                 ]
                 let event = events[Int(generator.next() % UInt64(events.count))]
                 let before = driver.state

@@ -1,10 +1,9 @@
 import Foundation
 import RolloutCore
 
-/// The control verbs of `POST /v1/rollouts/{id}/{verb}`; each records a person's intent as a command event.
-enum ControlVerb: String, CaseIterable, Sendable {
-    case pause, resume, abort, approve, rollback
-
+/// The HTTP side of the control verbs (`POST /v1/rollouts/{id}/{verb}`): the optional JSON body and its defaults;
+/// the verb → command mapping is the core's `ControlVerb`.
+extension ControlVerb {
     /// The optional JSON body: who asks and why.
     struct Body: Decodable, Sendable {
         var by: String?
@@ -12,27 +11,13 @@ enum ControlVerb: String, CaseIterable, Sendable {
     }
 
     static let byDefault = "api"
-    /// Bounds on what a caller may write into the event log.
-    static let byLengthMax = 200
-    static let reasonLengthMax = 2000
 
     /// The command event for this verb, from a body (nil or empty: defaults).
     func command(body: Body?) throws(APIError) -> RolloutEvent {
         let by = body?.by.flatMap { $0.isEmpty ? nil : $0 } ?? Self.byDefault
         let reason = body?.reason.flatMap { $0.isEmpty ? nil : $0 } ?? "\(rawValue) requested via the API"
-        guard by.count <= Self.byLengthMax else {
-            throw .badRequest("`by` is longer than \(Self.byLengthMax) characters")
-        }
-        guard reason.count <= Self.reasonLengthMax else {
-            throw .badRequest("`reason` is longer than \(Self.reasonLengthMax) characters")
-        }
-        switch self {
-        case .pause: return .pauseRequested(by: by, reason: reason)
-        case .resume: return .resumeRequested(by: by)
-        case .abort: return .abortRequested(by: by, reason: reason)
-        case .approve: return .approved(by: by)
-        case .rollback: return .rollbackRequested(by: by, reason: reason)
-        }
+        if let problem = Self.problem(by: by, reason: reason) { throw .badRequest(problem) }
+        return event(by: by, reason: reason)
     }
 
     /// Parses the optional body: empty means defaults; anything else must be a JSON object.
