@@ -5,9 +5,9 @@ import RolloutCore
 /// makes no sense is refused with the reason), applied as a logged fact, committed as ONE store transaction whose
 /// effects wait in the outbox for the engine. The engine uses it for commands from the API; `record` uses it for a
 /// database no worker holds (e.g. approving a rollout that `rollout run` stopped at).
-public enum CommandRecorder {
+package enum CommandRecorder {
     /// The commit that records `command` at `at`, or `CommandRejected` with the reason.
-    public static func commit(for command: RolloutEvent, rollout: StoredRollout, at: Date) throws -> StoreCommit {
+    package static func commit(for command: RolloutEvent, rollout: StoredRollout, at: Date) throws -> StoreCommit {
         precondition(command.isCommand, "only control verbs are recorded")
         if let reason = RolloutStateMachine.rejection(of: command, in: rollout.state, plan: rollout.plan) {
             throw CommandRejected(reason: reason)
@@ -18,7 +18,7 @@ public enum CommandRecorder {
 
     /// Records a command straight into a store no worker holds, stamped with the database's own clock
     /// (`instant(for:store:wallNow:)`). The next worker or `rollout run` on that database acts on it.
-    public static func record(_ command: RolloutEvent, rolloutId: String, store: any RolloutStore,
+    package static func record(_ command: RolloutEvent, rolloutId: String, store: any RolloutStore,
                               wallNow: Date) throws -> RolloutState {
         guard let rollout = try store.rollout(id: rolloutId) else { throw StoreError.notFound(rolloutId: rolloutId) }
         let storeCommit = try commit(for: command, rollout: rollout, at: try instant(for: rollout, store: store,

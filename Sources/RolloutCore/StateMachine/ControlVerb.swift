@@ -1,14 +1,14 @@
 /// The control verbs a person (CLI, HTTP API) can give a rollout; each records intent as a command event that the
 /// engine acts on. One list, one mapping: every edge goes through it.
-public enum ControlVerb: String, CaseIterable, Codable, Sendable {
+package enum ControlVerb: String, CaseIterable, Codable, Sendable {
     case pause, resume, abort, approve, rollback
 
     /// Bounds on what a caller may write into the event log.
-    public static let byLengthMax = 200
-    public static let reasonLengthMax = 2000
+    package static let byLengthMax = 200
+    package static let reasonLengthMax = 2000
 
     /// The command event: who asks and why (`reason` is dropped by verbs that do not record one).
-    public func event(by: String, reason: String) -> RolloutEvent {
+    package func event(by: String, reason: String) -> RolloutEvent {
         switch self {
         case .pause: return .pauseRequested(by: by, reason: reason)
         case .resume: return .resumeRequested(by: by)
@@ -19,7 +19,7 @@ public enum ControlVerb: String, CaseIterable, Codable, Sendable {
     }
 
     /// Why `by` or `reason` cannot be recorded (too long), or nil.
-    public static func problem(by: String, reason: String) -> String? {
+    package static func problem(by: String, reason: String) -> String? {
         if by.count > byLengthMax { return "`by` is longer than \(byLengthMax) characters" }
         if reason.count > reasonLengthMax { return "`reason` is longer than \(reasonLengthMax) characters" }
         return nil
