@@ -55,20 +55,17 @@ import Testing
             await task?.value
             if closeStore { store.close() }
         }
-
-        /// Ids of rollouts in a terminal phase.
-        func finished() async throws -> [StoredRollout] {
-            try await worker.rollouts(phase: nil, limit: 1000).filter { $0.state.phase.isTerminal }
-        }
     }
 
-    /// Waits (bounded) until `condition` holds, checking after each short pause.
-    func eventually(_ what: String, attempts: Int = 2000, _ condition: () async throws -> Bool) async throws {
-        for _ in 0..<attempts {
-            if try await condition() { return }
-            try await Task.sleep(nanoseconds: 10_000_000)
-        }
-        Issue.record("timed out waiting for \(what)")
+    /// Waits (bounded, no polling) until the worker's read model satisfies `condition`.
+    func until(_ what: String, in worker: RolloutWorker, seconds: Double = 60,
+               _ condition: @escaping @Sendable ([String: RolloutReadModel.Entry]) -> Bool) async {
+        let held = await worker.engine.readModel.waitUntil(timeoutSeconds: seconds, condition)
+        #expect(held, "timed out waiting for \(what)")
+    }
+
+    static func finishedCount(_ entries: [String: RolloutReadModel.Entry]) -> Int {
+        entries.values.filter { $0.rollout.state.phase.isTerminal }.count
     }
 
     @Test func hundredRolloutsSurviveARestartInTheMiddle() async throws {
@@ -90,7 +87,7 @@ import Testing
         }
         let again = try await running.worker.submit(planSource: Self.planText(0), fileName: "plan-0.yaml")
         #expect(!again.created, "the same plan text is the same rollout")
-        try await eventually("some rollouts to finish") { try await running.finished().count >= 10 }
+        await until("some rollouts to finish", in: running.worker) { Self.finishedCount($0) >= 10 }
         await running.stop(closeStore: false)
         // From the database itself: what a restarted worker will find.
         let finishedBefore = try running.store.rollouts(phases: nil, limit: 1000).filter { $0.state.phase.isTerminal }.count
@@ -102,13 +99,11 @@ import Testing
         running.start()
         // Unfinished ones, plus finished ones whose clean-up effects are still queued.
         #expect(resumed >= 100 - finishedBefore)
-        try await eventually("all rollouts to finish", attempts: 6000) { try await running.finished().count == 100 }
+        await until("all rollouts to finish", in: running.worker, seconds: 120) { Self.finishedCount($0) == 100 }
         let all = try await running.worker.rollouts(phase: nil, limit: 1000)
         #expect(Set(all.map(\.id)) == ids)
         #expect(all.allSatisfy { $0.state.phase == .completed })
-        try await eventually("metrics to count every completion") {
-            await running.worker.metrics().rolloutsByPhase[.completed] == 100
-        }
+        #expect(await running.worker.metrics().rolloutsByPhase[.completed] == 100, "metrics count every completion")
         await running.stop()
         // Each rollout made exactly its three jobs, once.
         #expect(fleet.jobSummaries().count == 300)
@@ -125,15 +120,15 @@ import Testing
         let text = Self.planText(1).replacingOccurrences(of: "- {percent: 50, bake: 30m}",
                                                          with: "- {percent: 50, bake: 30m, approval: required}")
         let id = try await running.worker.submit(planSource: text, fileName: "plan.yaml").rolloutId
-        try await eventually("approval") { try await running.worker.rollout(id: id)?.rollout.state.phase == .awaitingApproval }
+        await until("approval", in: running.worker) { $0[id]?.rollout.state.phase == .awaitingApproval }
         #expect(try await running.worker.rollout(id: id)?.nextWakeAt == nil, "waiting for a person needs no timer")
         _ = try await running.worker.command(.approved(by: "test"), rolloutId: id)
-        try await eventually("the wave to start") {
-            let state = try await running.worker.rollout(id: id)?.rollout.state
+        await until("the wave to start", in: running.worker) {
+            let state = $0[id]?.rollout.state
             return state?.currentStage == 1 && state?.phase != .awaitingApproval
         }
         _ = try await running.worker.command(.abortRequested(by: "test", reason: "enough"), rolloutId: id)
-        try await eventually("abort") { try await running.worker.rollout(id: id)?.rollout.state.phase == .aborted }
+        await until("abort", in: running.worker) { $0[id]?.rollout.state.phase == .aborted }
         await #expect(throws: CommandRejected.self) {
             _ = try await running.worker.command(.pauseRequested(by: "test", reason: ""), rolloutId: id)
         }
@@ -149,7 +144,7 @@ import Testing
         let running = try Running(path: directory.appendingPathComponent("rollout.db").path, fleet: fleet, clock: clock,
                                   webhooks: [WebhookTarget(url: "https://hooks.example.com/rollouts")])
         let id = try await running.worker.submit(planSource: Self.planText(3), fileName: "plan.yaml").rolloutId
-        try await eventually("completion") { try await running.worker.rollout(id: id)?.rollout.state.phase == .completed }
+        await until("completion", in: running.worker) { $0[id]?.rollout.state.phase == .completed }
         await running.stop()
         let kinds = running.notifier.sent.map(\.kind)
         #expect(kinds.first == .started)

@@ -67,25 +67,91 @@ func rollout(_ arguments: [String], directory: String? = nil, environment: [Stri
     }
 }
 
-/// A free loopback port (bound and released; the tiny race is acceptable for tests).
-func freeLoopbackPort() throws -> Int {
-    let socketDescriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard socketDescriptor >= 0 else { throw CLITestError("socket() failed") }
-    defer { close(socketDescriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketDescriptor, $0, length) }
+/// The lines a child process writes to a pipe, read as they come (a thread blocked on the pipe: no polling), with
+/// waits for the line (or set of lines) a test expects.
+final class ProcessLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    private var waiters: [(id: Int, condition: ([String]) -> Bool, continuation: CheckedContinuation<Bool, Never>)] = []
+    private var nextId = 0
+    private var ended = false
+
+    /// Starts reading `pipe` until its end.
+    init(_ pipe: Pipe) {
+        let handle = pipe.fileHandleForReading
+        Thread { [self] in
+            var pending = Data()
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                pending.append(chunk)
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    append(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
+                    pending.removeSubrange(pending.startIndex...newline)
+                }
+            }
+            finish()
+        }.start()
     }
-    guard bound == 0 else { throw CLITestError("bind() failed") }
-    let named = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socketDescriptor, $0, &length) }
+
+    var all: [String] { lock.withLock { lines } }
+
+    private func append(_ line: String) {
+        let resumed = lock.withLock { () -> [CheckedContinuation<Bool, Never>] in
+            lines.append(line)
+            var satisfied: [CheckedContinuation<Bool, Never>] = []
+            waiters.removeAll { waiter in
+                guard waiter.condition(lines) else { return false }
+                satisfied.append(waiter.continuation)
+                return true
+            }
+            return satisfied
+        }
+        for continuation in resumed { continuation.resume(returning: true) }
     }
-    guard named == 0 else { throw CLITestError("getsockname() failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
+
+    private func finish() {
+        let resumed = lock.withLock { () -> [CheckedContinuation<Bool, Never>] in
+            ended = true
+            defer { waiters = [] }
+            return waiters.map(\.continuation)
+        }
+        for continuation in resumed { continuation.resume(returning: false) }
+    }
+
+    /// True once `condition` holds for the lines read so far (checked at every new line, under this object's lock:
+    /// it must look at the lines it is given only); false when the stream ends first or after `seconds`.
+    func wait(seconds: Double, until condition: @escaping ([String]) -> Bool) async -> Bool {
+        let id = lock.withLock { () -> Int in
+            nextId += 1
+            return nextId
+        }
+        return await withCheckedContinuation { continuation in
+            let immediate: Bool? = lock.withLock {
+                if condition(lines) { return true }
+                if ended { return false }
+                waiters.append((id, condition, continuation))
+                return nil
+            }
+            if let immediate {
+                continuation.resume(returning: immediate)
+                return
+            }
+            Thread {
+                Thread.sleep(forTimeInterval: seconds)
+                let expired = self.lock.withLock { () -> CheckedContinuation<Bool, Never>? in
+                    guard let index = self.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                    return self.waiters.remove(at: index).continuation
+                }
+                expired?.resume(returning: false)
+            }.start()
+        }
+    }
+
+    /// The lines that are JSON objects (the worker's log off a terminal).
+    static func objects(_ lines: [String]) -> [[String: Any]] {
+        lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
 }
 
 func temporaryDirectory() throws -> String {

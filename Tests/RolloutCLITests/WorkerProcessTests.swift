@@ -7,21 +7,38 @@ import Testing
 /// `rollout worker` killed with SIGKILL in the middle of several simulated rollouts, restarted on the same
 /// database: every rollout completes, no job is created twice, no event is lost.
 @Suite(.serialized) struct WorkerProcessTests {
+    /// `rollout worker` on any free loopback port (`--listen 127.0.0.1:0`); its JSON log lines are read as they come.
     final class WorkerProcess {
         let process = Process()
+        let log: ProcessLines
+        private(set) var server = ""
 
-        init(database: String, port: Int, directory: String, extraArguments: [String] = []) throws {
+        init(database: String, directory: String, extraArguments: [String] = []) throws {
             process.executableURL = URL(fileURLWithPath: try rolloutExecutable())
-            process.arguments = ["worker", "--db", database, "--listen", "127.0.0.1:\(port)", "--time-scale", "600",
+            process.arguments = ["worker", "--db", database, "--listen", "127.0.0.1:0", "--time-scale", "600",
                                  "--poll-interval", "60", "--devices", "500", "--seed", "17"] + extraArguments
             process.currentDirectoryURL = URL(fileURLWithPath: directory)
-            let log = FileManager.default.createFile(atPath: "\(directory)/worker.log", contents: nil)
-            precondition(log)
-            let handle = FileHandle(forWritingAtPath: "\(directory)/worker.log")!
-            handle.seekToEndOfFile()
-            process.standardOutput = handle
-            process.standardError = handle
+            let pipe = Pipe()
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = pipe
+            log = ProcessLines(pipe)
             try process.run()
+        }
+
+        /// Waits for the API's "status API listening" line and returns its URL (with the port it was given).
+        func listening() async throws -> String {
+            let isListening: ([String: Any]) -> Bool = { $0["message"] as? String == "status API listening" }
+            let heard = await log.wait(seconds: 60) { lines in ProcessLines.objects(lines).contains(where: isListening) }
+            guard heard, let port = ProcessLines.objects(log.all).first(where: isListening)?["port"] as? String else {
+                throw CLITestError("the worker never said it listens: \(log.all.suffix(5))")
+            }
+            server = "http://127.0.0.1:\(port)"
+            return server
+        }
+
+        /// Rollouts the engine logged in `phase` in `lines` (the log carries every change of phase).
+        static func rollouts(inPhase phase: String, _ lines: [String]) -> Set<String> {
+            Set(ProcessLines.objects(lines).filter { $0["phase"] as? String == phase }.compactMap { $0["rollout"] as? String })
         }
 
         func kill() {
@@ -43,15 +60,6 @@ import Testing
         return object?["rollouts"] as? [[String: Any]] ?? []
     }
 
-    /// Waits (bounded) for `condition`, pausing briefly between checks.
-    func eventually(_ what: String, attempts: Int = 600, _ condition: () async throws -> Bool) async throws {
-        for _ in 0..<attempts {
-            if try await condition() { return }
-            try await Task.sleep(nanoseconds: 100_000_000)
-        }
-        throw CLITestError("timed out waiting for \(what)")
-    }
-
     /// The README's flow: a local worker started with `--artifacts-dir workflows/firmware` takes
     /// `rollout submit workflows/canary-3-waves.yaml` (local artifacts); without the flag it refuses the plan (exit 65)
     /// naming the field and the flag. The database it creates is private to its owner.
@@ -60,14 +68,10 @@ import Testing
         for allowed in [true, false] {
             let directory = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            let port = try freeLoopbackPort()
-            let server = "http://127.0.0.1:\(port)"
-            let worker = try WorkerProcess(database: "\(directory)/demo.db", port: port, directory: directory,
+            let worker = try WorkerProcess(database: "\(directory)/demo.db", directory: directory,
                                            extraArguments: allowed ? ["--artifacts-dir", "\(repositoryRoot)/workflows/firmware"] : [])
             defer { _ = worker.terminate() }
-            try await eventually("the worker to listen") {
-                try await rollout(["status", "--server", server]).status == 0
-            }
+            let server = try await worker.listening()
             let submitted = try await rollout(["submit", plan, "--server", server])
             if allowed {
                 #expect(submitted.status == 0, "\(submitted.stderr)")
@@ -86,8 +90,6 @@ import Testing
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let database = "\(directory)/rollout.db"
-        let port = try freeLoopbackPort()
-        let server = "http://127.0.0.1:\(port)"
         let planPaths = try (1...5).map { index -> String in
             let path = "\(directory)/plan-\(index).yaml"
             try """
@@ -104,25 +106,29 @@ import Testing
             return path
         }
 
-        var worker = try WorkerProcess(database: database, port: port, directory: directory)
-        try await eventually("the worker to listen") {
-            try await rollout(["status", "--server", server]).status == 0
-        }
+        var worker = try WorkerProcess(database: database, directory: directory)
+        let server = try await worker.listening()
         for path in planPaths {
             let submitted = try await rollout(["submit", path, "--server", server])
             #expect(submitted.status == 0, "\(submitted.stderr)")
         }
-        // Kill it once some, not all, stages have passed.
-        try await eventually("progress") {
-            try await status(server).contains { ($0["stages"] as? [[String: Any]])?.first?["status"] as? String == "passed" }
+        // Kill it once some, not all, stages have passed: the engine logs each stage start.
+        let progressed = await worker.log.wait(seconds: 120) { lines in
+            ProcessLines.objects(lines).contains { $0["stage"] as? String == "wave-1" }
         }
+        #expect(progressed, "a first wave started: \(worker.log.all.count) lines, last \(worker.log.all.suffix(3))")
+        let completedBefore = WorkerProcess.rollouts(inPhase: "completed", worker.log.all)
         worker.kill()
 
-        worker = try WorkerProcess(database: database, port: port, directory: directory)
-        try await eventually("every rollout to complete", attempts: 1200) {
-            let rollouts = try await status(server)
-            return rollouts.count == 5 && rollouts.allSatisfy { $0["phase"] as? String == "completed" }
+        worker = try WorkerProcess(database: database, directory: directory)
+        let restartedServer = try await worker.listening()
+        let allCompleted = await worker.log.wait(seconds: 240) { lines in
+            completedBefore.union(WorkerProcess.rollouts(inPhase: "completed", lines)).count == 5
         }
+        #expect(allCompleted, "every rollout completes after the restart")
+        let rollouts = try await status(restartedServer)
+        #expect(rollouts.count == 5 && rollouts.allSatisfy { $0["phase"] as? String == "completed" })
+        _ = server
         #expect(worker.terminate() == 0, "SIGTERM stops the worker gracefully")
 
         // Independently of the worker: the log of each rollout replays to its state, and the simulated fleet's

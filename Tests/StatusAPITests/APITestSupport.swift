@@ -31,14 +31,15 @@ extension HTTPTestClient {
     }
 }
 
-/// Waits until the rollout's phase is `phase` (checking each detail document against the OpenAPI document).
+/// Waits (no polling) until the worker's read model shows the rollout in `phase`, then reads its detail once over
+/// HTTP, checked against the OpenAPI document.
 @discardableResult
-func waitForPhase(_ phase: String, id: String, client: HTTPTestClient, checker: OpenAPIChecker,
-                  attempts: Int = 300) async throws -> JSONValue {
-    try await poll(attempts: attempts, "rollout \(id) to reach \(phase)") {
-        let response = try await client.checked("GET", "/v1/rollouts/\(id)", documentedAs: "/v1/rollouts/{id}",
-                                                checker: checker)
-        let detail = try response.jsonValue()
-        return detail["phase"]?.string == phase ? detail : nil
+func waitForPhase(_ phase: String, id: String, in harness: WorkerHarness, client: HTTPTestClient,
+                  checker: OpenAPIChecker, seconds: Double = 60) async throws -> JSONValue {
+    let reached = await harness.worker.engine.readModel.wait(for: id, timeoutSeconds: seconds) {
+        $0.rollout.state.displayPhase.rawValue == phase
     }
+    guard reached != nil else { throw HTTPTestClient.Failure("rollout \(id) did not reach \(phase) in \(seconds) s") }
+    let response = try await client.checked("GET", "/v1/rollouts/\(id)", documentedAs: "/v1/rollouts/{id}", checker: checker)
+    return try response.jsonValue()
 }

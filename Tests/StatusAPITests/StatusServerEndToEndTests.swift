@@ -28,7 +28,7 @@ struct StatusServerEndToEndTests {
         #expect(try again.jsonValue()["created"] == .bool(false))
         #expect(try again.jsonValue()["id"]?.string == id)
 
-        let detail = try await waitForPhase("completed", id: id, client: client, checker: checker)
+        let detail = try await waitForPhase("completed", id: id, in: harness, client: client, checker: checker)
         let stages = try #require(detail["stages"]?.array)
         #expect(stages.compactMap { $0["name"]?.string } == ["canary", "wave-1", "wave-2"])
         #expect(stages.allSatisfy { $0["status"]?.string == "passed" })
@@ -90,7 +90,7 @@ struct StatusServerEndToEndTests {
         let submitted = try await client.checked("POST", "/v1/rollouts", body: TestPlans.quick(name: "api-approval", approval: true),
                                                  checker: checker)
         let id = try #require(try submitted.jsonValue()["id"]?.string)
-        let waiting = try await waitForPhase("awaitingApproval", id: id, client: client, checker: checker)
+        let waiting = try await waitForPhase("awaitingApproval", id: id, in: harness, client: client, checker: checker)
         #expect(waiting["currentStage"]?.string == "wave-1")
         #expect(waiting["waitingFor"]?.string?.isEmpty == false)
 
@@ -115,7 +115,7 @@ struct StatusServerEndToEndTests {
                                                 body: #"{"by": "alice"}"#, checker: checker)
         #expect(approved.status == 202)
 
-        let done = try await waitForPhase("completed", id: id, client: client, checker: checker)
+        let done = try await waitForPhase("completed", id: id, in: harness, client: client, checker: checker)
         #expect(done["state"]?["stages"]?[1]?["approvedBy"]?.string == "alice")
         let events = try await client.get("/v1/rollouts/\(id)/events?limit=1000").jsonValue()
         let kinds = try #require(events["events"]?.array).compactMap { $0["type"]?.string }
@@ -136,13 +136,13 @@ struct StatusServerEndToEndTests {
 
         let submitted = try await client.checked("POST", "/v1/rollouts", body: TestPlans.slow(name: "api-abort"), checker: checker)
         let id = try #require(try submitted.jsonValue()["id"]?.string)
-        try await waitForPhase("baking", id: id, client: client, checker: checker)
+        try await waitForPhase("baking", id: id, in: harness, client: client, checker: checker)
 
         let aborted = try await client.checked("POST", "/v1/rollouts/\(id)/abort", documentedAs: "/v1/rollouts/{id}/abort",
                                                body: #"{"reason": "wrong build"}"#, checker: checker)
         #expect(aborted.status == 202)
         #expect(try aborted.jsonValue()["phase"]?.string == "aborted")
-        let detail = try await waitForPhase("aborted", id: id, client: client, checker: checker)
+        let detail = try await waitForPhase("aborted", id: id, in: harness, client: client, checker: checker)
         #expect(detail["stages"]?[0]?["status"]?.string == "cancelled")
 
         let resume = try await client.checked("POST", "/v1/rollouts/\(id)/resume", documentedAs: "/v1/rollouts/{id}/resume",
@@ -165,12 +165,12 @@ struct StatusServerEndToEndTests {
         let submitted = try await client.checked("POST", "/v1/rollouts", body: TestPlans.slow(name: "api-rollback"),
                                                  checker: checker)
         let id = try #require(try submitted.jsonValue()["id"]?.string)
-        try await waitForPhase("baking", id: id, client: client, checker: checker)
+        try await waitForPhase("baking", id: id, in: harness, client: client, checker: checker)
         // Let some canary devices take the new firmware, so the rollback has devices to act on.
-        try await poll("canary outcomes") {
-            let detail = try await client.get("/v1/rollouts/\(id)").jsonValue()
-            return (detail["stages"]?[0]?["succeeded"]?.int ?? 0) > 0 ? true : nil
+        let outcomes = await harness.worker.engine.readModel.wait(for: id, timeoutSeconds: 60) {
+            $0.rollout.state.stages[0].progress.succeeded > 0
         }
+        #expect(outcomes != nil, "canary outcomes")
 
         let rolling = try await client.checked("POST", "/v1/rollouts/\(id)/rollback",
                                                documentedAs: "/v1/rollouts/{id}/rollback",
@@ -182,7 +182,7 @@ struct StatusServerEndToEndTests {
                                              checker: checker)
         #expect(again.status == 409)
 
-        let detail = try await waitForPhase("rolledBack", id: id, client: client, checker: checker)
+        let detail = try await waitForPhase("rolledBack", id: id, in: harness, client: client, checker: checker)
         #expect(detail["rollback"]?["reason"]?.string?.contains("crash reports") == true)
         #expect(detail["rollback"]?["devices"]?.int ?? 0 > 0)
 

@@ -49,7 +49,7 @@ struct StatusServerErrorTests {
         let created = try await client.checked("POST", "/v1/rollouts", body: TestPlans.slow(name: "api-conflict"),
                                                checker: checker)
         let id = try #require(try created.jsonValue()["id"]?.string)
-        try await waitForPhase("baking", id: id, client: client, checker: checker)
+        try await waitForPhase("baking", id: id, in: harness, client: client, checker: checker)
         let response = try await client.checked("POST", "/v1/rollouts/\(id)/approve", documentedAs: "/v1/rollouts/{id}/approve",
                                                 checker: checker)
         #expect(response.status == 409)

@@ -28,6 +28,9 @@ package final class RolloutReadModel: @unchecked Sendable {
     private var waiters: [String: [(id: UInt64, predicate: @Sendable (Entry) -> Bool,
                                     continuation: CheckedContinuation<Entry?, Never>)]] = [:]
     private var waiterCounter: UInt64 = 0
+    /// Waiters on the whole model (`waitUntil`), checked after every change.
+    private var modelWaiters: [(id: UInt64, condition: @Sendable ([String: Entry]) -> Bool,
+                                continuation: CheckedContinuation<Bool, Never>)] = []
     private let store: (any RolloutStore)?
 
     /// - Parameter store: where verdict histories are read on first use (nil: only what is published).
@@ -92,11 +95,20 @@ package final class RolloutReadModel: @unchecked Sendable {
     /// Applies `change` under the lock; a changed entry gets a new revision and wakes the waiters it satisfies.
     private func update(_ id: String, _ change: (Entry?) -> Entry?) {
         var satisfied: [(CheckedContinuation<Entry?, Never>, Entry)] = []
+        var satisfiedModel: [CheckedContinuation<Bool, Never>] = []
         lock.withLock {
             guard var entry = change(entries[id]) else { return }
             revisionCounter += 1
             entry.revision = revisionCounter
             entries[id] = entry
+            if !modelWaiters.isEmpty {
+                let all = entries
+                modelWaiters.removeAll { waiter in
+                    guard waiter.condition(all) else { return false }
+                    satisfiedModel.append(waiter.continuation)
+                    return true
+                }
+            }
             guard var waiting = waiters[id] else { return }
             waiting.removeAll { waiter in
                 guard waiter.predicate(entry) else { return false }
@@ -106,6 +118,7 @@ package final class RolloutReadModel: @unchecked Sendable {
             waiters[id] = waiting.isEmpty ? nil : waiting
         }
         for (continuation, entry) in satisfied { continuation.resume(returning: entry) }
+        for continuation in satisfiedModel { continuation.resume(returning: true) }
     }
 
     // MARK: reading
@@ -187,6 +200,38 @@ package final class RolloutReadModel: @unchecked Sendable {
                 self?.expire(id: id, waiterId: waiterId)
             }
         }
+    }
+
+    /// Returns true once `condition` holds for the whole model (checked now and after every change), false after
+    /// `timeoutSeconds` of wall time: "ten rollouts have finished", "every rollout completed".
+    public func waitUntil(timeoutSeconds: Double, _ condition: @escaping @Sendable ([String: Entry]) -> Bool) async -> Bool {
+        let waiterId: UInt64 = lock.withLock {
+            waiterCounter += 1
+            return waiterCounter
+        }
+        return await withCheckedContinuation { continuation in
+            let holds: Bool = lock.withLock {
+                if condition(entries) { return true }
+                modelWaiters.append((waiterId, condition, continuation))
+                return false
+            }
+            if holds {
+                continuation.resume(returning: true)
+                return
+            }
+            Task { [weak self] in
+                try? await Task.sleep(nanoseconds: UInt64(max(0, min(timeoutSeconds, 3600)) * 1_000_000_000))
+                self?.expireModelWaiter(waiterId)
+            }
+        }
+    }
+
+    private func expireModelWaiter(_ waiterId: UInt64) {
+        let continuation: CheckedContinuation<Bool, Never>? = lock.withLock {
+            guard let index = modelWaiters.firstIndex(where: { $0.id == waiterId }) else { return nil }
+            return modelWaiters.remove(at: index).continuation
+        }
+        continuation?.resume(returning: false)
     }
 
     private func expire(id: String, waiterId: UInt64) {
