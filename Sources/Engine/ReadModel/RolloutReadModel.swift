@@ -15,7 +15,12 @@ public final class RolloutReadModel: @unchecked Sendable {
         /// Every change of verdict, oldest first (nil until first read).
         public var verdicts: [VerdictRecord]?
         /// Keys of the effects waiting in the outbox.
-        public var pendingEffectKeys: Set<String>
+        public var pendingEffectKeys: Set<String> {
+            didSet { retries = retries.filter { pendingEffectKeys.contains($0.key) } }
+        }
+        /// Pending effects whose last attempt failed, by key (published as attempts fail; an effect that leaves the
+        /// outbox leaves this too).
+        public var retries: [String: EffectRetry] = [:]
         /// When the driver will next look at it (nil: waiting for a person, finished, or not driven here).
         public var nextWakeAt: Date?
         /// Changes on every update: readers may cache what they derive from an entry under (id, revision).
@@ -65,7 +70,10 @@ public final class RolloutReadModel: @unchecked Sendable {
             guard var entry else { return nil }  // not loaded here: readers will load it from the store
             entry.rollout.state = commit.state
             if let key = commit.completedEffectKey { entry.pendingEffectKeys.remove(key) }
-            for effect in commit.effects { entry.pendingEffectKeys.insert(effect.key) }
+            for effect in commit.effects {
+                entry.pendingEffectKeys.insert(effect.key)
+                entry.retries[effect.key] = nil  // queued again: its attempts start over
+            }
             if entry.verdicts != nil { entry.verdicts! += commit.verdicts }
             return entry
         }
@@ -76,6 +84,15 @@ public final class RolloutReadModel: @unchecked Sendable {
         update(rolloutId) { entry in
             guard var entry else { return nil }
             entry.pendingEffectKeys.remove(key)
+            return entry
+        }
+    }
+
+    /// An effect's attempt failed and it will be tried again at `retry.nextAttemptAt`.
+    public func effectDeferred(rolloutId: String, retry: EffectRetry) {
+        update(rolloutId) { entry in
+            guard var entry, entry.pendingEffectKeys.contains(retry.key) else { return entry }
+            entry.retries[retry.key] = retry
             return entry
         }
     }
@@ -142,7 +159,7 @@ public final class RolloutReadModel: @unchecked Sendable {
         }
         return RolloutDetail(rollout: entry.rollout, verdicts: entry.verdicts ?? [],
                              pendingEffects: entry.pendingEffectKeys.count, nextWakeAt: entry.nextWakeAt,
-                             revision: entry.revision)
+                             revision: entry.revision, retryingEffects: entry.retries.values.sorted { $0.key < $1.key })
     }
 
     /// Counts for `/metrics`, over every rollout held.

@@ -153,6 +153,15 @@ public struct IoTJob: Decodable, Sendable, Equatable {
     }
 }
 
+/// `ListJobs`' summary of one job.
+public struct IoTJobSummary: Decodable, Sendable, Equatable {
+    public var jobId: String
+    public var status: String?
+    /// True while the job rolls out or cancels executions (it then holds one of the account's concurrent-job
+    /// slots); absent in older answers and emulators.
+    public var isConcurrent: Bool?
+}
+
 public struct IoTDescribeJobResponse: Decodable, Sendable, Equatable {
     public var documentSource: String?
     public var job: IoTJob
