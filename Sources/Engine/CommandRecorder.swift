@@ -3,11 +3,11 @@ import RolloutCore
 
 /// Records a command straight into a store, for when no worker holds the database (e.g. approving a rollout
 /// that `rollout run` stopped at): the next worker or `rollout run` on that database acts on it.
-public enum CommandRecorder {
+package enum CommandRecorder {
     /// Checks the command against the rollout's state and commits it as one event (no effect is performed here:
     /// the effects it queues wait in the outbox for the engine). The command is stamped with the database's own
     /// clock (`instant(for:store:wallNow:)`).
-    public static func record(_ command: RolloutEvent, rolloutId: String, store: any RolloutStore,
+    package static func record(_ command: RolloutEvent, rolloutId: String, store: any RolloutStore,
                               wallNow: Date) throws -> RolloutState {
         precondition(command.isCommand, "only control verbs are recorded")
         guard let rollout = try store.rollout(id: rolloutId) else { throw StoreError.notFound(rolloutId: rolloutId) }

@@ -8,9 +8,9 @@ import Synchronization
 /// Orderings, as in SQLite: `rollouts` newest first (creation instant, then insertion); `activeRolloutIds` oldest
 /// first; pending effects in queue order (an effect queued again moves to the end); events by sequence; verdicts
 /// in insertion order.
-public final class MemoryRolloutStore: RolloutStore {
+package final class MemoryRolloutStore: RolloutStore {
     /// Rows one query may return, as in the SQLite store.
-    public static let rowsPerQueryMax = 1 << 20
+    package static let rowsPerQueryMax = 1 << 20
 
     private struct EffectEntry: Sendable {
         var record: EffectRecord
@@ -39,11 +39,11 @@ public final class MemoryRolloutStore: RolloutStore {
 
     private let contents = Mutex(Contents())
 
-    public init() {}
+    package init() {}
 
     // MARK: RolloutStore
 
-    public func create(_ rollout: NewRollout, commit: StoreCommit) throws -> Bool {
+    package func create(_ rollout: NewRollout, commit: StoreCommit) throws -> Bool {
         precondition(commit.rolloutId == rollout.id, "the first commit belongs to the new rollout")
         precondition(commit.expectedEventCount == 0, "a new rollout has no event yet")
         Self.checkConsistency(commit)
@@ -60,11 +60,11 @@ public final class MemoryRolloutStore: RolloutStore {
         }
     }
 
-    public func rollout(id: String) throws -> StoredRollout? {
+    package func rollout(id: String) throws -> StoredRollout? {
         contents.withLock { $0.entries[id]?.rollout }
     }
 
-    public func rollouts(phases: Set<RolloutPhase>?, limit: Int) throws -> [StoredRollout] {
+    package func rollouts(phases: Set<RolloutPhase>?, limit: Int) throws -> [StoredRollout] {
         precondition(limit > 0, "limit must be positive")
         return contents.withLock { contents in
             contents.entries.values
@@ -75,7 +75,7 @@ public final class MemoryRolloutStore: RolloutStore {
         }
     }
 
-    public func activeRolloutIds() throws -> [String] {
+    package func activeRolloutIds() throws -> [String] {
         contents.withLock { contents in
             contents.entries.values
                 .filter { entry in
@@ -87,7 +87,7 @@ public final class MemoryRolloutStore: RolloutStore {
         }
     }
 
-    public func commit(_ commit: StoreCommit) throws {
+    package func commit(_ commit: StoreCommit) throws {
         Self.checkConsistency(commit)
         try contents.withLock { contents in
             guard var entry = contents.entries[commit.rolloutId] else {
@@ -98,7 +98,7 @@ public final class MemoryRolloutStore: RolloutStore {
         }
     }
 
-    public func pendingEffects(rolloutId: String) throws -> [PendingEffect] {
+    package func pendingEffects(rolloutId: String) throws -> [PendingEffect] {
         contents.withLock { contents in
             guard let entry = contents.entries[rolloutId] else { return [] }
             return entry.effects.values
@@ -109,14 +109,14 @@ public final class MemoryRolloutStore: RolloutStore {
         }
     }
 
-    public func pendingEffectKeys() throws -> [String: Set<String>] {
+    package func pendingEffectKeys() throws -> [String: Set<String>] {
         contents.withLock { contents in
             contents.entries.mapValues { Set($0.effects.values.filter { $0.status == .pending }.map(\.record.key)) }
                 .filter { !$0.value.isEmpty }
         }
     }
 
-    public func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String) throws {
+    package func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String) throws {
         precondition(attempts >= 0, "attempts are never negative")
         try contents.withLock { contents in
             guard contents.entries[rolloutId]?.effects[key] != nil else {
@@ -128,7 +128,7 @@ public final class MemoryRolloutStore: RolloutStore {
         }
     }
 
-    public func finishEffect(rolloutId: String, key: String, status: EffectStatus) throws {
+    package func finishEffect(rolloutId: String, key: String, status: EffectStatus) throws {
         precondition(status != .pending, "an effect finishes as done, skipped or failed")
         try contents.withLock { contents in
             guard contents.entries[rolloutId]?.effects[key] != nil else {
@@ -138,7 +138,7 @@ public final class MemoryRolloutStore: RolloutStore {
         }
     }
 
-    public func events(rolloutId: String, afterSequence: Int, limit: Int) throws -> [RolloutEventRecord] {
+    package func events(rolloutId: String, afterSequence: Int, limit: Int) throws -> [RolloutEventRecord] {
         precondition(afterSequence >= 0, "sequences start at 1")
         precondition(limit > 0, "limit must be positive")
         return contents.withLock { contents in
@@ -149,15 +149,15 @@ public final class MemoryRolloutStore: RolloutStore {
         }
     }
 
-    public func verdicts(rolloutId: String) throws -> [VerdictRecord] {
+    package func verdicts(rolloutId: String) throws -> [VerdictRecord] {
         contents.withLock { $0.entries[rolloutId]?.verdicts ?? [] }
     }
 
-    public func latestInstant() throws -> Date? {
+    package func latestInstant() throws -> Date? {
         contents.withLock { $0.entries.values.map(\.rollout.state.updatedAt).max() }
     }
 
-    public func cohorts(rolloutId: String) throws -> CohortAssignment? {
+    package func cohorts(rolloutId: String) throws -> CohortAssignment? {
         contents.withLock { $0.entries[rolloutId]?.cohorts }
     }
 

@@ -2,10 +2,10 @@ import Foundation
 import RolloutCore
 
 /// Plan files on disk: the file I/O the pure `PlanParser` leaves to the shell.
-public enum PlanFile {
+package enum PlanFile {
     /// Reads a plan file once and parses that very text (the text hashed into the rollout id is the text parsed),
     /// resolving relative artifact and key paths against the file's directory and checking that they exist.
-    public static func load(atPath path: String) throws(PlanError) -> (source: String, plan: RolloutPlan) {
+    package static func load(atPath path: String) throws(PlanError) -> (source: String, plan: RolloutPlan) {
         let text = try readText(atPath: path)
         let directory = (path as NSString).deletingLastPathComponent
         let plan = try PlanParser.parse(text, file: path, baseDirectory: directory.isEmpty ? "." : directory,
@@ -14,7 +14,7 @@ public enum PlanFile {
     }
 
     /// The text of a plan (or scenario) file, or a `PlanError` saying why it cannot be read.
-    public static func readText(atPath path: String) throws(PlanError) -> String {
+    package static func readText(atPath path: String) throws(PlanError) -> String {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PlanError(issues: [PlanIssue(file: path, line: 0, column: 0, field: "",
                                                message: "cannot read the file (missing or not readable)")])

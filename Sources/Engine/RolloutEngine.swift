@@ -8,11 +8,11 @@ import RolloutText
 ///
 /// A crash anywhere is harmless: state lives in the store, effects are idempotent, and `step` picks up whatever
 /// is still pending. One engine per store (the store's lock enforces it).
-public actor RolloutEngine {
-    public nonisolated let store: any RolloutStore
+package actor RolloutEngine {
+    package nonisolated let store: any RolloutStore
     /// Every committed transition is published here; steps start from it (no other copy of a rollout is kept).
-    public nonisolated let readModel: RolloutReadModel
-    public let fleet: any Fleet
+    package nonisolated let readModel: RolloutReadModel
+    package let fleet: any Fleet
     let metricSource: any MetricSource
     let notifier: any Notifier
     let clock: any RolloutClock
@@ -38,7 +38,7 @@ public actor RolloutEngine {
         var nextPollAt: Date?
     }
 
-    public init(store: any RolloutStore, fleet: any Fleet, metricSource: any MetricSource, notifier: any Notifier,
+    package init(store: any RolloutStore, fleet: any Fleet, metricSource: any MetricSource, notifier: any Notifier,
                 clock: any RolloutClock, configuration: EngineConfiguration = EngineConfiguration(),
                 readModel: RolloutReadModel? = nil, logger: Logger = Logger(label: "rollout.engine"),
                 crashHook: (@Sendable (CrashPoint) throws -> Void)? = nil) {
@@ -57,7 +57,7 @@ public actor RolloutEngine {
 
     /// Stores a new rollout (or finds the existing one: the id derives from the plan text, so submitting the same
     /// plan twice is the same rollout) and applies its `submitted` event.
-    public func submit(plan: RolloutPlan, planSource: String) throws -> SubmitResult {
+    package func submit(plan: RolloutPlan, planSource: String) throws -> SubmitResult {
         let id = RolloutIdentity.rolloutId(planName: plan.name, planSource: planSource)
         if let existing = try store.rollout(id: id) {
             return SubmitResult(rolloutId: id, created: false, state: existing.state)
@@ -83,7 +83,7 @@ public actor RolloutEngine {
     /// Records a person's intent (pause, resume, abort, approve, rollback); the next `step` acts on it.
     /// Throws `CommandRejected` with the reason when the command makes no sense in the rollout's state.
     @discardableResult
-    public func command(_ command: RolloutEvent, rolloutId: String) throws -> RolloutState {
+    package func command(_ command: RolloutEvent, rolloutId: String) throws -> RolloutState {
         precondition(command.isCommand, "command(_:) takes control verbs only")
         for _ in 0..<3 {
             var runtime = try loadRuntime(rolloutId)
@@ -102,7 +102,7 @@ public actor RolloutEngine {
 
     /// Re-reads a rollout from the store into the read model and drops what the engine derived from it (after a
     /// step failed, or a commit found the rollout changed by someone else).
-    public func reload(_ rolloutId: String) throws {
+    package func reload(_ rolloutId: String) throws {
         working[rolloutId] = nil
         guard let rollout = try store.rollout(id: rolloutId) else { throw StoreError.notFound(rolloutId: rolloutId) }
         let pending = Set(try store.pendingEffects(rolloutId: rolloutId).map(\.record.key))
@@ -110,17 +110,17 @@ public actor RolloutEngine {
     }
 
     /// The rollout's state as last committed (the engine is the only writer: the read model is current).
-    public func state(of rolloutId: String) throws -> RolloutState? {
+    package func state(of rolloutId: String) throws -> RolloutState? {
         if let rollout = readModel.rollout(rolloutId) { return rollout.state }
         return try store.rollout(id: rolloutId)?.state
     }
 
-    public var statistics: EngineCounters { counters }
+    package var statistics: EngineCounters { counters }
 
     // MARK: the step
 
     /// Does everything due for one rollout now: pending effects, timers, polls; then says what it needs next.
-    public func step(rolloutId: String) async throws -> StepOutcome {
+    package func step(rolloutId: String) async throws -> StepOutcome {
         var runtime = try loadRuntime(rolloutId)
         for _ in 0..<configuration.iterationsPerStepMax {
             var progressed = false
@@ -565,30 +565,30 @@ public actor RolloutEngine {
 }
 
 /// What `submit` did.
-public struct SubmitResult: Sendable {
-    public var rolloutId: String
+package struct SubmitResult: Sendable {
+    package var rolloutId: String
     /// False when the same plan had been submitted before.
-    public var created: Bool
-    public var state: RolloutState
+    package var created: Bool
+    package var state: RolloutState
 }
 
 /// A command that makes no sense in the rollout's current state (HTTP 409).
-public struct CommandRejected: Error, Sendable, CustomStringConvertible {
-    public var reason: String
+package struct CommandRejected: Error, Sendable, CustomStringConvertible {
+    package var reason: String
 
-    public var description: String { reason }
+    package var description: String { reason }
 }
 
 /// Work counters, for `/metrics` and `rollout bench`.
-public struct EngineCounters: Sendable {
-    public var commits = 0
-    public var polls = 0
-    public var pollErrors = 0
-    public var effectsAttempted = 0
-    public var effectErrors = 0
-    public var jobsCreated = 0
+package struct EngineCounters: Sendable {
+    package var commits = 0
+    package var polls = 0
+    package var pollErrors = 0
+    package var effectsAttempted = 0
+    package var effectErrors = 0
+    package var jobsCreated = 0
     /// Effect attempts that found a fleet quota used up and were deferred to wait for capacity.
-    public var capacityWaits = 0
+    package var capacityWaits = 0
     /// Gate verdicts recorded (changes of verdict), by verdict.
-    public var verdicts: [Verdict: Int] = [:]
+    package var verdicts: [Verdict: Int] = [:]
 }

@@ -11,7 +11,7 @@ extension SimulatedFleet {
     /// ```
     /// Crash rates are expected values per device-hour from the scenario's health model, so they are exact and
     /// repeatable. `release` is the firmware this rollout deploys, on the devices it updated.
-    public func healthDocument(rolloutId: String, at date: Date) -> [String: Any] {
+    package func healthDocument(rolloutId: String, at date: Date) -> [String: Any] {
         let jobs = jobs(ofRollout: rolloutId)
         let hardwareCount = population.hardwareNames.count
         let releaseJobs = jobs.filter { !$0.isRollback }
@@ -73,16 +73,16 @@ extension SimulatedFleet {
 }
 
 /// Metric gates in simulation: every URL is answered by the simulated fleet's health document.
-public struct SimulatedMetricSource: MetricSource {
+package struct SimulatedMetricSource: MetricSource {
     let fleet: SimulatedFleet
     let clock: any RolloutClock
 
-    public init(fleet: SimulatedFleet, clock: any RolloutClock) {
+    package init(fleet: SimulatedFleet, clock: any RolloutClock) {
         self.fleet = fleet
         self.clock = clock
     }
 
-    public func read(_ gate: MetricGate, rolloutId: String, stage: String) async -> MetricReading {
+    package func read(_ gate: MetricGate, rolloutId: String, stage: String) async -> MetricReading {
         let document = fleet.healthDocument(rolloutId: rolloutId, at: clock.now())
         // The document is already a JSON value: resolve the pointer on it directly (no encode/decode per poll).
         switch JSONPointer.number(at: gate.pointer, in: document) {

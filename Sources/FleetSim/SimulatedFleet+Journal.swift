@@ -22,13 +22,13 @@ extension SimulatedFleet {
         var force: Bool?
     }
 
-    public struct JournalError: Error, CustomStringConvertible {
-        public var description: String
+    package struct JournalError: Error, CustomStringConvertible {
+        package var description: String
     }
 
     /// Replays `path` (if it exists) and appends every later job creation and cancellation to it.
     /// Refuses a journal written for another population or seed.
-    public func attachJournal(path: String) throws {
+    package func attachJournal(path: String) throws {
         if let data = FileManager.default.contents(atPath: path) {
             let decoder = JSONDecoder()
             var lineNumber = 0
@@ -96,7 +96,7 @@ extension SimulatedFleet {
 
 extension SimulatedFleet {
     /// Population size and seed recorded in an existing journal, so a restarted worker rebuilds the same fleet.
-    public static func journalHeader(path: String) -> (devices: Int, seed: UInt64)? {
+    package static func journalHeader(path: String) -> (devices: Int, seed: UInt64)? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         guard let data = try? handle.read(upToCount: 4096),

@@ -6,11 +6,11 @@ import RolloutCore
 ///
 /// It plays the part of AWS IoT Jobs + S3 for the engine (same `Fleet` port, same idempotency rules: a job id
 /// is created once, a second create with the same request adopts it, a different one is a conflict).
-public final class SimulatedFleet: Fleet, @unchecked Sendable {
-    public let kind = "sim"
-    public let seed: UInt64
-    public let scenario: SimulationScenario
-    public let population: SimulatedPopulation
+package final class SimulatedFleet: Fleet, @unchecked Sendable {
+    package let kind = "sim"
+    package let seed: UInt64
+    package let scenario: SimulationScenario
+    package let population: SimulatedPopulation
     let clock: any RolloutClock
     let draw: SeededDraw
     private let lock = NSLock()
@@ -26,12 +26,12 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
     let offlineCount: Int
 
     /// Every successful `createJob` that made a new job (not adoptions): what the fleet side saw, for tests.
-    public private(set) var jobsCreated: [String] = []
+    package private(set) var jobsCreated: [String] = []
     /// Fleet API calls answered, throttled and failed (for reports and tests).
-    public private(set) var callsTotal = 0
-    public private(set) var callsThrottled = 0
+    package private(set) var callsTotal = 0
+    package private(set) var callsThrottled = 0
 
-    public init(devices: Int, seed: UInt64, scenario: SimulationScenario, clock: any RolloutClock) {
+    package init(devices: Int, seed: UInt64, scenario: SimulationScenario, clock: any RolloutClock) {
         self.seed = seed
         self.scenario = scenario
         self.clock = clock
@@ -45,7 +45,7 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
 
     // MARK: Fleet
 
-    public func inventory(_ selection: FleetSelection) async throws -> DeviceInventory {
+    package func inventory(_ selection: FleetSelection) async throws -> DeviceInventory {
         try apiCall("ListThingsInThingGroup", selection.thingGroup ?? "fleet")
         for attribute in selection.selector.keys where attribute != "hardwareRevision" {
             throw FleetError.permanent("simulated devices have the attribute hardwareRevision only; "
@@ -65,7 +65,7 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
         return DeviceInventory(deviceIds: ids)
     }
 
-    public func groupMembers(_ group: String) async throws -> [String] {
+    package func groupMembers(_ group: String) async throws -> [String] {
         try apiCall("ListThingsInThingGroup", group)
         if let cached = lock.withLock({ groupCache[group] }) { return cached }
         guard let size = scenario.groups[group] else {
@@ -82,7 +82,7 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
         return members
     }
 
-    public func stageArtifact(_ artifact: ArtifactRequest) async throws -> StagedArtifact {
+    package func stageArtifact(_ artifact: ArtifactRequest) async throws -> StagedArtifact {
         try apiCall("PutObject", artifact.version)
         let digest: String
         let size: Int64
@@ -113,7 +113,7 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
         return StagedArtifact(version: artifact.version, url: url, sha256Hex: digest, sizeBytes: size, signatureBase64: nil)
     }
 
-    public func createJob(_ request: JobRequest) async throws {
+    package func createJob(_ request: JobRequest) async throws {
         try apiCall("CreateJob", request.jobId)
         let targets: [Int32]
         switch request.targets {
@@ -187,13 +187,13 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
         job.cancel(at: at, force: force, population: population)
     }
 
-    public func jobProgress(jobId: String) async throws -> JobProgress {
+    package func jobProgress(jobId: String) async throws -> JobProgress {
         try apiCall("DescribeJob", jobId)
         guard let job = lock.withLock({ jobs[jobId] }) else { throw FleetError.notFound("job \(jobId)") }
         return job.progress(at: clock.now())
     }
 
-    public func devices(jobId: String, statuses: Set<ExecutionStatus>) async throws -> [String] {
+    package func devices(jobId: String, statuses: Set<ExecutionStatus>) async throws -> [String] {
         try apiCall("ListJobExecutionsForJob", jobId)
         guard let job = lock.withLock({ jobs[jobId] }) else { throw FleetError.notFound("job \(jobId)") }
         let now = clock.now()
@@ -204,7 +204,7 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
         return result
     }
 
-    public func devicesThatMayHoldFirmware(jobId: String) async throws -> [String] {
+    package func devicesThatMayHoldFirmware(jobId: String) async throws -> [String] {
         try apiCall("ListJobExecutionsForJob", jobId)
         guard let job = lock.withLock({ jobs[jobId] }) else { throw FleetError.notFound("job \(jobId)") }
         let now = clock.now()
@@ -215,7 +215,7 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
         return result
     }
 
-    public func cancelJob(jobId: String, reason: String, force: Bool) async throws {
+    package func cancelJob(jobId: String, reason: String, force: Bool) async throws {
         try apiCall("CancelJob", jobId)
         guard let job = lock.withLock({ jobs[jobId] }) else { throw FleetError.notFound("job \(jobId)") }
         let now = clock.now()
@@ -227,30 +227,30 @@ public final class SimulatedFleet: Fleet, @unchecked Sendable {
         }
     }
 
-    public func cleanUp(rolloutId: String, jobId: String) async throws {
+    package func cleanUp(rolloutId: String, jobId: String) async throws {
         try apiCall("DeleteThingGroup", jobId)
         _ = lock.withLock { cleanedUp.insert(jobId) }
     }
 
     /// The simulated fleet keeps no temporary groups: nothing is ever left behind.
-    public func temporaryResources(rolloutId: String, jobId: String) async throws -> [String] {
+    package func temporaryResources(rolloutId: String, jobId: String) async throws -> [String] {
         []
     }
 
     // MARK: what tests and reports read
 
     /// Jobs in creation order, with their current progress.
-    public func jobSummaries() -> [(jobId: String, targets: Int, progress: JobProgress)] {
+    package func jobSummaries() -> [(jobId: String, targets: Int, progress: JobProgress)] {
         let now = clock.now()
         return lock.withLock { jobOrder.map { ($0, jobs[$0]!.targets.count, jobs[$0]!.progress(at: now)) } }
     }
 
     /// Target devices of a job, sorted.
-    public func targets(ofJob jobId: String) -> [String]? {
+    package func targets(ofJob jobId: String) -> [String]? {
         lock.withLock { jobs[jobId]?.targets.map { SimulatedPopulation.deviceId(Int($0)) }.sorted() }
     }
 
-    public var cleanedUpJobs: Set<String> { lock.withLock { cleanedUp } }
+    package var cleanedUpJobs: Set<String> { lock.withLock { cleanedUp } }
 
     /// The jobs of one rollout.
     func jobs(ofRollout rolloutId: String) -> [SimulatedJob] {

@@ -3,15 +3,15 @@ import Foundation
 /// The simulated devices, as compact arrays (a million devices take a few megabytes).
 ///
 /// Device `i` is named `sim-0000000`+i; its hardware revision and whether it ever checks in are drawn from the seed.
-public struct SimulatedPopulation: Sendable {
-    public static let idPrefix = "sim-"
-    public let count: Int
-    public let hardwareNames: [String]
+package struct SimulatedPopulation: Sendable {
+    package static let idPrefix = "sim-"
+    package let count: Int
+    package let hardwareNames: [String]
     /// Index into `hardwareNames`, per device.
-    public let hardware: [UInt8]
-    public let online: [Bool]
+    package let hardware: [UInt8]
+    package let online: [Bool]
 
-    public init(count: Int, scenario: SimulationScenario, draw: SeededDraw) {
+    package init(count: Int, scenario: SimulationScenario, draw: SeededDraw) {
         precondition(count >= 1 && count <= SimulationScenario.devicesMax, "population size out of range")
         self.count = count
         hardwareNames = scenario.hardware.map(\.name)
@@ -37,7 +37,7 @@ public struct SimulatedPopulation: Sendable {
     }
 
     /// `sim-0000042` for device 42 (built by hand: `String(format:)` is too slow for a million ids).
-    public static func deviceId(_ index: Int) -> String {
+    package static func deviceId(_ index: Int) -> String {
         precondition(index >= 0 && index < 10_000_000, "device index out of range")
         // "sim-" + 7 digits = 11 bytes: fits a small string, built without intermediate arrays.
         return String(unsafeUninitializedCapacity: 11) { buffer in
@@ -55,7 +55,7 @@ public struct SimulatedPopulation: Sendable {
     }
 
     /// The index of a simulated device id, or nil when it is not one of ours.
-    public func index(of deviceId: String) -> Int? {
+    package func index(of deviceId: String) -> Int? {
         var utf8 = deviceId.utf8[...]
         guard utf8.starts(with: SimulatedPopulation.idPrefix.utf8) else { return nil }
         utf8 = utf8.dropFirst(SimulatedPopulation.idPrefix.utf8.count)

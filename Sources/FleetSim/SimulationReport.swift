@@ -4,50 +4,50 @@ import RolloutCore
 import RolloutText
 
 /// The result of a simulated rollout, as `rollout simulate --output json` prints it.
-public struct SimulationReport: Codable, Sendable {
-    public struct Stage: Codable, Sendable {
-        public var name: String
-        public var status: String
-        public var devices: Int
-        public var succeeded: Int
-        public var failed: Int
-        public var timedOut: Int
-        public var rejected: Int
-        public var canceled: Int
-        public var startedAt: Date?
-        public var endedAt: Date?
-        public var verdicts: [VerdictRecord]
+package struct SimulationReport: Codable, Sendable {
+    package struct Stage: Codable, Sendable {
+        package var name: String
+        package var status: String
+        package var devices: Int
+        package var succeeded: Int
+        package var failed: Int
+        package var timedOut: Int
+        package var rejected: Int
+        package var canceled: Int
+        package var startedAt: Date?
+        package var endedAt: Date?
+        package var verdicts: [VerdictRecord]
     }
 
-    public struct TimelineLine: Codable, Sendable {
-        public var at: Date
-        public var phase: String
-        public var message: String
+    package struct TimelineLine: Codable, Sendable {
+        package var at: Date
+        package var phase: String
+        package var message: String
     }
 
-    public var rolloutId: String
+    package var rolloutId: String
     /// The rollout's final (or current) phase: completed, rolledBack, aborted, failed, paused, awaitingApproval, …
-    public var outcome: String
-    public var ending: String
-    public var devices: Int
-    public var eligibleDevices: Int
-    public var seed: UInt64
-    public var startedAt: Date
-    public var virtualSeconds: Double
-    public var stages: [Stage]
-    public var rollback: Stage?
-    public var events: Int
-    public var fleetCalls: Int
-    public var fleetCallsThrottled: Int
-    public var jobsCreated: [String]
+    package var outcome: String
+    package var ending: String
+    package var devices: Int
+    package var eligibleDevices: Int
+    package var seed: UInt64
+    package var startedAt: Date
+    package var virtualSeconds: Double
+    package var stages: [Stage]
+    package var rollback: Stage?
+    package var events: Int
+    package var fleetCalls: Int
+    package var fleetCallsThrottled: Int
+    package var jobsCreated: [String]
     /// After `rollbackIncomplete`: the devices that did not take the rollback (up to 1,000 names) and their count.
-    public var notRolledBack: [String]?
-    public var notRolledBackCount: Int?
-    public var message: String?
-    public var timeline: [TimelineLine]
+    package var notRolledBack: [String]?
+    package var notRolledBackCount: Int?
+    package var message: String?
+    package var timeline: [TimelineLine]
 
     /// Builds the report from the store (events, verdicts) and the fleet (calls, jobs).
-    public static func build(rolloutId: String, store: any RolloutStore, fleet: SimulatedFleet, seed: UInt64,
+    package static func build(rolloutId: String, store: any RolloutStore, fleet: SimulatedFleet, seed: UInt64,
                              ending: SimulationRunner.Ending, startedAt: Date, endedAt: Date) throws -> SimulationReport {
         guard let rollout = try store.rollout(id: rolloutId) else { throw StoreError.notFound(rolloutId: rolloutId) }
         let state = rollout.state

@@ -7,15 +7,15 @@ import RolloutCore
 ///
 /// Nobody is there to approve or resume in a rehearsal, so approvals are granted by the simulator after
 /// `approvalDelaySeconds` (or the run stops at the approval), and a pause ends the run.
-public struct SimulationRunner: Sendable {
-    public struct Options: Sendable {
+package struct SimulationRunner: Sendable {
+    package struct Options: Sendable {
         /// Virtual delay before the simulator approves a stage; nil stops the run at the first approval.
-        public var approvalDelaySeconds: Int?
+        package var approvalDelaySeconds: Int?
         /// The run stops when virtual time passes this (a window that never opens, an endless bake).
-        public var virtualSecondsMax: Double
-        public var stepsMax: Int
+        package var virtualSecondsMax: Double
+        package var stepsMax: Int
 
-        public init(approvalDelaySeconds: Int? = 1800, virtualSecondsMax: Double = 400 * 86400, stepsMax: Int = 1_000_000) {
+        package init(approvalDelaySeconds: Int? = 1800, virtualSecondsMax: Double = 400 * 86400, stepsMax: Int = 1_000_000) {
             self.approvalDelaySeconds = approvalDelaySeconds
             self.virtualSecondsMax = virtualSecondsMax
             self.stepsMax = stepsMax
@@ -23,7 +23,7 @@ public struct SimulationRunner: Sendable {
     }
 
     /// Why the run ended.
-    public enum Ending: String, Sendable {
+    package enum Ending: String, Sendable {
         case finished, awaitingApproval, paused, virtualTimeLimit, stepLimit
     }
 
@@ -31,14 +31,14 @@ public struct SimulationRunner: Sendable {
     let clock: VirtualClock
     let options: Options
 
-    public init(engine: RolloutEngine, clock: VirtualClock, options: Options = Options()) {
+    package init(engine: RolloutEngine, clock: VirtualClock, options: Options = Options()) {
         self.engine = engine
         self.clock = clock
         self.options = options
     }
 
     /// Runs `rolloutId` until it ends or cannot go on without a person. `onStep` sees the state after every step.
-    public func run(rolloutId: String, onStep: @escaping @Sendable (RolloutState) -> Void = { _ in }) async throws
+    package func run(rolloutId: String, onStep: @escaping @Sendable (RolloutState) -> Void = { _ in }) async throws
         -> Ending
     {
         let approver = SimulatedApprover(options: options, clock: clock,

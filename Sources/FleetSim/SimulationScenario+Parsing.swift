@@ -4,10 +4,10 @@ import RolloutCore
 import Yams
 
 extension SimulationScenario {
-    public static let devicesMax = 1_000_000
+    package static let devicesMax = 1_000_000
 
     /// Parses a scenario file's text; errors carry file, line, column and field like plan errors.
-    public static func parse(_ text: String, file: String) throws(PlanError) -> SimulationScenario {
+    package static func parse(_ text: String, file: String) throws(PlanError) -> SimulationScenario {
         var reader = PlanNodeReader(file: file)
         let root: Node?
         do {
@@ -134,7 +134,7 @@ extension SimulationScenario {
         return scenario
     }
 
-    public static func parseFile(atPath path: String) throws(PlanError) -> SimulationScenario {
+    package static func parseFile(atPath path: String) throws(PlanError) -> SimulationScenario {
         let text = try PlanFile.readText(atPath: path)
         return try parse(text, file: path)
     }

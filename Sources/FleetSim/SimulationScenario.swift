@@ -2,29 +2,29 @@ import Foundation
 
 /// How the simulated fleet behaves: its population, how updates go, what breaks. Read from a scenario file
 /// (`SimulationScenario.parse`); every field has a default, so the empty scenario is a healthy fleet.
-public struct SimulationScenario: Equatable, Sendable {
+package struct SimulationScenario: Equatable, Sendable {
     /// Population when `--devices` is not given.
-    public var devices: Int
+    package var devices: Int
     /// Hardware revisions and their weights.
-    public var hardware: [(name: String, weight: Double)]
+    package var hardware: [(name: String, weight: Double)]
     /// Firmware the fleet runs before the rollout (defaults to the plan's rollback version).
-    public var currentFirmware: String?
+    package var currentFirmware: String?
     /// Share of devices that never check in (their executions stay queued).
-    public var offlinePercent: Double
+    package var offlinePercent: Double
     /// Delay before an online device picks up a queued execution: uniform in 0…this.
-    public var checkInDelayMaxSeconds: Int
-    public var installSecondsMin: Int
-    public var installSecondsMax: Int
+    package var checkInDelayMaxSeconds: Int
+    package var installSecondsMin: Int
+    package var installSecondsMax: Int
     /// Outcome rules; the first rule matching (firmware, hardware) applies; none → success.
-    public var outcomes: [OutcomeRule]
-    public var health: HealthModel
+    package var outcomes: [OutcomeRule]
+    package var health: HealthModel
     /// Share of fleet API calls answered with throttling / server errors (retryable).
-    public var throttlePercent: Double
-    public var serverErrorPercent: Double
+    package var throttlePercent: Double
+    package var serverErrorPercent: Double
     /// Named thing groups drawn from the population.
-    public var groups: [String: Int]
+    package var groups: [String: Int]
 
-    public init(devices: Int = 1000, hardware: [(name: String, weight: Double)] = [("A", 60), ("B", 30), ("C", 10)],
+    package init(devices: Int = 1000, hardware: [(name: String, weight: Double)] = [("A", 60), ("B", 30), ("C", 10)],
                 currentFirmware: String? = nil, offlinePercent: Double = 0, checkInDelayMaxSeconds: Int = 600,
                 installSecondsMin: Int = 120, installSecondsMax: Int = 900, outcomes: [OutcomeRule] = [],
                 health: HealthModel = HealthModel(), throttlePercent: Double = 0, serverErrorPercent: Double = 0,
@@ -43,7 +43,7 @@ public struct SimulationScenario: Equatable, Sendable {
         self.groups = groups
     }
 
-    public static func == (left: SimulationScenario, right: SimulationScenario) -> Bool {
+    package static func == (left: SimulationScenario, right: SimulationScenario) -> Bool {
         left.devices == right.devices && left.hardware.map(\.name) == right.hardware.map(\.name)
             && left.hardware.map(\.weight) == right.hardware.map(\.weight) && left.currentFirmware == right.currentFirmware
             && left.offlinePercent == right.offlinePercent && left.checkInDelayMaxSeconds == right.checkInDelayMaxSeconds
@@ -60,14 +60,14 @@ public struct SimulationScenario: Equatable, Sendable {
 }
 
 /// "2.1.0 fails 30% on rev B".
-public struct OutcomeRule: Equatable, Sendable {
-    public var firmware: String?
-    public var hardware: String?
-    public var failPercent: Double
-    public var timeoutPercent: Double
-    public var rejectPercent: Double
+package struct OutcomeRule: Equatable, Sendable {
+    package var firmware: String?
+    package var hardware: String?
+    package var failPercent: Double
+    package var timeoutPercent: Double
+    package var rejectPercent: Double
 
-    public init(firmware: String? = nil, hardware: String? = nil, failPercent: Double = 0, timeoutPercent: Double = 0,
+    package init(firmware: String? = nil, hardware: String? = nil, failPercent: Double = 0, timeoutPercent: Double = 0,
                 rejectPercent: Double = 0) {
         self.firmware = firmware
         self.hardware = hardware
@@ -78,25 +78,25 @@ public struct OutcomeRule: Equatable, Sendable {
 }
 
 /// Device health served as the metric document: crash rates per firmware and hardware.
-public struct HealthModel: Equatable, Sendable {
+package struct HealthModel: Equatable, Sendable {
     /// Crash rate (crashes per device-hour) of a device with no matching rule.
-    public var baselineCrashRate: Double
-    public var crashRates: [CrashRateRule]
+    package var baselineCrashRate: Double
+    package var crashRates: [CrashRateRule]
 
-    public init(baselineCrashRate: Double = 0.001, crashRates: [CrashRateRule] = []) {
+    package init(baselineCrashRate: Double = 0.001, crashRates: [CrashRateRule] = []) {
         self.baselineCrashRate = baselineCrashRate
         self.crashRates = crashRates
     }
 }
 
 /// "crash rate of 2.1.0 on rev B is 0.05, starting 2h after the update" (a slow leak shows late).
-public struct CrashRateRule: Equatable, Sendable {
-    public var firmware: String
-    public var hardware: String?
-    public var crashRate: Double
-    public var afterUpdateSeconds: Int
+package struct CrashRateRule: Equatable, Sendable {
+    package var firmware: String
+    package var hardware: String?
+    package var crashRate: Double
+    package var afterUpdateSeconds: Int
 
-    public init(firmware: String, hardware: String? = nil, crashRate: Double, afterUpdateSeconds: Int = 0) {
+    package init(firmware: String, hardware: String? = nil, crashRate: Double, afterUpdateSeconds: Int = 0) {
         self.firmware = firmware
         self.hardware = hardware
         self.crashRate = crashRate

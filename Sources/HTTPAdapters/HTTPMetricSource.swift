@@ -12,18 +12,18 @@ import RolloutText
 /// with its user info and query values masked (`CredentialRedaction.url`), never the headers (they may hold tokens).
 ///
 /// A URL with user info (`https://user:password@host/…`) is read with HTTP Basic authentication.
-public struct HTTPMetricSource: MetricSource {
-    public struct Options: Sendable {
-        public var connectTimeoutSeconds: Double
+package struct HTTPMetricSource: MetricSource {
+    package struct Options: Sendable {
+        package var connectTimeoutSeconds: Double
         /// One attempt, answer included.
-        public var totalTimeoutSeconds: Double
-        public var maxResponseBytes: Int
+        package var totalTimeoutSeconds: Double
+        package var maxResponseBytes: Int
         /// Tries per read, the first included (1…5).
-        public var attempts: Int
+        package var attempts: Int
         /// Pause before the second attempt; doubled for each further one.
-        public var retryDelaySeconds: Double
+        package var retryDelaySeconds: Double
 
-        public init(connectTimeoutSeconds: Double = 5, totalTimeoutSeconds: Double = 10, maxResponseBytes: Int = 1 << 20,
+        package init(connectTimeoutSeconds: Double = 5, totalTimeoutSeconds: Double = 10, maxResponseBytes: Int = 1 << 20,
                     attempts: Int = 3, retryDelaySeconds: Double = 0.5) {
             precondition(attempts >= 1 && attempts <= 5, "attempts must be 1…5")
             precondition(maxResponseBytes > 0, "maxResponseBytes must be positive")
@@ -36,18 +36,18 @@ public struct HTTPMetricSource: MetricSource {
         }
     }
 
-    public let options: Options
+    package let options: Options
     let transport: any HTTPTransport
 
     /// - Parameter transport: nil for a libcurl transport with `options`' time-outs and size limit (tests inject one).
-    public init(options: Options = Options(), transport: (any HTTPTransport)? = nil) {
+    package init(options: Options = Options(), transport: (any HTTPTransport)? = nil) {
         self.options = options
         self.transport = transport ?? CurlTransport(options: .init(
             connectTimeoutSeconds: options.connectTimeoutSeconds, totalTimeoutSeconds: options.totalTimeoutSeconds,
             maxResponseBytes: options.maxResponseBytes, threadCount: 2))
     }
 
-    public func read(_ gate: MetricGate, rolloutId: String, stage: String) async -> MetricReading {
+    package func read(_ gate: MetricGate, rolloutId: String, stage: String) async -> MetricReading {
         let target: PlainHTTPTarget
         do {
             target = try PlainHTTPTarget(gate.url)

@@ -12,11 +12,11 @@ import RolloutText
 /// A retry goes to every target again, so a target that did answer may see the message twice (at least once).
 /// Errors name the webhook's scheme, host and port only (`CredentialRedaction.webhookURL`): a Slack webhook URL's
 /// path is its secret.
-public struct WebhookNotifier: Notifier {
+package struct WebhookNotifier: Notifier {
     let transport: any HTTPTransport
 
     /// - Parameter transport: nil for a libcurl transport (5 s to connect, 10 s per request, 64 KB answers at most).
-    public init(transport: (any HTTPTransport)? = nil) {
+    package init(transport: (any HTTPTransport)? = nil) {
         self.transport = transport ?? CurlTransport(options: .init(connectTimeoutSeconds: 5, totalTimeoutSeconds: 10,
                                                                    maxResponseBytes: 64 << 10, threadCount: 2))
     }
@@ -32,7 +32,7 @@ public struct WebhookNotifier: Notifier {
         var text: String
     }
 
-    public static func encode(_ notification: RolloutNotification) throws -> Data {
+    package static func encode(_ notification: RolloutNotification) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(Payload(kind: notification.kind.rawValue, rolloutId: notification.rolloutId,
@@ -40,7 +40,7 @@ public struct WebhookNotifier: Notifier {
                                           text: CredentialRedaction.text(RolloutText.notification(notification))))
     }
 
-    public func send(_ notification: RolloutNotification, to targets: [WebhookTarget]) async throws {
+    package func send(_ notification: RolloutNotification, to targets: [WebhookTarget]) async throws {
         guard !targets.isEmpty else { return }
         let body = try WebhookNotifier.encode(notification)
         var failures: [String] = []

@@ -5,8 +5,8 @@ import Foundation
 ///
 /// Jobs queue FIFO without bound in count (each is one waiting async caller); threads start on first use and live
 /// as long as the pool. Each thread keeps a per-thread state value (`State`), e.g. a reusable curl handle.
-public final class BlockingThreadPool<State>: @unchecked Sendable {
-    public typealias Job = (inout State) -> Void
+package final class BlockingThreadPool<State>: @unchecked Sendable {
+    package typealias Job = (inout State) -> Void
 
     private let condition = NSCondition()
     private var jobs: [Job] = []
@@ -19,7 +19,7 @@ public final class BlockingThreadPool<State>: @unchecked Sendable {
     /// - Parameters:
     ///   - threadCount: 1…64 threads, the number of blocking calls that may run at once.
     ///   - makeState: builds each thread's state, on that thread, before its first job.
-    public init(name: String, threadCount: Int, makeState: @escaping @Sendable () -> State) {
+    package init(name: String, threadCount: Int, makeState: @escaping @Sendable () -> State) {
         precondition(threadCount >= 1 && threadCount <= 64, "threadCount must be 1…64")
         self.name = name
         self.threadCount = threadCount
@@ -27,7 +27,7 @@ public final class BlockingThreadPool<State>: @unchecked Sendable {
     }
 
     /// Runs `work` on one of the pool's threads and returns its result to the awaiting task.
-    public func run<T: Sendable>(_ work: @escaping @Sendable (inout State) throws -> T) async throws -> T {
+    package func run<T: Sendable>(_ work: @escaping @Sendable (inout State) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
             submit { state in
                 continuation.resume(with: Result { try work(&state) })

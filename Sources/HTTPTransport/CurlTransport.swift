@@ -19,16 +19,16 @@ import Foundation
 /// broken reply, a failed rewind, codes this list does not know, any error once the request went out) means the
 /// answer was lost and the outcome is unknown: retryable too. A request whose answer did not arrive is never taken
 /// for a refusal; the callers' requests are idempotent, so the retry adopts what the first attempt did.
-public final class CurlTransport: HTTPTransport {
-    public struct Options: Sendable {
-        public var connectTimeoutSeconds: Double
+package final class CurlTransport: HTTPTransport {
+    package struct Options: Sendable {
+        package var connectTimeoutSeconds: Double
         /// Whole request, upload included: large uploads need a generous value.
-        public var totalTimeoutSeconds: Double
-        public var maxResponseBytes: Int
+        package var totalTimeoutSeconds: Double
+        package var maxResponseBytes: Int
         /// Blocking calls that may run at once.
-        public var threadCount: Int
+        package var threadCount: Int
 
-        public init(connectTimeoutSeconds: Double = 10, totalTimeoutSeconds: Double = 900,
+        package init(connectTimeoutSeconds: Double = 10, totalTimeoutSeconds: Double = 900,
                     maxResponseBytes: Int = 64 << 20, threadCount: Int = 4) {
             self.connectTimeoutSeconds = connectTimeoutSeconds
             self.totalTimeoutSeconds = totalTimeoutSeconds
@@ -37,20 +37,20 @@ public final class CurlTransport: HTTPTransport {
         }
     }
 
-    public let options: Options
+    package let options: Options
     private let pool: BlockingThreadPool<CurlHandle>
 
     private static let globalInit: Bool = {
         curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
     }()
 
-    public init(options: Options = Options()) {
+    package init(options: Options = Options()) {
         precondition(CurlTransport.globalInit, "curl_global_init failed")
         self.options = options
         self.pool = BlockingThreadPool(name: "curl", threadCount: options.threadCount) { CurlHandle() }
     }
 
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    package func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let options = self.options
         return try await pool.run { handle in
             try handle.perform(request, options: options)

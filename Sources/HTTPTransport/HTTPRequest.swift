@@ -2,21 +2,21 @@ import Foundation
 
 /// An HTTP request as the AWS clients build it: decoded path and query, so the SigV4 signer and the URL agree
 /// on one encoding (`URIEncoding`).
-public struct HTTPRequest: Sendable {
-    public var method: String
+package struct HTTPRequest: Sendable {
+    package var method: String
     /// `http` or `https`.
-    public var scheme: String
-    public var host: String
+    package var scheme: String
+    package var host: String
     /// Nil for the scheme's default port.
-    public var port: Int?
+    package var port: Int?
     /// The decoded path, starting with `/` (an S3 key may hold spaces, unicode, `+`, …).
-    public var path: String
+    package var path: String
     /// Decoded query items, in the order given (order does not matter to AWS; the signer sorts them).
-    public var query: [QueryItem]
-    public var headers: HTTPHeaders
-    public var body: HTTPBody
+    package var query: [QueryItem]
+    package var headers: HTTPHeaders
+    package var body: HTTPBody
 
-    public init(method: String, scheme: String = "https", host: String, port: Int? = nil, path: String = "/",
+    package init(method: String, scheme: String = "https", host: String, port: Int? = nil, path: String = "/",
                 query: [QueryItem] = [], headers: HTTPHeaders = HTTPHeaders(), body: HTTPBody = .empty) {
         self.method = method
         self.scheme = scheme
@@ -29,7 +29,7 @@ public struct HTTPRequest: Sendable {
     }
 
     /// Builds a request for `path` under an endpoint such as `http://127.0.0.1:5000` or `https://iot.eu-west-1.amazonaws.com`.
-    public init(method: String, endpoint: HTTPEndpoint, path: String, query: [QueryItem] = [],
+    package init(method: String, endpoint: HTTPEndpoint, path: String, query: [QueryItem] = [],
                 headers: HTTPHeaders = HTTPHeaders(), body: HTTPBody = .empty) {
         self.init(method: method, scheme: endpoint.scheme, host: endpoint.host, port: endpoint.port,
                   path: endpoint.basePath + (path.hasPrefix("/") ? path : "/" + path),
@@ -37,23 +37,23 @@ public struct HTTPRequest: Sendable {
     }
 
     /// `host` or `host:port` (port omitted when it is the scheme's default), as the `Host` header carries it.
-    public var hostHeader: String {
+    package var hostHeader: String {
         guard let port, port != HTTPRequest.defaultPort(scheme: scheme) else { return host }
         return "\(host):\(port)"
     }
 
     /// The path as sent: every segment encoded once, `/` kept.
-    public var encodedPath: String {
+    package var encodedPath: String {
         URIEncoding.encode(path, encodeSlash: false)
     }
 
     /// The query as sent (items in the order given).
-    public var encodedQuery: String {
+    package var encodedQuery: String {
         query.map { "\(URIEncoding.encode($0.name))=\(URIEncoding.encode($0.value))" }.joined(separator: "&")
     }
 
     /// The full URL string handed to the transport.
-    public var url: String {
+    package var url: String {
         let base = "\(scheme)://\(hostHeader)\(encodedPath)"
         return query.isEmpty ? base : base + "?" + encodedQuery
     }
@@ -64,23 +64,23 @@ public struct HTTPRequest: Sendable {
 }
 
 /// One `name=value` pair of a query string, decoded.
-public struct QueryItem: Sendable, Equatable, Hashable {
-    public var name: String
-    public var value: String
+package struct QueryItem: Sendable, Equatable, Hashable {
+    package var name: String
+    package var value: String
 
-    public init(_ name: String, _ value: String) {
+    package init(_ name: String, _ value: String) {
         self.name = name
         self.value = value
     }
 }
 
 /// What a request sends: nothing, bytes in memory, or a file streamed from disk (never loaded whole).
-public enum HTTPBody: Sendable, Equatable {
+package enum HTTPBody: Sendable, Equatable {
     case empty
     case data(Data)
     case file(path: String, size: Int64)
 
-    public var length: Int64 {
+    package var length: Int64 {
         switch self {
         case .empty: return 0
         case .data(let data): return Int64(data.count)
@@ -90,28 +90,28 @@ public enum HTTPBody: Sendable, Equatable {
 }
 
 /// Ordered header list with case-insensitive lookup (names keep the case they were given).
-public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
-    public private(set) var fields: [(name: String, value: String)]
+package struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
+    package private(set) var fields: [(name: String, value: String)]
 
-    public init() {
+    package init() {
         fields = []
     }
 
-    public init(dictionaryLiteral elements: (String, String)...) {
+    package init(dictionaryLiteral elements: (String, String)...) {
         fields = elements.map { (name: $0.0, value: $0.1) }
     }
 
-    public init(_ pairs: [(String, String)]) {
+    package init(_ pairs: [(String, String)]) {
         fields = pairs.map { (name: $0.0, value: $0.1) }
     }
 
-    public static func == (lhs: HTTPHeaders, rhs: HTTPHeaders) -> Bool {
+    package static func == (lhs: HTTPHeaders, rhs: HTTPHeaders) -> Bool {
         lhs.fields.count == rhs.fields.count
             && zip(lhs.fields, rhs.fields).allSatisfy { $0.name == $1.name && $0.value == $1.value }
     }
 
     /// The first value of `name` (case-insensitive).
-    public subscript(name: String) -> String? {
+    package subscript(name: String) -> String? {
         get {
             let lowered = name.lowercased()
             return fields.first { $0.name.lowercased() == lowered }?.value
@@ -122,25 +122,25 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         }
     }
 
-    public func values(_ name: String) -> [String] {
+    package func values(_ name: String) -> [String] {
         let lowered = name.lowercased()
         return fields.filter { $0.name.lowercased() == lowered }.map(\.value)
     }
 
-    public mutating func add(_ name: String, _ value: String) {
+    package mutating func add(_ name: String, _ value: String) {
         fields.append((name: name, value: value))
     }
 
-    public mutating func remove(_ name: String) {
+    package mutating func remove(_ name: String) {
         let lowered = name.lowercased()
         fields.removeAll { $0.name.lowercased() == lowered }
     }
 
-    public func contains(_ name: String) -> Bool {
+    package func contains(_ name: String) -> Bool {
         self[name] != nil
     }
 
-    public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {
+    package func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {
         fields.makeIterator()
     }
 }

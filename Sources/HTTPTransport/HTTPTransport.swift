@@ -1,31 +1,31 @@
 import Foundation
 
 /// Sends one HTTP request and returns the whole response (bodies are bounded by the transport).
-public protocol HTTPTransport: Sendable {
+package protocol HTTPTransport: Sendable {
     func send(_ request: HTTPRequest) async throws -> HTTPResponse
 }
 
-public struct HTTPResponse: Sendable, Equatable {
-    public var status: Int
+package struct HTTPResponse: Sendable, Equatable {
+    package var status: Int
     /// Header names lowercased; repeated headers joined with `,`.
-    public var headers: [String: String]
-    public var body: Data
+    package var headers: [String: String]
+    package var body: Data
     /// Lowercase hex SHA-256 of the bytes actually streamed from a file body (nil for other bodies), so the caller
     /// can tell that the file did not change between hashing and sending.
-    public var sentBodySHA256: String?
+    package var sentBodySHA256: String?
 
-    public init(status: Int, headers: [String: String] = [:], body: Data = Data(), sentBodySHA256: String? = nil) {
+    package init(status: Int, headers: [String: String] = [:], body: Data = Data(), sentBodySHA256: String? = nil) {
         self.status = status
         self.headers = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { "\($0),\($1)" })
         self.body = body
         self.sentBodySHA256 = sentBodySHA256
     }
 
-    public subscript(header name: String) -> String? {
+    package subscript(header name: String) -> String? {
         headers[name.lowercased()]
     }
 
-    public var isSuccess: Bool { (200..<300).contains(status) }
+    package var isSuccess: Bool { (200..<300).contains(status) }
 }
 
 /// A request that got no HTTP answer (or one too large to accept).
@@ -33,8 +33,8 @@ public struct HTTPResponse: Sendable, Equatable {
 /// What matters to a caller is whether the request may have had its effect: only a failure that proves it never
 /// reached the server (`setup`) or that lies in our own body or limits is final. Everything else leaves the outcome
 /// unknown and is worth another try; the AWS calls are idempotent, so a retry adopts what the first attempt did.
-public struct TransportError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable {
+package struct TransportError: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Kind: String, Sendable {
         /// Connect or total time-out: the request may or may not have been processed.
         case timeout
         /// The server could not be reached (name resolution, connect, TLS handshake): nothing was processed.
@@ -51,16 +51,16 @@ public struct TransportError: Error, Sendable, Equatable, CustomStringConvertibl
         case setup
     }
 
-    public var kind: Kind
-    public var message: String
+    package var kind: Kind
+    package var message: String
 
-    public init(_ kind: Kind, _ message: String) {
+    package init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
     /// Every failure whose outcome is unknown, and every unreachable server, is worth another try.
-    public var isRetryable: Bool { kind == .timeout || kind == .connection || kind == .answerLost }
+    package var isRetryable: Bool { kind == .timeout || kind == .connection || kind == .answerLost }
 
-    public var description: String { "\(kind.rawValue): \(message)" }
+    package var description: String { "\(kind.rawValue): \(message)" }
 }

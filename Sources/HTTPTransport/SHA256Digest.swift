@@ -2,10 +2,10 @@ import CCrypto
 import Foundation
 
 /// Incremental SHA-256 over OpenSSL's EVP digest API, so a 500 MB image can be hashed while it streams.
-public struct SHA256Digest: ~Copyable {
+package struct SHA256Digest: ~Copyable {
     private let context: OpaquePointer
 
-    public init() {
+    package init() {
         guard let context = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new failed: out of memory") }
         guard EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else { fatalError("EVP_DigestInit_ex(SHA-256) failed") }
         self.context = context
@@ -15,18 +15,18 @@ public struct SHA256Digest: ~Copyable {
         EVP_MD_CTX_free(context)
     }
 
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0, let base = bytes.baseAddress else { return }
         let ok = EVP_DigestUpdate(context, base, bytes.count)
         precondition(ok == 1, "EVP_DigestUpdate failed")
     }
 
-    public mutating func update(_ data: Data) {
+    package mutating func update(_ data: Data) {
         data.withUnsafeBytes { update($0) }
     }
 
     /// The 32-byte digest; the hasher cannot be used afterwards.
-    public consuming func finalize() -> Data {
+    package consuming func finalize() -> Data {
         var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         let ok = EVP_DigestFinal_ex(context, &output, &length)
@@ -34,18 +34,18 @@ public struct SHA256Digest: ~Copyable {
         return Data(output.prefix(Int(length)))
     }
 
-    public static func hash(_ data: Data) -> Data {
+    package static func hash(_ data: Data) -> Data {
         var digest = SHA256Digest()
         digest.update(data)
         return digest.finalize()
     }
 
-    public static func hash(_ string: String) -> Data {
+    package static func hash(_ string: String) -> Data {
         hash(Data(string.utf8))
     }
 
     /// Hashes a file in 1 MiB chunks; returns the digest and the number of bytes read.
-    public static func hashFile(atPath path: String) throws -> (digest: Data, size: Int64) {
+    package static func hashFile(atPath path: String) throws -> (digest: Data, size: Int64) {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw FileReadError(path: path, reason: "cannot open for reading")
         }
@@ -63,8 +63,8 @@ public struct SHA256Digest: ~Copyable {
 }
 
 /// HMAC-SHA256 (one shot), used to derive SigV4 signing keys and signatures.
-public enum HMACSHA256 {
-    public static func authenticate(_ message: Data, key: Data) -> Data {
+package enum HMACSHA256 {
+    package static func authenticate(_ message: Data, key: Data) -> Data {
         var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         let result = key.withUnsafeBytes { keyBytes in
@@ -78,22 +78,22 @@ public enum HMACSHA256 {
         return Data(output.prefix(Int(length)))
     }
 
-    public static func authenticate(_ message: String, key: Data) -> Data {
+    package static func authenticate(_ message: String, key: Data) -> Data {
         authenticate(Data(message.utf8), key: key)
     }
 }
 
 /// A local file could not be read.
-public struct FileReadError: Error, Sendable, CustomStringConvertible {
-    public var path: String
-    public var reason: String
+package struct FileReadError: Error, Sendable, CustomStringConvertible {
+    package var path: String
+    package var reason: String
 
-    public var description: String { "\(path): \(reason)" }
+    package var description: String { "\(path): \(reason)" }
 }
 
 extension Data {
     /// Lowercase hexadecimal, as SigV4 and the job document use it.
-    public var lowercaseHex: String {
+    package var lowercaseHex: String {
         let digits: [UInt8] = Array("0123456789abcdef".utf8)
         var bytes = [UInt8]()
         bytes.reserveCapacity(count * 2)
@@ -105,7 +105,7 @@ extension Data {
     }
 
     /// Parses lowercase or uppercase hexadecimal; nil when malformed.
-    public init?(hex: String) {
+    package init?(hex: String) {
         let utf8 = Array(hex.utf8)
         guard utf8.count % 2 == 0 else { return nil }
         var bytes = [UInt8]()

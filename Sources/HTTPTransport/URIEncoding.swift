@@ -1,7 +1,7 @@
 /// URI encoding exactly as SigV4 specifies it: every byte of the UTF-8 form except the unreserved characters
 /// `A-Z a-z 0-9 - _ . ~` becomes `%XX` (uppercase hex); a space is `%20`, never `+`.
-public enum URIEncoding {
-    public static func encode(_ string: String, encodeSlash: Bool = true) -> String {
+package enum URIEncoding {
+    package static func encode(_ string: String, encodeSlash: Bool = true) -> String {
         let hex: [UInt8] = Array("0123456789ABCDEF".utf8)
         var output = [UInt8]()
         output.reserveCapacity(string.utf8.count)

@@ -2,20 +2,20 @@ import Foundation
 import RolloutCore
 
 /// Numbers, durations and timeline lines of `rollout preflight`, for people.
-public enum PreflightText {
+package enum PreflightText {
     /// `500,000`.
-    public static func count(_ value: Int) -> String {
+    package static func count(_ value: Int) -> String {
         value.formatted(.number.grouping(.automatic).locale(Locale(identifier: "en_US")))
     }
 
     /// `20`, `12.5`.
-    public static func count(_ value: Double) -> String {
+    package static func count(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? count(Int(value))
             : value.formatted(.number.precision(.fractionLength(0...1)).locale(Locale(identifier: "en_US")))
     }
 
     /// `8 h 20 m`, `2 m 5 s`, `2 s` (rounded up: a projection never promises less than it computed).
-    public static func duration(_ seconds: Double) -> String {
+    package static func duration(_ seconds: Double) -> String {
         let total = Int(max(0, seconds).rounded(.up))
         let days = total / 86400, hours = total % 86400 / 3600, minutes = total % 3600 / 60, rest = total % 60
         if days > 0 { return hours > 0 ? "\(days) d \(hours) h" : "\(days) d" }
@@ -25,7 +25,7 @@ public enum PreflightText {
     }
 
     /// How a stage's job reaches its devices, in words.
-    public static func targeting(_ targeting: LaunchProjection.Targeting, groupFillPerSecond: Double) -> String {
+    package static func targeting(_ targeting: LaunchProjection.Targeting, groupFillPerSecond: Double) -> String {
         switch targeting {
         case .things: return "thing ARNs"
         case .rings: return "rings"
@@ -36,7 +36,7 @@ public enum PreflightText {
 
     /// `wave-3: 500,000 devices; job created in ~2 s (rings); notifications take ≥ 8 h 20 m at 1,000 per minute;
     /// bake 1h; earliest start 2026-03-02T10:00:00Z`.
-    public static func stage(_ stage: LaunchProjection.Stage, groupFillPerSecond: Double) -> String {
+    package static func stage(_ stage: LaunchProjection.Stage, groupFillPerSecond: Double) -> String {
         guard let devices = stage.devices else { return "\(stage.stage): group of unknown size" }
         guard devices > 0 else { return "\(stage.stage): no device, skipped" }
         var parts = ["\(stage.stage): \(count(devices)) devices"]

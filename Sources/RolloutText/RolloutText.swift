@@ -4,9 +4,9 @@ import RolloutCore
 /// Sentences for people, made at the edges (CLI, HTTP API, status page, webhooks, logs) from the facts the core
 /// keeps. The core never stores these: rewording one here changes no persisted state, and an old event log still
 /// replays to its stored facts.
-public enum RolloutText {
+package enum RolloutText {
     /// What a live rollout waits for (the API's `waitingFor`); nil when it waits for nothing (or has ended).
-    public static func waiting(_ state: RolloutState) -> String? {
+    package static func waiting(_ state: RolloutState) -> String? {
         guard let waiting = state.waiting else { return nil }
         switch waiting {
         case .startTime(let at):
@@ -37,7 +37,7 @@ public enum RolloutText {
     }
 
     /// The last notable thing that happened, or why the rollout ended (the API's `message`).
-    public static func note(_ state: RolloutState) -> String? {
+    package static func note(_ state: RolloutState) -> String? {
         guard let note = state.note else { return nil }
         switch note {
         case .preparing:
@@ -85,7 +85,7 @@ public enum RolloutText {
     }
 
     /// Why a rollout is paused.
-    public static func pause(_ pause: PauseInfo, phase: RolloutPhase) -> String {
+    package static func pause(_ pause: PauseInfo, phase: RolloutPhase) -> String {
         let reasons = (pause.deciding ?? []).map(\.reason).joined(separator: "; ")
         var text: String
         switch pause.kind {
@@ -106,7 +106,7 @@ public enum RolloutText {
     }
 
     /// Why a rollback began.
-    public static func rollbackCause(_ cause: RollbackCause?) -> String {
+    package static func rollbackCause(_ cause: RollbackCause?) -> String {
         switch cause {
         case .gateFailed(let stage, let deciding):
             return "\(stage) gate failed: \(deciding.map(\.reason).joined(separator: "; "))"
@@ -118,7 +118,7 @@ public enum RolloutText {
     }
 
     /// A webhook's Slack-compatible `text`.
-    public static func notification(_ notification: RolloutNotification) -> String {
+    package static func notification(_ notification: RolloutNotification) -> String {
         let id = notification.rolloutId
         let stage = notification.stage ?? "the rollout"
         switch notification.fact {

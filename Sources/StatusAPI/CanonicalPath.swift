@@ -8,13 +8,13 @@ import Darwin
 /// Paths as the file system resolves them, for `ArtifactPolicy`: absolute, `.` and `..` resolved, every symlink
 /// followed (realpath(3)). A relative path resolves against the process's working directory, as the worker's own
 /// reads of that path will.
-public enum CanonicalPath {
+package enum CanonicalPath {
     /// The canonical path. A path whose last components do not exist yet resolves as its deepest existing ancestor
     /// plus those components, so a missing file is judged by where it would be (inside or outside a directory)
     /// and not refused for being missing, which would tell a caller it is missing. Nil when that cannot be known:
     /// something on the path exists but does not resolve (a dangling link, no permission), or the missing part
     /// holds `.` or `..`.
-    public static func resolve(_ path: String) -> String? {
+    package static func resolve(_ path: String) -> String? {
         guard !path.isEmpty else { return nil }
         if let resolved = realPath(path) { return resolved }
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
@@ -32,7 +32,7 @@ public enum CanonicalPath {
     }
 
     /// The canonical path of an existing directory, or nil.
-    public static func directory(_ path: String) -> String? {
+    package static func directory(_ path: String) -> String? {
         guard !path.isEmpty, let resolved = realPath(path) else { return nil }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: resolved, isDirectory: &isDirectory), isDirectory.boolValue else {

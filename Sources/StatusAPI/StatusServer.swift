@@ -8,12 +8,12 @@ import Logging
 ///
 /// Run it with `run(onRunning:)`, or put `application()` into a ServiceLifecycle `ServiceGroup` beside the worker
 /// (it is a `Service`). Cancelling the task that runs it stops the server.
-public struct StatusServer: Sendable {
-    public let service: any RolloutService
-    public let configuration: StatusServerConfiguration
+package struct StatusServer: Sendable {
+    package let service: any RolloutService
+    package let configuration: StatusServerConfiguration
     let logger: Logger
 
-    public init(service: any RolloutService, configuration: StatusServerConfiguration,
+    package init(service: any RolloutService, configuration: StatusServerConfiguration,
                 logger: Logger = Logger(label: "rollout.http")) {
         self.service = service
         self.configuration = configuration
@@ -32,7 +32,7 @@ public struct StatusServer: Sendable {
     /// The Hummingbird application (a ServiceLifecycle `Service`). `onRunning` gets the bound port once the
     /// server listens (useful with port 0).
     /// - Throws: `StatusServerConfigurationError` for a configuration that must not run (see `validate()`).
-    public func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+    package func application(onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
         throws(StatusServerConfigurationError) -> some ApplicationProtocol {
         try configuration.validate()
         let host = configuration.host == "localhost" ? "127.0.0.1" : configuration.host.trimmingCharacters(in: ["[", "]"])
@@ -50,7 +50,7 @@ public struct StatusServer: Sendable {
     }
 
     /// Validates the configuration and serves until the surrounding task is cancelled.
-    public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
+    package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         try await application(onRunning: onRunning).run()
     }
 }

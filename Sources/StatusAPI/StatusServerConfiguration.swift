@@ -5,34 +5,34 @@ import Foundation
 /// The API binds to loopback unless told otherwise, and refuses to listen anywhere else without a bearer token
 /// (`validate()`): every state-changing call would otherwise be open to the network. Beyond loopback, reads need a
 /// token too (the write token or a read-only one): rollout details show the fleet, the firmware and the gates.
-public struct StatusServerConfiguration: Sendable {
+package struct StatusServerConfiguration: Sendable {
     /// Address to bind: `127.0.0.1` (default), `::1`, `localhost`, or any other address when a token is set.
     /// Only those three names count as loopback; any other address (`127.0.0.2` included) is treated as reachable
     /// from the network.
-    public var host: String
+    package var host: String
     /// TCP port; 0 picks a free one (learn it from `StatusServer.run(onRunning:)`).
-    public var port: Int
+    package var port: Int
     /// The write token: when set, every state-changing call must carry `Authorization: Bearer <token>`.
-    public var token: String?
+    package var token: String?
     /// A read-only token: accepted on reads, refused (403) on state-changing calls. Needs `token` as well; when set,
     /// reads need a token even on loopback.
-    public var readToken: String?
+    package var readToken: String?
     /// Directories whose files (artifacts, signing keys) plans submitted over HTTP may name; empty: only `s3://`
     /// artifacts. Checked with symlinks resolved (see `ArtifactPolicy`).
-    public var artifactDirectories: [String]
+    package var artifactDirectories: [String]
     /// Largest request body accepted (a submitted plan); larger ones get 413.
-    public var bodyBytesMax: Int
+    package var bodyBytesMax: Int
     /// The OpenAPI 3 document served at `/openapi.json` (the embedded one, identical to `Sources/StatusAPI/Resources/openapi.json`).
-    public var openAPIDocument: String
+    package var openAPIDocument: String
     /// Seconds between reloads of the HTML status page.
-    public var pageRefreshSeconds: Int
+    package var pageRefreshSeconds: Int
     /// Rollouts shown on the HTML status page, newest first.
-    public var pageRolloutsMax: Int
+    package var pageRolloutsMax: Int
 
-    public static let bodyBytesMaxDefault = 1 << 20
-    public static let loopbackHosts: Set<String> = ["127.0.0.1", "::1", "[::1]", "localhost"]
+    package static let bodyBytesMaxDefault = 1 << 20
+    package static let loopbackHosts: Set<String> = ["127.0.0.1", "::1", "[::1]", "localhost"]
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, token: String? = nil, readToken: String? = nil,
+    package init(host: String = "127.0.0.1", port: Int = 8080, token: String? = nil, readToken: String? = nil,
                 artifactDirectories: [String] = [], bodyBytesMax: Int = StatusServerConfiguration.bodyBytesMaxDefault,
                 openAPIDocument: String = OpenAPIDocument.json, pageRefreshSeconds: Int = 5, pageRolloutsMax: Int = 200) {
         self.host = host
@@ -46,14 +46,14 @@ public struct StatusServerConfiguration: Sendable {
         self.pageRolloutsMax = pageRolloutsMax
     }
 
-    public var isLoopback: Bool { Self.loopbackHosts.contains(host.lowercased()) }
+    package var isLoopback: Bool { Self.loopbackHosts.contains(host.lowercased()) }
 
     /// Reads (everything but `/healthz` and `/readyz`) need a token beyond loopback, and wherever a read-only token
     /// is configured (configuring one says reads are to be protected).
-    public var readsRequireToken: Bool { !isLoopback || readToken != nil }
+    package var readsRequireToken: Bool { !isLoopback || readToken != nil }
 
     /// Throws a readable error for a configuration the worker must not run with.
-    public func validate() throws(StatusServerConfigurationError) {
+    package func validate() throws(StatusServerConfigurationError) {
         if host.isEmpty {
             throw StatusServerConfigurationError(message: "the HTTP host is empty; use 127.0.0.1 for loopback")
         }

@@ -1,12 +1,12 @@
 import Foundation
 
 /// Why a `StatusServerConfiguration` cannot be used.
-public struct StatusServerConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
+package struct StatusServerConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var message: String
 
-    public init(message: String) {
+    package init(message: String) {
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

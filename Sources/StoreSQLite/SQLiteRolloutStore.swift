@@ -15,24 +15,24 @@ import RolloutCore
 /// Every call is serialized by one lock around the connection; statements are prepared once and cached.
 /// Calls block on disk I/O (and, for a reader, on the writer): keep them off Swift's cooperative pool where
 /// that matters. Schema and encodings: `StoreSchema`, `StoreJSON`, `DeviceIdBlob`.
-public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
-    public enum OpenRole: Sendable, Equatable {
+package final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
+    package enum OpenRole: Sendable, Equatable {
         /// The one process driving rollouts: exclusive lock, creates and migrates the database.
         case worker
         /// Reads while a worker runs: no lock, no schema change.
         case reader
     }
 
-    public static let memoryPath = ":memory:"
-    public static let busyTimeoutMilliseconds: Int32 = 5000
+    package static let memoryPath = ":memory:"
+    package static let busyTimeoutMilliseconds: Int32 = 5000
     /// Page size of new databases. 16 KiB instead of SQLite's 4 KiB: a 1,000,000-device cohort is a 13 MB blob,
     /// and a quarter of the pages roughly halves its save time (measured: ~100 ms → ~40–70 ms).
-    public static let pageSizeBytes = 16_384
+    package static let pageSizeBytes = 16_384
     /// Rows one query may return: `limit`s are capped to it, and a longer answer means something is wrong.
-    public static let rowsPerQueryMax = 1 << 20
+    package static let rowsPerQueryMax = 1 << 20
 
-    public let path: String
-    public let role: OpenRole
+    package let path: String
+    package let role: OpenRole
     /// Guards `connection`, `lockFile` and `json`: every public method runs under it.
     private let lock = NSLock()
     /// Nil once closed.
@@ -42,7 +42,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
     private var lockFile: DatabaseLockFile?
 
     /// What a returned commit survives.
-    public enum Durability: Sendable, Equatable {
+    package enum Durability: Sendable, Equatable {
         /// `synchronous=FULL`: a process crash and a power cut (the worker: acknowledged commands must stay).
         case powerLoss
         /// `synchronous=NORMAL` in WAL: a process crash (SIGKILL) loses nothing; a power cut may lose the last
@@ -50,7 +50,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         case processCrash
     }
 
-    public init(path: String, role: OpenRole, durability: Durability = .powerLoss) throws {
+    package init(path: String, role: OpenRole, durability: Durability = .powerLoss) throws {
         precondition(!path.isEmpty, "database path is empty")
         let inMemory = path == Self.memoryPath
         self.path = path
@@ -88,7 +88,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
 
     // MARK: RolloutStore
 
-    public func create(_ rollout: NewRollout, commit: StoreCommit) throws -> Bool {
+    package func create(_ rollout: NewRollout, commit: StoreCommit) throws -> Bool {
         precondition(commit.rolloutId == rollout.id, "the first commit belongs to the new rollout")
         precondition(commit.expectedEventCount == 0, "a new rollout has no event yet")
         Self.checkConsistency(commit)
@@ -121,7 +121,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         }
     }
 
-    public func rollout(id: String) throws -> StoredRollout? {
+    package func rollout(id: String) throws -> StoredRollout? {
         try perform("reading rollout \(id)") { db in
             try db.withStatement("""
                 SELECT id, plan_json, plan_source, fleet_kind, state_json, event_count FROM rollouts WHERE id = ?1
@@ -132,7 +132,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         }
     }
 
-    public func rollouts(phases: Set<RolloutPhase>?, limit: Int) throws -> [StoredRollout] {
+    package func rollouts(phases: Set<RolloutPhase>?, limit: Int) throws -> [StoredRollout] {
         precondition(limit > 0, "limit must be positive")
         let names = phases.map { $0.map(\.rawValue).sorted() }
         if names?.isEmpty == true { return [] }
@@ -159,7 +159,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         }
     }
 
-    public func activeRolloutIds() throws -> [String] {
+    package func activeRolloutIds() throws -> [String] {
         try perform("listing active rollouts") { db in
             try db.withStatement("""
                 SELECT id FROM rollouts
@@ -172,7 +172,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         }
     }
 
-    public func commit(_ commit: StoreCommit) throws {
+    package func commit(_ commit: StoreCommit) throws {
         Self.checkConsistency(commit)
         try perform("committing event \(commit.event.sequence) (\(commit.event.event.kind)) of rollout \(commit.rolloutId)") { db in
             let stateJSON = try json.encode(commit.state, "state of rollout \(commit.rolloutId)")
@@ -182,7 +182,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         }
     }
 
-    public func pendingEffects(rolloutId: String) throws -> [PendingEffect] {
+    package func pendingEffects(rolloutId: String) throws -> [PendingEffect] {
         try perform("reading pending effects of rollout \(rolloutId)") { db in
             try db.withStatement("""
                 SELECT key, json, attempts, next_attempt_at, last_error FROM effects
@@ -199,7 +199,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         }
     }
 
-    public func pendingEffectKeys() throws -> [String: Set<String>] {
+    package func pendingEffectKeys() throws -> [String: Set<String>] {
         try perform("reading pending effect keys") { db in
             try db.withStatement("SELECT rollout_id, key FROM effects WHERE status = 'pending'") { statement in
                 var keys: [String: Set<String>] = [:]
@@ -211,7 +211,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         }
     }
 
-    public func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String) throws {
+    package func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String) throws {
         precondition(attempts >= 0, "attempts are never negative")
         try perform("deferring effect \(key) of rollout \(rolloutId)") { db in
             try db.withStatement("""
@@ -229,7 +229,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         }
     }
 
-    public func finishEffect(rolloutId: String, key: String, status: EffectStatus) throws {
+    package func finishEffect(rolloutId: String, key: String, status: EffectStatus) throws {
         precondition(status != .pending, "an effect finishes as done, skipped or failed")
         try perform("finishing effect \(key) of rollout \(rolloutId)") { db in
             try db.withStatement("UPDATE effects SET status = ?3 WHERE rollout_id = ?1 AND key = ?2") { statement in
@@ -242,7 +242,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         }
     }
 
-    public func events(rolloutId: String, afterSequence: Int, limit: Int) throws -> [RolloutEventRecord] {
+    package func events(rolloutId: String, afterSequence: Int, limit: Int) throws -> [RolloutEventRecord] {
         precondition(afterSequence >= 0, "sequences start at 1")
         precondition(limit > 0, "limit must be positive")
         let rowsMax = min(limit, Self.rowsPerQueryMax)
@@ -266,7 +266,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         }
     }
 
-    public func verdicts(rolloutId: String) throws -> [VerdictRecord] {
+    package func verdicts(rolloutId: String) throws -> [VerdictRecord] {
         try perform("reading verdicts of rollout \(rolloutId)") { db in
             try db.withStatement("SELECT stage, at, json FROM verdicts WHERE rollout_id = ?1 ORDER BY id") { statement in
                 try statement.bind(1, rolloutId)
@@ -280,7 +280,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         }
     }
 
-    public func latestInstant() throws -> Date? {
+    package func latestInstant() throws -> Date? {
         try perform("reading the latest instant") { db in
             try db.withStatement("SELECT max(updated_at) FROM rollouts") { statement in
                 try statement.step() ? statement.optionalDate(0) : nil
@@ -288,7 +288,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         }
     }
 
-    public func cohorts(rolloutId: String) throws -> CohortAssignment? {
+    package func cohorts(rolloutId: String) throws -> CohortAssignment? {
         try perform("reading cohorts of rollout \(rolloutId)") { db in
             try db.withStatement("""
                 SELECT device_count, device_ids, stage_sizes_json, eligible_count FROM cohorts WHERE rollout_id = ?1
@@ -309,7 +309,7 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
     // MARK: maintenance
 
     /// SQLite's `PRAGMA quick_check`: the problems found, empty when the database is sound. Reads every page.
-    public func quickCheck() throws -> [String] {
+    package func quickCheck() throws -> [String] {
         try perform("checking database \(path)") { db in
             try db.withStatement("PRAGMA quick_check") { statement in
                 let lines = try readAll(statement, what: "quick_check results") { $0.text(0) }
@@ -319,14 +319,14 @@ public final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
     }
 
     /// The schema version of the open database (`StoreSchema.latestVersion` once open).
-    public func schemaVersion() throws -> Int {
+    package func schemaVersion() throws -> Int {
         try perform("reading the schema version") { try StoreSchema.version($0) }
     }
 
     /// Closes the database and releases the worker lock now, rather than when the last reference goes away
     /// (a simulated crash, or a restart in the same process, can then open the file again). Idempotent; every
     /// later call throws `StoreError.database`.
-    public func close() {
+    package func close() {
         lock.lock()
         defer { lock.unlock() }
         connection = nil  // finalizes the statements and closes the connection (WAL checkpoint on last close)

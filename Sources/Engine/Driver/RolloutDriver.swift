@@ -10,17 +10,17 @@ import RolloutCore
 /// What happens after a step is the engine's `StepOutcome` (finished, due, needs a person) passed through the
 /// driver's `Policy`: the worker keeps every rollout going, `run` stops when its rollout needs a person, the
 /// simulator approves after a delay.
-public actor RolloutDriver {
-    public struct Configuration: Sendable {
+package actor RolloutDriver {
+    package struct Configuration: Sendable {
         /// Steps of different rollouts running at once (their fleet calls overlap).
-        public var stepsInFlightMax: Int
+        package var stepsInFlightMax: Int
         /// Retry delay after a step failed (a database or programming error), in clock seconds.
-        public var stepErrorBackoffSeconds: Double
+        package var stepErrorBackoffSeconds: Double
         /// A failed step ends `drive(_:)` with its error (`run`, `simulate`, tests) instead of being retried after
         /// `stepErrorBackoffSeconds` (the worker).
-        public var stepErrorEndsDrive: Bool
+        package var stepErrorEndsDrive: Bool
 
-        public init(stepsInFlightMax: Int = 8, stepErrorBackoffSeconds: Double = 5, stepErrorEndsDrive: Bool = false) {
+        package init(stepsInFlightMax: Int = 8, stepErrorBackoffSeconds: Double = 5, stepErrorEndsDrive: Bool = false) {
             precondition(stepsInFlightMax >= 1, "at least one step at a time")
             precondition(stepErrorBackoffSeconds >= 0, "backoff must not be negative")
             self.stepsInFlightMax = stepsInFlightMax
@@ -30,7 +30,7 @@ public actor RolloutDriver {
     }
 
     /// What to do with a rollout after a step.
-    public enum Decision: Sendable, Equatable {
+    package enum Decision: Sendable, Equatable {
         /// As the outcome says: step again when due; a finished rollout or one waiting for a person without timed
         /// work is no longer scheduled (a command wakes it).
         case proceed
@@ -41,20 +41,20 @@ public actor RolloutDriver {
     }
 
     /// Decides after every step; runs on the driver, so it may call the engine.
-    public typealias Policy = @Sendable (_ rolloutId: String, _ outcome: StepOutcome, _ driver: RolloutDriver) async
+    package typealias Policy = @Sendable (_ rolloutId: String, _ outcome: StepOutcome, _ driver: RolloutDriver) async
         -> Decision
 
     /// Keep every rollout going until `stop()` (the worker).
-    public static let keepGoing: Policy = { _, _, _ in .proceed }
+    package static let keepGoing: Policy = { _, _, _ in .proceed }
     /// Release a rollout once it is finished or needs a person (`rollout run`, tests).
-    public static let untilFinishedOrPerson: Policy = { _, outcome, _ in
+    package static let untilFinishedOrPerson: Policy = { _, outcome, _ in
         switch outcome {
         case .finished, .needsPerson: return .release
         case .due: return .proceed
         }
     }
 
-    public nonisolated let engine: RolloutEngine
+    package nonisolated let engine: RolloutEngine
     let clock: any RolloutClock
     let configuration: Configuration
     let policy: Policy
@@ -77,7 +77,7 @@ public actor RolloutDriver {
         case stepEnded(String, Result<StepOutcome, any Error>)
     }
 
-    public init(engine: RolloutEngine, clock: any RolloutClock, configuration: Configuration = Configuration(),
+    package init(engine: RolloutEngine, clock: any RolloutClock, configuration: Configuration = Configuration(),
                 policy: @escaping Policy = RolloutDriver.keepGoing, logger: Logger = Logger(label: "rollout.driver")) {
         self.engine = engine
         self.clock = clock
@@ -90,7 +90,7 @@ public actor RolloutDriver {
     // MARK: scheduling
 
     /// Steps `rolloutId` at `at` (default: now), or earlier if it is already due earlier.
-    public func wake(_ rolloutId: String, at: Date? = nil) {
+    package func wake(_ rolloutId: String, at: Date? = nil) {
         let at = at ?? clock.now()
         released[rolloutId] = nil
         if inFlight.contains(rolloutId) {
@@ -103,28 +103,28 @@ public actor RolloutDriver {
     }
 
     /// Asks `run()` to return once the steps in flight are finished and persisted (graceful shutdown).
-    public func stop() {
+    package func stop() {
         stopping = true
         signalSink.yield(.poke)
     }
 
     /// When `rolloutId` is next stepped (nil: not scheduled).
-    public func nextWakeAt(of rolloutId: String) -> Date? {
+    package func nextWakeAt(of rolloutId: String) -> Date? {
         queue.wakeAt(of: rolloutId)
     }
 
-    public var stepErrorCount: Int { stepErrors }
+    package var stepErrorCount: Int { stepErrors }
 
     // MARK: running
 
     /// Runs until `stop()`: the worker's loop.
-    public func run() async {
+    package func run() async {
         await loop { false }
     }
 
     /// Drives one rollout until the policy releases it (returning its last outcome) or `stop()` is called (nil).
     /// Other scheduled rollouts are stepped meanwhile. With `stepErrorEndsDrive`, a failed step's error is thrown.
-    public func drive(_ rolloutId: String) async throws -> StepOutcome? {
+    package func drive(_ rolloutId: String) async throws -> StepOutcome? {
         wake(rolloutId)
         await loop { self.released[rolloutId] != nil }
         return try released.removeValue(forKey: rolloutId)?.get()

@@ -2,7 +2,7 @@ import Foundation
 import RolloutCore
 
 /// What a rollout needs after one `RolloutEngine.step`: the one place that decides "done, later, or a person".
-public enum StepOutcome: Sendable, Equatable {
+package enum StepOutcome: Sendable, Equatable {
     /// Terminal, and nothing is left in its outbox.
     case finished
     /// Look at it again at this instant (a timer, a poll, an effect's retry).
@@ -12,7 +12,7 @@ public enum StepOutcome: Sendable, Equatable {
     case needsPerson(PersonNeeded, nextDueAt: Date?)
 
     /// When the rollout must be looked at again, whatever the reason (nil: finished, or only a person can move it).
-    public var nextDueAt: Date? {
+    package var nextDueAt: Date? {
         switch self {
         case .finished: return nil
         case .due(let at): return at
@@ -22,7 +22,7 @@ public enum StepOutcome: Sendable, Equatable {
 }
 
 /// Why a rollout waits for a person.
-public enum PersonNeeded: Sendable, Equatable {
+package enum PersonNeeded: Sendable, Equatable {
     /// A pause is in force (a person's, a failed gate's with `onFailure: pause`, missing evidence, a failed call).
     case resume(PauseInfo.Kind)
     /// A stage with `approval: required` waits.

@@ -6,7 +6,7 @@ import RolloutCore
 /// Every verb is idempotent: the engine may call it again after a crash with the same arguments,
 /// and the second call must succeed without doing the work twice (deterministic job ids, content-addressed keys).
 /// Errors thrown are `FleetError`, so the engine can tell retryable from permanent failures.
-public protocol Fleet: Sendable {
+package protocol Fleet: Sendable {
     /// `sim` or `aws`; shown to users and stored with the rollout.
     var kind: String { get }
 
@@ -52,30 +52,30 @@ public protocol Fleet: Sendable {
 }
 
 extension Fleet {
-    public func apiUsage() -> [FleetAPIUsage] { [] }
+    package func apiUsage() -> [FleetAPIUsage] { [] }
 }
 
 /// Devices eligible for a rollout, columnar so a million of them stay compact.
-public struct DeviceInventory: Sendable, Equatable {
-    public var deviceIds: [String]
+package struct DeviceInventory: Sendable, Equatable {
+    package var deviceIds: [String]
 
-    public init(deviceIds: [String]) {
+    package init(deviceIds: [String]) {
         self.deviceIds = deviceIds
     }
 }
 
 /// A firmware image to make available to devices.
-public struct ArtifactRequest: Sendable, Equatable {
-    public var rolloutId: String
-    public var firmware: String
-    public var version: String
-    public var location: ArtifactLocation
+package struct ArtifactRequest: Sendable, Equatable {
+    package var rolloutId: String
+    package var firmware: String
+    package var version: String
+    package var location: ArtifactLocation
     /// PEM private key path: when set the staged artifact carries an ECDSA P-256 signature of the image.
-    public var signingKeyPath: String?
+    package var signingKeyPath: String?
     /// Bucket and presigning settings from the plan (required by the AWS fleet, ignored by the simulated one).
-    public var aws: AWSPlanSettings?
+    package var aws: AWSPlanSettings?
 
-    public init(rolloutId: String, firmware: String, version: String, location: ArtifactLocation,
+    package init(rolloutId: String, firmware: String, version: String, location: ArtifactLocation,
                 signingKeyPath: String? = nil, aws: AWSPlanSettings? = nil) {
         self.aws = aws
         self.rolloutId = rolloutId
@@ -87,20 +87,20 @@ public struct ArtifactRequest: Sendable, Equatable {
 }
 
 /// Everything the fleet needs to create one stage's job.
-public struct JobRequest: Sendable, Equatable {
-    public var rolloutId: String
+package struct JobRequest: Sendable, Equatable {
+    package var rolloutId: String
     /// `<rollout id>-<stage>`: 1–64 chars of `[a-zA-Z0-9_-]`.
-    public var jobId: String
-    public var stage: String
-    public var targets: JobTargets
-    public var document: JobDocument
-    public var settings: JobSettings
+    package var jobId: String
+    package var stage: String
+    package var targets: JobTargets
+    package var document: JobDocument
+    package var settings: JobSettings
     /// Bucket and presigning settings from the plan (required by the AWS fleet, ignored by the simulated one).
-    public var aws: AWSPlanSettings?
+    package var aws: AWSPlanSettings?
     /// When the fleet itself stops the job's queued executions (AWS `abortConfig`), even with the worker down.
-    public var abortCriteria: [JobAbortCriterion]
+    package var abortCriteria: [JobAbortCriterion]
 
-    public init(rolloutId: String, jobId: String, stage: String, targets: JobTargets, document: JobDocument,
+    package init(rolloutId: String, jobId: String, stage: String, targets: JobTargets, document: JobDocument,
                 settings: JobSettings, aws: AWSPlanSettings? = nil, abortCriteria: [JobAbortCriterion] = []) {
         self.aws = aws
         self.abortCriteria = abortCriteria
@@ -113,7 +113,7 @@ public struct JobRequest: Sendable, Equatable {
     }
 }
 
-public enum JobTargets: Sendable, Equatable {
+package enum JobTargets: Sendable, Equatable {
     /// Individual devices (the fleet may put them in a temporary group when there are many).
     case devices([String])
     /// An existing thing group, targeted as a whole.
@@ -121,7 +121,7 @@ public enum JobTargets: Sendable, Equatable {
 }
 
 /// Why a fleet call failed, in terms the engine can act on.
-public enum FleetError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum FleetError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Throttling, 5xx, time-outs, connection resets: worth another try after `retryAfterSeconds` (if known).
     case retryable(String, retryAfterSeconds: Double?)
     /// A resource with the same deterministic id exists but differs from what was asked.
@@ -134,7 +134,7 @@ public enum FleetError: Error, Sendable, Equatable, CustomStringConvertible {
     /// capacity, retried with a capped backoff for as long as it takes, and never fails for it.
     case capacity(FleetCapacityWait)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .retryable(let message, _): return message
         case .conflict(let message): return "conflict: \(message)"
@@ -145,7 +145,7 @@ public enum FleetError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Another try may succeed: `.retryable` and `.capacity`.
-    public var isRetryable: Bool {
+    package var isRetryable: Bool {
         switch self {
         case .retryable, .capacity: return true
         case .conflict, .notFound, .permanent: return false

@@ -3,8 +3,8 @@ import Foundation
 /// A fleet limit that is used up for now: the account's job slots, room in a device's thing groups, another quota.
 /// Unlike a failure it says nothing wrong about the request: the effect waits (retried with a capped backoff, never
 /// given up) until capacity frees itself (jobs finish) or a person frees it (`remedy`).
-public struct FleetCapacityWait: Sendable, Equatable, CustomStringConvertible {
-    public enum Resource: Sendable, Equatable {
+package struct FleetCapacityWait: Sendable, Equatable, CustomStringConvertible {
+    package enum Resource: Sendable, Equatable {
         /// The account's concurrent or active jobs are at their quota: CreateJob must wait for one to end.
         case jobSlot
         /// A device already belongs to as many thing groups as AWS allows.
@@ -13,14 +13,14 @@ public struct FleetCapacityWait: Sendable, Equatable, CustomStringConvertible {
         case quota(String)
     }
 
-    public var resource: Resource
+    package var resource: Resource
     /// What the fleet answered, naming the resource (`job rollout-…-wave-3: LimitExceededException: …`).
-    public var detail: String
+    package var detail: String
     /// What a person can run to free capacity sooner.
-    public var remedy: String
-    public var retryAfterSeconds: Double?
+    package var remedy: String
+    package var retryAfterSeconds: Double?
 
-    public init(resource: Resource, detail: String, remedy: String, retryAfterSeconds: Double? = nil) {
+    package init(resource: Resource, detail: String, remedy: String, retryAfterSeconds: Double? = nil) {
         self.resource = resource
         self.detail = detail
         self.remedy = remedy
@@ -28,7 +28,7 @@ public struct FleetCapacityWait: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// What the effect waits for, as a noun phrase: `a job slot`.
-    public var waitingFor: String {
+    package var waitingFor: String {
         switch resource {
         case .jobSlot: return "a job slot"
         case .thingGroupRoom(let thing): return "room in the thing groups of \(thing)"
@@ -36,7 +36,7 @@ public struct FleetCapacityWait: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         "waiting for \(waitingFor): \(detail); \(remedy)"
     }
 }

@@ -2,26 +2,26 @@ import Foundation
 import RolloutCore
 
 /// Reads external metrics for metric gates: HTTP JSON in production, the simulated fleet's health in simulation.
-public protocol MetricSource: Sendable {
+package protocol MetricSource: Sendable {
     /// The gate's value, or the reason it could not be read. Never throws: an unreadable metric is evidence too.
     func read(_ gate: MetricGate, rolloutId: String, stage: String) async -> MetricReading
 }
 
 /// Sends rollout notifications to webhooks.
-public protocol Notifier: Sendable {
+package protocol Notifier: Sendable {
     func send(_ notification: RolloutNotification, to targets: [WebhookTarget]) async throws
 }
 
 /// A notifier that keeps what it was asked to send (simulation and tests).
-public final class RecordingNotifier: Notifier, @unchecked Sendable {
+package final class RecordingNotifier: Notifier, @unchecked Sendable {
     private let lock = NSLock()
     private var sentStorage: [RolloutNotification] = []
 
-    public init() {}
+    package init() {}
 
-    public var sent: [RolloutNotification] { lock.withLock { sentStorage } }
+    package var sent: [RolloutNotification] { lock.withLock { sentStorage } }
 
-    public func send(_ notification: RolloutNotification, to targets: [WebhookTarget]) async throws {
+    package func send(_ notification: RolloutNotification, to targets: [WebhookTarget]) async throws {
         lock.withLock { sentStorage.append(notification) }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Where time comes from: the wall clock in the worker, a virtual clock in simulation.
-public protocol RolloutClock: Sendable {
+package protocol RolloutClock: Sendable {
     func now() -> Date
     /// Returns once the clock shows `date` (at once if it already does). A virtual clock jumps there.
     func sleep(until date: Date) async throws
@@ -11,18 +11,18 @@ public protocol RolloutClock: Sendable {
 }
 
 extension RolloutClock {
-    public var advancesOnlyWhenIdle: Bool { false }
+    package var advancesOnlyWhenIdle: Bool { false }
 }
 
 /// The real clock, optionally sped up (`--time-scale`) for demos and tests: it runs `scale` times faster than
 /// wall time from `startingAt` (default: now). A sped-up worker restarted on the same database starts its clock at
 /// the latest instant already recorded, so time never runs backwards for its rollouts.
-public struct SystemClock: RolloutClock {
-    public let scale: Double
+package struct SystemClock: RolloutClock {
+    package let scale: Double
     let wallOrigin: Date
     let origin: Date
 
-    public init(scale: Double = 1, startingAt: Date? = nil) {
+    package init(scale: Double = 1, startingAt: Date? = nil) {
         precondition(scale >= 1, "time scale must be at least 1")
         self.scale = scale
         let wall = Date()
@@ -30,13 +30,13 @@ public struct SystemClock: RolloutClock {
         self.origin = scale == 1 ? wall : max(wall, startingAt ?? wall)
     }
 
-    public func now() -> Date {
+    package func now() -> Date {
         guard scale != 1 else { return Date() }
         return origin.addingTimeInterval(Date().timeIntervalSince(wallOrigin) * scale)
     }
 
     /// Sleeps the wall time until the clock shows `date` (bounded to a day per call: the caller loops).
-    public func sleep(until date: Date) async throws {
+    package func sleep(until date: Date) async throws {
         let wallSeconds = min(max(0, date.timeIntervalSince(now()) / scale), 86_400)
         guard wallSeconds > 0 else { return }
         try await Task.sleep(nanoseconds: UInt64(wallSeconds * 1_000_000_000))

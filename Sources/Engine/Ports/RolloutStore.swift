@@ -6,7 +6,7 @@ import RolloutCore
 /// `commit` is the one way state changes: ONE transaction appends the event, saves the state, queues the effects,
 /// records verdicts and marks the effect that caused the event as done. Implementations: `SQLiteRolloutStore`
 /// (StoreSQLite) and `MemoryRolloutStore` (tests).
-public protocol RolloutStore: AnyObject, Sendable {
+package protocol RolloutStore: AnyObject, Sendable {
     /// Stores a new rollout with its first event. Returns false, changing nothing, when `rollout.id` exists.
     func create(_ rollout: NewRollout, commit: StoreCommit) throws -> Bool
     func rollout(id: String) throws -> StoredRollout?
@@ -34,14 +34,14 @@ public protocol RolloutStore: AnyObject, Sendable {
 }
 
 /// A rollout about to be stored.
-public struct NewRollout: Sendable {
-    public var id: String
-    public var plan: RolloutPlan
+package struct NewRollout: Sendable {
+    package var id: String
+    package var plan: RolloutPlan
     /// The plan as submitted (its hash is part of the id).
-    public var planSource: String
-    public var fleetKind: String
+    package var planSource: String
+    package var fleetKind: String
 
-    public init(id: String, plan: RolloutPlan, planSource: String, fleetKind: String) {
+    package init(id: String, plan: RolloutPlan, planSource: String, fleetKind: String) {
         self.id = id
         self.plan = plan
         self.planSource = planSource
@@ -50,14 +50,14 @@ public struct NewRollout: Sendable {
 }
 
 /// A stored rollout.
-public struct StoredRollout: Sendable {
-    public var id: String
-    public var plan: RolloutPlan
-    public var planSource: String
-    public var fleetKind: String
-    public var state: RolloutState
+package struct StoredRollout: Sendable {
+    package var id: String
+    package var plan: RolloutPlan
+    package var planSource: String
+    package var fleetKind: String
+    package var state: RolloutState
 
-    public init(id: String, plan: RolloutPlan, planSource: String, fleetKind: String, state: RolloutState) {
+    package init(id: String, plan: RolloutPlan, planSource: String, fleetKind: String, state: RolloutState) {
         self.id = id
         self.plan = plan
         self.planSource = planSource
@@ -67,22 +67,22 @@ public struct StoredRollout: Sendable {
 }
 
 /// Everything one state change writes, in one transaction.
-public struct StoreCommit: Sendable {
-    public var rolloutId: String
+package struct StoreCommit: Sendable {
+    package var rolloutId: String
     /// `state.eventCount` before this change.
-    public var expectedEventCount: Int
-    public var event: RolloutEventRecord
-    public var state: RolloutState
+    package var expectedEventCount: Int
+    package var event: RolloutEventRecord
+    package var state: RolloutState
     /// Queued as pending; an effect whose key exists is queued again (pending, attempts reset).
-    public var effects: [EffectRecord]
-    public var verdicts: [VerdictRecord]
+    package var effects: [EffectRecord]
+    package var verdicts: [VerdictRecord]
     /// The effect whose completion this event records, marked with `completedEffectStatus`.
-    public var completedEffectKey: String?
-    public var completedEffectStatus: EffectStatus
+    package var completedEffectKey: String?
+    package var completedEffectStatus: EffectStatus
     /// The cohort assignment decided by this event (`prepared`), saved with it.
-    public var cohorts: CohortAssignment?
+    package var cohorts: CohortAssignment?
 
-    public init(rolloutId: String, expectedEventCount: Int, event: RolloutEventRecord, state: RolloutState,
+    package init(rolloutId: String, expectedEventCount: Int, event: RolloutEventRecord, state: RolloutState,
                 effects: [EffectRecord], verdicts: [VerdictRecord], completedEffectKey: String? = nil,
                 completedEffectStatus: EffectStatus = .done, cohorts: CohortAssignment? = nil) {
         self.rolloutId = rolloutId
@@ -97,18 +97,18 @@ public struct StoreCommit: Sendable {
     }
 }
 
-public enum EffectStatus: String, Codable, Sendable {
+package enum EffectStatus: String, Codable, Sendable {
     case pending, done, skipped, failed
 }
 
 /// An effect waiting in the outbox.
-public struct PendingEffect: Sendable, Equatable {
-    public var record: EffectRecord
-    public var attempts: Int
-    public var nextAttemptAt: Date?
-    public var lastError: String?
+package struct PendingEffect: Sendable, Equatable {
+    package var record: EffectRecord
+    package var attempts: Int
+    package var nextAttemptAt: Date?
+    package var lastError: String?
 
-    public init(record: EffectRecord, attempts: Int, nextAttemptAt: Date?, lastError: String?) {
+    package init(record: EffectRecord, attempts: Int, nextAttemptAt: Date?, lastError: String?) {
         self.record = record
         self.attempts = attempts
         self.nextAttemptAt = nextAttemptAt
@@ -116,7 +116,7 @@ public struct PendingEffect: Sendable, Equatable {
     }
 }
 
-public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The rollout changed under us (its event count is not the one expected).
     case conflict(rolloutId: String, expected: Int, found: Int)
     case notFound(rolloutId: String)
@@ -125,7 +125,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The database failed or holds something this version cannot read.
     case database(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .conflict(let id, let expected, let found):
             return "rollout \(id) changed concurrently (expected event \(expected), found \(found))"

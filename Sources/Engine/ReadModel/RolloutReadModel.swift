@@ -8,23 +8,23 @@ import RolloutCore
 ///
 /// Thread-safe (reads are frequent and short: a lock, not an actor hop). Verdict histories are read from the store
 /// on first use and then kept up to date from commits. Bounded by the number of rollouts the store holds.
-public final class RolloutReadModel: @unchecked Sendable {
+package final class RolloutReadModel: @unchecked Sendable {
     /// One rollout as readers see it.
-    public struct Entry: Sendable {
-        public var rollout: StoredRollout
+    package struct Entry: Sendable {
+        package var rollout: StoredRollout
         /// Every change of verdict, oldest first (nil until first read).
-        public var verdicts: [VerdictRecord]?
+        package var verdicts: [VerdictRecord]?
         /// Keys of the effects waiting in the outbox.
-        public var pendingEffectKeys: Set<String> {
+        package var pendingEffectKeys: Set<String> {
             didSet { retries = retries.filter { pendingEffectKeys.contains($0.key) } }
         }
         /// Pending effects whose last attempt failed, by key (published as attempts fail; an effect that leaves the
         /// outbox leaves this too).
-        public var retries: [String: EffectRetry] = [:]
+        package var retries: [String: EffectRetry] = [:]
         /// When the driver will next look at it (nil: waiting for a person, finished, or not driven here).
-        public var nextWakeAt: Date?
+        package var nextWakeAt: Date?
         /// Changes on every update: readers may cache what they derive from an entry under (id, revision).
-        public var revision: UInt64
+        package var revision: UInt64
     }
 
     private let lock = NSLock()
@@ -36,14 +36,14 @@ public final class RolloutReadModel: @unchecked Sendable {
     private let store: (any RolloutStore)?
 
     /// - Parameter store: where verdict histories are read on first use (nil: only what is published).
-    public init(store: (any RolloutStore)? = nil) {
+    package init(store: (any RolloutStore)? = nil) {
         self.store = store
     }
 
     // MARK: publishing
 
     /// Adds (or replaces) a rollout read from the store; `pendingEffectKeys` as the outbox holds them.
-    public func load(_ rollout: StoredRollout, pendingEffectKeys: Set<String>) {
+    package func load(_ rollout: StoredRollout, pendingEffectKeys: Set<String>) {
         update(rollout.id) { entry in
             if var entry {
                 entry.rollout = rollout
@@ -57,7 +57,7 @@ public final class RolloutReadModel: @unchecked Sendable {
     }
 
     /// A rollout just created by `commit` (its first event).
-    public func created(_ rollout: StoredRollout, commit: StoreCommit) {
+    package func created(_ rollout: StoredRollout, commit: StoreCommit) {
         update(rollout.id) { _ in
             Entry(rollout: rollout, verdicts: commit.verdicts, pendingEffectKeys: Set(commit.effects.map(\.key)),
                   nextWakeAt: nil, revision: 0)
@@ -65,7 +65,7 @@ public final class RolloutReadModel: @unchecked Sendable {
     }
 
     /// A transition committed to the store.
-    public func committed(_ commit: StoreCommit) {
+    package func committed(_ commit: StoreCommit) {
         update(commit.rolloutId) { entry in
             guard var entry else { return nil }  // not loaded here: readers will load it from the store
             entry.rollout.state = commit.state
@@ -80,7 +80,7 @@ public final class RolloutReadModel: @unchecked Sendable {
     }
 
     /// An effect finished without an event (a notification sent, a clean-up done, an obsolete effect skipped).
-    public func effectFinished(rolloutId: String, key: String) {
+    package func effectFinished(rolloutId: String, key: String) {
         update(rolloutId) { entry in
             guard var entry else { return nil }
             entry.pendingEffectKeys.remove(key)
@@ -89,7 +89,7 @@ public final class RolloutReadModel: @unchecked Sendable {
     }
 
     /// An effect's attempt failed and it will be tried again at `retry.nextAttemptAt`.
-    public func effectDeferred(rolloutId: String, retry: EffectRetry) {
+    package func effectDeferred(rolloutId: String, retry: EffectRetry) {
         update(rolloutId) { entry in
             guard var entry, entry.pendingEffectKeys.contains(retry.key) else { return entry }
             entry.retries[retry.key] = retry
@@ -98,7 +98,7 @@ public final class RolloutReadModel: @unchecked Sendable {
     }
 
     /// When the driver will next look at the rollout.
-    public func scheduled(rolloutId: String, at: Date?) {
+    package func scheduled(rolloutId: String, at: Date?) {
         update(rolloutId) { entry in
             guard var entry, entry.nextWakeAt != at else { return entry }
             entry.nextWakeAt = at
@@ -127,16 +127,16 @@ public final class RolloutReadModel: @unchecked Sendable {
 
     // MARK: reading
 
-    public func entry(_ id: String) -> Entry? {
+    package func entry(_ id: String) -> Entry? {
         lock.withLock { entries[id] }
     }
 
-    public func rollout(_ id: String) -> StoredRollout? {
+    package func rollout(_ id: String) -> StoredRollout? {
         lock.withLock { entries[id]?.rollout }
     }
 
     /// Rollouts newest first, optionally only those whose display phase is `phase`.
-    public func rollouts(phase: RolloutPhase?, limit: Int) -> [StoredRollout] {
+    package func rollouts(phase: RolloutPhase?, limit: Int) -> [StoredRollout] {
         var matching = lock.withLock { entries.values.map(\.rollout) }
         if let phase { matching = matching.filter { $0.state.displayPhase == phase } }
         matching.sort { $0.state.createdAt != $1.state.createdAt ? $0.state.createdAt > $1.state.createdAt : $0.id > $1.id }
@@ -144,7 +144,7 @@ public final class RolloutReadModel: @unchecked Sendable {
     }
 
     /// Everything a status view shows of one rollout; reads the verdict history from the store on first use.
-    public func detail(_ id: String) throws -> RolloutDetail? {
+    package func detail(_ id: String) throws -> RolloutDetail? {
         guard var entry = entry(id) else { return nil }
         if entry.verdicts == nil, let store {
             let verdicts = try store.verdicts(rolloutId: id)
@@ -163,7 +163,7 @@ public final class RolloutReadModel: @unchecked Sendable {
     }
 
     /// Counts for `/metrics`, over every rollout held.
-    public func tally() -> (phases: [RolloutPhase: Int], stages: [StageStatus: Int], pendingEffects: Int) {
+    package func tally() -> (phases: [RolloutPhase: Int], stages: [StageStatus: Int], pendingEffects: Int) {
         lock.withLock {
             var phases: [RolloutPhase: Int] = [:]
             var stages: [StageStatus: Int] = [:]
@@ -177,13 +177,13 @@ public final class RolloutReadModel: @unchecked Sendable {
         }
     }
 
-    public var count: Int { lock.withLock { entries.count } }
+    package var count: Int { lock.withLock { entries.count } }
 
     // MARK: waiting
 
     /// Returns the rollout's entry once `predicate` holds for it (checked now and after every change), or nil after
     /// `timeoutSeconds` of wall time. For tests and for `rollout status --watch`-like waits: no polling.
-    public func wait(for id: String, timeoutSeconds: Double,
+    package func wait(for id: String, timeoutSeconds: Double,
                      until predicate: @escaping @Sendable (Entry) -> Bool) async -> Entry? {
         let waiterId: UInt64 = lock.withLock {
             waiterCounter += 1

@@ -3,7 +3,7 @@ import RolloutCore
 
 /// What the HTTP API (and the CLI talking to it) can ask of a running worker.
 /// `RolloutWorker` is the implementation; every call is safe from any task.
-public protocol RolloutService: Sendable {
+package protocol RolloutService: Sendable {
     /// Validates and submits a plan. The same plan text returns the same rollout (`created == false`).
     /// Throws `PlanError` for an invalid plan.
     func submit(planSource: String, fileName: String) async throws -> SubmitResult
@@ -22,19 +22,19 @@ public protocol RolloutService: Sendable {
 }
 
 /// A rollout with everything a status view shows.
-public struct RolloutDetail: Sendable {
-    public var rollout: StoredRollout
-    public var verdicts: [VerdictRecord]
-    public var pendingEffects: Int
+package struct RolloutDetail: Sendable {
+    package var rollout: StoredRollout
+    package var verdicts: [VerdictRecord]
+    package var pendingEffects: Int
     /// When the worker will next look at it (nil: waiting for a person, or finished).
-    public var nextWakeAt: Date?
+    package var nextWakeAt: Date?
     /// The read model's revision of this rollout: anything derived from the detail may be cached under it.
-    public var revision: UInt64
+    package var revision: UInt64
     /// Pending effects whose last attempt failed and that will be tried again (one waiting for a job slot among
     /// them), by key.
-    public var retryingEffects: [EffectRetry]
+    package var retryingEffects: [EffectRetry]
 
-    public init(rollout: StoredRollout, verdicts: [VerdictRecord], pendingEffects: Int, nextWakeAt: Date?,
+    package init(rollout: StoredRollout, verdicts: [VerdictRecord], pendingEffects: Int, nextWakeAt: Date?,
                 revision: UInt64 = 0, retryingEffects: [EffectRetry] = []) {
         self.retryingEffects = retryingEffects
         self.rollout = rollout
@@ -46,21 +46,21 @@ public struct RolloutDetail: Sendable {
 }
 
 /// Counters for `/metrics`.
-public struct WorkerMetrics: Sendable {
-    public var rolloutsByPhase: [RolloutPhase: Int]
+package struct WorkerMetrics: Sendable {
+    package var rolloutsByPhase: [RolloutPhase: Int]
     /// Stages by status, over all known rollouts.
-    public var stagesByStatus: [StageStatus: Int]
+    package var stagesByStatus: [StageStatus: Int]
     /// Gate verdicts recorded since start, by verdict.
-    public var verdictsByKind: [Verdict: Int]
-    public var engine: EngineCounters
+    package var verdictsByKind: [Verdict: Int]
+    package var engine: EngineCounters
     /// Effects waiting in the outbox, over all rollouts.
-    public var effectQueueDepth: Int
-    public var stepErrors: Int
-    public var startedAt: Date
+    package var effectQueueDepth: Int
+    package var stepErrors: Int
+    package var startedAt: Date
     /// The fleet's API budget use (calls, throttles, waits) per API, from `Fleet.apiUsage`.
-    public var fleetAPIs: [FleetAPIUsage]
+    package var fleetAPIs: [FleetAPIUsage]
 
-    public init(rolloutsByPhase: [RolloutPhase: Int], stagesByStatus: [StageStatus: Int], verdictsByKind: [Verdict: Int],
+    package init(rolloutsByPhase: [RolloutPhase: Int], stagesByStatus: [StageStatus: Int], verdictsByKind: [Verdict: Int],
                 engine: EngineCounters, effectQueueDepth: Int, stepErrors: Int, startedAt: Date,
                 fleetAPIs: [FleetAPIUsage] = []) {
         self.fleetAPIs = fleetAPIs
@@ -76,7 +76,7 @@ public struct WorkerMetrics: Sendable {
 
 extension RolloutService {
     /// Services that cannot resolve paths against a client directory ignore it.
-    public func submit(planSource: String, fileName: String, baseDirectory: String?) async throws -> SubmitResult {
+    package func submit(planSource: String, fileName: String, baseDirectory: String?) async throws -> SubmitResult {
         try await submit(planSource: planSource, fileName: fileName)
     }
 }

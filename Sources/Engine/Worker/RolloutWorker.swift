@@ -8,18 +8,18 @@ import RolloutCore
 ///
 /// `run()` returns after `stop()` once the steps in flight are finished and persisted (graceful shutdown);
 /// a SIGKILL at any instant loses nothing, because every step is persisted before the next one starts.
-public actor RolloutWorker: RolloutService {
-    public struct Configuration: Sendable {
+package actor RolloutWorker: RolloutService {
+    package struct Configuration: Sendable {
         /// Rollouts stepped at the same time (their fleet calls overlap); no batch barrier between them.
-        public var stepsInFlightMax: Int
+        package var stepsInFlightMax: Int
         /// Retry delay after a step failed (database or programming error), in clock seconds.
-        public var stepErrorBackoffSeconds: Double
+        package var stepErrorBackoffSeconds: Double
         /// Rollouts resumed at start (the database holds at most this many live ones).
-        public var rolloutsMax: Int
+        package var rolloutsMax: Int
         /// Webhooks told about every rollout submitted to this worker, besides the plan's own.
-        public var webhooks: [WebhookTarget]
+        package var webhooks: [WebhookTarget]
 
-        public init(stepsInFlightMax: Int = 8, stepErrorBackoffSeconds: Double = 5, rolloutsMax: Int = 100_000,
+        package init(stepsInFlightMax: Int = 8, stepErrorBackoffSeconds: Double = 5, rolloutsMax: Int = 100_000,
                     webhooks: [WebhookTarget] = []) {
             precondition(rolloutsMax >= 1, "at least one rollout")
             self.stepsInFlightMax = stepsInFlightMax
@@ -29,8 +29,8 @@ public actor RolloutWorker: RolloutService {
         }
     }
 
-    public let engine: RolloutEngine
-    public let driver: RolloutDriver
+    package let engine: RolloutEngine
+    package let driver: RolloutDriver
     let store: any RolloutStore
     let clock: any RolloutClock
     let configuration: Configuration
@@ -38,7 +38,7 @@ public actor RolloutWorker: RolloutService {
     private var ready = false
     private let startedAt: Date
 
-    public init(engine: RolloutEngine, store: any RolloutStore, clock: any RolloutClock,
+    package init(engine: RolloutEngine, store: any RolloutStore, clock: any RolloutClock,
                 configuration: Configuration = Configuration(), logger: Logger = Logger(label: "rollout.worker")) {
         self.engine = engine
         self.store = store
@@ -56,7 +56,7 @@ public actor RolloutWorker: RolloutService {
     /// Loads every rollout into the read model and schedules the unfinished ones for an immediate step.
     /// Returns how many were resumed.
     @discardableResult
-    public func resumeAll() async throws -> Int {
+    package func resumeAll() async throws -> Int {
         let pending = try store.pendingEffectKeys()
         for rollout in try store.rollouts(phases: nil, limit: configuration.rolloutsMax) {
             engine.readModel.load(rollout, pendingEffectKeys: pending[rollout.id] ?? [])
@@ -69,7 +69,7 @@ public actor RolloutWorker: RolloutService {
     }
 
     /// Runs until `stop()`.
-    public func run() async {
+    package func run() async {
         if !ready {
             do { try await resumeAll() } catch {
                 logger.critical("cannot resume rollouts", metadata: ["error": "\(error)"])
@@ -81,17 +81,17 @@ public actor RolloutWorker: RolloutService {
     }
 
     /// Asks `run()` to return after the steps in flight.
-    public func stop() async {
+    package func stop() async {
         await driver.stop()
     }
 
     // MARK: RolloutService
 
-    public func submit(planSource: String, fileName: String) async throws -> SubmitResult {
+    package func submit(planSource: String, fileName: String) async throws -> SubmitResult {
         try await submit(planSource: planSource, fileName: fileName, baseDirectory: nil)
     }
 
-    public func submit(planSource: String, fileName: String, baseDirectory: String?) async throws -> SubmitResult {
+    package func submit(planSource: String, fileName: String, baseDirectory: String?) async throws -> SubmitResult {
         var plan = try PlanParser.parse(planSource, file: fileName, baseDirectory: baseDirectory,
                                         fileExists: { FileManager.default.fileExists(atPath: $0) })
         // The worker's webhooks join the plan's (the plan text, and so the rollout id, stay as submitted).
@@ -103,19 +103,19 @@ public actor RolloutWorker: RolloutService {
         return result
     }
 
-    public func command(_ command: RolloutEvent, rolloutId: String) async throws -> RolloutState {
+    package func command(_ command: RolloutEvent, rolloutId: String) async throws -> RolloutState {
         let state = try await engine.command(command, rolloutId: rolloutId)
         await driver.wake(rolloutId)
         return state
     }
 
-    public func rollouts(phase: RolloutPhase?, limit: Int) async throws -> [StoredRollout] {
+    package func rollouts(phase: RolloutPhase?, limit: Int) async throws -> [StoredRollout] {
         let limit = max(1, min(limit, 10_000))
         guard ready else { return try store.rollouts(phases: phase.map { [$0] }, limit: limit) }
         return engine.readModel.rollouts(phase: phase, limit: limit)
     }
 
-    public func rollout(id: String) async throws -> RolloutDetail? {
+    package func rollout(id: String) async throws -> RolloutDetail? {
         if engine.readModel.entry(id) == nil {
             guard try store.rollout(id: id) != nil else { return nil }
             try await engine.reload(id)
@@ -123,11 +123,11 @@ public actor RolloutWorker: RolloutService {
         return try engine.readModel.detail(id)
     }
 
-    public func events(rolloutId: String, afterSequence: Int, limit: Int) async throws -> [RolloutEventRecord] {
+    package func events(rolloutId: String, afterSequence: Int, limit: Int) async throws -> [RolloutEventRecord] {
         try store.events(rolloutId: rolloutId, afterSequence: afterSequence, limit: max(1, min(limit, 1000)))
     }
 
-    public func metrics() async -> WorkerMetrics {
+    package func metrics() async -> WorkerMetrics {
         let tally = engine.readModel.tally()
         let statistics = await engine.statistics
         return WorkerMetrics(rolloutsByPhase: tally.phases, stagesByStatus: tally.stages,
@@ -136,5 +136,5 @@ public actor RolloutWorker: RolloutService {
                              startedAt: startedAt, fleetAPIs: engine.fleet.apiUsage())
     }
 
-    public func isReady() async -> Bool { ready }
+    package func isReady() async -> Bool { ready }
 }

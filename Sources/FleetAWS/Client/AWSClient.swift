@@ -10,20 +10,20 @@ import Logging
 /// `RequestLimitExceeded`, …), 5xx, time-outs and connection failures with the `RetryPolicy`; other answers ≥ 300
 /// become `AWSError` at once. A retryable failure that outlives the attempts is rethrown as is (`AWSError` or
 /// `TransportError`) with the attempt count.
-public struct AWSClient: Sendable {
+package struct AWSClient: Sendable {
     /// Signing name: `iot`, `s3`.
-    public let service: String
-    public let region: String
-    public let endpoint: HTTPEndpoint
-    public let credentials: any AWSCredentialsProvider
-    public let transport: any HTTPTransport
-    public let retry: RetryPolicy
-    public let now: @Sendable () -> Date
-    public let logger: Logger
+    package let service: String
+    package let region: String
+    package let endpoint: HTTPEndpoint
+    package let credentials: any AWSCredentialsProvider
+    package let transport: any HTTPTransport
+    package let retry: RetryPolicy
+    package let now: @Sendable () -> Date
+    package let logger: Logger
     /// The worker's request budgets (nil: unmetered, as in tools that make a handful of calls).
-    public let budgets: AWSRateBudgets?
+    package let budgets: AWSRateBudgets?
 
-    public init(service: String, region: String, endpoint: HTTPEndpoint, credentials: any AWSCredentialsProvider,
+    package init(service: String, region: String, endpoint: HTTPEndpoint, credentials: any AWSCredentialsProvider,
                 transport: any HTTPTransport, retry: RetryPolicy = RetryPolicy(),
                 now: @escaping @Sendable () -> Date = { Date() },
                 logger: Logger = Logger(label: "rollout.aws"), budgets: AWSRateBudgets? = nil) {
@@ -38,7 +38,7 @@ public struct AWSClient: Sendable {
         self.logger = logger
     }
 
-    public var signer: SigV4Signer { SigV4Signer(service: service, region: region) }
+    package var signer: SigV4Signer { SigV4Signer(service: service, region: region) }
 
     /// Sends `request` (signed anew for every attempt) and returns the 2xx (or, with `acceptStatus`, another
     /// accepted) response.
@@ -47,7 +47,7 @@ public struct AWSClient: Sendable {
     ///   - operation: name for logs and errors (`CreateJob`).
     ///   - payloadHash: hex SHA-256 of a file body (or `UNSIGNED-PAYLOAD`).
     ///   - acceptStatus: statuses returned instead of thrown (e.g. 404 for HeadObject).
-    public func send(_ request: HTTPRequest, operation: String, payloadHash: String? = nil,
+    package func send(_ request: HTTPRequest, operation: String, payloadHash: String? = nil,
                      acceptStatus: Set<Int> = []) async throws -> HTTPResponse {
         var retryNumber = 0
         while true {
@@ -94,7 +94,7 @@ public struct AWSClient: Sendable {
     }
 
     /// Sends a JSON request body (or `{}` for a body-less PUT/POST) and decodes the JSON answer.
-    public func json<Response: Decodable>(_ method: String, _ path: String, query: [QueryItem] = [],
+    package func json<Response: Decodable>(_ method: String, _ path: String, query: [QueryItem] = [],
                                           body: (any Encodable)? = nil, operation: String,
                                           as type: Response.Type = Response.self) async throws -> Response {
         var headers = HTTPHeaders()
@@ -122,4 +122,4 @@ public struct AWSClient: Sendable {
 }
 
 /// A JSON answer whose content does not matter.
-public struct EmptyResponse: Decodable, Sendable {}
+package struct EmptyResponse: Decodable, Sendable {}

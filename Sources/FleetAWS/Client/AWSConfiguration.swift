@@ -9,28 +9,28 @@ import Logging
 /// then the profile in the config file; endpoints from `--endpoint-url`, `AWS_ENDPOINT_URL_IOT` /
 /// `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL_IAM` / `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL` (ignored with
 /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), else the public endpoints; credentials from the standard chain.
-public struct AWSConfiguration: Sendable {
-    public var region: String
+package struct AWSConfiguration: Sendable {
+    package var region: String
     /// Set when IoT was pointed elsewhere than `https://iot.<region>.amazonaws.com`.
-    public var iotEndpointOverride: HTTPEndpoint?
+    package var iotEndpointOverride: HTTPEndpoint?
     /// Set when S3 was pointed elsewhere; S3 then uses path-style addressing.
-    public var s3EndpointOverride: HTTPEndpoint?
+    package var s3EndpointOverride: HTTPEndpoint?
     /// IAM and STS (read by `rollout preflight` only).
-    public var iamEndpointOverride: HTTPEndpoint?
-    public var stsEndpointOverride: HTTPEndpoint?
-    public var credentials: any AWSCredentialsProvider
-    public var transport: any HTTPTransport
-    public var retry: RetryPolicy
+    package var iamEndpointOverride: HTTPEndpoint?
+    package var stsEndpointOverride: HTTPEndpoint?
+    package var credentials: any AWSCredentialsProvider
+    package var transport: any HTTPTransport
+    package var retry: RetryPolicy
     /// AddThingToThingGroup calls per second while filling a temporary group (nil: no pacing).
-    public var groupAddRatePerSecond: Double?
+    package var groupAddRatePerSecond: Double?
     /// Concurrent AddThingToThingGroup calls.
-    public var groupAddConcurrency: Int
-    public var now: @Sendable () -> Date
-    public var logger: Logger
+    package var groupAddConcurrency: Int
+    package var now: @Sendable () -> Date
+    package var logger: Logger
     /// One budget per account and region, shared by every client made from this configuration (and its copies).
-    public var rateBudgets: AWSRateBudgets
+    package var rateBudgets: AWSRateBudgets
 
-    public init(region: String, iotEndpointOverride: HTTPEndpoint? = nil, s3EndpointOverride: HTTPEndpoint? = nil,
+    package init(region: String, iotEndpointOverride: HTTPEndpoint? = nil, s3EndpointOverride: HTTPEndpoint? = nil,
                 credentials: any AWSCredentialsProvider, transport: any HTTPTransport = CurlTransport(),
                 retry: RetryPolicy = RetryPolicy(), groupAddRatePerSecond: Double? = 20, groupAddConcurrency: Int = 4,
                 now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "rollout.aws"),
@@ -54,7 +54,7 @@ public struct AWSConfiguration: Sendable {
 
     /// Applies the CLI's resolution rules to `environment` (pass `ProcessInfo.processInfo.environment` in the
     /// CLI; tests pass their own dictionary).
-    public static func resolve(region explicitRegion: String? = nil, endpointURL: String? = nil,
+    package static func resolve(region explicitRegion: String? = nil, endpointURL: String? = nil,
                                profile: String? = nil,
                                environment: [String: String] = ProcessInfo.processInfo.environment,
                                transport: any HTTPTransport = CurlTransport(),
@@ -94,11 +94,11 @@ public struct AWSConfiguration: Sendable {
                                 stsEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_STS"))
     }
 
-    public func iotEndpoint(region: String) -> HTTPEndpoint {
+    package func iotEndpoint(region: String) -> HTTPEndpoint {
         iotEndpointOverride ?? HTTPEndpoint(host: "iot.\(region).amazonaws.com\(AWSConfiguration.dnsSuffix(region))")
     }
 
-    public func s3Endpoint(region: String) -> HTTPEndpoint {
+    package func s3Endpoint(region: String) -> HTTPEndpoint {
         s3EndpointOverride ?? HTTPEndpoint(host: "s3.\(region).amazonaws.com\(AWSConfiguration.dnsSuffix(region))")
     }
 
@@ -107,14 +107,14 @@ public struct AWSConfiguration: Sendable {
         region.hasPrefix("cn-") ? ".cn" : ""
     }
 
-    public func iotClient(region: String? = nil) -> IoTClient {
+    package func iotClient(region: String? = nil) -> IoTClient {
         let region = region ?? self.region
         return IoTClient(client: AWSClient(service: "iot", region: region, endpoint: iotEndpoint(region: region),
                                            credentials: credentials, transport: transport, retry: retry, now: now,
                                            logger: logger, budgets: rateBudgets))
     }
 
-    public func s3Client(region: String? = nil) -> S3Client {
+    package func s3Client(region: String? = nil) -> S3Client {
         let region = region ?? self.region
         return S3Client(client: AWSClient(service: "s3", region: region, endpoint: s3Endpoint(region: region),
                                           credentials: credentials, transport: transport, retry: retry, now: now,
@@ -123,7 +123,7 @@ public struct AWSConfiguration: Sendable {
     }
 
     /// IAM is global per partition: one endpoint, signed for the partition's home region.
-    public func iamClient() -> IAMClient {
+    package func iamClient() -> IAMClient {
         let china = region.hasPrefix("cn-")
         let endpoint = iamEndpointOverride
             ?? HTTPEndpoint(host: china ? "iam.cn-north-1.amazonaws.com.cn" : "iam.amazonaws.com")
@@ -132,7 +132,7 @@ public struct AWSConfiguration: Sendable {
                                            logger: logger, budgets: rateBudgets))
     }
 
-    public func stsClient(region: String? = nil) -> STSClient {
+    package func stsClient(region: String? = nil) -> STSClient {
         let region = region ?? self.region
         let endpoint = stsEndpointOverride
             ?? HTTPEndpoint(host: "sts.\(region).amazonaws.com\(AWSConfiguration.dnsSuffix(region))")
@@ -143,12 +143,12 @@ public struct AWSConfiguration: Sendable {
 }
 
 /// Region or endpoint settings that cannot work.
-public struct AWSConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
+package struct AWSConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var message: String
 
-    public init(_ message: String) {
+    package init(_ message: String) {
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

@@ -2,19 +2,19 @@ import Foundation
 import HTTPTransport
 
 /// An AWS service answered with an error: its code, message, HTTP status and request id.
-public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var code: String
-    public var message: String
-    public var status: Int
-    public var requestId: String?
+package struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var code: String
+    package var message: String
+    package var status: Int
+    package var requestId: String?
     /// `Retry-After` in seconds, when the service sent one.
-    public var retryAfterSeconds: Double?
+    package var retryAfterSeconds: Double?
     /// Set when the client stopped retrying a retryable error (attempts exhausted).
-    public var attempts: Int
+    package var attempts: Int
     /// The operation that was answered (`CreateJob`), set by `AWSClient`.
-    public var operation: String?
+    package var operation: String?
 
-    public init(code: String, message: String, status: Int, requestId: String? = nil, retryAfterSeconds: Double? = nil,
+    package init(code: String, message: String, status: Int, requestId: String? = nil, retryAfterSeconds: Double? = nil,
                 attempts: Int = 1, operation: String? = nil) {
         self.operation = operation
         self.code = code
@@ -25,7 +25,7 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
         self.attempts = attempts
     }
 
-    public var description: String {
+    package var description: String {
         var text = "\(code): \(message) (HTTP \(status)"
         if let requestId { text += ", request id \(requestId)" }
         if attempts > 1 { text += ", after \(attempts) attempts" }
@@ -45,23 +45,23 @@ public struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// A quota of the account is used up (`LimitExceededException`: too many concurrent jobs, groups per thing, …):
     /// not retried at once, since only time (or a person) frees it.
-    public var isLimitExceeded: Bool {
+    package var isLimitExceeded: Bool {
         code == "LimitExceededException"
     }
 
-    public var isThrottling: Bool {
+    package var isThrottling: Bool {
         status == 429 || AWSError.throttlingCodes.contains(code)
     }
 
     /// Throttling, 5xx and transient codes are worth another try; other 4xx are not.
-    public var isRetryable: Bool {
+    package var isRetryable: Bool {
         isThrottling || status >= 500 || AWSError.transientCodes.contains(code)
     }
 
     /// Builds the error from a non-2xx response: code from `x-amzn-ErrorType`, JSON `__type`/`code`, or S3 XML
     /// `<Code>`; message from JSON `message`/`Message` or XML `<Message>`; a body-less answer (HEAD) gets a code from
     /// its status.
-    public static func from(_ response: HTTPResponse) -> AWSError {
+    package static func from(_ response: HTTPResponse) -> AWSError {
         var code: String?
         var message: String?
         var requestId = response[header: "x-amzn-requestid"] ?? response[header: "x-amz-request-id"]

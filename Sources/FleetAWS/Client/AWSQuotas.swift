@@ -21,42 +21,42 @@ import Foundation
 ///   PUT/COPY/POST/DELETE and 5,500 GET/HEAD requests per second per partitioned prefix (not a Service Quota:
 ///   S3 scales by prefix and answers 503 SlowDown while it does).
 /// - AddThingToThingGroup API reference: a thing belongs to at most 10 thing groups (not adjustable).
-public struct AWSQuotas: Sendable, Equatable {
+package struct AWSQuotas: Sendable, Equatable {
     /// Calls per second per API name (`CreateJob`, …, `S3`): the refill rate of the worker's bucket for that API,
     /// whose burst is one second's worth (at least one call).
-    public var ratesPerSecond: [String: Double]
+    package var ratesPerSecond: [String: Double]
     /// Jobs rolling out or cancelling executions at once (AWS "Concurrent jobs"); CreateJob beyond it answers
     /// `LimitExceededException`.
-    public var concurrentJobsMax: Int
+    package var concurrentJobsMax: Int
     /// Jobs IN_PROGRESS at once (AWS "Active snapshot jobs").
-    public var activeJobsMax: Int
+    package var activeJobsMax: Int
 
     /// Static thing groups one thing may belong to (AWS, not adjustable).
-    public static let thingGroupsPerThingMax = 10
+    package static let thingGroupsPerThingMax = 10
     /// Largest job document AWS accepts, inline or from S3 (bytes).
-    public static let jobDocumentBytesMax = 32_768
+    package static let jobDocumentBytesMax = 32_768
     /// Most executions a job rolls out per minute (`maximumPerMinute` ceiling, and the rate without one).
-    public static let jobExecutionsPerMinuteMax = 1000
+    package static let jobExecutionsPerMinuteMax = 1000
     /// Name of the bucket that meters every S3 call.
-    public static let s3 = "S3"
+    package static let s3 = "S3"
 
     /// One published default.
-    public struct Published: Sendable, Equatable {
-        public enum Unit: String, Sendable {
+    package struct Published: Sendable, Equatable {
+        package enum Unit: String, Sendable {
             case perSecond = "per second", jobs
         }
 
-        public var name: String
-        public var value: Double
-        public var unit: Unit
+        package var name: String
+        package var value: Double
+        package var unit: Unit
         /// Service Quotas code (`L-…`), nil where AWS publishes the limit outside Service Quotas.
-        public var quotaCode: String?
-        public var adjustable: Bool
+        package var quotaCode: String?
+        package var adjustable: Bool
     }
 
     /// The defaults, in the order `--help` lists them. Adjustable as AWS Service Quotas reports them; CreateJob's
     /// rate is not in its list of adjustable quotas.
-    public static let published: [Published] = [
+    package static let published: [Published] = [
         Published(name: "CreateJob", value: 10, unit: .perSecond, quotaCode: "L-23F244D4", adjustable: false),
         Published(name: "DescribeJob", value: 10, unit: .perSecond, quotaCode: "L-609D00CE", adjustable: true),
         Published(name: "ListJobExecutionsForJob", value: 10, unit: .perSecond, quotaCode: "L-9CCB5F90", adjustable: true),
@@ -84,11 +84,11 @@ public struct AWSQuotas: Sendable, Equatable {
         Published(name: "ActiveJobs", value: 100_000, unit: .jobs, quotaCode: "L-D80B05DB", adjustable: true),
     ]
 
-    public static let defaults = AWSQuotas(
+    package static let defaults = AWSQuotas(
         ratesPerSecond: Dictionary(uniqueKeysWithValues: published.filter { $0.unit == .perSecond }.map { ($0.name, $0.value) }),
         concurrentJobsMax: 500, activeJobsMax: 100_000)
 
-    public init(ratesPerSecond: [String: Double], concurrentJobsMax: Int, activeJobsMax: Int) {
+    package init(ratesPerSecond: [String: Double], concurrentJobsMax: Int, activeJobsMax: Int) {
         self.ratesPerSecond = ratesPerSecond
         self.concurrentJobsMax = concurrentJobsMax
         self.activeJobsMax = activeJobsMax
@@ -97,14 +97,14 @@ public struct AWSQuotas: Sendable, Equatable {
     /// The bucket that meters `operation` of `service`: `S3` for every S3 call, the operation itself for a
     /// metered IoT API, nil for calls no bucket meters (IAM and STS during preflight, IoT calls without a
     /// published rate): they are still counted.
-    public func meteredAPI(operation: String, service: String) -> String? {
+    package func meteredAPI(operation: String, service: String) -> String? {
         if service == "s3" { return AWSQuotas.s3 }
         guard service == "iot", ratesPerSecond[operation] != nil else { return nil }
         return operation
     }
 
     /// The defaults with `NAME=VALUE` overrides applied (`CreateJob=5`, `S3=1000`, `ConcurrentJobs=1000`).
-    public static func parse(_ overrides: [String]) throws -> AWSQuotas {
+    package static func parse(_ overrides: [String]) throws -> AWSQuotas {
         var quotas = AWSQuotas.defaults
         for text in overrides {
             let parts = text.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
@@ -130,7 +130,7 @@ public struct AWSQuotas: Sendable, Equatable {
     }
 
     /// `NAME=VALUE` lines for `--help`: every name with its default, unit and whether AWS lets it be raised.
-    public static var helpText: String {
+    package static var helpText: String {
         published.map { entry in
             let value = entry.value == entry.value.rounded() ? String(Int(entry.value)) : String(entry.value)
             let code = entry.quotaCode.map { ", \($0)" } ?? ""
@@ -140,12 +140,12 @@ public struct AWSQuotas: Sendable, Equatable {
 }
 
 /// A `--aws-quota` value that cannot be used.
-public struct AWSQuotaError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
+package struct AWSQuotaError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var message: String
 
-    public init(_ message: String) {
+    package init(_ message: String) {
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

@@ -5,10 +5,10 @@ import Foundation
 /// and counters per API (calls, throttled answers, seconds waited), shared by every `AWSClient` of a worker.
 ///
 /// Pure bookkeeping behind a lock: callers pass the time and do their own waiting (`AWSRateBudgets.acquire`).
-public final class AWSRateBudget: @unchecked Sendable {
+package final class AWSRateBudget: @unchecked Sendable {
     /// `region` or `account/region`.
-    public let scope: String
-    public let quotas: AWSQuotas
+    package let scope: String
+    package let quotas: AWSQuotas
     private let lock = NSLock()
     private var buckets: [String: TokenBucket] = [:]
     private var counters: [String: Counters] = [:]
@@ -19,19 +19,19 @@ public final class AWSRateBudget: @unchecked Sendable {
         var waitedSeconds = 0.0
     }
 
-    public init(scope: String, quotas: AWSQuotas) {
+    package init(scope: String, quotas: AWSQuotas) {
         self.scope = scope
         self.quotas = quotas
     }
 
     /// The API name requests of `operation` are counted under: the metered API, else the operation itself.
-    public func countedAPI(operation: String, service: String) -> String {
+    package func countedAPI(operation: String, service: String) -> String {
         quotas.meteredAPI(operation: operation, service: service) ?? operation
     }
 
     /// Takes a token for one request of `operation` at `now`; returns the seconds to wait before sending it (0 when
     /// the budget had room, always 0 for an unmetered call). The request is counted as sent.
-    public func reserve(operation: String, service: String, at now: Date) -> Double {
+    package func reserve(operation: String, service: String, at now: Date) -> Double {
         let metered = quotas.meteredAPI(operation: operation, service: service)
         let api = metered ?? operation
         return lock.withLock {
@@ -46,13 +46,13 @@ public final class AWSRateBudget: @unchecked Sendable {
     }
 
     /// Records that a request of `operation` was answered with throttling.
-    public func recordThrottled(operation: String, service: String) {
+    package func recordThrottled(operation: String, service: String) {
         let api = countedAPI(operation: operation, service: service)
         lock.withLock { counters[api, default: Counters()].throttled += 1 }
     }
 
     /// Every API used so far (and every metered one, used or not), sorted by name.
-    public func usage(at now: Date) -> [FleetAPIUsage] {
+    package func usage(at now: Date) -> [FleetAPIUsage] {
         lock.withLock {
             let names = Set(counters.keys).union(quotas.ratesPerSecond.keys)
             return names.sorted().map { api in

@@ -7,8 +7,8 @@ import Foundation
 ///
 /// `acquire` is the one place a request waits for its token; the clock and the wait are injected, so tests
 /// observe the waits instead of sleeping through them.
-public final class AWSRateBudgets: @unchecked Sendable {
-    public let quotas: AWSQuotas
+package final class AWSRateBudgets: @unchecked Sendable {
+    package let quotas: AWSQuotas
     let now: @Sendable () -> Date
     let sleep: @Sendable (Double) async throws -> Void
     private let lock = NSLock()
@@ -17,7 +17,7 @@ public final class AWSRateBudgets: @unchecked Sendable {
     /// Budgets are made per scope on first use; a worker touches a handful of regions at most.
     static let scopesMax = 64
 
-    public init(quotas: AWSQuotas = .defaults, now: @escaping @Sendable () -> Date = { Date() },
+    package init(quotas: AWSQuotas = .defaults, now: @escaping @Sendable () -> Date = { Date() },
                 sleep: @escaping @Sendable (Double) async throws -> Void = RetryPolicy.taskSleep) {
         self.quotas = quotas
         self.now = now
@@ -25,12 +25,12 @@ public final class AWSRateBudgets: @unchecked Sendable {
     }
 
     /// `account/region`, or `region` when the account is unknown.
-    public static func scope(region: String, account: String?) -> String {
+    package static func scope(region: String, account: String?) -> String {
         account.map { "\($0)/\(region)" } ?? region
     }
 
     /// The budget of `region` (and `account`, when known).
-    public func budget(region: String, account: String?) -> AWSRateBudget {
+    package func budget(region: String, account: String?) -> AWSRateBudget {
         let scope = AWSRateBudgets.scope(region: region, account: account)
         return lock.withLock {
             if let existing = budgets[scope] { return existing }
@@ -43,14 +43,14 @@ public final class AWSRateBudgets: @unchecked Sendable {
 
     /// Waits until the budget lets one request of `operation` go; returns the seconds waited.
     @discardableResult
-    public func acquire(operation: String, service: String, region: String, account: String?) async throws -> Double {
+    package func acquire(operation: String, service: String, region: String, account: String?) async throws -> Double {
         let wait = budget(region: region, account: account).reserve(operation: operation, service: service, at: now())
         if wait > 0 { try await sleep(wait) }
         return wait
     }
 
     /// Usage of every budget, by scope then API.
-    public func usage() -> [FleetAPIUsage] {
+    package func usage() -> [FleetAPIUsage] {
         let all = lock.withLock { budgets.values.sorted { $0.scope < $1.scope } }
         let instant = now()
         return all.flatMap { $0.usage(at: instant) }

@@ -2,17 +2,17 @@ import Foundation
 
 /// Capped, jittered exponential backoff ("full jitter"): attempt n waits a random time in
 /// `[0, min(maxDelay, baseDelay · 2ⁿ)]`, at least the service's `Retry-After` (itself capped by `maxRetryAfter`).
-public struct RetryPolicy: Sendable {
+package struct RetryPolicy: Sendable {
     /// Total tries, the first included (1…20).
-    public var maxAttempts: Int
-    public var baseDelaySeconds: Double
-    public var maxDelaySeconds: Double
-    public var maxRetryAfterSeconds: Double
-    public var random: SeededRandom
+    package var maxAttempts: Int
+    package var baseDelaySeconds: Double
+    package var maxDelaySeconds: Double
+    package var maxRetryAfterSeconds: Double
+    package var random: SeededRandom
     /// Waits between attempts; tests inject one that records instead of sleeping.
-    public var sleep: @Sendable (Double) async throws -> Void
+    package var sleep: @Sendable (Double) async throws -> Void
 
-    public init(maxAttempts: Int = 6, baseDelaySeconds: Double = 0.2, maxDelaySeconds: Double = 20,
+    package init(maxAttempts: Int = 6, baseDelaySeconds: Double = 0.2, maxDelaySeconds: Double = 20,
                 maxRetryAfterSeconds: Double = 60, random: SeededRandom = SeededRandom(seed: UInt64.random(in: 0...UInt64.max)),
                 sleep: @escaping @Sendable (Double) async throws -> Void = RetryPolicy.taskSleep) {
         precondition(maxAttempts >= 1 && maxAttempts <= 20, "maxAttempts must be 1…20")
@@ -25,12 +25,12 @@ public struct RetryPolicy: Sendable {
         self.sleep = sleep
     }
 
-    public static let taskSleep: @Sendable (Double) async throws -> Void = { seconds in
+    package static let taskSleep: @Sendable (Double) async throws -> Void = { seconds in
         try await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1_000_000_000))
     }
 
     /// The wait before retry number `retry` (1 = after the first failure).
-    public func delay(beforeRetry retry: Int, retryAfterSeconds: Double?) -> Double {
+    package func delay(beforeRetry retry: Int, retryAfterSeconds: Double?) -> Double {
         let exponent = min(max(retry - 1, 0), 30)
         let cap = min(maxDelaySeconds, baseDelaySeconds * pow(2, Double(exponent)))
         let jittered = random.nextDouble() * cap
@@ -42,15 +42,15 @@ public struct RetryPolicy: Sendable {
 }
 
 /// SplitMix64 behind a lock: deterministic for a seed, shareable across tasks.
-public final class SeededRandom: @unchecked Sendable {
+package final class SeededRandom: @unchecked Sendable {
     private let lock = NSLock()
     private var state: UInt64
 
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         state = seed
     }
 
-    public func next() -> UInt64 {
+    package func next() -> UInt64 {
         lock.lock()
         defer { lock.unlock() }
         state &+= 0x9E37_79B9_7F4A_7C15
@@ -61,7 +61,7 @@ public final class SeededRandom: @unchecked Sendable {
     }
 
     /// Uniform in [0, 1).
-    public func nextDouble() -> Double {
+    package func nextDouble() -> Double {
         Double(next() >> 11) / Double(UInt64(1) << 53)
     }
 }

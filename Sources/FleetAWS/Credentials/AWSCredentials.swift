@@ -2,21 +2,21 @@ import Foundation
 
 /// An access key pair (and session token) for signing. Never prints its secrets: `description`, `debugDescription`
 /// and the mirror show the access key id's last 4 characters only.
-public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+package struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
     CustomReflectable
 {
-    public var accessKeyId: String
-    public var secretAccessKey: String
-    public var sessionToken: String?
+    package var accessKeyId: String
+    package var secretAccessKey: String
+    package var sessionToken: String?
     /// When temporary credentials stop working; nil for long-term keys.
-    public var expiration: Date?
+    package var expiration: Date?
     /// Where they came from (`environment`, `shared credentials file, profile default`, `container`, `imds`, …).
-    public var source: String
+    package var source: String
     /// The account the keys belong to, when the source names it (`AWS_ACCOUNT_ID`, a profile's `aws_account_id`):
     /// request budgets are then kept per account and region rather than per region.
-    public var accountId: String?
+    package var accountId: String?
 
-    public init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Date? = nil,
+    package init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Date? = nil,
                 source: String = "static", accountId: String? = nil) {
         self.accountId = accountId
         self.accessKeyId = accessKeyId
@@ -27,26 +27,26 @@ public struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, Cust
     }
 
     /// `****WXYZ`: enough to tell keys apart in logs, not enough to use one.
-    public var redactedAccessKeyId: String {
+    package var redactedAccessKeyId: String {
         "****" + String(accessKeyId.suffix(4))
     }
 
-    public var description: String {
+    package var description: String {
         var text = "AWSCredentials(accessKeyId: \(redactedAccessKeyId), source: \(source)"
         if sessionToken != nil { text += ", sessionToken: <redacted>" }
         if let expiration { text += ", expiration: \(expiration.ISO8601Format())" }
         return text + ")"
     }
 
-    public var debugDescription: String { description }
+    package var debugDescription: String { description }
 
-    public var customMirror: Mirror {
+    package var customMirror: Mirror {
         Mirror(self, children: ["accessKeyId": redactedAccessKeyId, "source": source,
                                 "expiration": expiration as Any], displayStyle: .struct)
     }
 
     /// True when the credentials expire within `margin` seconds of `now`.
-    public func expires(within margin: TimeInterval, of now: Date) -> Bool {
+    package func expires(within margin: TimeInterval, of now: Date) -> Bool {
         guard let expiration else { return false }
         return expiration.timeIntervalSince(now) <= margin
     }

@@ -4,8 +4,8 @@ import HTTPTransport
 /// ECS / EKS Pod Identity credentials: `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (at `http://169.254.170.2`) or
 /// `AWS_CONTAINER_CREDENTIALS_FULL_URI` (https anywhere, http only to loopback or the container hosts), with
 /// `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE` (read on every load) or `AWS_CONTAINER_AUTHORIZATION_TOKEN`.
-public struct ContainerCredentialsSource: AWSCredentialsSource {
-    public let name = "container credentials endpoint"
+package struct ContainerCredentialsSource: AWSCredentialsSource {
+    package let name = "container credentials endpoint"
     static let relativeBase = "http://169.254.170.2"
     static let allowedHTTPHosts: Set<String> = ["127.0.0.1", "localhost", "::1", "[::1]", "169.254.170.2",
                                                 "169.254.170.23", "fd00:ec2::23", "[fd00:ec2::23]"]
@@ -13,7 +13,7 @@ public struct ContainerCredentialsSource: AWSCredentialsSource {
     private let environment: [String: String]
     private let transport: any HTTPTransport
 
-    public init(environment: [String: String], transport: any HTTPTransport) {
+    package init(environment: [String: String], transport: any HTTPTransport) {
         self.environment = environment
         self.transport = transport
     }
@@ -36,7 +36,7 @@ public struct ContainerCredentialsSource: AWSCredentialsSource {
         return full
     }
 
-    public func loadCredentials() async throws -> AWSCredentials? {
+    package func loadCredentials() async throws -> AWSCredentials? {
         guard let url = try endpointURL() else { return nil }
         guard let components = URLComponents(string: url), let host = components.host else {
             throw CredentialsError("container credentials URL is not a URL")

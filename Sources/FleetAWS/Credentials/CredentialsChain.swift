@@ -3,22 +3,22 @@ import HTTPTransport
 
 /// The standard chain (environment → shared files → container → IMDS), with caching: temporary credentials are
 /// reloaded `refreshMarginSeconds` (5 minutes) before their `Expiration`; one load at a time.
-public actor CredentialsChain: AWSCredentialsProvider {
-    public static let refreshMarginSeconds: TimeInterval = 300
+package actor CredentialsChain: AWSCredentialsProvider {
+    package static let refreshMarginSeconds: TimeInterval = 300
 
     private let sources: [any AWSCredentialsSource]
     private let now: @Sendable () -> Date
     private var cached: AWSCredentials?
     private var loading: Task<AWSCredentials, Error>?
 
-    public init(sources: [any AWSCredentialsSource], now: @escaping @Sendable () -> Date = { Date() }) {
+    package init(sources: [any AWSCredentialsSource], now: @escaping @Sendable () -> Date = { Date() }) {
         precondition(!sources.isEmpty, "a credentials chain needs at least one source")
         self.sources = sources
         self.now = now
     }
 
     /// The chain as the AWS CLI resolves it, from `environment` (never read from the process here).
-    public static func standard(environment: [String: String], profile: String? = nil,
+    package static func standard(environment: [String: String], profile: String? = nil,
                                 transport: any HTTPTransport, metadataTransport: any HTTPTransport,
                                 imdsBaseURL: String? = nil,
                                 now: @escaping @Sendable () -> Date = { Date() }) throws -> CredentialsChain {
@@ -35,7 +35,7 @@ public actor CredentialsChain: AWSCredentialsProvider {
         return CredentialsChain(sources: sources, now: now)
     }
 
-    public func credentials() async throws -> AWSCredentials {
+    package func credentials() async throws -> AWSCredentials {
         if let cached, !cached.expires(within: CredentialsChain.refreshMarginSeconds, of: now()) {
             return cached
         }
@@ -60,7 +60,7 @@ public actor CredentialsChain: AWSCredentialsProvider {
     }
 
     /// Forgets the cached credentials (e.g. after an `ExpiredToken` answer).
-    public func invalidate() {
+    package func invalidate() {
         cached = nil
     }
 

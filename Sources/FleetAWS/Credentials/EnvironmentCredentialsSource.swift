@@ -1,13 +1,13 @@
 /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (optional), `AWS_ACCOUNT_ID` (optional).
-public struct EnvironmentCredentialsSource: AWSCredentialsSource {
-    public let name = "environment"
+package struct EnvironmentCredentialsSource: AWSCredentialsSource {
+    package let name = "environment"
     private let environment: [String: String]
 
-    public init(environment: [String: String]) {
+    package init(environment: [String: String]) {
         self.environment = environment
     }
 
-    public func loadCredentials() async throws -> AWSCredentials? {
+    package func loadCredentials() async throws -> AWSCredentials? {
         let keyId = environment["AWS_ACCESS_KEY_ID"].flatMap { $0.isEmpty ? nil : $0 }
         let secret = environment["AWS_SECRET_ACCESS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         switch (keyId, secret) {

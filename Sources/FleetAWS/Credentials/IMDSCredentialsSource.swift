@@ -5,22 +5,22 @@ import HTTPTransport
 /// Skipped when `AWS_EC2_METADATA_DISABLED=true`. The base URL is injectable (`AWS_EC2_METADATA_SERVICE_ENDPOINT`
 /// or the initializer), so tests use a loopback server; give it a transport with short time-outs (off EC2 the
 /// address does not answer).
-public struct IMDSCredentialsSource: AWSCredentialsSource {
-    public let name = "EC2 instance metadata (IMDSv2)"
-    public static let defaultBaseURL = "http://169.254.169.254"
+package struct IMDSCredentialsSource: AWSCredentialsSource {
+    package let name = "EC2 instance metadata (IMDSv2)"
+    package static let defaultBaseURL = "http://169.254.169.254"
 
     private let base: HTTPEndpoint?
     private let disabled: Bool
     private let transport: any HTTPTransport
 
-    public init(environment: [String: String], transport: any HTTPTransport, baseURL: String? = nil) {
+    package init(environment: [String: String], transport: any HTTPTransport, baseURL: String? = nil) {
         let url = baseURL ?? environment["AWS_EC2_METADATA_SERVICE_ENDPOINT"] ?? IMDSCredentialsSource.defaultBaseURL
         self.base = HTTPEndpoint(url: url)
         self.disabled = environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true"
         self.transport = transport
     }
 
-    public func loadCredentials() async throws -> AWSCredentials? {
+    package func loadCredentials() async throws -> AWSCredentials? {
         guard !disabled else { return nil }
         guard let base else { throw CredentialsError("AWS_EC2_METADATA_SERVICE_ENDPOINT is not a URL") }
         let tokenResponse: HTTPResponse

@@ -2,15 +2,15 @@ import Foundation
 
 /// The AWS CLI's `~/.aws/credentials` and `~/.aws/config` format: `[section]` headers, `key = value` lines,
 /// `#`/`;` comment lines. Indented lines (nested settings such as `s3 =` blocks) are skipped.
-public struct INIFile: Sendable, Equatable {
+package struct INIFile: Sendable, Equatable {
     /// Section name → lowercased key → value.
-    public var sections: [String: [String: String]]
+    package var sections: [String: [String: String]]
 
-    public init(sections: [String: [String: String]] = [:]) {
+    package init(sections: [String: [String: String]] = [:]) {
         self.sections = sections
     }
 
-    public init(text: String) {
+    package init(text: String) {
         var sections: [String: [String: String]] = [:]
         var current: String?
         for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
@@ -41,7 +41,7 @@ public struct INIFile: Sendable, Equatable {
     }
 
     /// Reads `path`; nil when the file does not exist.
-    public static func load(path: String) throws -> INIFile? {
+    package static func load(path: String) throws -> INIFile? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CredentialsError("cannot read \(path)")

@@ -2,16 +2,16 @@ import Foundation
 
 /// `~/.aws/credentials` and `~/.aws/config` for one profile, located as the AWS CLI does:
 /// `AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE`, `AWS_PROFILE` (else `default`), `~` from `HOME`.
-public struct SharedConfigFiles: Sendable, Equatable {
-    public var profile: String
-    public var credentialsPath: String
-    public var configPath: String
+package struct SharedConfigFiles: Sendable, Equatable {
+    package var profile: String
+    package var credentialsPath: String
+    package var configPath: String
     /// Keys of `[profile]` in the credentials file.
-    public var credentialsSection: [String: String]?
+    package var credentialsSection: [String: String]?
     /// Keys of `[profile <name>]` (or `[default]`) in the config file.
-    public var configSection: [String: String]?
+    package var configSection: [String: String]?
 
-    public static func load(environment: [String: String], profile explicitProfile: String? = nil) throws
+    package static func load(environment: [String: String], profile explicitProfile: String? = nil) throws
         -> SharedConfigFiles
     {
         let home = environment["HOME"] ?? NSHomeDirectory()
@@ -31,28 +31,28 @@ public struct SharedConfigFiles: Sendable, Equatable {
     }
 
     /// The value of `key` for the profile: credentials file first, then config file.
-    public func value(_ key: String) -> String? {
+    package func value(_ key: String) -> String? {
         credentialsSection?[key.lowercased()] ?? configSection?[key.lowercased()]
     }
 
-    public var region: String? {
+    package var region: String? {
         configSection?["region"].flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 
 /// Static keys of the profile in the shared credentials or config file.
-public struct SharedFileCredentialsSource: AWSCredentialsSource {
-    public var name: String { "shared config files (profile \(files.profile))" }
+package struct SharedFileCredentialsSource: AWSCredentialsSource {
+    package var name: String { "shared config files (profile \(files.profile))" }
     private let files: SharedConfigFiles
     /// True when the profile was asked for explicitly (`--profile`, `AWS_PROFILE`): then it must exist.
     private let profileRequired: Bool
 
-    public init(files: SharedConfigFiles, profileRequired: Bool) {
+    package init(files: SharedConfigFiles, profileRequired: Bool) {
         self.files = files
         self.profileRequired = profileRequired
     }
 
-    public func loadCredentials() async throws -> AWSCredentials? {
+    package func loadCredentials() async throws -> AWSCredentials? {
         let keyId = files.value("aws_access_key_id")
         let secret = files.value("aws_secret_access_key")
         switch (keyId, secret) {

@@ -15,30 +15,30 @@ import RolloutCore
 ///   resumably (members listed first, only the missing added).
 /// - Idempotency: DescribeJob first (moto replaces a duplicate job silently, AWS answers 409), adopt a job whose
 ///   targets and document match, `FleetError.conflict` otherwise; a 409 from CreateJob goes the same way.
-public struct AWSFleet: Fleet {
-    public let kind = "aws"
-    public let configuration: AWSConfiguration
+package struct AWSFleet: Fleet {
+    package let kind = "aws"
+    package let configuration: AWSConfiguration
     /// Jobs with more target devices than this get a temporary thing group (AWS allows 100 targets per job).
-    public static let directTargetsMax = 100
+    package static let directTargetsMax = 100
     /// Larger documents are passed by `documentSource` (AWS allows 32 KB inline).
-    public static let inlineDocumentBytesMax = 32_000
-    public static let defaultCancelReasonCode = "ROLLOUT_GATE_FAILED"
+    package static let inlineDocumentBytesMax = 32_000
+    package static let defaultCancelReasonCode = "ROLLOUT_GATE_FAILED"
 
     private let arnPrefixes = ThingArnPrefixCache()
     private var logger: Logger { configuration.logger }
 
-    public init(configuration: AWSConfiguration) {
+    package init(configuration: AWSConfiguration) {
         self.configuration = configuration
     }
 
     /// Calls, throttled answers and budget use per API of every account-region this fleet's clients used.
-    public func apiUsage() -> [FleetAPIUsage] {
+    package func apiUsage() -> [FleetAPIUsage] {
         configuration.rateBudgets.usage()
     }
 
     // MARK: - Inventory
 
-    public func inventory(_ selection: FleetSelection) async throws -> DeviceInventory {
+    package func inventory(_ selection: FleetSelection) async throws -> DeviceInventory {
         try await mapped("inventory") {
             let iot = configuration.iotClient()
             var candidates: Set<String>
@@ -63,7 +63,7 @@ public struct AWSFleet: Fleet {
         }
     }
 
-    public func groupMembers(_ group: String) async throws -> [String] {
+    package func groupMembers(_ group: String) async throws -> [String] {
         try await mapped("thing group \(group)") {
             Array(Set(try await configuration.iotClient().listThingsInThingGroup(group, recursive: true))).sorted()
         }
@@ -71,7 +71,7 @@ public struct AWSFleet: Fleet {
 
     // MARK: - Artifacts
 
-    public func stageArtifact(_ artifact: ArtifactRequest) async throws -> StagedArtifact {
+    package func stageArtifact(_ artifact: ArtifactRequest) async throws -> StagedArtifact {
         try await mapped("artifact \(artifact.location)") {
             let aws = try requireSettings(artifact.aws)
             let region = aws.region ?? configuration.region
@@ -135,14 +135,14 @@ public struct AWSFleet: Fleet {
 
     /// With a presigning role: the placeholder IoT replaces by a presigned URL,
     /// `${aws:iot:s3-presigned-url:https://s3.<region>.amazonaws.com/<bucket>/<key>}`; without one, the plain URL.
-    public static func deviceURL(bucket: String, key: String, region: String, settings: AWSPlanSettings) -> String {
+    package static func deviceURL(bucket: String, key: String, region: String, settings: AWSPlanSettings) -> String {
         let plain = "https://s3.\(region).amazonaws.com\(AWSConfiguration.dnsSuffix(region))/\(bucket)/\(URIEncoding.encode(key, encodeSlash: false))"
         return settings.presignedUrlRoleArn == nil ? plain : "${aws:iot:s3-presigned-url:\(plain)}"
     }
 
     // MARK: - Jobs
 
-    public func createJob(_ request: JobRequest) async throws {
+    package func createJob(_ request: JobRequest) async throws {
         try await mapped("job \(request.jobId)") {
             let aws = try requireSettings(request.aws)
             try AWSFleet.validateJobId(request.jobId)
@@ -189,7 +189,7 @@ public struct AWSFleet: Fleet {
         }
     }
 
-    public func jobProgress(jobId: String) async throws -> JobProgress {
+    package func jobProgress(jobId: String) async throws -> JobProgress {
         try await mapped("job \(jobId)") {
             let job = try await configuration.iotClient().describeJob(jobId).job
             return AWSFleet.progress(of: job)
@@ -210,7 +210,7 @@ public struct AWSFleet: Fleet {
         return progress
     }
 
-    public func devices(jobId: String, statuses: Set<ExecutionStatus>) async throws -> [String] {
+    package func devices(jobId: String, statuses: Set<ExecutionStatus>) async throws -> [String] {
         try await mapped("job \(jobId)") {
             let iot = configuration.iotClient()
             var names: Set<String> = []
@@ -223,7 +223,7 @@ public struct AWSFleet: Fleet {
         }
     }
 
-    public func devicesThatMayHoldFirmware(jobId: String) async throws -> [String] {
+    package func devicesThatMayHoldFirmware(jobId: String) async throws -> [String] {
         try await mapped("job \(jobId)") {
             let iot = configuration.iotClient()
             var names: Set<String> = []
@@ -237,7 +237,7 @@ public struct AWSFleet: Fleet {
         }
     }
 
-    public func cancelJob(jobId: String, reason: String, force: Bool) async throws {
+    package func cancelJob(jobId: String, reason: String, force: Bool) async throws {
         try await mapped("job \(jobId)") {
             let iot = configuration.iotClient()
             let job = try await iot.describeJob(jobId).job
@@ -257,7 +257,7 @@ public struct AWSFleet: Fleet {
         }
     }
 
-    public func cleanUp(rolloutId: String, jobId: String) async throws {
+    package func cleanUp(rolloutId: String, jobId: String) async throws {
         try await mapped("clean-up of job \(jobId)") {
             let group = AWSFleet.temporaryGroupName(jobId: jobId)
             do {
@@ -269,7 +269,7 @@ public struct AWSFleet: Fleet {
         }
     }
 
-    public func temporaryResources(rolloutId: String, jobId: String) async throws -> [String] {
+    package func temporaryResources(rolloutId: String, jobId: String) async throws -> [String] {
         try await mapped("temporary resources of job \(jobId)") {
             let group = AWSFleet.temporaryGroupName(jobId: jobId)
             do {
@@ -284,7 +284,7 @@ public struct AWSFleet: Fleet {
     // MARK: - Targets
 
     /// `rollout-<jobId>`: 1–128 characters of `[a-zA-Z0-9:_-]` (job ids are 1–64 of `[a-zA-Z0-9_-]`).
-    public static func temporaryGroupName(jobId: String) -> String {
+    package static func temporaryGroupName(jobId: String) -> String {
         "rollout-\(jobId)"
     }
 
@@ -453,7 +453,7 @@ public struct AWSFleet: Fleet {
 
     // MARK: - Helpers
 
-    public static func encodeDocument(_ document: JobDocument) throws -> Data {
+    package static func encodeDocument(_ document: JobDocument) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(document)

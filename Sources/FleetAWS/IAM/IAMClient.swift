@@ -2,17 +2,17 @@ import Foundation
 import HTTPTransport
 
 /// The read-only IAM calls preflight makes: does a role exist, and may a principal perform a list of actions.
-public struct IAMClient: Sendable {
-    public let client: AWSClient
+package struct IAMClient: Sendable {
+    package let client: AWSClient
     static let version = "2010-05-08"
 
-    public init(client: AWSClient) {
+    package init(client: AWSClient) {
         precondition(client.service == "iam", "IAMClient needs an iam AWSClient")
         self.client = client
     }
 
     /// The role's ARN (with its path); throws `NoSuchEntity` (404) when there is no such role.
-    public func roleArn(name: String) async throws -> String {
+    package func roleArn(name: String) async throws -> String {
         let request = QueryRequest.make(endpoint: client.endpoint, action: "GetRole", version: IAMClient.version,
                                         parameters: [("RoleName", name)])
         let text = String(decoding: try await client.send(request, operation: "GetRole").body, as: UTF8.self)
@@ -25,7 +25,7 @@ public struct IAMClient: Sendable {
 
     /// IAM's decision for each of `actions` on `resourceArn` by the identity policies of `principalArn`
     /// (`allowed`, `implicitDeny`, `explicitDeny`), in the order asked.
-    public func simulate(principalArn: String, actions: [String], resourceArn: String) async throws -> [SimulatedDecision] {
+    package func simulate(principalArn: String, actions: [String], resourceArn: String) async throws -> [SimulatedDecision] {
         precondition(!actions.isEmpty && actions.count <= 100, "1…100 actions per simulation")
         let parameters = [("PolicySourceArn", principalArn)] + QueryRequest.list("ActionNames", actions)
             + QueryRequest.list("ResourceArns", [resourceArn])
@@ -50,10 +50,10 @@ public struct IAMClient: Sendable {
 }
 
 /// One action's simulated decision.
-public struct SimulatedDecision: Sendable, Equatable {
-    public var action: String
+package struct SimulatedDecision: Sendable, Equatable {
+    package var action: String
     /// `allowed`, `implicitDeny` or `explicitDeny`.
-    public var decision: String
+    package var decision: String
 
-    public var isAllowed: Bool { decision == "allowed" }
+    package var isAllowed: Bool { decision == "allowed" }
 }

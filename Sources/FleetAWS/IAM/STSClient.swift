@@ -2,16 +2,16 @@ import Foundation
 import HTTPTransport
 
 /// The one STS call preflight makes: who the credentials are.
-public struct STSClient: Sendable {
-    public let client: AWSClient
+package struct STSClient: Sendable {
+    package let client: AWSClient
 
-    public init(client: AWSClient) {
+    package init(client: AWSClient) {
         precondition(client.service == "sts", "STSClient needs an sts AWSClient")
         self.client = client
     }
 
     /// The caller's ARN and account (`GetCallerIdentity` needs no permission).
-    public func callerIdentity() async throws -> CallerIdentity {
+    package func callerIdentity() async throws -> CallerIdentity {
         let request = QueryRequest.make(endpoint: client.endpoint, action: "GetCallerIdentity", version: "2011-06-15")
         let text = String(decoding: try await client.send(request, operation: "GetCallerIdentity").body, as: UTF8.self)
         guard let arn = XMLText.firstElement("Arn", in: text), let account = XMLText.firstElement("Account", in: text) else {
@@ -23,12 +23,12 @@ public struct STSClient: Sendable {
 }
 
 /// Who signed the request.
-public struct CallerIdentity: Sendable, Equatable {
+package struct CallerIdentity: Sendable, Equatable {
     /// `arn:aws:iam::<account>:user/<name>`, `arn:aws:sts::<account>:assumed-role/<role>/<session>`, `…:root`, …
-    public var arn: String
-    public var account: String
+    package var arn: String
+    package var account: String
 
-    public init(arn: String, account: String) {
+    package init(arn: String, account: String) {
         self.arn = arn
         self.account = account
     }
@@ -36,7 +36,7 @@ public struct CallerIdentity: Sendable, Equatable {
     /// The IAM principal whose policies IAM can simulate: a user, or the role behind an assumed-role session
     /// (its path, unknown from the session ARN, is left out: `IAMClient.roleArn` finds the real one). Nil for the
     /// account root and federated users, whose permissions IAM cannot simulate.
-    public var simulatablePrincipal: SimulatablePrincipal? {
+    package var simulatablePrincipal: SimulatablePrincipal? {
         let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
         guard parts.count == 6 else { return nil }
         let partition = parts[1]
@@ -53,7 +53,7 @@ public struct CallerIdentity: Sendable, Equatable {
 }
 
 /// A principal `SimulatePrincipalPolicy` accepts.
-public enum SimulatablePrincipal: Sendable, Equatable {
+package enum SimulatablePrincipal: Sendable, Equatable {
     case user(arn: String)
     /// A role by name, with its ARN as far as it is known (path left out when it came from a session).
     case role(name: String, arn: String)

@@ -5,13 +5,13 @@ import HTTPTransport
 ///
 /// List calls follow `nextToken` for at most `pageCountMax` pages and stop if a token repeats, so a server that
 /// misbehaves cannot spin the loop forever.
-public struct IoTClient: Sendable {
-    public let client: AWSClient
+package struct IoTClient: Sendable {
+    package let client: AWSClient
     /// Bound on pages per listing: 10,000 pages of 250 = 2.5 million items.
-    public var pageCountMax: Int
-    public var pageSize: Int
+    package var pageCountMax: Int
+    package var pageSize: Int
 
-    public init(client: AWSClient, pageCountMax: Int = 10_000, pageSize: Int = 250) {
+    package init(client: AWSClient, pageCountMax: Int = 10_000, pageSize: Int = 250) {
         precondition(client.service == "iot", "IoTClient needs an iot AWSClient")
         precondition(pageCountMax >= 1 && pageSize >= 1 && pageSize <= 250, "page bounds out of range")
         self.client = client
@@ -28,7 +28,7 @@ public struct IoTClient: Sendable {
     // MARK: - Things
 
     @discardableResult
-    public func createThing(_ name: String, attributes: [String: String] = [:]) async throws -> IoTThing {
+    package func createThing(_ name: String, attributes: [String: String] = [:]) async throws -> IoTThing {
         struct Body: Encodable {
             struct Payload: Encodable { var attributes: [String: String] }
             var attributePayload: Payload?
@@ -38,17 +38,17 @@ public struct IoTClient: Sendable {
                                      operation: "CreateThing")
     }
 
-    public func describeThing(_ name: String) async throws -> IoTThing {
+    package func describeThing(_ name: String) async throws -> IoTThing {
         try await client.json("GET", "/things/\(IoTClient.segment(name))", operation: "DescribeThing")
     }
 
-    public func deleteThing(_ name: String) async throws {
+    package func deleteThing(_ name: String) async throws {
         let _: EmptyResponse = try await client.json("DELETE", "/things/\(IoTClient.segment(name))",
                                                      operation: "DeleteThing")
     }
 
     /// Thing names, all of them or those whose attribute `name` equals `value`.
-    public func listThings(attributeName: String? = nil, attributeValue: String? = nil) async throws -> [String] {
+    package func listThings(attributeName: String? = nil, attributeValue: String? = nil) async throws -> [String] {
         struct Page: Decodable {
             var things: [IoTThing]?
             var nextToken: String?
@@ -65,7 +65,7 @@ public struct IoTClient: Sendable {
     // MARK: - Thing groups
 
     @discardableResult
-    public func createThingGroup(_ name: String, description: String? = nil) async throws -> IoTThingGroup {
+    package func createThingGroup(_ name: String, description: String? = nil) async throws -> IoTThingGroup {
         struct Body: Encodable {
             struct Properties: Encodable { var thingGroupDescription: String }
             var thingGroupProperties: Properties?
@@ -75,16 +75,16 @@ public struct IoTClient: Sendable {
                                      operation: "CreateThingGroup")
     }
 
-    public func describeThingGroup(_ name: String) async throws -> IoTThingGroup {
+    package func describeThingGroup(_ name: String) async throws -> IoTThingGroup {
         try await client.json("GET", "/thing-groups/\(IoTClient.segment(name))", operation: "DescribeThingGroup")
     }
 
-    public func deleteThingGroup(_ name: String) async throws {
+    package func deleteThingGroup(_ name: String) async throws {
         let _: EmptyResponse = try await client.json("DELETE", "/thing-groups/\(IoTClient.segment(name))",
                                                      operation: "DeleteThingGroup")
     }
 
-    public func addThingToThingGroup(thing: String, group: String) async throws {
+    package func addThingToThingGroup(thing: String, group: String) async throws {
         struct Body: Encodable {
             var thingGroupName: String
             var thingName: String
@@ -95,7 +95,7 @@ public struct IoTClient: Sendable {
     }
 
     /// Names of the group's things (with `recursive`, those of its child groups too).
-    public func listThingsInThingGroup(_ group: String, recursive: Bool = false) async throws -> [String] {
+    package func listThingsInThingGroup(_ group: String, recursive: Bool = false) async throws -> [String] {
         struct Page: Decodable {
             var things: [String]?
             var nextToken: String?
@@ -109,7 +109,7 @@ public struct IoTClient: Sendable {
     }
 
     /// Names of the thing groups whose name starts with `namePrefix` (all groups, child groups included).
-    public func listThingGroups(namePrefix: String) async throws -> [String] {
+    package func listThingGroups(namePrefix: String) async throws -> [String] {
         struct Page: Decodable {
             struct Group: Decodable { var groupName: String }
             var thingGroups: [Group]?
@@ -124,7 +124,7 @@ public struct IoTClient: Sendable {
     }
 
     /// Names of the groups `thing` belongs to (static and dynamic).
-    public func listThingGroupsForThing(_ thing: String) async throws -> [String] {
+    package func listThingGroupsForThing(_ thing: String) async throws -> [String] {
         struct Page: Decodable {
             struct Group: Decodable { var groupName: String }
             var thingGroups: [Group]?
@@ -140,7 +140,7 @@ public struct IoTClient: Sendable {
     // MARK: - Jobs
 
     /// Summaries of the account's jobs in `status` (all jobs when nil).
-    public func listJobs(status: String? = nil) async throws -> [IoTJobSummary] {
+    package func listJobs(status: String? = nil) async throws -> [IoTJobSummary] {
         struct Page: Decodable {
             var jobs: [IoTJobSummary]?
             var nextToken: String?
@@ -153,19 +153,19 @@ public struct IoTClient: Sendable {
     }
 
     @discardableResult
-    public func createJob(_ jobId: String, _ request: IoTCreateJobRequest) async throws -> String? {
+    package func createJob(_ jobId: String, _ request: IoTCreateJobRequest) async throws -> String? {
         struct Answer: Decodable { var jobArn: String? }
         let answer: Answer = try await client.json("PUT", "/jobs/\(IoTClient.segment(jobId))", body: request,
                                                    operation: "CreateJob")
         return answer.jobArn
     }
 
-    public func describeJob(_ jobId: String) async throws -> IoTDescribeJobResponse {
+    package func describeJob(_ jobId: String) async throws -> IoTDescribeJobResponse {
         try await client.json("GET", "/jobs/\(IoTClient.segment(jobId))", operation: "DescribeJob")
     }
 
     /// The job document as created (placeholders not substituted).
-    public func getJobDocument(_ jobId: String) async throws -> String? {
+    package func getJobDocument(_ jobId: String) async throws -> String? {
         struct Answer: Decodable { var document: String? }
         let answer: Answer = try await client.json("GET", "/jobs/\(IoTClient.segment(jobId))/job-document",
                                                    query: [QueryItem("beforeSubstitution", "true")],
@@ -174,7 +174,7 @@ public struct IoTClient: Sendable {
     }
 
     /// Executions of the job, all or those in `status`.
-    public func listJobExecutionsForJob(_ jobId: String, status: String? = nil) async throws -> [IoTJobExecutionSummary] {
+    package func listJobExecutionsForJob(_ jobId: String, status: String? = nil) async throws -> [IoTJobExecutionSummary] {
         struct Page: Decodable {
             var executionSummaries: [IoTJobExecutionSummary]?
             var nextToken: String?
@@ -188,14 +188,14 @@ public struct IoTClient: Sendable {
         }
     }
 
-    public func describeJobExecution(jobId: String, thing: String) async throws -> IoTJobExecution {
+    package func describeJobExecution(jobId: String, thing: String) async throws -> IoTJobExecution {
         struct Answer: Decodable { var execution: IoTJobExecution }
         let answer: Answer = try await client.json(
             "GET", "/things/\(IoTClient.segment(thing))/jobs/\(IoTClient.segment(jobId))", operation: "DescribeJobExecution")
         return answer.execution
     }
 
-    public func cancelJob(_ jobId: String, reasonCode: String?, comment: String?, force: Bool) async throws {
+    package func cancelJob(_ jobId: String, reasonCode: String?, comment: String?, force: Bool) async throws {
         struct Body: Encodable {
             var reasonCode: String?
             var comment: String?
@@ -206,14 +206,14 @@ public struct IoTClient: Sendable {
                                                      operation: "CancelJob")
     }
 
-    public func cancelJobExecution(jobId: String, thing: String, force: Bool) async throws {
+    package func cancelJobExecution(jobId: String, thing: String, force: Bool) async throws {
         let query = force ? [QueryItem("force", "true")] : []
         let _: EmptyResponse = try await client.json(
             "PUT", "/things/\(IoTClient.segment(thing))/jobs/\(IoTClient.segment(jobId))/cancel", query: query,
             operation: "CancelJobExecution")
     }
 
-    public func deleteJobExecution(jobId: String, thing: String, executionNumber: Int64, force: Bool) async throws {
+    package func deleteJobExecution(jobId: String, thing: String, executionNumber: Int64, force: Bool) async throws {
         let query = force ? [QueryItem("force", "true")] : []
         let _: EmptyResponse = try await client.json(
             "DELETE",
@@ -221,7 +221,7 @@ public struct IoTClient: Sendable {
             query: query, operation: "DeleteJobExecution")
     }
 
-    public func deleteJob(_ jobId: String, force: Bool) async throws {
+    package func deleteJob(_ jobId: String, force: Bool) async throws {
         let query = force ? [QueryItem("force", "true")] : []
         let _: EmptyResponse = try await client.json("DELETE", "/jobs/\(IoTClient.segment(jobId))", query: query,
                                                      operation: "DeleteJob")
@@ -253,7 +253,7 @@ public struct IoTClient: Sendable {
     }
 
     /// `arn:aws:iot:<region>:<account>:thing/<name>` → `<name>` (a bare name stays as is).
-    public static func thingName(fromArn arn: String) -> String {
+    package static func thingName(fromArn arn: String) -> String {
         guard let range = arn.range(of: ":thing/") else { return arn }
         return String(arn[range.upperBound...])
     }

@@ -11,14 +11,14 @@ import RolloutText
 /// (`<fleet>-ring-NN`); the presigning role; the caller's permissions for every call the rollout makes (IAM
 /// `SimulatePrincipalPolicy`); job slots (concurrent and active jobs against the account's quotas); room in the
 /// devices' thing groups (10 per thing); the job document's size.
-public struct AWSPreflight: Sendable {
-    public struct Options: Sendable {
+package struct AWSPreflight: Sendable {
+    package struct Options: Sendable {
         /// Devices whose groups are read for the membership check (spread evenly over the fleet).
-        public var membershipSampleMax: Int
+        package var membershipSampleMax: Int
         /// Concurrent reads while sampling.
-        public var readConcurrency: Int
+        package var readConcurrency: Int
 
-        public init(membershipSampleMax: Int = 100, readConcurrency: Int = 8) {
+        package init(membershipSampleMax: Int = 100, readConcurrency: Int = 8) {
             precondition(membershipSampleMax >= 1 && membershipSampleMax <= 10_000, "sample 1…10000 devices")
             precondition(readConcurrency >= 1 && readConcurrency <= 32, "1…32 concurrent reads")
             self.membershipSampleMax = membershipSampleMax
@@ -26,12 +26,12 @@ public struct AWSPreflight: Sendable {
         }
     }
 
-    public let configuration: AWSConfiguration
-    public let options: Options
+    package let configuration: AWSConfiguration
+    package let options: Options
     var fleet: AWSFleet { AWSFleet(configuration: configuration) }
     var quotas: AWSQuotas { configuration.rateBudgets.quotas }
 
-    public init(configuration: AWSConfiguration, options: Options = Options()) {
+    package init(configuration: AWSConfiguration, options: Options = Options()) {
         self.configuration = configuration
         self.options = options
     }
@@ -52,7 +52,7 @@ public struct AWSPreflight: Sendable {
     }
 
     /// Runs every check of `plan` (as submitted in `planSource`) and projects its timeline from `now`.
-    public func run(plan: RolloutPlan, planSource: String, now: Date) async -> PreflightReport {
+    package func run(plan: RolloutPlan, planSource: String, now: Date) async -> PreflightReport {
         guard let settings = plan.aws else {
             return PreflightReport(findings: [PreflightFinding(
                 check: "plan", status: .blocked, resource: "plan \(plan.name)",
@@ -83,7 +83,7 @@ public struct AWSPreflight: Sendable {
     }
 
     /// Rates of the timeline: temporary groups fill at the fleet's pacing, never faster than the API budget.
-    public var projectionRates: LaunchProjection.Rates {
+    package var projectionRates: LaunchProjection.Rates {
         let budget = quotas.ratesPerSecond["AddThingToThingGroup"] ?? 100
         let pacing = configuration.groupAddRatePerSecond ?? budget
         return LaunchProjection.Rates(groupFillPerSecond: min(budget, pacing), directTargetsMax: AWSFleet.directTargetsMax,

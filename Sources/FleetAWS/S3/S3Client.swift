@@ -4,18 +4,18 @@ import HTTPTransport
 /// The S3 calls the rollout needs: Put (from memory or streamed from a file, with a SHA-256 checksum), Head, Get
 /// (whole or by range), Delete. Path-style addressing under an endpoint override (moto, MinIO), virtual-hosted
 /// otherwise (path-style too for bucket names with dots, which break TLS wildcard names).
-public struct S3Client: Sendable {
-    public let client: AWSClient
-    public let pathStyle: Bool
+package struct S3Client: Sendable {
+    package let client: AWSClient
+    package let pathStyle: Bool
 
-    public init(client: AWSClient, pathStyle: Bool) {
+    package init(client: AWSClient, pathStyle: Bool) {
         precondition(client.service == "s3", "S3Client needs an s3 AWSClient")
         self.client = client
         self.pathStyle = pathStyle
     }
 
     /// The request for `key` in `bucket` (`key` decoded; empty for the bucket itself).
-    public func objectRequest(_ method: String, bucket: String, key: String, query: [QueryItem] = [],
+    package func objectRequest(_ method: String, bucket: String, key: String, query: [QueryItem] = [],
                               headers: HTTPHeaders = HTTPHeaders(), body: HTTPBody = .empty) -> HTTPRequest {
         let endpoint = client.endpoint
         if pathStyle || bucket.contains(".") {
@@ -29,7 +29,7 @@ public struct S3Client: Sendable {
 
     /// Uploads bytes held in memory.
     @discardableResult
-    public func putObject(bucket: String, key: String, data: Data, contentType: String,
+    package func putObject(bucket: String, key: String, data: Data, contentType: String,
                           metadata: [String: String] = [:]) async throws -> S3PutResult {
         let digest = SHA256Digest.hash(data)
         let headers = S3Client.putHeaders(contentType: contentType, digest: digest, metadata: metadata)
@@ -42,7 +42,7 @@ public struct S3Client: Sendable {
     /// signature need it up front); the bytes actually sent are hashed again and must match, so a file changed
     /// between hashing and upload is refused (S3 itself rejects the mismatch too, via `x-amz-content-sha256`).
     @discardableResult
-    public func putObject(bucket: String, key: String, filePath: String, size: Int64, sha256: Data, contentType: String,
+    package func putObject(bucket: String, key: String, filePath: String, size: Int64, sha256: Data, contentType: String,
                           metadata: [String: String] = [:]) async throws -> S3PutResult {
         precondition(sha256.count == 32, "sha256 must be a 32-byte digest")
         let headers = S3Client.putHeaders(contentType: contentType, digest: sha256, metadata: metadata)
@@ -56,7 +56,7 @@ public struct S3Client: Sendable {
     }
 
     /// The object's metadata, or nil when there is no such object.
-    public func headObject(bucket: String, key: String) async throws -> S3ObjectMetadata? {
+    package func headObject(bucket: String, key: String) async throws -> S3ObjectMetadata? {
         let request = objectRequest("HEAD", bucket: bucket, key: key, headers: ["x-amz-checksum-mode": "ENABLED"])
         let response = try await client.send(request, operation: "HeadObject", acceptStatus: [404])
         if response.status == 404 { return nil }
@@ -64,14 +64,14 @@ public struct S3Client: Sendable {
     }
 
     /// The whole object (bounded by the transport's response limit: use `getObjectRange` for large ones).
-    public func getObject(bucket: String, key: String, versionId: String? = nil) async throws -> Data {
+    package func getObject(bucket: String, key: String, versionId: String? = nil) async throws -> Data {
         let query = versionId.map { [QueryItem("versionId", $0)] } ?? []
         let request = objectRequest("GET", bucket: bucket, key: key, query: query)
         return try await client.send(request, operation: "GetObject").body
     }
 
     /// Bytes `offset ..< offset + length` of the object (fewer at its end).
-    public func getObjectRange(bucket: String, key: String, offset: Int64, length: Int64) async throws -> Data {
+    package func getObjectRange(bucket: String, key: String, offset: Int64, length: Int64) async throws -> Data {
         precondition(offset >= 0 && length > 0, "range must be non-empty")
         let request = objectRequest("GET", bucket: bucket, key: key,
                                     headers: ["Range": "bytes=\(offset)-\(offset + length - 1)"])
@@ -86,7 +86,7 @@ public struct S3Client: Sendable {
     }
 
     /// Reads the object in `chunkSize` ranges, feeding each to `consume`; returns the byte count. Bounded memory.
-    public func streamObject(bucket: String, key: String, size: Int64, chunkSize: Int64 = 8 << 20,
+    package func streamObject(bucket: String, key: String, size: Int64, chunkSize: Int64 = 8 << 20,
                              consume: (Data) throws -> Void) async throws -> Int64 {
         precondition(chunkSize > 0, "chunkSize must be positive")
         var offset: Int64 = 0
@@ -107,7 +107,7 @@ public struct S3Client: Sendable {
     }
 
     /// Deletes the object (or one version); deleting what is not there succeeds, as in S3.
-    public func deleteObject(bucket: String, key: String, versionId: String? = nil) async throws {
+    package func deleteObject(bucket: String, key: String, versionId: String? = nil) async throws {
         let query = versionId.map { [QueryItem("versionId", $0)] } ?? []
         let request = objectRequest("DELETE", bucket: bucket, key: key, query: query)
         _ = try await client.send(request, operation: "DeleteObject", acceptStatus: [404])
@@ -115,7 +115,7 @@ public struct S3Client: Sendable {
 
     /// Whether `bucket` exists and the caller may read it: `HeadBucket` answers 200, 404 (no such bucket) or 403
     /// (it exists, or the caller may not know: S3 does not say which).
-    public func headBucket(_ bucket: String) async throws -> S3BucketAccess {
+    package func headBucket(_ bucket: String) async throws -> S3BucketAccess {
         let request = objectRequest("HEAD", bucket: bucket, key: "")
         let response = try await client.send(request, operation: "HeadBucket", acceptStatus: [403, 404])
         switch response.status {
@@ -126,7 +126,7 @@ public struct S3Client: Sendable {
     }
 
     /// Creates a bucket (tests and first-time setup); an existing bucket of ours is success.
-    public func createBucket(_ bucket: String) async throws {
+    package func createBucket(_ bucket: String) async throws {
         var body = HTTPBody.empty
         var headers = HTTPHeaders()
         if client.region != "us-east-1" {
@@ -164,7 +164,7 @@ public struct S3Client: Sendable {
 }
 
 /// What `HeadBucket` learnt.
-public enum S3BucketAccess: Sendable, Equatable {
+package enum S3BucketAccess: Sendable, Equatable {
     case exists(region: String?)
     case missing
     /// 403: the bucket may exist, but the caller may not read it.
@@ -172,12 +172,12 @@ public enum S3BucketAccess: Sendable, Equatable {
 }
 
 /// The object store disagreed with what was sent (checksum mismatch, short read).
-public struct S3ClientError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
+package struct S3ClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var message: String
 
-    public init(_ message: String) {
+    package init(_ message: String) {
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

@@ -2,17 +2,17 @@ import Foundation
 import HTTPTransport
 
 /// What HeadObject tells about an object.
-public struct S3ObjectMetadata: Sendable, Equatable {
-    public var size: Int64
-    public var etag: String?
-    public var versionId: String?
-    public var contentType: String?
+package struct S3ObjectMetadata: Sendable, Equatable {
+    package var size: Int64
+    package var etag: String?
+    package var versionId: String?
+    package var contentType: String?
     /// Base64 SHA-256 S3 stored for the whole object (`x-amz-checksum-sha256`), when it has one.
-    public var checksumSHA256: String?
+    package var checksumSHA256: String?
     /// User metadata (`x-amz-meta-*`), keys without the prefix, lowercased.
-    public var metadata: [String: String]
+    package var metadata: [String: String]
 
-    public init(size: Int64, etag: String? = nil, versionId: String? = nil, contentType: String? = nil,
+    package init(size: Int64, etag: String? = nil, versionId: String? = nil, contentType: String? = nil,
                 checksumSHA256: String? = nil, metadata: [String: String] = [:]) {
         self.size = size
         self.etag = etag
@@ -24,7 +24,7 @@ public struct S3ObjectMetadata: Sendable, Equatable {
 
     /// The object's SHA-256 (lowercase hex) if it is known without reading it: our `x-amz-meta-sha256`, else a
     /// full-object checksum (a multipart composite `…-N` is not the object's digest).
-    public var knownSHA256Hex: String? {
+    package var knownSHA256Hex: String? {
         if let hex = metadata["sha256"]?.lowercased(), hex.count == 64, Data(hex: hex) != nil {
             return hex
         }
@@ -51,9 +51,9 @@ public struct S3ObjectMetadata: Sendable, Equatable {
 }
 
 /// What PutObject answered.
-public struct S3PutResult: Sendable, Equatable {
-    public var etag: String?
+package struct S3PutResult: Sendable, Equatable {
+    package var etag: String?
     /// Set when the bucket has versioning enabled.
-    public var versionId: String?
-    public var checksumSHA256: String?
+    package var versionId: String?
+    package var checksumSHA256: String?
 }

@@ -6,19 +6,19 @@ import HTTPTransport
 ///
 /// S3 signs the path as sent (encoded once, `/` kept) and always carries `x-amz-content-sha256`; every other
 /// service signs the path encoded a second time, as botocore does.
-public struct SigV4Signer: Sendable {
-    public static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-    public static let unsignedPayload = "UNSIGNED-PAYLOAD"
+package struct SigV4Signer: Sendable {
+    package static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    package static let unsignedPayload = "UNSIGNED-PAYLOAD"
     /// Headers never signed (hop-by-hop, or changed by proxies and clients), as in botocore.
     static let unsignedHeaders: Set<String> = [
         "authorization", "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
         "trailer", "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id",
     ]
 
-    public var service: String
-    public var region: String
+    package var service: String
+    package var region: String
 
-    public init(service: String, region: String) {
+    package init(service: String, region: String) {
         self.service = service
         self.region = region
     }
@@ -30,7 +30,7 @@ public struct SigV4Signer: Sendable {
     ///
     /// - Parameter payloadHash: lowercase hex SHA-256 of the body, or `UNSIGNED-PAYLOAD`; required for a file body
     ///   (computed here for in-memory bodies).
-    public func sign(_ request: inout HTTPRequest, credentials: AWSCredentials, date: Date, payloadHash: String? = nil) {
+    package func sign(_ request: inout HTTPRequest, credentials: AWSCredentials, date: Date, payloadHash: String? = nil) {
         let stamp = SigV4Signer.timestamp(date)
         request.headers.remove("Authorization")
         request.headers["X-Amz-Date"] = stamp
@@ -53,7 +53,7 @@ public struct SigV4Signer: Sendable {
 
     /// A presigned (query-string) URL, e.g. for an S3 GET that a device or a test can fetch without credentials.
     /// Only `host` is signed; the payload is `UNSIGNED-PAYLOAD`.
-    public func presignedURL(_ request: HTTPRequest, credentials: AWSCredentials, date: Date,
+    package func presignedURL(_ request: HTTPRequest, credentials: AWSCredentials, date: Date,
                              expiresSeconds: Int) -> String {
         precondition(expiresSeconds >= 1 && expiresSeconds <= 604_800, "presigned URLs last 1 s … 7 days")
         let stamp = SigV4Signer.timestamp(date)
@@ -82,13 +82,13 @@ public struct SigV4Signer: Sendable {
     // MARK: - The steps, exposed for tests and debugging
 
     /// `CanonicalURI`: S3 uses the path as sent; other services encode it again.
-    public func canonicalURI(_ request: HTTPRequest) -> String {
+    package func canonicalURI(_ request: HTTPRequest) -> String {
         let once = request.encodedPath
         return isS3 ? once : URIEncoding.encode(once, encodeSlash: false)
     }
 
     /// `CanonicalQueryString`: every name and value encoded, pairs sorted by name then value (byte order).
-    public static func canonicalQuery(_ items: [QueryItem]) -> String {
+    package static func canonicalQuery(_ items: [QueryItem]) -> String {
         items.map { (URIEncoding.encode($0.name), URIEncoding.encode($0.value)) }
             .sorted { lhs, rhs in
                 lhs.0 == rhs.0 ? Array(lhs.1.utf8).lexicographicallyPrecedes(Array(rhs.1.utf8))
@@ -130,7 +130,7 @@ public struct SigV4Signer: Sendable {
     }
 
     /// The canonical request `sign` would build (same headers as after signing, minus `Authorization`).
-    public func canonicalRequest(for signedRequest: HTTPRequest) -> String {
+    package func canonicalRequest(for signedRequest: HTTPRequest) -> String {
         var request = signedRequest
         request.headers.remove("Authorization")
         let hash = request.headers["X-Amz-Content-SHA256"] ?? SigV4Signer.payloadHash(of: request.body)
@@ -157,7 +157,7 @@ public struct SigV4Signer: Sendable {
     }
 
     /// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, day), region), service), "aws4_request")`.
-    public func signingKey(secret: String, day: String) -> Data {
+    package func signingKey(secret: String, day: String) -> Data {
         let date = HMACSHA256.authenticate(day, key: Data("AWS4\(secret)".utf8))
         let region = HMACSHA256.authenticate(self.region, key: date)
         let service = HMACSHA256.authenticate(self.service, key: region)
@@ -165,7 +165,7 @@ public struct SigV4Signer: Sendable {
     }
 
     /// `yyyyMMdd'T'HHmmss'Z'` in UTC.
-    public static func timestamp(_ date: Date) -> String {
+    package static func timestamp(_ date: Date) -> String {
         let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = seconds - days * 86_400
@@ -194,7 +194,7 @@ public struct SigV4Signer: Sendable {
     }
 
     /// The hex SHA-256 of an in-memory body; a file body must be hashed by the caller (`UNSIGNED-PAYLOAD` otherwise).
-    public static func payloadHash(of body: HTTPBody) -> String {
+    package static func payloadHash(of body: HTTPBody) -> String {
         switch body {
         case .empty: return emptyPayloadHash
         case .data(let data): return data.isEmpty ? emptyPayloadHash : SHA256Digest.hash(data).lowercaseHex

@@ -3,18 +3,18 @@ import Foundation
 
 /// ECDSA P-256 / SHA-256 signatures of firmware images (DER, carried base64 in the job document), over OpenSSL EVP.
 /// Files are read in 1 MiB chunks, so any size signs in bounded memory.
-public enum FirmwareSigning {
-    public static let algorithm = "ECDSA-P256-SHA256"
+package enum FirmwareSigning {
+    package static let algorithm = "ECDSA-P256-SHA256"
 
     /// Signs the file with a PEM private key (PKCS#8 or SEC1 `EC PRIVATE KEY`); returns the DER signature.
-    public static func sign(filePath: String, privateKeyPEMPath: String) throws -> Data {
+    package static func sign(filePath: String, privateKeyPEMPath: String) throws -> Data {
         let signer = try FirmwareSigner(privateKeyPEM: try readFile(privateKeyPEMPath, what: "private key"))
         try forEachChunk(ofFile: filePath) { signer.update($0) }
         return try signer.finish()
     }
 
     /// True when `signature` (DER) is a valid signature of the file by the PEM public key's owner.
-    public static func verify(filePath: String, signature: Data, publicKeyPEM: Data) throws -> Bool {
+    package static func verify(filePath: String, signature: Data, publicKeyPEM: Data) throws -> Bool {
         let key = try loadKey(publicKeyPEM, isPrivate: false)
         defer { EVP_PKEY_free(key) }
         guard let context = EVP_MD_CTX_new() else { throw FirmwareSigningError("out of memory") }
@@ -33,7 +33,7 @@ public enum FirmwareSigning {
     }
 
     /// A new P-256 key pair as PEM: PKCS#8 private key and SubjectPublicKeyInfo public key.
-    public static func generateKeyPair() throws -> (privateKeyPEM: Data, publicKeyPEM: Data) {
+    package static func generateKeyPair() throws -> (privateKeyPEM: Data, publicKeyPEM: Data) {
         guard let key = rollout_evp_ec_generate_p256() else {
             throw FirmwareSigningError("key generation failed: \(openSSLError())")
         }
@@ -44,7 +44,7 @@ public enum FirmwareSigning {
     }
 
     /// The PEM public key of a PEM private key.
-    public static func publicKeyPEM(ofPrivateKeyPEM pem: Data) throws -> Data {
+    package static func publicKeyPEM(ofPrivateKeyPEM pem: Data) throws -> Data {
         let key = try loadKey(pem, isPrivate: true)
         defer { EVP_PKEY_free(key) }
         return try withMemoryBIO { bio in PEM_write_bio_PUBKEY(bio, key) == 1 }
@@ -114,11 +114,11 @@ public enum FirmwareSigning {
 }
 
 /// Incremental ECDSA P-256 signer: feed the image chunk by chunk (from a file or an S3 range read), then `finish`.
-public final class FirmwareSigner {
+package final class FirmwareSigner {
     private let key: OpaquePointer
     private let context: OpaquePointer
 
-    public init(privateKeyPEM: Data) throws {
+    package init(privateKeyPEM: Data) throws {
         key = try FirmwareSigning.loadKey(privateKeyPEM, isPrivate: true)
         guard let context = EVP_MD_CTX_new() else {
             EVP_PKEY_free(key)
@@ -135,7 +135,7 @@ public final class FirmwareSigner {
         EVP_PKEY_free(key)
     }
 
-    public func update(_ data: Data) {
+    package func update(_ data: Data) {
         data.withUnsafeBytes { raw in
             guard raw.count > 0 else { return }
             let ok = EVP_DigestSignUpdate(context, raw.baseAddress, raw.count)
@@ -144,7 +144,7 @@ public final class FirmwareSigner {
     }
 
     /// The DER signature; the signer cannot be fed afterwards.
-    public func finish() throws -> Data {
+    package func finish() throws -> Data {
         var length = 0
         guard EVP_DigestSignFinal(context, nil, &length) == 1 else {
             throw FirmwareSigningError("signing failed: \(FirmwareSigning.openSSLError())")
@@ -158,12 +158,12 @@ public final class FirmwareSigner {
 }
 
 /// Signing or verification could not be done (unreadable key or file, wrong key type).
-public struct FirmwareSigningError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var message: String
+package struct FirmwareSigningError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var message: String
 
-    public init(_ message: String) {
+    package init(_ message: String) {
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

@@ -1,13 +1,13 @@
 /// Which devices each stage targets: ordered device ids and where each stage's slice starts.
-public struct CohortAssignment: Equatable, Sendable {
+package struct CohortAssignment: Equatable, Sendable {
     /// Assigned devices in stage order: the canary's first, then wave 1's, and so on.
-    public var deviceIds: [String]
+    package var deviceIds: [String]
     /// `stageSizes[i]` devices of `deviceIds` belong to stage `i`, after the ones of the stages before it.
-    public var stageSizes: [Int]
+    package var stageSizes: [Int]
     /// Devices that passed selector and exclusions.
-    public var eligibleCount: Int
+    package var eligibleCount: Int
 
-    public init(deviceIds: [String], stageSizes: [Int], eligibleCount: Int) {
+    package init(deviceIds: [String], stageSizes: [Int], eligibleCount: Int) {
         precondition(stageSizes.reduce(0, +) == deviceIds.count, "stage sizes must add up to the assigned devices")
         self.deviceIds = deviceIds
         self.stageSizes = stageSizes
@@ -15,7 +15,7 @@ public struct CohortAssignment: Equatable, Sendable {
     }
 
     /// The devices of stage `index`.
-    public func devices(ofStage index: Int) -> ArraySlice<String> {
+    package func devices(ofStage index: Int) -> ArraySlice<String> {
         precondition(stageSizes.indices.contains(index), "stage index out of range")
         let start = stageSizes[..<index].reduce(0, +)
         return deviceIds[start..<(start + stageSizes[index])]
@@ -23,14 +23,14 @@ public struct CohortAssignment: Equatable, Sendable {
 }
 
 /// Why a fleet cannot be split into the plan's stages.
-public struct CohortError: Error, Equatable, Sendable, CustomStringConvertible {
-    public var message: String
+package struct CohortError: Error, Equatable, Sendable, CustomStringConvertible {
+    package var message: String
 
-    public init(message: String) {
+    package init(message: String) {
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// Splits the eligible fleet into stages, deterministically.
@@ -40,8 +40,8 @@ public struct CohortError: Error, Equatable, Sendable, CustomStringConvertible {
 /// Sizes are exact: a `percent` stage brings the cumulative share to ⌈P% × eligible⌉; a `devices` stage adds
 /// that many (capped by what is left); a `group` stage takes its eligible members not yet targeted.
 /// A stage left with no device is kept with size 0 (the engine skips it), so a plan rehearses on a tiny fleet.
-public enum CohortPlanner {
-    public static func assign(rolloutId: String, eligible: [String], stages: [StageSpec],
+package enum CohortPlanner {
+    package static func assign(rolloutId: String, eligible: [String], stages: [StageSpec],
                               groupMembers: [String: [String]]) throws(CohortError) -> CohortAssignment {
         guard !eligible.isEmpty else {
             throw CohortError(message: "the fleet is empty: no device matches the plan's fleet selection")
@@ -95,7 +95,7 @@ public enum CohortPlanner {
     }
 
     /// Devices targeted after a `percent` stage: ⌈share% × eligible⌉ (the epsilon keeps 10% of 1000 at 100).
-    public static func cumulativeTarget(share: Double, eligible: Int) -> Int {
+    package static func cumulativeTarget(share: Double, eligible: Int) -> Int {
         min(eligible, Int((share * Double(eligible) / 100 - 1e-9).rounded(.up)))
     }
 

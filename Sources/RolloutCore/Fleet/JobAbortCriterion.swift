@@ -2,18 +2,18 @@
 /// have an outcome and the share of those ending in `outcome` reaches `thresholdPercent`, the fleet cancels the job's
 /// executions that are still QUEUED. It keeps a bad stage from spreading while the worker is down; the worker stays
 /// the judge (its gates still cancel, and roll back).
-public struct JobAbortCriterion: Codable, Equatable, Sendable {
-    public enum Outcome: String, Codable, Sendable {
+package struct JobAbortCriterion: Codable, Equatable, Sendable {
+    package enum Outcome: String, Codable, Sendable {
         case failed = "FAILED", rejected = "REJECTED", timedOut = "TIMED_OUT"
     }
 
-    public var outcome: Outcome
+    package var outcome: Outcome
     /// 0.01…100, two decimals (AWS's precision).
-    public var thresholdPercent: Double
+    package var thresholdPercent: Double
     /// At least 1.
-    public var executedMin: Int
+    package var executedMin: Int
 
-    public init(outcome: Outcome, thresholdPercent: Double, executedMin: Int) {
+    package init(outcome: Outcome, thresholdPercent: Double, executedMin: Int) {
         precondition(thresholdPercent > 0 && thresholdPercent <= 100, "threshold out of 0…100")
         precondition(executedMin >= 1, "at least one execution")
         self.outcome = outcome
@@ -24,7 +24,7 @@ public struct JobAbortCriterion: Codable, Equatable, Sendable {
     /// The criteria equivalent to a stage's job-outcome gate. The gate fails when a share is *above* its maximum;
     /// the fleet aborts when a share *reaches* its threshold, so the threshold is the maximum plus 0.01 (AWS's
     /// precision). A maximum of 100% can never be exceeded and gives no criterion.
-    public static func derived(from gate: OutcomeGate) -> [JobAbortCriterion] {
+    package static func derived(from gate: OutcomeGate) -> [JobAbortCriterion] {
         let limits: [(Outcome, Double)] = [(.failed, gate.failedMaxPercent), (.rejected, gate.rejectedMaxPercent),
                                            (.timedOut, gate.timedOutMaxPercent)]
         return limits.compactMap { outcome, maximum in

@@ -1,6 +1,6 @@
 extension JobDocument {
     /// The document of a deploying stage: install the release.
-    public static func forStage(rolloutId: String, stage: String, release: StagedArtifact,
+    package static func forStage(rolloutId: String, stage: String, release: StagedArtifact,
                                 previousVersion: String?) -> JobDocument {
         JobDocument(version: release.version, previousVersion: previousVersion, firmwareUrl: release.url,
                     checksum: release.sha256Hex, size: release.sizeBytes, signature: release.signatureBase64,
@@ -8,7 +8,7 @@ extension JobDocument {
     }
 
     /// The rollback document: put the previous firmware back.
-    public static func forRollback(rolloutId: String, rollback: StagedArtifact, releaseVersion: String) -> JobDocument {
+    package static func forRollback(rolloutId: String, rollback: StagedArtifact, releaseVersion: String) -> JobDocument {
         JobDocument(operation: "firmwareUpdate", version: rollback.version, previousVersion: releaseVersion,
                     firmwareUrl: rollback.url, checksum: rollback.sha256Hex, size: rollback.sizeBytes,
                     signature: rollback.signatureBase64, rolloutId: rolloutId, stage: "rollback")

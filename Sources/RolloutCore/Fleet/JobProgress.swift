@@ -1,17 +1,17 @@
 /// Counts of a stage job's executions, as the fleet reports them (AWS `jobProcessDetails` shape).
-public struct JobProgress: Codable, Equatable, Sendable {
-    public var queued: Int
-    public var inProgress: Int
-    public var succeeded: Int
-    public var failed: Int
-    public var timedOut: Int
-    public var rejected: Int
-    public var canceled: Int
-    public var removed: Int
+package struct JobProgress: Codable, Equatable, Sendable {
+    package var queued: Int
+    package var inProgress: Int
+    package var succeeded: Int
+    package var failed: Int
+    package var timedOut: Int
+    package var rejected: Int
+    package var canceled: Int
+    package var removed: Int
     /// True once the fleet considers the job over (AWS `COMPLETED`/`CANCELED` with no execution left in flight).
-    public var jobDone: Bool
+    package var jobDone: Bool
 
-    public init(queued: Int = 0, inProgress: Int = 0, succeeded: Int = 0, failed: Int = 0, timedOut: Int = 0,
+    package init(queued: Int = 0, inProgress: Int = 0, succeeded: Int = 0, failed: Int = 0, timedOut: Int = 0,
                 rejected: Int = 0, canceled: Int = 0, removed: Int = 0, jobDone: Bool = false) {
         self.queued = queued
         self.inProgress = inProgress
@@ -24,17 +24,17 @@ public struct JobProgress: Codable, Equatable, Sendable {
         self.jobDone = jobDone
     }
 
-    public static let zero = JobProgress()
+    package static let zero = JobProgress()
 
     /// Executions that reached an outcome the gates can judge.
-    public var executed: Int { succeeded + failed + timedOut + rejected }
+    package var executed: Int { succeeded + failed + timedOut + rejected }
     /// Executions that have not reached a terminal status.
-    public var pending: Int { queued + inProgress }
-    public var total: Int { queued + inProgress + succeeded + failed + timedOut + rejected + canceled + removed }
+    package var pending: Int { queued + inProgress }
+    package var total: Int { queued + inProgress + succeeded + failed + timedOut + rejected + canceled + removed }
 }
 
 /// The status of one device's execution of a job (the AWS IoT `JobExecutionStatus` values).
-public enum ExecutionStatus: String, Codable, Sendable, CaseIterable {
+package enum ExecutionStatus: String, Codable, Sendable, CaseIterable {
     case queued = "QUEUED"
     case inProgress = "IN_PROGRESS"
     case succeeded = "SUCCEEDED"

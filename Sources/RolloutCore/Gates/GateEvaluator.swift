@@ -1,7 +1,7 @@
 import Foundation
 
 /// A gate evaluation's outcome.
-public enum Verdict: String, Codable, Sendable, Equatable {
+package enum Verdict: String, Codable, Sendable, Equatable {
     /// The stage met every criterion; the next one may start.
     case pass
     /// A criterion is broken: cancel, then roll back or pause (plan's `onFailure`).
@@ -13,15 +13,15 @@ public enum Verdict: String, Codable, Sendable, Equatable {
 }
 
 /// One criterion's verdict and the numbers it saw, persisted so a human can see why.
-public struct GateResult: Codable, Equatable, Sendable {
+package struct GateResult: Codable, Equatable, Sendable {
     /// `failed`, `timedOut`, `rejected`, `executed`, `completed`, or `metric:<name>`.
-    public var gate: String
-    public var verdict: Verdict
-    public var observed: Double?
-    public var limit: Double?
-    public var reason: String
+    package var gate: String
+    package var verdict: Verdict
+    package var observed: Double?
+    package var limit: Double?
+    package var reason: String
 
-    public init(gate: String, verdict: Verdict, observed: Double?, limit: Double?, reason: String) {
+    package init(gate: String, verdict: Verdict, observed: Double?, limit: Double?, reason: String) {
         self.gate = gate
         self.verdict = verdict
         self.observed = observed
@@ -31,35 +31,35 @@ public struct GateResult: Codable, Equatable, Sendable {
 }
 
 /// The verdict of a stage's gates as a whole, with each criterion's result.
-public struct GateEvaluation: Codable, Equatable, Sendable {
-    public var verdict: Verdict
-    public var results: [GateResult]
+package struct GateEvaluation: Codable, Equatable, Sendable {
+    package var verdict: Verdict
+    package var results: [GateResult]
 
-    public init(verdict: Verdict, results: [GateResult]) {
+    package init(verdict: Verdict, results: [GateResult]) {
         self.verdict = verdict
         self.results = results
     }
 
     /// The results that decided the verdict, for one-line summaries.
-    public var deciding: [GateResult] { results.filter { $0.verdict == verdict } }
+    package var deciding: [GateResult] { results.filter { $0.verdict == verdict } }
 
-    public var summary: String {
+    package var summary: String {
         let reasons = deciding.map(\.reason)
         return reasons.isEmpty ? verdict.rawValue : "\(verdict.rawValue): \(reasons.joined(separator: "; "))"
     }
 }
 
 /// What the gates look at when judging a stage.
-public struct GateEvidence: Equatable, Sendable {
-    public var progress: JobProgress
-    public var stageDevices: Int
+package struct GateEvidence: Equatable, Sendable {
+    package var progress: JobProgress
+    package var stageDevices: Int
     /// Metric gate name → value read, or why it could not be read. A missing entry means not read yet.
-    public var metrics: [String: Result<Double, MetricReadError>]
-    public var bakeOver: Bool
+    package var metrics: [String: Result<Double, MetricReadError>]
+    package var bakeOver: Bool
     /// True once the bake plus `schedule.evidenceTimeout` has passed.
-    public var evidenceExpired: Bool
+    package var evidenceExpired: Bool
 
-    public init(progress: JobProgress, stageDevices: Int, metrics: [String: Result<Double, MetricReadError>],
+    package init(progress: JobProgress, stageDevices: Int, metrics: [String: Result<Double, MetricReadError>],
                 bakeOver: Bool, evidenceExpired: Bool) {
         self.progress = progress
         self.stageDevices = stageDevices
@@ -74,8 +74,8 @@ public struct GateEvidence: Equatable, Sendable {
 /// Rules: a broken limit fails at once, even during the bake (as soon as `executedMin` outcomes exist);
 /// a pass needs the bake over, enough outcomes and every metric within bounds; a wait past the
 /// evidence deadline becomes inconclusive. Combined: any fail → fail, else any wait/inconclusive, else pass.
-public enum GateEvaluator {
-    public static func assess(_ gates: GateSet, evidence: GateEvidence) -> GateEvaluation {
+package enum GateEvaluator {
+    package static func assess(_ gates: GateSet, evidence: GateEvidence) -> GateEvaluation {
         var results = assessOutcomes(gates.jobOutcomes, evidence: evidence)
         for metric in gates.metrics {
             results.append(assessMetric(metric, evidence: evidence))

@@ -1,25 +1,25 @@
 /// The success criteria that judge a stage before the next one may start.
-public struct GateSet: Codable, Equatable, Sendable {
-    public var jobOutcomes: OutcomeGate
-    public var metrics: [MetricGate]
+package struct GateSet: Codable, Equatable, Sendable {
+    package var jobOutcomes: OutcomeGate
+    package var metrics: [MetricGate]
 
-    public init(jobOutcomes: OutcomeGate = OutcomeGate(), metrics: [MetricGate] = []) {
+    package init(jobOutcomes: OutcomeGate = OutcomeGate(), metrics: [MetricGate] = []) {
         self.jobOutcomes = jobOutcomes
         self.metrics = metrics
     }
 }
 
 /// Limits on how a stage's job executions ended. Shares are of *executed* devices (those with an outcome).
-public struct OutcomeGate: Codable, Equatable, Sendable {
-    public var failedMaxPercent: Double
-    public var timedOutMaxPercent: Double
-    public var rejectedMaxPercent: Double
+package struct OutcomeGate: Codable, Equatable, Sendable {
+    package var failedMaxPercent: Double
+    package var timedOutMaxPercent: Double
+    package var rejectedMaxPercent: Double
     /// No verdict other than `wait` before this many executions have an outcome (capped at the stage's size).
-    public var executedMin: Int
+    package var executedMin: Int
     /// Share of the stage's devices that must have an outcome before the gate may pass.
-    public var completedMinPercent: Double
+    package var completedMinPercent: Double
 
-    public init(failedMaxPercent: Double = 5, timedOutMaxPercent: Double = 5, rejectedMaxPercent: Double = 5,
+    package init(failedMaxPercent: Double = 5, timedOutMaxPercent: Double = 5, rejectedMaxPercent: Double = 5,
                 executedMin: Int = 10, completedMinPercent: Double = 95) {
         self.failedMaxPercent = failedMaxPercent
         self.timedOutMaxPercent = timedOutMaxPercent
@@ -30,17 +30,17 @@ public struct OutcomeGate: Codable, Equatable, Sendable {
 }
 
 /// An external health metric: HTTP GET of a JSON document, a JSON pointer to a number, a threshold.
-public struct MetricGate: Codable, Equatable, Sendable {
-    public var name: String
-    public var url: String
+package struct MetricGate: Codable, Equatable, Sendable {
+    package var name: String
+    package var url: String
     /// RFC 6901 JSON pointer, e.g. `/data/crashRate`.
-    public var pointer: String
+    package var pointer: String
     /// The gate fails when the value is above `max` …
-    public var max: Double?
+    package var max: Double?
     /// … or below `min`.
-    public var min: Double?
+    package var min: Double?
 
-    public init(name: String, url: String, pointer: String, max: Double? = nil, min: Double? = nil) {
+    package init(name: String, url: String, pointer: String, max: Double? = nil, min: Double? = nil) {
         self.name = name
         self.url = url
         self.pointer = pointer

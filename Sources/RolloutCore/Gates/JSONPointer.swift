@@ -1,8 +1,8 @@
 import Foundation
 
 /// RFC 6901 JSON pointers over values decoded by `JSONSerialization`.
-public enum JSONPointer {
-    public static func isValid(_ pointer: String) -> Bool {
+package enum JSONPointer {
+    package static func isValid(_ pointer: String) -> Bool {
         guard pointer.isEmpty || pointer.hasPrefix("/") else { return false }
         // `~` must be followed by 0 or 1.
         var characters = pointer.makeIterator()
@@ -15,7 +15,7 @@ public enum JSONPointer {
     }
 
     /// The value at `pointer` in `document`, or nil when the path does not exist.
-    public static func resolve(_ pointer: String, in document: Any) -> Any? {
+    package static func resolve(_ pointer: String, in document: Any) -> Any? {
         guard isValid(pointer) else { return nil }
         if pointer.isEmpty { return document }
         var current: Any = document
@@ -35,7 +35,7 @@ public enum JSONPointer {
     }
 
     /// The number at `pointer` in a JSON document, or a readable reason why there is none.
-    public static func number(at pointer: String, inJSON data: Data) -> Result<Double, MetricReadError> {
+    package static func number(at pointer: String, inJSON data: Data) -> Result<Double, MetricReadError> {
         let document: Any
         do {
             document = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
@@ -46,7 +46,7 @@ public enum JSONPointer {
     }
 
     /// The number at `pointer` in an already decoded JSON value (numbers, or numeric text).
-    public static func number(at pointer: String, in document: Any) -> Result<Double, MetricReadError> {
+    package static func number(at pointer: String, in document: Any) -> Result<Double, MetricReadError> {
         guard let value = resolve(pointer, in: document) else {
             return .failure(MetricReadError(message: "no value at JSON pointer `\(pointer)`"))
         }
@@ -63,12 +63,12 @@ public enum JSONPointer {
 }
 
 /// Why a metric could not be read; turns a gate's verdict into `wait` (then `inconclusive`).
-public struct MetricReadError: Error, Equatable, Sendable, Codable, CustomStringConvertible {
-    public var message: String
+package struct MetricReadError: Error, Equatable, Sendable, Codable, CustomStringConvertible {
+    package var message: String
 
-    public init(message: String) {
+    package init(message: String) {
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }

@@ -8,17 +8,17 @@
 /// Pure: paths are compared after `canonicalPath`, which the caller provides (absolute, `.` and `..` resolved,
 /// symlinks followed: neither `..` nor a symlink leads out of a directory). The allowed directories must already be
 /// canonical.
-public struct ArtifactPolicy: Sendable, Equatable {
+package struct ArtifactPolicy: Sendable, Equatable {
     /// Canonical absolute directories; empty: only `s3://` artifacts are accepted.
-    public var allowedDirectories: [String]
+    package var allowedDirectories: [String]
 
-    public init(allowedDirectories: [String] = []) {
+    package init(allowedDirectories: [String] = []) {
         self.allowedDirectories = allowedDirectories
     }
 
     /// The local files `plan` names that this policy refuses, by plan field, in the order the plan lists them.
     /// - Parameter canonicalPath: the canonical form of a path, nil when it cannot be resolved.
-    public func assessViolations(in plan: RolloutPlan, canonicalPath: (String) -> String?)
+    package func assessViolations(in plan: RolloutPlan, canonicalPath: (String) -> String?)
         -> [ArtifactPolicyError.Violation] {
         var named: [(field: String, path: String)] = []
         if case .file(let path) = plan.release.artifact { named.append(("release.artifact", path)) }
@@ -34,7 +34,7 @@ public struct ArtifactPolicy: Sendable, Equatable {
     }
 
     /// Throws when `assessViolations` finds any.
-    public func check(_ plan: RolloutPlan, canonicalPath: (String) -> String?) throws(ArtifactPolicyError) {
+    package func check(_ plan: RolloutPlan, canonicalPath: (String) -> String?) throws(ArtifactPolicyError) {
         let violations = assessViolations(in: plan, canonicalPath: canonicalPath)
         guard violations.isEmpty else {
             throw ArtifactPolicyError(violations: violations, allowedDirectories: allowedDirectories)
@@ -43,7 +43,7 @@ public struct ArtifactPolicy: Sendable, Equatable {
 
     /// True when the canonical `path` lies inside one of the allowed directories (a directory itself is no file).
     /// Compared by whole path components: `/srv/fw` does not contain `/srv/fw-old/x`.
-    public func permits(_ path: String) -> Bool {
+    package func permits(_ path: String) -> Bool {
         allowedDirectories.contains { directory in
             let prefix = directory.hasSuffix("/") ? directory : directory + "/"
             return path.hasPrefix(prefix) && path.count > prefix.count

@@ -9,13 +9,13 @@
 ///   parameters are set), a fragment → `***`.
 /// - a webhook URL (`webhookURL`): scheme, host and port only, the path replaced by `/***`.
 /// - free text (`text`): every `scheme://…` URL found in it, masked as any URL.
-public enum CredentialRedaction {
+package enum CredentialRedaction {
     /// What replaces a secret.
-    public static let mask = "***"
+    package static let mask = "***"
 
     /// `https://user:pw@host:8443/path?apiKey=k&window=5m#frag` → `https://***@host:8443/path?apiKey=***&window=***#***`.
     /// Text without `scheme://` is treated as a path with an optional query.
-    public static func url(_ text: String) -> String {
+    package static func url(_ text: String) -> String {
         let parts = URLParts(text)
         var result = ""
         if let scheme = parts.scheme { result += scheme + "://" }
@@ -28,7 +28,7 @@ public enum CredentialRedaction {
 
     /// `https://hooks.slack.com/services/T000/B000/XXX` → `https://hooks.slack.com/***`: the host tells a reader
     /// where notifications go; everything after it may be the secret. Text without `scheme://host` becomes `***`.
-    public static func webhookURL(_ text: String) -> String {
+    package static func webhookURL(_ text: String) -> String {
         let parts = URLParts(text)
         guard let scheme = parts.scheme, !parts.hostAndPort.isEmpty else { return mask }
         return "\(scheme)://\(parts.hostAndPort)/\(mask)"
@@ -36,7 +36,7 @@ public enum CredentialRedaction {
 
     /// Free text (an error message, a reason someone typed) with every `scheme://…` URL in it masked as `url` does.
     /// A URL ends at whitespace, a quote or an angle bracket; trailing sentence punctuation stays outside it.
-    public static func text(_ text: String) -> String {
+    package static func text(_ text: String) -> String {
         guard text.contains("://") else { return text }
         let characters = Array(text.unicodeScalars)
         var result = String.UnicodeScalarView()
@@ -55,7 +55,7 @@ public enum CredentialRedaction {
     }
 
     /// The plan as shown to people: metric URLs (the plan's and each stage's) masked as URLs, webhooks as webhooks.
-    public static func plan(_ plan: RolloutPlan) -> RolloutPlan {
+    package static func plan(_ plan: RolloutPlan) -> RolloutPlan {
         var shown = plan
         shown.gates = gates(plan.gates)
         shown.canary.gates = plan.canary.gates.map(gates)
@@ -67,7 +67,7 @@ public enum CredentialRedaction {
     }
 
     /// Gate criteria as shown to people: metric URLs masked.
-    public static func gates(_ gates: GateSet) -> GateSet {
+    package static func gates(_ gates: GateSet) -> GateSet {
         var shown = gates
         for index in shown.metrics.indices {
             shown.metrics[index].url = url(gates.metrics[index].url)

@@ -1,10 +1,10 @@
 /// Durations as plans write them: `90s`, `30m`, `4h`, `2d`, or combined `1h30m`; `0` alone is zero.
-public enum DurationText {
+package enum DurationText {
     /// The longest duration a plan may name (a year): longer is surely a typo.
-    public static let secondsMax = 366 * 24 * 3600
+    package static let secondsMax = 366 * 24 * 3600
 
     /// Seconds in `text`, or nil when it is not a duration.
-    public static func parseSeconds(_ text: String) -> Int? {
+    package static func parseSeconds(_ text: String) -> Int? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed == "0" { return 0 }
         guard !trimmed.isEmpty, trimmed.count <= 32 else { return nil }
@@ -35,7 +35,7 @@ public enum DurationText {
     }
 
     /// The shortest exact text for `seconds`, e.g. `1h30m`, `2d`, `45s`.
-    public static func format(_ seconds: Int) -> String {
+    package static func format(_ seconds: Int) -> String {
         if seconds == 0 { return "0s" }
         var remaining = seconds
         var text = ""
@@ -50,8 +50,8 @@ public enum DurationText {
 import Foundation
 
 /// Percentages as people read them: `10%`, `12.5%`.
-public enum PercentText {
-    public static func format(_ value: Double) -> String {
+package enum PercentText {
+    package static func format(_ value: Double) -> String {
         if value == value.rounded() { return "\(Int(value))%" }
         return String(format: "%.2f", value).replacingOccurrences(of: "0+$", with: "", options: .regularExpression) + "%"
     }

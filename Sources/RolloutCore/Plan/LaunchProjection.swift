@@ -6,19 +6,19 @@ import Foundation
 ///
 /// Like `PlanTimeline`, it assumes every gate passes as soon as its bake ends and every approval is given at once;
 /// a bake starts once the stage's job exists.
-public enum LaunchProjection {
+package enum LaunchProjection {
     /// The rates the projection assumes.
-    public struct Rates: Sendable, Equatable {
+    package struct Rates: Sendable, Equatable {
         /// A job whose targets need no filling: a handful of calls (describe, document upload, CreateJob).
-        public var jobCallsSeconds: Double
+        package var jobCallsSeconds: Double
         /// Devices added to a temporary group per second: the lower of the fleet's pacing and the API budget.
-        public var groupFillPerSecond: Double
+        package var groupFillPerSecond: Double
         /// Stages up to this many devices target their things directly (AWS: 100 targets per job).
-        public var directTargetsMax: Int
+        package var directTargetsMax: Int
         /// Executions AWS rolls out per minute without `maxPerMinute`, and the most it allows with one.
-        public var notificationsPerMinuteMax: Int
+        package var notificationsPerMinuteMax: Int
 
-        public init(jobCallsSeconds: Double = 2, groupFillPerSecond: Double, directTargetsMax: Int = 100,
+        package init(jobCallsSeconds: Double = 2, groupFillPerSecond: Double, directTargetsMax: Int = 100,
                     notificationsPerMinuteMax: Int = 1000) {
             precondition(groupFillPerSecond > 0 && jobCallsSeconds >= 0, "rates must be positive")
             precondition(directTargetsMax >= 1 && notificationsPerMinuteMax >= 1, "limits must be positive")
@@ -30,7 +30,7 @@ public enum LaunchProjection {
     }
 
     /// How a stage's job reaches its devices.
-    public enum Targeting: String, Codable, Sendable, Equatable {
+    package enum Targeting: String, Codable, Sendable, Equatable {
         /// Thing ARNs listed in the job (≤ 100 devices).
         case things
         /// The fleet's persistent ring groups.
@@ -42,27 +42,27 @@ public enum LaunchProjection {
     }
 
     /// One stage, projected.
-    public struct Stage: Codable, Sendable, Equatable {
-        public var stage: String
+    package struct Stage: Codable, Sendable, Equatable {
+        package var stage: String
         /// Devices, nil for a group stage of unknown size.
-        public var devices: Int?
-        public var targeting: Targeting
-        public var windowWaitSeconds: Int
+        package var devices: Int?
+        package var targeting: Targeting
+        package var windowWaitSeconds: Int
         /// Nil when no maintenance window ever opens.
-        public var earliestStart: Date?
+        package var earliestStart: Date?
         /// From the stage's start until its job exists.
-        public var jobCreationSeconds: Double
+        package var jobCreationSeconds: Double
         /// Executions notified per minute (the plan's `maxPerMinute`, at most AWS's ceiling).
-        public var notificationsPerMinute: Int
+        package var notificationsPerMinute: Int
         /// From the job's creation until AWS has notified every device.
-        public var notificationSeconds: Double
-        public var bakeSeconds: Int
-        public var approvalRequired: Bool
-        public var earliestBakeEnd: Date?
+        package var notificationSeconds: Double
+        package var bakeSeconds: Int
+        package var approvalRequired: Bool
+        package var earliestBakeEnd: Date?
         /// True when the bake ends before every device was notified: the gates then judge part of the stage.
-        public var notificationsOutlastBake: Bool
+        package var notificationsOutlastBake: Bool
 
-        public init(stage: String, devices: Int?, targeting: Targeting, windowWaitSeconds: Int, earliestStart: Date?,
+        package init(stage: String, devices: Int?, targeting: Targeting, windowWaitSeconds: Int, earliestStart: Date?,
                     jobCreationSeconds: Double, notificationsPerMinute: Int, notificationSeconds: Double,
                     bakeSeconds: Int, approvalRequired: Bool, earliestBakeEnd: Date?, notificationsOutlastBake: Bool) {
             self.stage = stage
@@ -80,7 +80,7 @@ public enum LaunchProjection {
         }
     }
 
-    public static func calculate(plan: RolloutPlan, eligible: Int, groupSizes: [String: Int] = [:], ringCount: Int,
+    package static func calculate(plan: RolloutPlan, eligible: Int, groupSizes: [String: Int] = [:], ringCount: Int,
                                  rates: Rates, now: Date) -> [Stage] {
         let sizes = PlanTimeline.stageSizes(plan: plan, eligible: eligible, groupSizes: groupSizes)
         let perMinute = min(plan.job.maxPerMinute ?? rates.notificationsPerMinuteMax, rates.notificationsPerMinuteMax)
@@ -110,14 +110,14 @@ public enum LaunchProjection {
     }
 
     /// Direct targets up to the per-job limit; above it rings when the fleet has them, else a temporary group.
-    public static func assessTargeting(devices: Int?, ringCount: Int, rates: Rates) -> Targeting {
+    package static func assessTargeting(devices: Int?, ringCount: Int, rates: Rates) -> Targeting {
         guard let devices, devices > 0 else { return .none }
         if devices <= rates.directTargetsMax { return .things }
         return ringCount > 0 ? .rings : .temporaryGroup
     }
 
     /// A few calls, plus one AddThingToThingGroup per device at the fill rate for a temporary group.
-    public static func calculateJobCreationSeconds(devices: Int, targeting: Targeting, rates: Rates) -> Double {
+    package static func calculateJobCreationSeconds(devices: Int, targeting: Targeting, rates: Rates) -> Double {
         switch targeting {
         case .none: return 0
         case .things, .rings: return rates.jobCallsSeconds

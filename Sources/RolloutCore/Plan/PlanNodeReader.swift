@@ -2,15 +2,15 @@ import Foundation
 import Yams
 
 /// Walks a composed YAML tree (plans, simulation scenarios), turning nodes into typed values and collecting every issue with its position.
-public struct PlanNodeReader {
-    public let file: String
-    public private(set) var issues: [PlanIssue] = []
+package struct PlanNodeReader {
+    package let file: String
+    package private(set) var issues: [PlanIssue] = []
 
-    public init(file: String) {
+    package init(file: String) {
         self.file = file
     }
 
-    public mutating func report(_ node: Node?, _ field: String, _ message: String) {
+    package mutating func report(_ node: Node?, _ field: String, _ message: String) {
         let mark = node?.mark
         // Yams marks are 0-based for columns? They are 1-based lines and 1-based columns after composition.
         issues.append(PlanIssue(file: file, line: mark?.line ?? 0, column: mark?.column ?? 0, field: field,
@@ -18,7 +18,7 @@ public struct PlanNodeReader {
     }
 
     /// The entries of a mapping, reporting keys that are not in `allowed` and a node that is not a mapping.
-    public mutating func mapping(_ node: Node, _ field: String, allowed: [String]) -> [String: Node]? {
+    package mutating func mapping(_ node: Node, _ field: String, allowed: [String]) -> [String: Node]? {
         guard case .mapping(let mapping) = node else {
             report(node, field, "expected a mapping with keys \(allowed.joined(separator: ", ")), found \(describe(node))")
             return nil
@@ -44,7 +44,7 @@ public struct PlanNodeReader {
         return entries
     }
 
-    public mutating func sequence(_ node: Node, _ field: String) -> [Node]? {
+    package mutating func sequence(_ node: Node, _ field: String) -> [Node]? {
         guard case .sequence(let sequence) = node else {
             report(node, field, "expected a list, found \(describe(node))")
             return nil
@@ -52,7 +52,7 @@ public struct PlanNodeReader {
         return Array(sequence)
     }
 
-    public mutating func string(_ node: Node, _ field: String) -> String? {
+    package mutating func string(_ node: Node, _ field: String) -> String? {
         guard case .scalar(let scalar) = node, !isNull(node) else {
             report(node, field, "expected text, found \(describe(node))")
             return nil
@@ -60,7 +60,7 @@ public struct PlanNodeReader {
         return scalar.string
     }
 
-    public mutating func nonEmptyString(_ node: Node, _ field: String) -> String? {
+    package mutating func nonEmptyString(_ node: Node, _ field: String) -> String? {
         guard let text = string(node, field) else { return nil }
         if text.trimmingCharacters(in: .whitespaces).isEmpty {
             report(node, field, "expected non-empty text")
@@ -69,7 +69,7 @@ public struct PlanNodeReader {
         return text
     }
 
-    public mutating func integer(_ node: Node, _ field: String, range: ClosedRange<Int>) -> Int? {
+    package mutating func integer(_ node: Node, _ field: String, range: ClosedRange<Int>) -> Int? {
         guard case .scalar(let scalar) = node, let value = Int(scalar.string) else {
             report(node, field, "expected a whole number in \(range.lowerBound)…\(range.upperBound), found \(describe(node))")
             return nil
@@ -81,7 +81,7 @@ public struct PlanNodeReader {
         return value
     }
 
-    public mutating func number(_ node: Node, _ field: String, range: ClosedRange<Double>, unit: String = "") -> Double? {
+    package mutating func number(_ node: Node, _ field: String, range: ClosedRange<Double>, unit: String = "") -> Double? {
         let expected = "a number in \(PlanNodeReader.format(range.lowerBound))…\(PlanNodeReader.format(range.upperBound))\(unit)"
         guard case .scalar(let scalar) = node else {
             report(node, field, "expected \(expected), found \(describe(node))")
@@ -100,7 +100,7 @@ public struct PlanNodeReader {
         return value
     }
 
-    public mutating func boolean(_ node: Node, _ field: String) -> Bool? {
+    package mutating func boolean(_ node: Node, _ field: String) -> Bool? {
         guard case .scalar(let scalar) = node else {
             report(node, field, "expected true or false, found \(describe(node))")
             return nil
@@ -115,7 +115,7 @@ public struct PlanNodeReader {
     }
 
     /// `90s`, `30m`, `4h`, `2d`, `1h30m`.
-    public mutating func duration(_ node: Node, _ field: String, minimumSeconds: Int = 0,
+    package mutating func duration(_ node: Node, _ field: String, minimumSeconds: Int = 0,
                            maximumSeconds: Int = DurationText.secondsMax) -> Int? {
         guard let text = string(node, field) else { return nil }
         guard let seconds = DurationText.parseSeconds(text) else {
@@ -131,7 +131,7 @@ public struct PlanNodeReader {
     }
 
     /// One text or a list of texts.
-    public mutating func stringList(_ node: Node, _ field: String) -> [String]? {
+    package mutating func stringList(_ node: Node, _ field: String) -> [String]? {
         if case .scalar = node, let single = string(node, field) { return [single] }
         guard let items = sequence(node, field) else { return nil }
         var values: [String] = []
@@ -141,13 +141,13 @@ public struct PlanNodeReader {
         return values
     }
 
-    public func isNull(_ node: Node) -> Bool {
+    package func isNull(_ node: Node) -> Bool {
         guard case .scalar(let scalar) = node else { return false }
         return scalar.tag.description == Tag.Name.null.rawValue
             || (scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string))
     }
 
-    public func describe(_ node: Node) -> String {
+    package func describe(_ node: Node) -> String {
         switch node {
         case .mapping: return "a mapping"
         case .sequence: return "a list"

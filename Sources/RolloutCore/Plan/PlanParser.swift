@@ -5,14 +5,14 @@ import Yams
 ///
 /// Pure: the only outside knowledge comes in as arguments (`baseDirectory` for relative artifact paths,
 /// `fileExists` to check them). Every problem is reported with file, line, column and field.
-public enum PlanParser {
+package enum PlanParser {
     /// Plan names become part of job ids (`<name>-<8 hex>-<stage>` ≤ 64 chars), so they are short and plain.
-    public static let nameLengthMax = 40
-    public static let wavesMax = 20
-    public static let windowsMax = 16
-    public static let metricGatesMax = 8
-    public static let webhooksMax = 8
-    public static let planBytesMax = 1 << 20
+    package static let nameLengthMax = 40
+    package static let wavesMax = 20
+    package static let windowsMax = 16
+    package static let metricGatesMax = 8
+    package static let webhooksMax = 8
+    package static let planBytesMax = 1 << 20
 
     static let topLevelKeys = ["name", "release", "rollback", "fleet", "canary", "waves", "gates", "schedule",
                                "onFailure", "job", "notifications", "aws"]
@@ -22,7 +22,7 @@ public enum PlanParser {
     ///   - file: the name shown in errors.
     ///   - baseDirectory: relative artifact and key paths are resolved against it (nil keeps them as written).
     ///   - fileExists: when given, local artifact and key paths must exist.
-    public static func parse(_ text: String, file: String, baseDirectory: String? = nil,
+    package static func parse(_ text: String, file: String, baseDirectory: String? = nil,
                              fileExists: ((String) -> Bool)? = nil) throws(PlanError) -> RolloutPlan {
         var reader = PlanNodeReader(file: file)
         guard text.utf8.count <= planBytesMax else {
@@ -572,7 +572,7 @@ extension PlanParser {
     }
 
     /// RFC 3339 with an explicit offset; a bare date or local time is ambiguous and refused.
-    public static func parseTimestamp(_ text: String) -> Date? {
+    package static func parseTimestamp(_ text: String) -> Date? {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         if let date = formatter.date(from: text) { return date }

@@ -1,25 +1,25 @@
 import Foundation
 
 /// One stage of the dry-run timeline.
-public struct TimelineEntry: Codable, Equatable, Sendable {
-    public var stage: String
-    public var target: String
+package struct TimelineEntry: Codable, Equatable, Sendable {
+    package var stage: String
+    package var target: String
     /// Devices in this stage, nil for a group stage (its size is known only from the fleet).
-    public var devices: Int?
-    public var cumulativeDevices: Int?
-    public var bakeSeconds: Int
-    public var approvalRequired: Bool
+    package var devices: Int?
+    package var cumulativeDevices: Int?
+    package var bakeSeconds: Int
+    package var approvalRequired: Bool
     /// Earliest instant the stage can start, if every gate passes as soon as its bake ends and every approval is
     /// given at once; nil when no maintenance window ever opens.
-    public var earliestStart: Date?
-    public var earliestBakeEnd: Date?
+    package var earliestStart: Date?
+    package var earliestBakeEnd: Date?
     /// Time spent waiting for a window before this stage.
-    public var windowWaitSeconds: Int
+    package var windowWaitSeconds: Int
 }
 
 /// The dry run of `rollout plan`: stage sizes and earliest starts, given bakes and windows. Pure.
-public enum PlanTimeline {
-    public static func calculate(plan: RolloutPlan, devices: Int, groupSizes: [String: Int] = [:], now: Date) -> [TimelineEntry] {
+package enum PlanTimeline {
+    package static func calculate(plan: RolloutPlan, devices: Int, groupSizes: [String: Int] = [:], now: Date) -> [TimelineEntry] {
         let sizes = stageSizes(plan: plan, eligible: devices, groupSizes: groupSizes)
         var entries: [TimelineEntry] = []
         var ready: Date? = max(now, plan.schedule.notBefore ?? now)
@@ -46,7 +46,7 @@ public enum PlanTimeline {
     }
 
     /// Sizes as `CohortPlanner` will compute them, from counts alone (nil for group stages of unknown size).
-    public static func stageSizes(plan: RolloutPlan, eligible: Int, groupSizes: [String: Int]) -> [Int?] {
+    package static func stageSizes(plan: RolloutPlan, eligible: Int, groupSizes: [String: Int]) -> [Int?] {
         var assigned = 0
         var sizes: [Int?] = []
         for stage in plan.stages {

@@ -3,20 +3,20 @@ import Foundation
 /// What `rollout preflight` found before launch: one finding per check, and the projected timeline.
 /// Ready (exit 0) when every check passed, warnings (exit 2) when some did not pass or could not be made, blocked
 /// (exit 1) when the rollout cannot work as things are.
-public struct PreflightReport: Codable, Sendable, Equatable {
-    public var findings: [PreflightFinding]
-    public var stages: [LaunchProjection.Stage]
+package struct PreflightReport: Codable, Sendable, Equatable {
+    package var findings: [PreflightFinding]
+    package var stages: [LaunchProjection.Stage]
 
-    public init(findings: [PreflightFinding], stages: [LaunchProjection.Stage]) {
+    package init(findings: [PreflightFinding], stages: [LaunchProjection.Stage]) {
         self.findings = findings
         self.stages = stages
     }
 
-    public enum Verdict: String, Codable, Sendable {
+    package enum Verdict: String, Codable, Sendable {
         case ready, warnings, blocked
     }
 
-    public var verdict: Verdict {
+    package var verdict: Verdict {
         let worst = findings.map(\.status).max() ?? .ok
         switch worst {
         case .ok: return .ready
@@ -26,7 +26,7 @@ public struct PreflightReport: Codable, Sendable, Equatable {
     }
 
     /// 0 ready, 2 warnings (or checks that could not be made), 1 blocked.
-    public var exitStatus: Int32 {
+    package var exitStatus: Int32 {
         switch verdict {
         case .ready: return 0
         case .warnings: return 2
@@ -38,13 +38,13 @@ public struct PreflightReport: Codable, Sendable, Equatable {
         case verdict, findings, stages
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         findings = try container.decode([PreflightFinding].self, forKey: .findings)
         stages = try container.decode([LaunchProjection.Stage].self, forKey: .stages)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(verdict, forKey: .verdict)
         try container.encode(findings, forKey: .findings)
@@ -53,7 +53,7 @@ public struct PreflightReport: Codable, Sendable, Equatable {
 }
 
 /// How one check came out, worst last.
-public enum PreflightStatus: String, Codable, Sendable, Comparable {
+package enum PreflightStatus: String, Codable, Sendable, Comparable {
     case ok
     /// The rollout will work, but slower or with a risk a person should know of.
     case warning
@@ -64,25 +64,25 @@ public enum PreflightStatus: String, Codable, Sendable, Comparable {
 
     static let order: [PreflightStatus] = [.ok, .warning, .couldNotCheck, .blocked]
 
-    public static func < (left: PreflightStatus, right: PreflightStatus) -> Bool {
+    package static func < (left: PreflightStatus, right: PreflightStatus) -> Bool {
         order.firstIndex(of: left)! < order.firstIndex(of: right)!
     }
 }
 
 /// One check's result: what was looked at, what was found, and what to run when it is not ok.
-public struct PreflightFinding: Codable, Sendable, Equatable {
+package struct PreflightFinding: Codable, Sendable, Equatable {
     /// The check: `bucket`, `artifact`, `fleet group`, `rings`, `presigning role`, `permissions`, `job slots`,
     /// `group membership`, `job document`, `stage group`.
-    public var check: String
-    public var status: PreflightStatus
+    package var check: String
+    package var status: PreflightStatus
     /// The resource looked at (`s3://firmware-bucket`, `thing group fleet`, …).
-    public var resource: String
+    package var resource: String
     /// What was found, for people.
-    public var summary: String
+    package var summary: String
     /// What to run (or change) when the status is not ok.
-    public var remedy: String?
+    package var remedy: String?
 
-    public init(check: String, status: PreflightStatus, resource: String, summary: String, remedy: String? = nil) {
+    package init(check: String, status: PreflightStatus, resource: String, summary: String, remedy: String? = nil) {
         self.check = check
         self.status = status
         self.resource = resource

@@ -2,7 +2,7 @@ import Foundation
 
 /// A side effect the state machine wants; the engine performs it. Written to the outbox in the same transaction
 /// as the event that caused it, and idempotent, so performing it again after a crash is harmless.
-public enum Effect: Codable, Equatable, Sendable {
+package enum Effect: Codable, Equatable, Sendable {
     /// Stage the artifacts, read the fleet's inventory and split it into stages → `prepared`.
     case prepare
     /// Create the stage's job (deterministic id) → `jobCreated`.
@@ -18,7 +18,7 @@ public enum Effect: Codable, Equatable, Sendable {
     /// Tell the plan's webhooks. No completion event; failures never block the rollout.
     case notify(RolloutNotification)
 
-    public var kind: String {
+    package var kind: String {
         switch self {
         case .prepare: return "prepare"
         case .createJob: return "createJob"
@@ -32,31 +32,31 @@ public enum Effect: Codable, Equatable, Sendable {
 }
 
 /// An effect with its deterministic key (unique per rollout).
-public struct EffectRecord: Codable, Equatable, Sendable {
-    public var key: String
-    public var effect: Effect
+package struct EffectRecord: Codable, Equatable, Sendable {
+    package var key: String
+    package var effect: Effect
 
-    public init(key: String, effect: Effect) {
+    package init(key: String, effect: Effect) {
         self.key = key
         self.effect = effect
     }
 }
 
 /// What the plan's webhooks are told: facts (`RolloutText.notification` writes the Slack-compatible `text`).
-public struct RolloutNotification: Codable, Equatable, Sendable {
-    public var rolloutId: String
-    public var stage: String?
-    public var phase: RolloutPhase
-    public var fact: NotificationFact
+package struct RolloutNotification: Codable, Equatable, Sendable {
+    package var rolloutId: String
+    package var stage: String?
+    package var phase: RolloutPhase
+    package var fact: NotificationFact
 
-    public init(rolloutId: String, stage: String?, phase: RolloutPhase, fact: NotificationFact) {
+    package init(rolloutId: String, stage: String?, phase: RolloutPhase, fact: NotificationFact) {
         self.rolloutId = rolloutId
         self.stage = stage
         self.phase = phase
         self.fact = fact
     }
 
-    public var kind: NotificationKind { fact.kind }
+    package var kind: NotificationKind { fact.kind }
 
     enum CodingKeys: String, CodingKey {
         case rolloutId, stage, phase, fact
@@ -64,7 +64,7 @@ public struct RolloutNotification: Codable, Equatable, Sendable {
         case kind, text
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         rolloutId = try container.decode(String.self, forKey: .rolloutId)
         stage = try container.decodeIfPresent(String.self, forKey: .stage)
@@ -78,7 +78,7 @@ public struct RolloutNotification: Codable, Equatable, Sendable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(rolloutId, forKey: .rolloutId)
         try container.encodeIfPresent(stage, forKey: .stage)
@@ -88,7 +88,7 @@ public struct RolloutNotification: Codable, Equatable, Sendable {
 }
 
 /// The kinds of notification, as webhooks receive them in `kind`.
-public enum NotificationKind: String, Codable, Sendable, CaseIterable {
+package enum NotificationKind: String, Codable, Sendable, CaseIterable {
     case started, stageStarted, awaitingApproval, verdict, paused, rollingBack, completed, rolledBack
     case rollbackIncomplete, aborted
     /// Sent by older versions when a rollback could not complete.
@@ -96,7 +96,7 @@ public enum NotificationKind: String, Codable, Sendable, CaseIterable {
 }
 
 /// What a notification tells, as facts.
-public indirect enum NotificationFact: Codable, Equatable, Sendable {
+package indirect enum NotificationFact: Codable, Equatable, Sendable {
     case started(firmware: String, version: String)
     case stageStarted(devices: Int)
     case awaitingApproval
@@ -110,7 +110,7 @@ public indirect enum NotificationFact: Codable, Equatable, Sendable {
     /// Queued by an older version: its kind and text.
     case recorded(kind: String, text: String)
 
-    public var kind: NotificationKind {
+    package var kind: NotificationKind {
         switch self {
         case .started: return .started
         case .stageStarted: return .stageStarted
@@ -128,12 +128,12 @@ public indirect enum NotificationFact: Codable, Equatable, Sendable {
 }
 
 /// A gate evaluation worth keeping: the first of a stage, and every change of verdict.
-public struct VerdictRecord: Codable, Equatable, Sendable {
-    public var stage: String
-    public var at: Date
-    public var evaluation: GateEvaluation
+package struct VerdictRecord: Codable, Equatable, Sendable {
+    package var stage: String
+    package var at: Date
+    package var evaluation: GateEvaluation
 
-    public init(stage: String, at: Date, evaluation: GateEvaluation) {
+    package init(stage: String, at: Date, evaluation: GateEvaluation) {
         self.stage = stage
         self.at = at
         self.evaluation = evaluation

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Something that happened to a rollout. Immutable, appended to its log; the state is a fold over them.
-public enum RolloutEvent: Codable, Equatable, Sendable {
+package enum RolloutEvent: Codable, Equatable, Sendable {
     /// The plan was accepted. Always the first event.
     case submitted
     /// Time passed: a due timer (start time, window, bake end, evidence deadline).
@@ -28,7 +28,7 @@ public enum RolloutEvent: Codable, Equatable, Sendable {
     case effectFailed(effect: EffectRecord, message: String)
 
     /// Short name used in the event log's `type` column and in logs.
-    public var kind: String {
+    package var kind: String {
         switch self {
         case .submitted: return "submitted"
         case .timerFired: return "timerFired"
@@ -49,7 +49,7 @@ public enum RolloutEvent: Codable, Equatable, Sendable {
     }
 
     /// True for events that record a person's intent (the control verbs).
-    public var isCommand: Bool {
+    package var isCommand: Bool {
         switch self {
         case .approved, .pauseRequested, .resumeRequested, .abortRequested, .rollbackRequested: return true
         default: return false
@@ -58,13 +58,13 @@ public enum RolloutEvent: Codable, Equatable, Sendable {
 }
 
 /// What `prepare` found: the staged artifacts and the size of every stage.
-public struct PreparedRollout: Codable, Equatable, Sendable {
-    public var eligibleDevices: Int
-    public var stageSizes: [Int]
-    public var release: StagedArtifact
-    public var rollback: StagedArtifact?
+package struct PreparedRollout: Codable, Equatable, Sendable {
+    package var eligibleDevices: Int
+    package var stageSizes: [Int]
+    package var release: StagedArtifact
+    package var rollback: StagedArtifact?
 
-    public init(eligibleDevices: Int, stageSizes: [Int], release: StagedArtifact, rollback: StagedArtifact?) {
+    package init(eligibleDevices: Int, stageSizes: [Int], release: StagedArtifact, rollback: StagedArtifact?) {
         self.eligibleDevices = eligibleDevices
         self.stageSizes = stageSizes
         self.release = release
@@ -73,13 +73,13 @@ public struct PreparedRollout: Codable, Equatable, Sendable {
 }
 
 /// An event with its place in the log.
-public struct RolloutEventRecord: Codable, Equatable, Sendable {
+package struct RolloutEventRecord: Codable, Equatable, Sendable {
     /// 1-based position in the rollout's log.
-    public var sequence: Int
-    public var at: Date
-    public var event: RolloutEvent
+    package var sequence: Int
+    package var at: Date
+    package var event: RolloutEvent
 
-    public init(sequence: Int, at: Date, event: RolloutEvent) {
+    package init(sequence: Int, at: Date, event: RolloutEvent) {
         self.sequence = sequence
         self.at = at
         self.event = event

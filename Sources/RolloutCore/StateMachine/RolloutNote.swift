@@ -2,7 +2,7 @@ import Foundation
 
 /// The last notable thing that happened to a rollout, or why it ended: a fact. `RolloutText` (at the edges: CLI,
 /// API, webhooks, logs) says it in words, so rewording never changes persisted state.
-public enum RolloutNote: Codable, Equatable, Sendable {
+package enum RolloutNote: Codable, Equatable, Sendable {
     case preparing
     case awaitingApproval(stage: String)
     /// The stage is ready to start but a pause holds it.
@@ -31,7 +31,7 @@ public enum RolloutNote: Codable, Equatable, Sendable {
 }
 
 /// What a live rollout waits for: a fact (see `RolloutNote`).
-public enum Waiting: Codable, Equatable, Sendable {
+package enum Waiting: Codable, Equatable, Sendable {
     case startTime(Date)
     /// `opensAt` nil: no window ever opens.
     case window(stage: String, opensAt: Date?)
@@ -49,7 +49,7 @@ public enum Waiting: Codable, Equatable, Sendable {
 }
 
 /// Why a rollback began.
-public enum RollbackCause: Codable, Equatable, Sendable {
+package enum RollbackCause: Codable, Equatable, Sendable {
     /// The stage's gates failed; `deciding` are the failing results as judged then.
     case gateFailed(stage: String, deciding: [GateResult])
     case requested(by: String, reason: String)

@@ -7,11 +7,11 @@ import Foundation
 /// lifted". `rollbackIncomplete` ends a rollback that left devices on the new firmware (their list is in
 /// `RollbackState.notRolledBack`). `failed` is no longer entered: a rollout whose fleet call fails for good waits
 /// for a person instead; it stays for rollouts recorded by older versions.
-public enum RolloutPhase: String, Codable, Sendable, CaseIterable {
+package enum RolloutPhase: String, Codable, Sendable, CaseIterable {
     case scheduled, waitingForWindow, preparing, deploying, baking, awaitingApproval, paused, rollingBack
     case completed, rolledBack, rollbackIncomplete, aborted, failed
 
-    public var isTerminal: Bool {
+    package var isTerminal: Bool {
         switch self {
         case .completed, .rolledBack, .rollbackIncomplete, .aborted, .failed: return true
         default: return false
@@ -19,7 +19,7 @@ public enum RolloutPhase: String, Codable, Sendable, CaseIterable {
     }
 }
 
-public enum StageStatus: String, Codable, Sendable {
+package enum StageStatus: String, Codable, Sendable {
     /// Not started.
     case pending
     /// The job is being created.
@@ -35,25 +35,25 @@ public enum StageStatus: String, Codable, Sendable {
 }
 
 /// The persisted state of one stage.
-public struct StageState: Codable, Equatable, Sendable {
-    public var name: String
-    public var status: StageStatus
+package struct StageState: Codable, Equatable, Sendable {
+    package var name: String
+    package var status: StageStatus
     /// Devices assigned by cohort planning (nil before preparing).
-    public var devices: Int?
-    public var jobId: String
-    public var approvedBy: String?
-    public var startedAt: Date?
-    public var jobCreatedAt: Date?
-    public var endedAt: Date?
+    package var devices: Int?
+    package var jobId: String
+    package var approvedBy: String?
+    package var startedAt: Date?
+    package var jobCreatedAt: Date?
+    package var endedAt: Date?
     /// Gates may not turn `wait` into `inconclusive` before this + evidence timeout (bake end; reset by resume).
-    public var judgingSince: Date?
-    public var progress: JobProgress
-    public var metrics: [String: MetricReading]
-    public var lastEvaluation: GateEvaluation?
+    package var judgingSince: Date?
+    package var progress: JobProgress
+    package var metrics: [String: MetricReading]
+    package var lastEvaluation: GateEvaluation?
     /// True once a human resumed past a failed gate.
-    public var overridden: Bool
+    package var overridden: Bool
 
-    public init(name: String, jobId: String) {
+    package init(name: String, jobId: String) {
         self.name = name
         self.status = .pending
         self.jobId = jobId
@@ -64,29 +64,29 @@ public struct StageState: Codable, Equatable, Sendable {
 }
 
 /// A metric value or the reason it could not be read (Codable form of `Result<Double, MetricReadError>`).
-public struct MetricReading: Codable, Equatable, Sendable {
-    public var value: Double?
-    public var error: String?
+package struct MetricReading: Codable, Equatable, Sendable {
+    package var value: Double?
+    package var error: String?
 
-    public init(value: Double) {
+    package init(value: Double) {
         self.value = value
         self.error = nil
     }
 
-    public init(error: String) {
+    package init(error: String) {
         self.value = nil
         self.error = error
     }
 
-    public var result: Result<Double, MetricReadError> {
+    package var result: Result<Double, MetricReadError> {
         if let value { return .success(value) }
         return .failure(MetricReadError(message: error ?? "unknown error"))
     }
 }
 
 /// Why the rollout is held and what `resume` will do: facts only (`RolloutText.pause` says them in words).
-public struct PauseInfo: Codable, Equatable, Sendable {
-    public enum Kind: String, Codable, Sendable {
+package struct PauseInfo: Codable, Equatable, Sendable {
+    package enum Kind: String, Codable, Sendable {
         /// A human asked; resume simply lets it go on.
         case requested
         /// A gate failed with `onFailure: pause`; resume overrides the gate and starts the next stage.
@@ -97,22 +97,22 @@ public struct PauseInfo: Codable, Equatable, Sendable {
         case effectFailed
     }
 
-    public var kind: Kind
-    public var since: Date
+    package var kind: Kind
+    package var since: Date
     /// A person's name, `gate` or `engine`.
-    public var by: String
+    package var by: String
     /// What the person wrote (`requested`), if anything.
-    public var note: String?
+    package var note: String?
     /// The stage whose gates paused it (`gateFailed`, `inconclusive`) …
-    public var stage: String?
+    package var stage: String?
     /// … and the deciding gate results as judged then.
-    public var deciding: [GateResult]?
+    package var deciding: [GateResult]?
     /// A fleet call that failed for good while (or by) pausing: resume queues it again, whatever the kind.
-    public var failedEffect: EffectRecord?
+    package var failedEffect: EffectRecord?
     /// The failed call's error, as the fleet reported it.
-    public var failedEffectError: String?
+    package var failedEffectError: String?
 
-    public init(kind: Kind, since: Date, by: String, note: String? = nil, stage: String? = nil,
+    package init(kind: Kind, since: Date, by: String, note: String? = nil, stage: String? = nil,
                 deciding: [GateResult]? = nil, failedEffect: EffectRecord? = nil, failedEffectError: String? = nil) {
         self.kind = kind
         self.since = since
@@ -126,28 +126,28 @@ public struct PauseInfo: Codable, Equatable, Sendable {
 }
 
 /// The rollback job's state.
-public struct RollbackState: Codable, Equatable, Sendable {
+package struct RollbackState: Codable, Equatable, Sendable {
     /// Why it began (nil in states recorded before causes were kept as facts).
-    public var cause: RollbackCause?
-    public var requestedAt: Date
-    public var jobId: String
+    package var cause: RollbackCause?
+    package var requestedAt: Date
+    package var jobId: String
     /// Devices targeted by the rollback job (nil before it is created).
-    public var devices: Int?
-    public var jobCreatedAt: Date?
-    public var progress: JobProgress
-    public var endedAt: Date?
+    package var devices: Int?
+    package var jobCreatedAt: Date?
+    package var progress: JobProgress
+    package var endedAt: Date?
     /// Set when the rollback job ended (or stopped reporting) with devices that did not take the previous firmware;
     /// their names are then listed before the rollout ends `rollbackIncomplete`.
-    public var incompleteSince: Date?
+    package var incompleteSince: Date?
     /// Devices that did not take the rollback (at most `RollbackState.notRolledBackListedMax` names) …
-    public var notRolledBack: [String]?
+    package var notRolledBack: [String]?
     /// … and how many there were in all.
-    public var notRolledBackCount: Int?
+    package var notRolledBackCount: Int?
 
     /// Names kept in the state of devices that did not take the rollback (the count is always exact).
-    public static let notRolledBackListedMax = 1000
+    package static let notRolledBackListedMax = 1000
 
-    public init(cause: RollbackCause, requestedAt: Date, jobId: String) {
+    package init(cause: RollbackCause, requestedAt: Date, jobId: String) {
         self.cause = cause
         self.requestedAt = requestedAt
         self.jobId = jobId
@@ -156,32 +156,32 @@ public struct RollbackState: Codable, Equatable, Sendable {
 }
 
 /// Everything known about one rollout: a fold of its events (`RolloutStateMachine.replay`).
-public struct RolloutState: Codable, Equatable, Sendable {
-    public var rolloutId: String
+package struct RolloutState: Codable, Equatable, Sendable {
+    package var rolloutId: String
     /// The underlying phase; never `.paused` (see `displayPhase`).
-    public var phase: RolloutPhase
-    public var pause: PauseInfo?
-    public var stages: [StageState]
+    package var phase: RolloutPhase
+    package var pause: PauseInfo?
+    package var stages: [StageState]
     /// The stage being worked on, or the next one to start.
-    public var currentStage: Int
-    public var rollback: RollbackState?
-    public var createdAt: Date
-    public var updatedAt: Date
-    public var endedAt: Date?
+    package var currentStage: Int
+    package var rollback: RollbackState?
+    package var createdAt: Date
+    package var updatedAt: Date
+    package var endedAt: Date?
     /// When the engine must look at this rollout again even if nothing happens (timer); nil when it only waits
     /// for fleet progress or a human.
-    public var dueAt: Date?
+    package var dueAt: Date?
     /// What the rollout waits for (nil when terminal, or for states recorded before it was kept as a fact).
-    public var waiting: Waiting?
+    package var waiting: Waiting?
     /// The last notable thing that happened, or why the rollout ended.
-    public var note: RolloutNote?
-    public var eligibleDevices: Int?
-    public var release: StagedArtifact?
-    public var rollbackArtifact: StagedArtifact?
+    package var note: RolloutNote?
+    package var eligibleDevices: Int?
+    package var release: StagedArtifact?
+    package var rollbackArtifact: StagedArtifact?
     /// Number of events applied; also makes effect keys of repeated notifications unique.
-    public var eventCount: Int
+    package var eventCount: Int
 
-    public init(rolloutId: String, stageNames: [String], createdAt: Date) {
+    package init(rolloutId: String, stageNames: [String], createdAt: Date) {
         self.rolloutId = rolloutId
         self.phase = .scheduled
         self.stages = stageNames.map { StageState(name: $0, jobId: RolloutState.jobId(rolloutId: rolloutId, stage: $0)) }
@@ -192,12 +192,12 @@ public struct RolloutState: Codable, Equatable, Sendable {
     }
 
     /// The phase people see: `paused` while a pause is in force on a live rollout.
-    public var displayPhase: RolloutPhase {
+    package var displayPhase: RolloutPhase {
         pause != nil && !phase.isTerminal ? .paused : phase
     }
 
     /// `<rollout id>-<stage>`: deterministic, so a restart never creates a second job.
-    public static func jobId(rolloutId: String, stage: String) -> String {
+    package static func jobId(rolloutId: String, stage: String) -> String {
         "\(rolloutId)-\(stage)"
     }
 }

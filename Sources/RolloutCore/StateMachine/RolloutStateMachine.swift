@@ -1,12 +1,12 @@
 import Foundation
 
 /// The result of applying one event.
-public struct Transition: Equatable, Sendable {
-    public var state: RolloutState
-    public var effects: [EffectRecord]
-    public var verdicts: [VerdictRecord]
+package struct Transition: Equatable, Sendable {
+    package var state: RolloutState
+    package var effects: [EffectRecord]
+    package var verdicts: [VerdictRecord]
     /// False when the event changed nothing (the engine then does not persist it).
-    public var changed: Bool
+    package var changed: Bool
 }
 
 /// The rollout state machine: `apply(event, to: state, plan, at) -> Transition`. Pure: no I/O, no clock.
@@ -41,14 +41,14 @@ public struct Transition: Equatable, Sendable {
 /// any live         --effectFailed-->                           same phase + pause naming the effect (also rollingBack)
 /// completed, rolledBack, rollbackIncomplete, aborted, failed: terminal; every event leaves them unchanged.
 /// ```
-public enum RolloutStateMachine {
+package enum RolloutStateMachine {
     /// The state before the first event.
-    public static func initialState(rolloutId: String, plan: RolloutPlan, at: Date) -> RolloutState {
+    package static func initialState(rolloutId: String, plan: RolloutPlan, at: Date) -> RolloutState {
         RolloutState(rolloutId: rolloutId, stageNames: plan.stages.map(\.name), createdAt: at)
     }
 
     /// Folds a whole event log; replaying a recorded log reproduces the persisted state.
-    public static func replay(rolloutId: String, plan: RolloutPlan, events: [RolloutEventRecord]) -> RolloutState {
+    package static func replay(rolloutId: String, plan: RolloutPlan, events: [RolloutEventRecord]) -> RolloutState {
         guard let first = events.first else { preconditionFailure("an event log starts with `submitted`") }
         var state = initialState(rolloutId: rolloutId, plan: plan, at: first.at)
         for record in events {
@@ -59,7 +59,7 @@ public enum RolloutStateMachine {
 
     /// Applies an event that is logged whatever it changes (a command, an effect's completion): such a fact
     /// counts in the log even when it changes nothing (a job created after an abort), as it does in `replay`.
-    public static func applyLogged(_ event: RolloutEvent, to state: RolloutState, plan: RolloutPlan,
+    package static func applyLogged(_ event: RolloutEvent, to state: RolloutState, plan: RolloutPlan,
                                    at: Date) -> Transition {
         var transition = apply(event, to: state, plan: plan, at: at)
         if !transition.changed {
@@ -71,7 +71,7 @@ public enum RolloutStateMachine {
     }
 
     /// Why a command cannot be taken in `state` (the API answers 409 with it), or nil when it can.
-    public static func rejection(of command: RolloutEvent, in state: RolloutState, plan: RolloutPlan) -> String? {
+    package static func rejection(of command: RolloutEvent, in state: RolloutState, plan: RolloutPlan) -> String? {
         precondition(command.isCommand, "only commands can be rejected")
         if state.phase.isTerminal {
             return "rollout \(state.rolloutId) is \(state.phase.rawValue); nothing more can happen to it"
@@ -102,7 +102,7 @@ public enum RolloutStateMachine {
     }
 
     /// Applies one event at instant `at`.
-    public static func apply(_ event: RolloutEvent, to state: RolloutState, plan: RolloutPlan, at: Date) -> Transition {
+    package static func apply(_ event: RolloutEvent, to state: RolloutState, plan: RolloutPlan, at: Date) -> Transition {
         var step = Step(state: state, plan: plan, at: at)
         if !state.phase.isTerminal {
             step.handle(event)
@@ -120,7 +120,7 @@ public enum RolloutStateMachine {
 
     /// An effect found in the outbox that no longer serves its purpose (the engine skips it), e.g. creating the
     /// job of a stage after an abort. Cancels and cleanups are never obsolete.
-    public static func isObsolete(_ effect: Effect, in state: RolloutState) -> Bool {
+    package static func isObsolete(_ effect: Effect, in state: RolloutState) -> Bool {
         switch effect {
         case .prepare:
             return state.phase != .preparing
@@ -593,8 +593,8 @@ struct Step {
 }
 
 /// Instants as people read them in logs and status: RFC 3339 in UTC.
-public enum TimeText {
-    public static func format(_ date: Date) -> String {
+package enum TimeText {
+    package static func format(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!))
     }
 }

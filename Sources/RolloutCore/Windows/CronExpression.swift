@@ -2,14 +2,14 @@ import Foundation
 
 /// Why a cron expression was rejected. The message names the field, quotes it as written and says
 /// what was expected, e.g. `hour field '25': expected 0-23`.
-public struct CronError: Error, Equatable, Sendable, CustomStringConvertible {
-    public let message: String
+package struct CronError: Error, Equatable, Sendable, CustomStringConvertible {
+    package let message: String
 
-    public init(message: String) {
+    package init(message: String) {
         self.message = message
     }
 
-    public var description: String { message }
+    package var description: String { message }
 }
 
 /// 5-field cron: minute hour day-of-month month day-of-week.
@@ -23,9 +23,9 @@ public struct CronError: Error, Equatable, Sendable, CustomStringConvertible {
 /// starts with `*`, so `*/2` is unrestricted: `0 0 */2 * MON` means odd days that are Mondays.
 ///
 /// Encoded as a single string, the source as written; decoding parses it again.
-public struct CronExpression: Equatable, Sendable, Codable, CustomStringConvertible {
+package struct CronExpression: Equatable, Sendable, Codable, CustomStringConvertible {
     /// The expression exactly as written.
-    public let source: String
+    package let source: String
 
     // Bit n set ⇔ value n matches. Weekday bit 0 is Sunday; a 7 in the text sets bit 0.
     let minuteMask: UInt64
@@ -40,7 +40,7 @@ public struct CronExpression: Equatable, Sendable, Codable, CustomStringConverti
     /// Matching minutes, ascending: window search walks these instead of all 60.
     let matchingMinutes: [Int]
 
-    public init(parsing text: String) throws(CronError) {
+    package init(parsing text: String) throws(CronError) {
         let fields = text.split(whereSeparator: { $0.isWhitespace })
         guard fields.count == 5 else {
             throw CronError(message: "expected 5 fields (minute hour day-of-month month day-of-week), "
@@ -61,7 +61,7 @@ public struct CronExpression: Equatable, Sendable, Codable, CustomStringConverti
     }
 
     /// True when the wall-clock minute matches; `weekday` counts from 0 = Sunday (7 is accepted as Sunday too).
-    public func matches(minute: Int, hour: Int, dayOfMonth: Int, month: Int, weekday: Int) -> Bool {
+    package func matches(minute: Int, hour: Int, dayOfMonth: Int, month: Int, weekday: Int) -> Bool {
         Self.mask(minuteMask, contains: minute)
             && Self.mask(hourMask, contains: hour)
             && matchesDay(dayOfMonth: dayOfMonth, month: month, weekday: weekday)
@@ -83,9 +83,9 @@ public struct CronExpression: Equatable, Sendable, Codable, CustomStringConverti
         Self.mask(monthMask, contains: month)
     }
 
-    public var description: String { source }
+    package var description: String { source }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         do {
@@ -95,7 +95,7 @@ public struct CronExpression: Equatable, Sendable, Codable, CustomStringConverti
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(source)
     }

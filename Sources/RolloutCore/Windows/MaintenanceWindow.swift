@@ -14,13 +14,13 @@ import Foundation
 ///   fleet scheduled inside the gap.
 /// - A start whose wall-clock time repeats after a fall-back (01:30 on the autumn day in America/New_York)
 ///   opens once, at the first instance.
-public struct MaintenanceWindow: Equatable, Sendable, Codable {
-    public let cron: CronExpression
+package struct MaintenanceWindow: Equatable, Sendable, Codable {
+    package let cron: CronExpression
     /// Elapsed real seconds each occurrence stays open. Decoding accepts 1 second to 366 days; a window
     /// made with a non-positive duration never opens.
-    public let durationSeconds: Int
+    package let durationSeconds: Int
     /// Encoded as its IANA identifier, e.g. `Europe/Berlin`.
-    public let timeZone: TimeZone
+    package let timeZone: TimeZone
     private let wallClock: WallClock
 
     /// A window longer than a year is a typo, not a maintenance window; it also bounds how far
@@ -32,7 +32,7 @@ public struct MaintenanceWindow: Equatable, Sendable, Codable {
     /// arithmetic far from overflow whatever date a caller passes.
     static let supportedSeconds: ClosedRange<Double> = -62_135_596_800 ... 253_402_300_799
 
-    public init(cron: CronExpression, durationSeconds: Int, timeZone: TimeZone) {
+    package init(cron: CronExpression, durationSeconds: Int, timeZone: TimeZone) {
         self.cron = cron
         self.durationSeconds = durationSeconds
         self.timeZone = timeZone
@@ -41,7 +41,7 @@ public struct MaintenanceWindow: Equatable, Sendable, Codable {
 
     /// The occurrence [start, start + duration) containing `date`, if any. Occurrences may overlap (a window
     /// longer than the gap between its starts): then the one that ends last, the latest start.
-    public func occurrence(containing date: Date) -> DateInterval? {
+    package func occurrence(containing date: Date) -> DateInterval? {
         let at = date.timeIntervalSince1970
         guard durationSeconds > 0, Self.supportedSeconds.contains(at) else { return nil }
         let reading = wallClock.reading(of: date)
@@ -70,7 +70,7 @@ public struct MaintenanceWindow: Equatable, Sendable, Codable {
     /// The first occurrence start strictly after `date`, searching at most `searchLimitDays` local days ahead
     /// (0: the rest of today; the limit is capped at a 400-year Gregorian cycle); nil if there is none (a cron
     /// that never matches, such as Feb 30, ends the search at the limit).
-    public func nextStart(after date: Date, searchLimitDays: Int = 366 * 5) -> Date? {
+    package func nextStart(after date: Date, searchLimitDays: Int = 366 * 5) -> Date? {
         let after = date.timeIntervalSince1970
         guard searchLimitDays >= 0, Self.supportedSeconds.contains(after) else { return nil }
         let reading = wallClock.reading(of: date)
@@ -128,7 +128,7 @@ public struct MaintenanceWindow: Equatable, Sendable, Codable {
         return nil
     }
 
-    public static func == (left: MaintenanceWindow, right: MaintenanceWindow) -> Bool {
+    package static func == (left: MaintenanceWindow, right: MaintenanceWindow) -> Bool {
         left.cron == right.cron && left.durationSeconds == right.durationSeconds && left.timeZone == right.timeZone
     }
 
@@ -138,7 +138,7 @@ public struct MaintenanceWindow: Equatable, Sendable, Codable {
         case cron, durationSeconds, timeZone
     }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let cron = try container.decode(CronExpression.self, forKey: .cron)
         let durationSeconds = try container.decode(Int.self, forKey: .durationSeconds)
@@ -156,7 +156,7 @@ public struct MaintenanceWindow: Equatable, Sendable, Codable {
         self.init(cron: cron, durationSeconds: durationSeconds, timeZone: timeZone)
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(cron, forKey: .cron)
         try container.encode(durationSeconds, forKey: .durationSeconds)

@@ -2,15 +2,15 @@ import Foundation
 
 /// Questions about a set of maintenance windows taken together: a stage may start when any window is open,
 /// and a stage with no windows may start at any time.
-public enum WindowSchedule {
+package enum WindowSchedule {
     /// True when `windows` is empty or `date` lies in an occurrence of any window.
-    public static func isOpen(at date: Date, windows: [MaintenanceWindow]) -> Bool {
+    package static func isOpen(at date: Date, windows: [MaintenanceWindow]) -> Bool {
         windows.isEmpty || windows.contains { $0.occurrence(containing: date) != nil }
     }
 
     /// `date` itself if open, else the earliest next start among all windows; nil if none ever opens
     /// (within each window's default search limit).
-    public static func nextOpening(atOrAfter date: Date, windows: [MaintenanceWindow]) -> Date? {
+    package static func nextOpening(atOrAfter date: Date, windows: [MaintenanceWindow]) -> Date? {
         if isOpen(at: date, windows: windows) { return date }
         // A window with no duration has starts but never opens.
         return windows
@@ -22,7 +22,7 @@ public enum WindowSchedule {
     /// When the window open at `date` closes: the latest end among the occurrences containing `date`. An
     /// occurrence of another window that starts before then and runs on is not chained in. Nil when no
     /// window is open at `date`, including when `windows` is empty (always open, so never closing).
-    public static func closing(openAt date: Date, windows: [MaintenanceWindow]) -> Date? {
+    package static func closing(openAt date: Date, windows: [MaintenanceWindow]) -> Date? {
         windows.compactMap { $0.occurrence(containing: date)?.end }.max()
     }
 }
