@@ -48,7 +48,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "FleetAWS", dependencies: [
-            "Engine", "RolloutCore", "HTTPTransport", "CCrypto",
+            "Engine", "RolloutCore", "RolloutText", "HTTPTransport", "CCrypto",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "StatusAPI", dependencies: [

@@ -40,7 +40,39 @@ enum PrometheusExposition {
         family(&text, "rollout_worker_start_time_seconds", type: "gauge",
                help: "When the worker started, in seconds since the Unix epoch.",
                samples: [("", metrics.startedAt.timeIntervalSince1970.rounded())])
+        renderFleetAPIs(&text, metrics.fleetAPIs)
         return text
+    }
+
+    /// Per fleet API (and the account-region sharing its budget): requests, throttled answers, seconds spent waiting
+    /// for the budget, the budget's rate and how much of it is in use. Absent for a fleet without budgets.
+    static func renderFleetAPIs(_ text: inout String, _ usage: [FleetAPIUsage]) {
+        guard !usage.isEmpty else { return }
+        func labels(_ entry: FleetAPIUsage) -> String {
+            #"api=""# + labelValue(entry.api) + #"",scope=""# + labelValue(entry.scope) + #"""#
+        }
+        family(&text, "rollout_fleet_api_requests_total", type: "counter",
+               help: "Requests sent to the fleet's API (every attempt), by API and account-region.",
+               samples: usage.map { (labels($0), Double($0.calls)) })
+        family(&text, "rollout_fleet_api_throttled_total", type: "counter",
+               help: "Answers that were throttling, by API and account-region.",
+               samples: usage.map { (labels($0), Double($0.throttled)) })
+        family(&text, "rollout_fleet_api_budget_wait_seconds_total", type: "counter",
+               help: "Seconds requests waited for the worker's request budget before being sent.",
+               samples: usage.map { (labels($0), $0.budgetWaitSeconds) })
+        let metered = usage.filter { $0.ratePerSecond != nil }
+        family(&text, "rollout_fleet_api_budget_rate", type: "gauge",
+               help: "The request budget of the API in calls per second (AWS's default quota unless overridden).",
+               samples: metered.map { (labels($0), $0.ratePerSecond ?? 0) })
+        family(&text, "rollout_fleet_api_budget_used_ratio", type: "gauge",
+               help: "Share of the API's request budget in use: 0 unused, 1 exhausted, above 1 while requests queue.",
+               samples: metered.map { (labels($0), $0.budgetUsedRatio ?? 0) })
+    }
+
+    /// A label value with `\`, `"` and line feeds escaped, as the text format requires.
+    static func labelValue(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
     }
 
     static func family(_ text: inout String, _ name: String, type: String, help: String,

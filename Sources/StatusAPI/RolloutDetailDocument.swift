@@ -17,6 +17,31 @@ struct RolloutDetailDocument: Encodable, Sendable {
     var pendingEffects: Int
     var pause: Explained<PauseInfo>?
     var rollback: Explained<RollbackState>?
+    /// Effects being tried again after a failed attempt (one waiting for a job slot among them).
+    var retrying: [RetryEntry]
+
+    /// A pending effect whose last attempt failed, with its error (credentials masked).
+    struct RetryEntry: Encodable, Sendable {
+        var key: String
+        var attempts: Int
+        var nextAttemptAt: Date
+        var lastError: String
+        /// Set when the effect waits for fleet capacity (`a job slot`): it is tried until it gets it.
+        var waitingFor: String?
+
+        enum CodingKeys: String, CodingKey {
+            case key, attempts, nextAttemptAt, lastError, waitingFor
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(key, forKey: .key)
+            try container.encode(attempts, forKey: .attempts)
+            try container.encode(nextAttemptAt, forKey: .nextAttemptAt)
+            try container.encode(lastError, forKey: .lastError)
+            try container.encode(waitingFor, forKey: .waitingFor)
+        }
+    }
 
     /// One stage's gates: what they require and what they last said.
     struct StageGates: Encodable, Sendable {
@@ -75,10 +100,20 @@ struct RolloutDetailDocument: Encodable, Sendable {
         let state = rollout.state
         pause = state.pause.map { Explained($0, reason: RolloutText.pause($0, phase: state.phase)) }
         rollback = state.rollback.map { Explained($0, reason: RolloutText.rollbackCause($0.cause)) }
+        retrying = detail.retryingEffects.map {
+            RetryEntry(key: $0.key, attempts: $0.attempts, nextAttemptAt: $0.nextAttemptAt,
+                       lastError: CredentialRedaction.text($0.lastError), waitingFor: $0.waitingFor)
+        }
+        // The state knows nothing of fleet capacity: an effect waiting for a job slot is what the rollout waits for
+        // (the state's own reason, e.g. the job creation of a stage, said beside it).
+        if let capacity = retrying.first(where: { $0.waitingFor != nil }), let resource = capacity.waitingFor {
+            summary.waitingFor = resource + (summary.waitingFor.map { " (\($0))" } ?? "")
+            summary.message = capacity.lastError
+        }
     }
 
     enum CodingKeys: String, CodingKey {
-        case fleetKind, plan, state, gates, verdicts, nextWakeAt, pendingEffects, pause, rollback
+        case fleetKind, plan, state, gates, verdicts, nextWakeAt, pendingEffects, pause, rollback, retrying
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -93,6 +128,7 @@ struct RolloutDetailDocument: Encodable, Sendable {
         try container.encode(pendingEffects, forKey: .pendingEffects)
         try container.encode(pause, forKey: .pause)
         try container.encode(rollback, forKey: .rollback)
+        try container.encode(retrying, forKey: .retrying)
     }
 }
 

@@ -30,6 +30,10 @@ struct RunCommand: AsyncParsableCommand {
             database), then run this \
             command again.
 
+            AWS calls share one request budget per account and region (AWS's default rates, or --aws-quota). When \
+            the account has no job slot free, the stage waits for one (shown as "waiting for a job slot") instead of \
+            failing.
+
             Exit: 0 completed, 3 rolled back, 4 aborted or waiting for a person (approval, pause), 65 invalid plan \
             or no `aws:` section, 130 interrupted (resume by running the same command), 1 any other error \
             (including --timeout).
@@ -50,6 +54,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(help: "Profile of ~/.aws/config and ~/.aws/credentials; default AWS_PROFILE, else `default`.")
     var profile: String?
+
+    @OptionGroup var awsQuotas: AWSQuotaOptions
 
     @Option(help: "How often a running job's progress and the metric gates are read: a duration such as 5s or 30s.")
     var pollInterval: String = "30s"
@@ -96,7 +102,8 @@ struct RunCommand: AsyncParsableCommand {
         do {
             store = try SQLiteRolloutStore(path: db, role: .worker)
             var configuration = try AWSConfiguration.resolve(region: region ?? awsSettings.region,
-                                                             endpointURL: endpointURL, profile: profile)
+                                                             endpointURL: endpointURL, profile: profile,
+                                                             quotas: try awsQuotas.quotas())
             configuration.logger = logger
             engine = RolloutEngine(store: store, fleet: AWSFleet(configuration: configuration),
                                    metricSource: HTTPMetricSource(), notifier: WebhookNotifier(), clock: clock,
@@ -136,7 +143,10 @@ struct RunCommand: AsyncParsableCommand {
         let driver = RolloutDriver(
             engine: engine, clock: clock, configuration: RolloutDriver.Configuration(stepsInFlightMax: 1, stepErrorEndsDrive: true),
             policy: { id, outcome, driver in
-                if let state = driver.engine.readModel.rollout(id)?.state { reporter.observe(state) }
+                if let entry = driver.engine.readModel.entry(id) {
+                    reporter.observe(entry.rollout.state, capacityWait: entry.retries.values.sorted { $0.key < $1.key }
+                                        .first { $0.waitingFor != nil })
+                }
                 return await RolloutDriver.untilFinishedOrPerson(id, outcome, driver)
             }, logger: logger)
         let service = RunDriveService(driver: driver, rolloutId: rolloutId, timeoutSeconds: timeoutSeconds)
@@ -286,8 +296,10 @@ final class RunReporter: @unchecked Sendable {
         emit(line(created ? "submitted" : "resumed", state, message: text), text: text)
     }
 
-    func observe(_ state: RolloutState) {
-        let line = line("progress", state, message: RolloutText.note(state))
+    /// One line per change of progress; a stage waiting for fleet capacity (a job slot) says so, with what to run.
+    func observe(_ state: RolloutState, capacityWait: EffectRetry? = nil) {
+        let message = capacityWait.map { CredentialRedaction.text($0.lastError) } ?? RolloutText.note(state)
+        let line = line("progress", state, message: message)
         let key = [line.phase, line.stage ?? "", line.stageStatus ?? "", "\(line.queued ?? 0)", "\(line.inProgress ?? 0)",
                    "\(line.succeeded ?? 0)", "\(line.failed ?? 0)", "\(line.timedOut ?? 0)", "\(line.rejected ?? 0)",
                    "\(line.canceled ?? 0)", line.message ?? ""].joined(separator: "|")

@@ -23,6 +23,9 @@ struct WorkerCommand: AsyncParsableCommand {
             Plans submitted over HTTP may name local artifacts and signing keys only under an --artifacts-dir
             (symlinks resolved); without one, only s3:// artifacts are accepted.
             With --fleet sim the worker runs on the real clock sped up --time-scale times (demos and tests).
+            With --fleet aws every rollout shares one request budget per AWS account and region (AWS's default \
+            rates, or --aws-quota); /metrics shows calls, throttled answers and budget use per API. A CreateJob \
+            refused for lack of a job slot waits (the rollout shows "waiting for a job slot") instead of failing.
             """
     )
 
@@ -53,6 +56,8 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @Option(help: "AWS profile (else AWS_PROFILE).")
     var profile: String?
+
+    @OptionGroup var awsQuotas: AWSQuotaOptions
 
     @Option(help: "Simulated fleet: run the clock this many times faster than real time.")
     var timeScale: Double = 1
@@ -171,7 +176,8 @@ struct WorkerCommand: AsyncParsableCommand {
             }
             return (simulated, SimulatedMetricSource(fleet: simulated, clock: clock), WebhookNotifier())
         case .aws:
-            let configuration = try AWSConfiguration.resolve(region: region, endpointURL: endpointURL, profile: profile)
+            let configuration = try AWSConfiguration.resolve(region: region, endpointURL: endpointURL, profile: profile,
+                                                             quotas: try awsQuotas.quotas())
             return (AWSFleet(configuration: configuration), HTTPMetricSource(), WebhookNotifier())
         }
     }

@@ -8,6 +8,10 @@ actor StubRolloutService: RolloutService {
     var stored: [StoredRollout]
     var verdicts: [VerdictRecord] = []
     var failure: (any Error)?
+    /// Effects being retried, shown in every detail.
+    var retrying: [EffectRetry] = []
+    /// The fleet's API budget use reported by `/metrics`.
+    var fleetAPIs: [FleetAPIUsage] = []
 
     init(ready: Bool = true, rollouts: [StoredRollout] = []) {
         self.ready = ready
@@ -15,6 +19,8 @@ actor StubRolloutService: RolloutService {
     }
 
     func setFailure(_ error: (any Error)?) { failure = error }
+    func setRetrying(_ retries: [EffectRetry]) { retrying = retries }
+    func setFleetAPIs(_ usage: [FleetAPIUsage]) { fleetAPIs = usage }
 
     func submit(planSource: String, fileName: String) async throws -> SubmitResult {
         if let failure { throw failure }
@@ -35,7 +41,8 @@ actor StubRolloutService: RolloutService {
     func rollout(id: String) async throws -> RolloutDetail? {
         if let failure { throw failure }
         guard let rollout = stored.first(where: { $0.id == id }) else { return nil }
-        return RolloutDetail(rollout: rollout, verdicts: verdicts, pendingEffects: 2, nextWakeAt: nil)
+        return RolloutDetail(rollout: rollout, verdicts: verdicts, pendingEffects: 2, nextWakeAt: nil,
+                             retryingEffects: retrying)
     }
 
     func events(rolloutId: String, afterSequence: Int, limit: Int) async throws -> [RolloutEventRecord] {
@@ -50,7 +57,7 @@ actor StubRolloutService: RolloutService {
         counters.pollErrors = 1
         return WorkerMetrics(rolloutsByPhase: [.baking: 2, .completed: 1], stagesByStatus: [.passed: 3, .baking: 1],
                       verdictsByKind: [.pass: 4, .wait: 9], engine: counters, effectQueueDepth: 1, stepErrors: 0,
-                      startedAt: Date(timeIntervalSince1970: 1_700_000_000))
+                      startedAt: Date(timeIntervalSince1970: 1_700_000_000), fleetAPIs: fleetAPIs)
     }
 
     func isReady() async -> Bool { ready }

@@ -45,6 +45,14 @@ package protocol Fleet: Sendable {
     /// What `cleanUp` would remove for a job, as names people recognise (`thing group rollout-…`): for
     /// `rollout cleanup`, which lists and removes what older versions left behind. Read-only.
     func temporaryResources(rolloutId: String, jobId: String) async throws -> [String]
+
+    /// Calls, throttled answers and budget use per API since start, for `/metrics` (empty when the fleet keeps
+    /// no budget).
+    func apiUsage() -> [FleetAPIUsage]
+}
+
+extension Fleet {
+    package func apiUsage() -> [FleetAPIUsage] { [] }
 }
 
 /// Devices eligible for a rollout, columnar so a million of them stay compact.
@@ -122,6 +130,9 @@ package enum FleetError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(String)
     /// Anything else (AWS 4xx with its code and message, bad artifact file, …): another try would fail the same way.
     case permanent(String)
+    /// A fleet quota is used up for now (no job slot free, a device in too many groups): the effect waits for
+    /// capacity, retried with a capped backoff for as long as it takes, and never fails for it.
+    case capacity(FleetCapacityWait)
 
     package var description: String {
         switch self {
@@ -129,11 +140,15 @@ package enum FleetError: Error, Sendable, Equatable, CustomStringConvertible {
         case .conflict(let message): return "conflict: \(message)"
         case .notFound(let message): return "not found: \(message)"
         case .permanent(let message): return message
+        case .capacity(let wait): return wait.description
         }
     }
 
+    /// Another try may succeed: `.retryable` and `.capacity`.
     package var isRetryable: Bool {
-        if case .retryable = self { return true }
-        return false
+        switch self {
+        case .retryable, .capacity: return true
+        case .conflict, .notFound, .permanent: return false
+        }
     }
 }

@@ -15,7 +15,12 @@ package final class RolloutReadModel: @unchecked Sendable {
         /// Every change of verdict, oldest first (nil until first read).
         package var verdicts: [VerdictRecord]?
         /// Keys of the effects waiting in the outbox.
-        package var pendingEffectKeys: Set<String>
+        package var pendingEffectKeys: Set<String> {
+            didSet { retries = retries.filter { pendingEffectKeys.contains($0.key) } }
+        }
+        /// Pending effects whose last attempt failed, by key (published as attempts fail; an effect that leaves the
+        /// outbox leaves this too).
+        package var retries: [String: EffectRetry] = [:]
         /// When the driver will next look at it (nil: waiting for a person, finished, or not driven here).
         package var nextWakeAt: Date?
         /// Changes on every update: readers may cache what they derive from an entry under (id, revision).
@@ -68,7 +73,10 @@ package final class RolloutReadModel: @unchecked Sendable {
             guard var entry else { return nil }  // not loaded here: readers will load it from the store
             entry.rollout.state = commit.state
             if let key = commit.completedEffectKey { entry.pendingEffectKeys.remove(key) }
-            for effect in commit.effects { entry.pendingEffectKeys.insert(effect.key) }
+            for effect in commit.effects {
+                entry.pendingEffectKeys.insert(effect.key)
+                entry.retries[effect.key] = nil  // queued again: its attempts start over
+            }
             if entry.verdicts != nil { entry.verdicts! += commit.verdicts }
             return entry
         }
@@ -79,6 +87,15 @@ package final class RolloutReadModel: @unchecked Sendable {
         update(rolloutId) { entry in
             guard var entry else { return nil }
             entry.pendingEffectKeys.remove(key)
+            return entry
+        }
+    }
+
+    /// An effect's attempt failed and it will be tried again at `retry.nextAttemptAt`.
+    package func effectDeferred(rolloutId: String, retry: EffectRetry) {
+        update(rolloutId) { entry in
+            guard var entry, entry.pendingEffectKeys.contains(retry.key) else { return entry }
+            entry.retries[retry.key] = retry
             return entry
         }
     }
@@ -155,7 +172,7 @@ package final class RolloutReadModel: @unchecked Sendable {
         }
         return RolloutDetail(rollout: entry.rollout, verdicts: entry.verdicts ?? [],
                              pendingEffects: entry.pendingEffectKeys.count, nextWakeAt: entry.nextWakeAt,
-                             revision: entry.revision)
+                             revision: entry.revision, retryingEffects: entry.retries.values.sorted { $0.key < $1.key })
     }
 
     /// Counts for `/metrics`, over every rollout held.

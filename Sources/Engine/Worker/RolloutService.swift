@@ -30,9 +30,13 @@ package struct RolloutDetail: Sendable {
     package var nextWakeAt: Date?
     /// The read model's revision of this rollout: anything derived from the detail may be cached under it.
     package var revision: UInt64
+    /// Pending effects whose last attempt failed and that will be tried again (one waiting for a job slot among
+    /// them), by key.
+    package var retryingEffects: [EffectRetry]
 
     package init(rollout: StoredRollout, verdicts: [VerdictRecord], pendingEffects: Int, nextWakeAt: Date?,
-                revision: UInt64 = 0) {
+                revision: UInt64 = 0, retryingEffects: [EffectRetry] = []) {
+        self.retryingEffects = retryingEffects
         self.rollout = rollout
         self.verdicts = verdicts
         self.pendingEffects = pendingEffects
@@ -53,9 +57,13 @@ package struct WorkerMetrics: Sendable {
     package var effectQueueDepth: Int
     package var stepErrors: Int
     package var startedAt: Date
+    /// The fleet's API budget use (calls, throttles, waits) per API, from `Fleet.apiUsage`.
+    package var fleetAPIs: [FleetAPIUsage]
 
     package init(rolloutsByPhase: [RolloutPhase: Int], stagesByStatus: [StageStatus: Int], verdictsByKind: [Verdict: Int],
-                engine: EngineCounters, effectQueueDepth: Int, stepErrors: Int, startedAt: Date) {
+                engine: EngineCounters, effectQueueDepth: Int, stepErrors: Int, startedAt: Date,
+                fleetAPIs: [FleetAPIUsage] = []) {
+        self.fleetAPIs = fleetAPIs
         self.rolloutsByPhase = rolloutsByPhase
         self.stagesByStatus = stagesByStatus
         self.verdictsByKind = verdictsByKind

@@ -133,7 +133,7 @@ package actor RolloutWorker: RolloutService {
         return WorkerMetrics(rolloutsByPhase: tally.phases, stagesByStatus: tally.stages,
                              verdictsByKind: statistics.verdicts, engine: statistics,
                              effectQueueDepth: tally.pendingEffects, stepErrors: await driver.stepErrorCount,
-                             startedAt: startedAt)
+                             startedAt: startedAt, fleetAPIs: engine.fleet.apiUsage())
     }
 
     package func isReady() async -> Bool { ready }

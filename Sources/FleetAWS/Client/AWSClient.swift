@@ -4,10 +4,12 @@ import Logging
 
 /// Sign, send, retry: one service at one endpoint.
 ///
-/// Retries throttling (`ThrottlingException` as 400 in IoT, 429, `SlowDown`, `RequestLimitExceeded`, …), 5xx,
-/// time-outs and connection failures with the `RetryPolicy`; other answers ≥ 300 become `AWSError` at once.
-/// A retryable failure that outlives the attempts is rethrown as is (`AWSError` or `TransportError`) with the
-/// attempt count.
+/// Every attempt first takes a token from the worker's budget for its account, region and operation
+/// (`AWSRateBudgets`, when set), so all rollouts of a worker stay within AWS's rates together; answers that are
+/// throttling are counted there too. Retries throttling (`ThrottlingException` as 400 in IoT, 429, `SlowDown`,
+/// `RequestLimitExceeded`, …), 5xx, time-outs and connection failures with the `RetryPolicy`; other answers ≥ 300
+/// become `AWSError` at once. A retryable failure that outlives the attempts is rethrown as is (`AWSError` or
+/// `TransportError`) with the attempt count.
 package struct AWSClient: Sendable {
     /// Signing name: `iot`, `s3`.
     package let service: String
@@ -18,11 +20,14 @@ package struct AWSClient: Sendable {
     package let retry: RetryPolicy
     package let now: @Sendable () -> Date
     package let logger: Logger
+    /// The worker's request budgets (nil: unmetered, as in tools that make a handful of calls).
+    package let budgets: AWSRateBudgets?
 
     package init(service: String, region: String, endpoint: HTTPEndpoint, credentials: any AWSCredentialsProvider,
                 transport: any HTTPTransport, retry: RetryPolicy = RetryPolicy(),
                 now: @escaping @Sendable () -> Date = { Date() },
-                logger: Logger = Logger(label: "rollout.aws")) {
+                logger: Logger = Logger(label: "rollout.aws"), budgets: AWSRateBudgets? = nil) {
+        self.budgets = budgets
         self.service = service
         self.region = region
         self.endpoint = endpoint
@@ -52,6 +57,12 @@ package struct AWSClient: Sendable {
             do {
                 var signed = request
                 let credentials = try await self.credentials.credentials()
+                if let budgets {
+                    let waited = try await budgets.acquire(operation: operation, service: service, region: region,
+                                                           account: credentials.accountId)
+                    if waited > 0 { logger.debug("\(service) \(operation) waited \(waited) s for the request budget") }
+                }
+                // Signed after any wait: the signature's time must be close to when the request leaves.
                 signer.sign(&signed, credentials: credentials, date: now(), payloadHash: payloadHash)
                 let response = try await transport.send(signed)
                 if response.isSuccess || acceptStatus.contains(response.status) {
@@ -59,6 +70,11 @@ package struct AWSClient: Sendable {
                 }
                 var error = AWSError.from(response)
                 error.attempts = attempt
+                error.operation = operation
+                if error.isThrottling {
+                    budgets?.budget(region: region, account: credentials.accountId)
+                        .recordThrottled(operation: operation, service: service)
+                }
                 guard error.isRetryable else { throw error }
                 failure = error
                 retryAfter = error.retryAfterSeconds

@@ -2,18 +2,22 @@ import Foundation
 import HTTPTransport
 import Logging
 
-/// Everything the AWS fleet needs to reach AWS: region, endpoints, credentials, transport and retry policy.
+/// Everything the AWS fleet needs to reach AWS: region, endpoints, credentials, transport, retry policy and the
+/// request budgets every client made from it shares.
 ///
 /// `resolve` applies the same rules as the AWS CLI: region from the argument, `AWS_REGION`, `AWS_DEFAULT_REGION`,
 /// then the profile in the config file; endpoints from `--endpoint-url`, `AWS_ENDPOINT_URL_IOT` /
-/// `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL` (ignored with `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), else the
-/// public endpoints; credentials from the standard chain.
+/// `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL_IAM` / `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL` (ignored with
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), else the public endpoints; credentials from the standard chain.
 package struct AWSConfiguration: Sendable {
     package var region: String
     /// Set when IoT was pointed elsewhere than `https://iot.<region>.amazonaws.com`.
     package var iotEndpointOverride: HTTPEndpoint?
     /// Set when S3 was pointed elsewhere; S3 then uses path-style addressing.
     package var s3EndpointOverride: HTTPEndpoint?
+    /// IAM and STS (read by `rollout preflight` only).
+    package var iamEndpointOverride: HTTPEndpoint?
+    package var stsEndpointOverride: HTTPEndpoint?
     package var credentials: any AWSCredentialsProvider
     package var transport: any HTTPTransport
     package var retry: RetryPolicy
@@ -23,12 +27,19 @@ package struct AWSConfiguration: Sendable {
     package var groupAddConcurrency: Int
     package var now: @Sendable () -> Date
     package var logger: Logger
+    /// One budget per account and region, shared by every client made from this configuration (and its copies).
+    package var rateBudgets: AWSRateBudgets
 
     package init(region: String, iotEndpointOverride: HTTPEndpoint? = nil, s3EndpointOverride: HTTPEndpoint? = nil,
                 credentials: any AWSCredentialsProvider, transport: any HTTPTransport = CurlTransport(),
                 retry: RetryPolicy = RetryPolicy(), groupAddRatePerSecond: Double? = 20, groupAddConcurrency: Int = 4,
-                now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "rollout.aws")) {
+                now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "rollout.aws"),
+                quotas: AWSQuotas = .defaults, iamEndpointOverride: HTTPEndpoint? = nil,
+                stsEndpointOverride: HTTPEndpoint? = nil) {
         precondition(groupAddConcurrency >= 1 && groupAddConcurrency <= 32, "groupAddConcurrency must be 1…32")
+        self.rateBudgets = AWSRateBudgets(quotas: quotas, now: now, sleep: retry.sleep)
+        self.iamEndpointOverride = iamEndpointOverride
+        self.stsEndpointOverride = stsEndpointOverride
         self.region = region
         self.iotEndpointOverride = iotEndpointOverride
         self.s3EndpointOverride = s3EndpointOverride
@@ -47,7 +58,8 @@ package struct AWSConfiguration: Sendable {
                                profile: String? = nil,
                                environment: [String: String] = ProcessInfo.processInfo.environment,
                                transport: any HTTPTransport = CurlTransport(),
-                               retry: RetryPolicy = RetryPolicy()) throws -> AWSConfiguration {
+                               retry: RetryPolicy = RetryPolicy(),
+                               quotas: AWSQuotas = .defaults) throws -> AWSConfiguration {
         let files = try SharedConfigFiles.load(environment: environment, profile: profile)
         func nonEmpty(_ value: String?) -> String? { value.flatMap { $0.isEmpty ? nil : $0 } }
         guard let region = nonEmpty(explicitRegion) ?? nonEmpty(environment["AWS_REGION"])
@@ -77,7 +89,9 @@ package struct AWSConfiguration: Sendable {
                                                   metadataTransport: metadataTransport)
         return AWSConfiguration(region: region, iotEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_IOT"),
                                 s3EndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_S3"),
-                                credentials: chain, transport: transport, retry: retry)
+                                credentials: chain, transport: transport, retry: retry, quotas: quotas,
+                                iamEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_IAM"),
+                                stsEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_STS"))
     }
 
     package func iotEndpoint(region: String) -> HTTPEndpoint {
@@ -97,15 +111,34 @@ package struct AWSConfiguration: Sendable {
         let region = region ?? self.region
         return IoTClient(client: AWSClient(service: "iot", region: region, endpoint: iotEndpoint(region: region),
                                            credentials: credentials, transport: transport, retry: retry, now: now,
-                                           logger: logger))
+                                           logger: logger, budgets: rateBudgets))
     }
 
     package func s3Client(region: String? = nil) -> S3Client {
         let region = region ?? self.region
         return S3Client(client: AWSClient(service: "s3", region: region, endpoint: s3Endpoint(region: region),
                                           credentials: credentials, transport: transport, retry: retry, now: now,
-                                          logger: logger),
+                                          logger: logger, budgets: rateBudgets),
                         pathStyle: s3EndpointOverride != nil)
+    }
+
+    /// IAM is global per partition: one endpoint, signed for the partition's home region.
+    package func iamClient() -> IAMClient {
+        let china = region.hasPrefix("cn-")
+        let endpoint = iamEndpointOverride
+            ?? HTTPEndpoint(host: china ? "iam.cn-north-1.amazonaws.com.cn" : "iam.amazonaws.com")
+        return IAMClient(client: AWSClient(service: "iam", region: china ? "cn-north-1" : "us-east-1", endpoint: endpoint,
+                                           credentials: credentials, transport: transport, retry: retry, now: now,
+                                           logger: logger, budgets: rateBudgets))
+    }
+
+    package func stsClient(region: String? = nil) -> STSClient {
+        let region = region ?? self.region
+        let endpoint = stsEndpointOverride
+            ?? HTTPEndpoint(host: "sts.\(region).amazonaws.com\(AWSConfiguration.dnsSuffix(region))")
+        return STSClient(client: AWSClient(service: "sts", region: region, endpoint: endpoint, credentials: credentials,
+                                           transport: transport, retry: retry, now: now, logger: logger,
+                                           budgets: rateBudgets))
     }
 }
 

@@ -11,9 +11,12 @@ package struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
     package var retryAfterSeconds: Double?
     /// Set when the client stopped retrying a retryable error (attempts exhausted).
     package var attempts: Int
+    /// The operation that was answered (`CreateJob`), set by `AWSClient`.
+    package var operation: String?
 
     package init(code: String, message: String, status: Int, requestId: String? = nil, retryAfterSeconds: Double? = nil,
-                attempts: Int = 1) {
+                attempts: Int = 1, operation: String? = nil) {
+        self.operation = operation
         self.code = code
         self.message = message
         self.status = status
@@ -39,6 +42,12 @@ package struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
         "RequestTimeout", "RequestTimeoutException", "InternalError", "InternalFailure", "InternalException",
         "InternalServerError", "ServiceUnavailable", "ServiceUnavailableException",
     ]
+
+    /// A quota of the account is used up (`LimitExceededException`: too many concurrent jobs, groups per thing, …):
+    /// not retried at once, since only time (or a person) frees it.
+    package var isLimitExceeded: Bool {
+        code == "LimitExceededException"
+    }
 
     package var isThrottling: Bool {
         status == 429 || AWSError.throttlingCodes.contains(code)

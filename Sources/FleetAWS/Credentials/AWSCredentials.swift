@@ -12,9 +12,13 @@ package struct AWSCredentials: Sendable, Equatable, CustomStringConvertible, Cus
     package var expiration: Date?
     /// Where they came from (`environment`, `shared credentials file, profile default`, `container`, `imds`, …).
     package var source: String
+    /// The account the keys belong to, when the source names it (`AWS_ACCOUNT_ID`, a profile's `aws_account_id`):
+    /// request budgets are then kept per account and region rather than per region.
+    package var accountId: String?
 
     package init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Date? = nil,
-                source: String = "static") {
+                source: String = "static", accountId: String? = nil) {
+        self.accountId = accountId
         self.accessKeyId = accessKeyId
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken

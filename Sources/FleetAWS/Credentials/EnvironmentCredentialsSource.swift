@@ -1,4 +1,4 @@
-/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (optional).
+/// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` (optional), `AWS_ACCOUNT_ID` (optional).
 package struct EnvironmentCredentialsSource: AWSCredentialsSource {
     package let name = "environment"
     private let environment: [String: String]
@@ -15,7 +15,9 @@ package struct EnvironmentCredentialsSource: AWSCredentialsSource {
             return nil
         case (let keyId?, let secret?):
             let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-            return AWSCredentials(accessKeyId: keyId, secretAccessKey: secret, sessionToken: token, source: name)
+            let account = environment["AWS_ACCOUNT_ID"].flatMap { $0.isEmpty ? nil : $0 }
+            return AWSCredentials(accessKeyId: keyId, secretAccessKey: secret, sessionToken: token, source: name,
+                                  accountId: account)
         case (nil, _):
             throw CredentialsError("AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not")
         case (_, nil):

@@ -59,7 +59,8 @@ package struct SharedFileCredentialsSource: AWSCredentialsSource {
         case (let keyId?, let secret?):
             let token = files.value("aws_session_token").flatMap { $0.isEmpty ? nil : $0 }
             return AWSCredentials(accessKeyId: keyId, secretAccessKey: secret, sessionToken: token,
-                                  source: "shared config files, profile \(files.profile)")
+                                  source: "shared config files, profile \(files.profile)",
+                                  accountId: files.value("aws_account_id").flatMap { $0.isEmpty ? nil : $0 })
         case (nil, nil):
             if files.credentialsSection == nil && files.configSection == nil {
                 if profileRequired {

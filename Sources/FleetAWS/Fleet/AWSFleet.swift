@@ -31,6 +31,11 @@ package struct AWSFleet: Fleet {
         self.configuration = configuration
     }
 
+    /// Calls, throttled answers and budget use per API of every account-region this fleet's clients used.
+    package func apiUsage() -> [FleetAPIUsage] {
+        configuration.rateBudgets.usage()
+    }
+
     // MARK: - Inventory
 
     package func inventory(_ selection: FleetSelection) async throws -> DeviceInventory {
@@ -383,7 +388,7 @@ package struct AWSFleet: Fleet {
             let batch = devices[index..<min(index + concurrency, devices.count)]
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 for device in batch {
-                    tasks.addTask { try await iot.addThingToThingGroup(thing: device, group: group) }
+                    tasks.addTask { try await AWSFleet.addToGroup(device, group: group, iot: iot) }
                 }
                 try await tasks.waitForAll()
             }
@@ -392,6 +397,25 @@ package struct AWSFleet: Fleet {
                 let due = Double(index) / rate - configuration.now().timeIntervalSince(started)
                 if due > 0 { try await configuration.retry.sleep(due) }
             }
+        }
+    }
+
+    /// Adds one device to a temporary group. A device already in as many groups as AWS allows is refused (AWS
+    /// documents only `InvalidRequestException` for AddThingToThingGroup, so the cause is checked by reading the
+    /// device's groups): the stage then waits for room, naming the device and what to run, rather than failing.
+    static func addToGroup(_ device: String, group: String, iot: IoTClient) async throws {
+        do {
+            try await iot.addThingToThingGroup(thing: device, group: group)
+        } catch let error as AWSError where error.isLimitExceeded || error.code == "InvalidRequestException" {
+            let groups = try await iot.listThingGroupsForThing(device)
+            guard error.isLimitExceeded || groups.count >= AWSQuotas.thingGroupsPerThingMax else { throw error }
+            throw FleetError.capacity(FleetCapacityWait(
+                resource: .thingGroupRoom(thing: device),
+                detail: "thing group \(group): AddThingToThingGroup \(device): \(error.code): \(error.message) "
+                    + "(\(device) is in \(groups.count) thing groups, AWS allows \(AWSQuotas.thingGroupsPerThingMax))",
+                remedy: "remove \(device) from a group it no longer needs (`aws iot list-thing-groups-for-thing "
+                    + "--thing-name \(device)`, then `aws iot remove-thing-from-thing-group --thing-name \(device) "
+                    + "--thing-group-name <group>`); the stage goes on once it fits"))
         }
     }
 

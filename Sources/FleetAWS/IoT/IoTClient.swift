@@ -103,7 +103,49 @@ package struct IoTClient: Sendable {
         }
     }
 
+    /// Names of the thing groups whose name starts with `namePrefix` (all groups, child groups included).
+    package func listThingGroups(namePrefix: String) async throws -> [String] {
+        struct Page: Decodable {
+            struct Group: Decodable { var groupName: String }
+            var thingGroups: [Group]?
+            var nextToken: String?
+        }
+        return try await paginate(operation: "ListThingGroups") { token in
+            let page: Page = try await client.json("GET", "/thing-groups",
+                                                   query: [QueryItem("namePrefixFilter", namePrefix)] + pageQuery(token),
+                                                   operation: "ListThingGroups")
+            return ((page.thingGroups ?? []).map(\.groupName), page.nextToken)
+        }
+    }
+
+    /// Names of the groups `thing` belongs to (static and dynamic).
+    package func listThingGroupsForThing(_ thing: String) async throws -> [String] {
+        struct Page: Decodable {
+            struct Group: Decodable { var groupName: String }
+            var thingGroups: [Group]?
+            var nextToken: String?
+        }
+        return try await paginate(operation: "ListThingGroupsForThing") { token in
+            let page: Page = try await client.json("GET", "/things/\(IoTClient.segment(thing))/thing-groups",
+                                                   query: pageQuery(token), operation: "ListThingGroupsForThing")
+            return ((page.thingGroups ?? []).map(\.groupName), page.nextToken)
+        }
+    }
+
     // MARK: - Jobs
+
+    /// Summaries of the account's jobs in `status` (all jobs when nil).
+    package func listJobs(status: String? = nil) async throws -> [IoTJobSummary] {
+        struct Page: Decodable {
+            var jobs: [IoTJobSummary]?
+            var nextToken: String?
+        }
+        let base = status.map { [QueryItem("status", $0)] } ?? []
+        return try await paginate(operation: "ListJobs") { token in
+            let page: Page = try await client.json("GET", "/jobs", query: base + pageQuery(token), operation: "ListJobs")
+            return (page.jobs ?? [], page.nextToken)
+        }
+    }
 
     @discardableResult
     package func createJob(_ jobId: String, _ request: IoTCreateJobRequest) async throws -> String? {

@@ -153,6 +153,15 @@ package struct IoTJob: Decodable, Sendable, Equatable {
     }
 }
 
+/// `ListJobs`' summary of one job.
+package struct IoTJobSummary: Decodable, Sendable, Equatable {
+    package var jobId: String
+    package var status: String?
+    /// True while the job rolls out or cancels executions (it then holds one of the account's concurrent-job
+    /// slots); absent in older answers and emulators.
+    package var isConcurrent: Bool?
+}
+
 package struct IoTDescribeJobResponse: Decodable, Sendable, Equatable {
     package var documentSource: String?
     package var job: IoTJob

@@ -113,6 +113,18 @@ package struct S3Client: Sendable {
         _ = try await client.send(request, operation: "DeleteObject", acceptStatus: [404])
     }
 
+    /// Whether `bucket` exists and the caller may read it: `HeadBucket` answers 200, 404 (no such bucket) or 403
+    /// (it exists, or the caller may not know: S3 does not say which).
+    package func headBucket(_ bucket: String) async throws -> S3BucketAccess {
+        let request = objectRequest("HEAD", bucket: bucket, key: "")
+        let response = try await client.send(request, operation: "HeadBucket", acceptStatus: [403, 404])
+        switch response.status {
+        case 404: return .missing
+        case 403: return .forbidden
+        default: return .exists(region: response[header: "x-amz-bucket-region"])
+        }
+    }
+
     /// Creates a bucket (tests and first-time setup); an existing bucket of ours is success.
     package func createBucket(_ bucket: String) async throws {
         var body = HTTPBody.empty
@@ -149,6 +161,14 @@ package struct S3Client: Sendable {
                            versionId: response[header: "x-amz-version-id"].flatMap { $0 == "null" ? nil : $0 },
                            checksumSHA256: checksum)
     }
+}
+
+/// What `HeadBucket` learnt.
+package enum S3BucketAccess: Sendable, Equatable {
+    case exists(region: String?)
+    case missing
+    /// 403: the bucket may exist, but the caller may not read it.
+    case forbidden
 }
 
 /// The object store disagreed with what was sent (checksum mismatch, short read).

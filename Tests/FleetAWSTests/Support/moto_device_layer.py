@@ -29,9 +29,12 @@ Over moto's WSGI app it adds:
   (h) loopback HTTP fixtures for the metric and webhook tests: POST /_device-layer/fixture {path, status, body,
       repeat, delayMs, failFirst} sets what GET/POST <path> (under /_fixture/) answers; every request to a fixture is
       recorded and POST /_device-layer/received {path} lists them (method, headers, body);
+  (i) IAM SimulatePrincipalPolicy (moto has none) over the identity policies moto holds for a user or role;
   and ListThingsInThingGroup honours maxResults / nextToken (moto ignores them).
 Control endpoints live under /_device-layer/ on the same port.
 """
+import fnmatch
+import io
 import json
 import os
 import random
@@ -40,6 +43,7 @@ import sys
 import threading
 import time
 from urllib.parse import parse_qs, unquote
+from xml.sax.saxutils import escape
 
 from werkzeug.serving import make_server
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -147,6 +151,13 @@ class DeviceLayer:
                     break
                 length -= len(chunk)
             return self.inject(start_response, fault, service)
+        if service == "iam" and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+            if form.get("Action") == ["SimulatePrincipalPolicy"]:
+                return self.simulate_principal_policy(start_response, form)
+            environ["wsgi.input"] = io.BytesIO(body)  # moto reads the form again
         if service != "iot":
             return self.app(environ, start_response)
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
@@ -202,6 +213,71 @@ class DeviceLayer:
                     answer["nextToken"] = str(offset + size)
                 return json_response(start_response, "200 OK", answer)
         return self.app(environ, start_response)
+
+    # -- IAM policy simulation (moto 5.2.1 has none) -----------------------------------------------------------
+
+    def simulate_principal_policy(self, start_response, form):
+        """(i) SimulatePrincipalPolicy over the identity policies moto holds for a user or role: an action is
+        `allowed` when an Allow statement matches it and the resource (`*` and `?` wildcards) and no Deny does,
+        `explicitDeny` when a Deny matches, else `implicitDeny`. Conditions, boundaries, groups and resource policies
+        are not evaluated: enough for the tests, which give their principals plain identity policies."""
+        from moto.iam.models import iam_backends
+
+        def members(name):
+            keys = [key for key in form if key.startswith(name + ".member.")]
+            return [form[key][0] for key in sorted(keys, key=lambda key: int(key.rsplit(".", 1)[1]))]
+
+        source = form.get("PolicySourceArn", [""])[0]
+        actions = members("ActionNames")
+        resource = (members("ResourceArns") or ["*"])[0]
+        parts = source.split(":", 5)
+        principal = None
+        if len(parts) == 6:
+            kind, _, name = parts[5].partition("/")
+            name = name.rsplit("/", 1)[-1]
+            backend = iam_backends[parts[4]][parts[1] or "aws"]
+            try:
+                principal = backend.get_user(name) if kind == "user" else backend.get_role(name) if kind == "role" else None
+            except Exception:  # noqa: BLE001 - moto's NoSuchEntity
+                principal = None
+        if principal is None:
+            body = ("<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>no principal "
+                    f"{escape(source)}</Message></Error><RequestId>device-layer</RequestId></ErrorResponse>").encode()
+            start_response("404 Not Found", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+            return [body]
+        documents = list(principal.policies.values())
+        for policy in principal.managed_policies.values():
+            documents += [version.document for version in policy.versions if version.is_default]
+        statements = []
+        for document in documents:
+            parsed = json.loads(document) if isinstance(document, str) else document
+            listed = parsed.get("Statement", [])
+            statements += listed if isinstance(listed, list) else [listed]
+
+        def matches(patterns, value):
+            patterns = patterns if isinstance(patterns, list) else [patterns]
+            return any(fnmatch.fnmatchcase(value.lower(), pattern.lower()) for pattern in patterns)
+
+        results = ""
+        for action in actions:
+            applicable = [st for st in statements
+                          if matches(st.get("Action", []), action) and matches(st.get("Resource", "*"), resource)]
+            if any(st.get("Effect") == "Deny" for st in applicable):
+                decision = "explicitDeny"
+            elif any(st.get("Effect") == "Allow" for st in applicable):
+                decision = "allowed"
+            else:
+                decision = "implicitDeny"
+            results += (f"<member><EvalActionName>{escape(action)}</EvalActionName><EvalResourceName>{escape(resource)}"
+                        f"</EvalResourceName><EvalDecision>{decision}</EvalDecision></member>")
+        body = ("<SimulatePrincipalPolicyResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">"
+                f"<SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>{results}"
+                "</EvaluationResults></SimulatePrincipalPolicyResult><ResponseMetadata><RequestId>device-layer"
+                "</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>").encode()
+        with self.lock:
+            self.stats["simulations"] = self.stats.get("simulations", 0) + 1
+        start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+        return [body]
 
     def forward_then(self, environ, start_response, after):
         captured = {}
