@@ -7,10 +7,15 @@ import StoreSQLite
 /// The control verbs: each records an intent that the worker's engine acts on.
 protocol ControlVerbCommand: AsyncParsableCommand {
     static var verb: ControlVerb { get }
-    var id: String { get }
-    var reason: String? { get }
-    var serverOptions: ServerOptions { get }
-    var localOptions: LocalDatabaseOption { get }
+    var target: ControlTarget { get }
+}
+
+/// What every control verb takes: the rollout, why, and where to record it (a worker, or a database with `--db`).
+struct ControlTarget: ParsableArguments {
+    @Argument(help: "The rollout id.") var id: String
+    @Option(help: "Why (approve: a note), for the log.") var reason: String?
+    @OptionGroup var serverOptions: ServerOptions
+    @OptionGroup var localOptions: LocalDatabaseOption
 }
 
 /// `--db PATH`: record the command directly in a database no worker holds (e.g. after `rollout run` exited 4).
@@ -21,6 +26,10 @@ struct LocalDatabaseOption: ParsableArguments {
 }
 
 extension ControlVerbCommand {
+    var id: String { target.id }
+    var reason: String? { target.reason }
+    var serverOptions: ServerOptions { target.serverOptions }
+    var localOptions: LocalDatabaseOption { target.localOptions }
     var by: String { ProcessInfo.processInfo.environment["USER"] ?? "cli" }
 
     /// The event this verb records.
@@ -74,10 +83,7 @@ struct PauseCommand: ControlVerbCommand {
     static let verb = ControlVerb.pause
     static let configuration = CommandConfiguration(
         commandName: "pause", abstract: "Hold a rollout: no new stage starts (a failing gate still acts).")
-    @Argument(help: "The rollout id.") var id: String
-    @Option(help: "Why, for the log.") var reason: String?
-    @OptionGroup var serverOptions: ServerOptions
-    @OptionGroup var localOptions: LocalDatabaseOption
+    @OptionGroup var target: ControlTarget
 }
 
 struct ResumeCommand: ControlVerbCommand {
@@ -85,10 +91,7 @@ struct ResumeCommand: ControlVerbCommand {
     static let configuration = CommandConfiguration(
         commandName: "resume",
         abstract: "Let a paused rollout go on (past a failed gate with onFailure: pause, this overrides the gate).")
-    @Argument(help: "The rollout id.") var id: String
-    @Option(help: "Why, for the log.") var reason: String?
-    @OptionGroup var serverOptions: ServerOptions
-    @OptionGroup var localOptions: LocalDatabaseOption
+    @OptionGroup var target: ControlTarget
 }
 
 struct AbortCommand: ControlVerbCommand {
@@ -96,20 +99,14 @@ struct AbortCommand: ControlVerbCommand {
     static let configuration = CommandConfiguration(
         commandName: "abort",
         abstract: "Stop a rollout for good: cancel the running job; devices already updated keep the new firmware.")
-    @Argument(help: "The rollout id.") var id: String
-    @Option(help: "Why, for the log.") var reason: String?
-    @OptionGroup var serverOptions: ServerOptions
-    @OptionGroup var localOptions: LocalDatabaseOption
+    @OptionGroup var target: ControlTarget
 }
 
 struct ApproveCommand: ControlVerbCommand {
     static let verb = ControlVerb.approve
     static let configuration = CommandConfiguration(
         commandName: "approve", abstract: "Approve the stage a rollout waits on (`approval: required`).")
-    @Argument(help: "The rollout id.") var id: String
-    @Option(help: "A note, for the log.") var reason: String?
-    @OptionGroup var serverOptions: ServerOptions
-    @OptionGroup var localOptions: LocalDatabaseOption
+    @OptionGroup var target: ControlTarget
 }
 
 struct RollbackCommand: ControlVerbCommand {
@@ -117,8 +114,5 @@ struct RollbackCommand: ControlVerbCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollback",
         abstract: "Cancel the running job and put the previous firmware back on every device that took the new one.")
-    @Argument(help: "The rollout id.") var id: String
-    @Option(help: "Why, for the log.") var reason: String?
-    @OptionGroup var serverOptions: ServerOptions
-    @OptionGroup var localOptions: LocalDatabaseOption
+    @OptionGroup var target: ControlTarget
 }

@@ -15,8 +15,10 @@ final class RecordingTransport: HTTPTransport, @unchecked Sendable {
 
     var calls: [(method: String, path: String, status: Int)] { lock.withLock { recorded } }
 
-    func count(_ method: String, pathContains: String) -> Int {
-        calls.filter { $0.method == method && $0.path.contains(pathContains) }.count
+    /// Requests answered (any status), or with `succeeded` only those answered 2xx (a retried attempt counts once).
+    func count(_ method: String, pathContains: String, succeeded: Bool = false) -> Int {
+        calls.filter { $0.method == method && $0.path.contains(pathContains) && (!succeeded || (200..<300).contains($0.status)) }
+            .count
     }
 
     func send(_ request: HTTPRequest) async throws -> HTTPResponse {

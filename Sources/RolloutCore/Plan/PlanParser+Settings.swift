@@ -1,0 +1,228 @@
+import Foundation
+import Yams
+
+/// The readers of a plan's settings sections: gates, schedule and windows, job, notifications, AWS.
+extension PlanParser.Context {
+    func readGates(_ node: Node, _ field: String, reader: inout PlanNodeReader) -> GateSet {
+        var gates = GateSet()
+        guard let map = reader.mapping(node, field, allowed: ["jobOutcomes", "metrics"]) else { return gates }
+        if let value = map["jobOutcomes"],
+           let outcomes = reader.mapping(value, "\(field).jobOutcomes", allowed: [
+               "failedMaxPercent", "timedOutMaxPercent", "rejectedMaxPercent", "executedMin", "completedMinPercent",
+           ]) {
+            let path = "\(field).jobOutcomes"
+            if let value = outcomes["failedMaxPercent"],
+               let number = reader.number(value, "\(path).failedMaxPercent", range: 0...100, unit: "%") {
+                gates.jobOutcomes.failedMaxPercent = number
+            }
+            if let value = outcomes["timedOutMaxPercent"],
+               let number = reader.number(value, "\(path).timedOutMaxPercent", range: 0...100, unit: "%") {
+                gates.jobOutcomes.timedOutMaxPercent = number
+            }
+            if let value = outcomes["rejectedMaxPercent"],
+               let number = reader.number(value, "\(path).rejectedMaxPercent", range: 0...100, unit: "%") {
+                gates.jobOutcomes.rejectedMaxPercent = number
+            }
+            if let value = outcomes["executedMin"],
+               let number = reader.integer(value, "\(path).executedMin", range: 1...10_000_000) {
+                gates.jobOutcomes.executedMin = number
+            }
+            if let value = outcomes["completedMinPercent"],
+               let number = reader.number(value, "\(path).completedMinPercent", range: 0...100, unit: "%") {
+                gates.jobOutcomes.completedMinPercent = number
+            }
+        }
+        if let value = map["metrics"], let items = reader.sequence(value, "\(field).metrics") {
+            if items.count > PlanParser.metricGatesMax {
+                reader.report(value, "\(field).metrics", "at most \(PlanParser.metricGatesMax) metric gates")
+            }
+            var names: Set<String> = []
+            for (index, item) in items.prefix(PlanParser.metricGatesMax).enumerated() {
+                if let metric = readMetric(item, "\(field).metrics[\(index)]", reader: &reader) {
+                    if !names.insert(metric.name).inserted {
+                        reader.report(item, "\(field).metrics[\(index)].name", "duplicate metric gate name `\(metric.name)`")
+                    }
+                    gates.metrics.append(metric)
+                }
+            }
+        }
+        return gates
+    }
+
+    func readMetric(_ node: Node, _ field: String, reader: inout PlanNodeReader) -> MetricGate? {
+        guard let map = reader.mapping(node, field, allowed: ["name", "url", "pointer", "max", "min"]) else { return nil }
+        var name: String?, url: String?, pointer = "", max: Double?, min: Double?
+        if let value = map["name"] { name = readToken(value, "\(field).name", reader: &reader) } else {
+            reader.report(node, "\(field).name", "missing; expected a short name such as crash-rate")
+        }
+        if let value = map["url"], let text = reader.nonEmptyString(value, "\(field).url") {
+            if text.hasPrefix("http://") || text.hasPrefix("https://") || text.hasPrefix("sim://") {
+                url = text
+            } else {
+                reader.report(value, "\(field).url", "expected an http:// or https:// URL (or sim://health in "
+                              + "simulation), found `\(text)`")
+            }
+        } else if map["url"] == nil {
+            reader.report(node, "\(field).url", "missing; expected the URL of a JSON document")
+        }
+        if let value = map["pointer"], let text = reader.string(value, "\(field).pointer") {
+            if JSONPointer.isValid(text) {
+                pointer = text
+            } else {
+                reader.report(value, "\(field).pointer", "expected a JSON pointer such as /data/crashRate, found `\(text)`")
+            }
+        }
+        if let value = map["max"] { max = reader.number(value, "\(field).max", range: -1e12...1e12) }
+        if let value = map["min"] { min = reader.number(value, "\(field).min", range: -1e12...1e12) }
+        if map["max"] == nil && map["min"] == nil {
+            reader.report(node, field, "expected a threshold: `max` (fail above) and/or `min` (fail below)")
+        }
+        if let max, let min, min > max {
+            reader.report(node, field, "`min` (\(min)) is above `max` (\(max))")
+        }
+        guard let name, let url else { return nil }
+        return MetricGate(name: name, url: url, pointer: pointer, max: max, min: min)
+    }
+
+    func readSchedule(_ node: Node, reader: inout PlanNodeReader) -> Schedule {
+        var schedule = Schedule()
+        guard let map = reader.mapping(node, "schedule", allowed: ["notBefore", "windows", "evidenceTimeout"]) else {
+            return schedule
+        }
+        if let value = map["notBefore"], let text = reader.string(value, "schedule.notBefore") {
+            if let date = PlanParser.parseTimestamp(text) {
+                schedule.notBefore = date
+            } else {
+                reader.report(value, "schedule.notBefore", "expected an RFC 3339 time with offset, e.g. "
+                              + "2026-12-01T08:00:00Z or 2026-12-01T09:00:00+01:00, found `\(text)`")
+            }
+        }
+        if let value = map["evidenceTimeout"],
+           let seconds = reader.duration(value, "schedule.evidenceTimeout", minimumSeconds: 60) {
+            schedule.evidenceTimeoutSeconds = seconds
+        }
+        if let value = map["windows"], let items = reader.sequence(value, "schedule.windows") {
+            if items.count > PlanParser.windowsMax {
+                reader.report(value, "schedule.windows", "at most \(PlanParser.windowsMax) windows")
+            }
+            for (index, item) in items.prefix(PlanParser.windowsMax).enumerated() {
+                if let window = readWindow(item, "schedule.windows[\(index)]", reader: &reader) {
+                    schedule.windows.append(window)
+                }
+            }
+        }
+        return schedule
+    }
+
+    func readWindow(_ node: Node, _ field: String, reader: inout PlanNodeReader) -> MaintenanceWindow? {
+        guard let map = reader.mapping(node, field, allowed: ["cron", "duration", "timeZone"]) else { return nil }
+        var cron: CronExpression?, duration: Int?, timeZone: TimeZone?
+        if let value = map["cron"], let text = reader.nonEmptyString(value, "\(field).cron") {
+            do {
+                cron = try CronExpression(parsing: text)
+            } catch {
+                reader.report(value, "\(field).cron", "\(error.message) (5 fields: minute hour day-of-month month "
+                              + "day-of-week)")
+            }
+        } else if map["cron"] == nil {
+            reader.report(node, "\(field).cron", "missing; expected a 5-field cron such as \"0 2 * * 1-5\"")
+        }
+        if let value = map["duration"] {
+            duration = reader.duration(value, "\(field).duration", minimumSeconds: 60, maximumSeconds: 7 * 86400)
+        } else {
+            reader.report(node, "\(field).duration", "missing; expected how long the window stays open, e.g. 4h")
+        }
+        if let value = map["timeZone"], let text = reader.nonEmptyString(value, "\(field).timeZone") {
+            if let zone = TimeZone(identifier: text), text.contains("/") || text == "UTC" {
+                timeZone = zone
+            } else {
+                reader.report(value, "\(field).timeZone", "expected an IANA time zone such as Europe/Berlin or "
+                              + "UTC, found `\(text)`")
+            }
+        } else if map["timeZone"] == nil {
+            timeZone = TimeZone(identifier: "UTC")
+        }
+        guard let cron, let duration, let timeZone else { return nil }
+        return MaintenanceWindow(cron: cron, durationSeconds: duration, timeZone: timeZone)
+    }
+
+    func readJob(_ node: Node, reader: inout PlanNodeReader) -> JobSettings {
+        var job = JobSettings()
+        guard let map = reader.mapping(node, "job", allowed: ["inProgressTimeout", "maxPerMinute", "retries", "cancelForce"]) else {
+            return job
+        }
+        if let value = map["inProgressTimeout"] {
+            job.inProgressTimeoutSeconds = reader.duration(
+                value, "job.inProgressTimeout", minimumSeconds: PlanLimits.inProgressTimeoutSeconds.lowerBound,
+                maximumSeconds: PlanLimits.inProgressTimeoutSeconds.upperBound)
+        }
+        if let value = map["maxPerMinute"] {
+            job.maxPerMinute = reader.integer(value, "job.maxPerMinute", range: PlanLimits.maxPerMinute)
+        }
+        if let value = map["retries"], let retries = reader.mapping(value, "job.retries", allowed: ["failed", "timedOut"]) {
+            if let count = retries["failed"] {
+                job.retriesOnFailure = reader.integer(count, "job.retries.failed", range: PlanLimits.retries) ?? 0
+            }
+            if let count = retries["timedOut"] {
+                job.retriesOnTimeout = reader.integer(count, "job.retries.timedOut", range: PlanLimits.retries) ?? 0
+            }
+        }
+        if let value = map["cancelForce"] {
+            job.cancelForce = reader.boolean(value, "job.cancelForce") ?? false
+        }
+        return job
+    }
+
+    func readNotifications(_ node: Node, reader: inout PlanNodeReader) -> [WebhookTarget] {
+        guard let map = reader.mapping(node, "notifications", allowed: ["webhooks"]),
+              let value = map["webhooks"], let urls = reader.stringList(value, "notifications.webhooks") else {
+            return []
+        }
+        if urls.count > PlanParser.webhooksMax {
+            reader.report(value, "notifications.webhooks", "at most \(PlanParser.webhooksMax) webhooks")
+        }
+        var targets: [WebhookTarget] = []
+        for url in urls.prefix(PlanParser.webhooksMax) {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                reader.report(value, "notifications.webhooks", "expected http:// or https:// URLs, found `\(url)`")
+                continue
+            }
+            targets.append(WebhookTarget(url: url))
+        }
+        return targets
+    }
+
+    func readAWS(_ node: Node, reader: inout PlanNodeReader) -> AWSPlanSettings? {
+        guard let map = reader.mapping(node, "aws", allowed: ["bucket", "presignedUrlRoleArn", "presignedUrlExpires", "region"]) else {
+            return nil
+        }
+        var bucket: String?
+        if let value = map["bucket"], let text = reader.nonEmptyString(value, "aws.bucket") {
+            if PlanParser.isValidBucketName(text) {
+                bucket = text
+            } else {
+                reader.report(value, "aws.bucket", "`\(text)` is not a valid S3 bucket name")
+            }
+        } else if map["bucket"] == nil {
+            reader.report(node, "aws.bucket", "missing; expected the bucket for firmware and job documents")
+        }
+        var settings = AWSPlanSettings(bucket: bucket ?? "")
+        if let value = map["presignedUrlRoleArn"], let text = reader.nonEmptyString(value, "aws.presignedUrlRoleArn") {
+            if text.hasPrefix("arn:") {
+                settings.presignedUrlRoleArn = text
+            } else {
+                reader.report(value, "aws.presignedUrlRoleArn", "expected an IAM role ARN (arn:aws:iam::…:role/…)")
+            }
+        }
+        if let value = map["presignedUrlExpires"],
+           let seconds = reader.duration(value, "aws.presignedUrlExpires",
+                                          minimumSeconds: PlanLimits.presignedUrlExpiresSeconds.lowerBound,
+                                          maximumSeconds: PlanLimits.presignedUrlExpiresSeconds.upperBound) {
+            settings.presignedUrlExpiresSeconds = seconds
+        }
+        if let value = map["region"], let text = reader.nonEmptyString(value, "aws.region") {
+            settings.region = text
+        }
+        return bucket == nil ? nil : settings
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+
+/// What people ask (resume, abort, rollback) and how a rollback ends; failed fleet calls.
+extension Step {
+    mutating func onResume(by: String) {
+        guard let pause = state.pause else { return }
+        state.pause = nil
+        state.note = .resumed(by: by)
+        if let failed = pause.failedEffect {
+            effects.append(failed)
+            state.note = .retrying(effectKey: failed.key, by: by)
+        }
+        switch pause.kind {
+        case .requested, .effectFailed:
+            takeHeldDecisions()
+        case .gateFailed:
+            state.stages[state.currentStage].overridden = true
+            state.note = .resumedPastGate(by: by, stage: state.stages[state.currentStage].name)
+            startStage(state.currentStage + 1)
+        case .inconclusive:
+            state.stages[state.currentStage].judgingSince = at
+            judge(state.currentStage)
+        }
+    }
+
+    /// What a pause held back, decided now: the start time or window, a stage approved while paused, a gate's pass.
+    mutating func takeHeldDecisions() {
+        switch state.phase {
+        case .scheduled, .waitingForWindow:
+            onTime()
+        case .baking:
+            judge(state.currentStage)
+        case .awaitingApproval where state.stages[state.currentStage].approvedBy != nil:
+            startStage(state.currentStage)
+        default:
+            break
+        }
+    }
+
+    mutating func onAbort(by: String, reason: String) {
+        cancelCurrentJob(reason: "aborted by \(by)")
+        if let rollback = state.rollback, rollback.devices != nil {
+            effect(.cancelJob(stage: nil, jobId: rollback.jobId, reason: "aborted by \(by)"))
+        }
+        state.phase = .aborted
+        state.endedAt = at
+        state.pause = nil
+        state.note = .aborted(by: by, reason: reason)
+        cleanUpJobs()
+        notify(.aborted(by: by, reason: reason), stage: nil)
+    }
+
+    /// Cancels the current stage's job if it may exist (being created or running).
+    mutating func cancelCurrentJob(reason: String) {
+        let index = state.currentStage
+        guard state.stages.indices.contains(index) else { return }
+        switch state.stages[index].status {
+        case .deploying, .baking:
+            state.stages[index].status = .cancelled
+            state.stages[index].endedAt = at
+            effect(.cancelJob(stage: index, jobId: state.stages[index].jobId, reason: reason))
+        case .failed:
+            effect(.cancelJob(stage: index, jobId: state.stages[index].jobId, reason: reason))
+        default:
+            break
+        }
+    }
+
+    /// The comment a cancelled job carries in the fleet (an argument of the call, shown in the AWS console).
+    static func cancelReason(gateFailedIn stage: String, _ evaluation: GateEvaluation) -> String {
+        "\(stage) gate failed: \(evaluation.deciding.map(\.reason).joined(separator: "; "))"
+    }
+
+    mutating func beginRollback(cause: RollbackCause) {
+        let index = state.currentStage
+        let jobMayExist = [.deploying, .baking, .failed].contains(state.stages[index].status)
+        let cancelReason: String
+        switch cause {
+        case .gateFailed(let stage, let deciding):
+            cancelReason = Self.cancelReason(gateFailedIn: stage, GateEvaluation(verdict: .fail, results: deciding))
+        case .requested(let by, let reason):
+            cancelReason = reason.isEmpty ? "rollback requested by \(by)" : "rollback requested by \(by): \(reason)"
+        }
+        cancelCurrentJob(reason: cancelReason)
+        state.phase = .rollingBack
+        state.pause = nil
+        state.rollback = RollbackState(cause: cause, requestedAt: at,
+                                       jobId: RolloutState.jobId(rolloutId: state.rolloutId, stage: "rollback"))
+        state.note = .rollingBack
+        if !jobMayExist {
+            effect(.createRollbackJob)
+        }
+        notify(.rollingBack(cause), stage: state.stages[index].name)
+    }
+
+    /// The rollback job is over (or stopped reporting): done if every device took it, else list those that did not.
+    mutating func settleRollback() {
+        guard let rollback = state.rollback, let devices = rollback.devices else { return }
+        if rollback.progress.succeeded >= devices {
+            finishRollback()
+            return
+        }
+        state.rollback!.incompleteSince = at
+        state.note = .rollbackJobOver(succeeded: rollback.progress.succeeded, devices: devices)
+        effect(.listRollbackStragglers(jobId: rollback.jobId))
+    }
+
+    /// Ends the rollback: `rolledBack`, or `rollbackIncomplete` when `notRolledBack` devices did not take it.
+    mutating func finishRollback(notRolledBack: Int = 0) {
+        let devices = state.rollback?.devices ?? 0
+        let version = plan.rollback?.version ?? ""
+        state.phase = notRolledBack > 0 ? .rollbackIncomplete : .rolledBack
+        state.endedAt = at
+        state.pause = nil
+        state.rollback?.endedAt = at
+        cleanUpJobs()
+        if let jobId = state.rollback?.jobId, devices > 0 {
+            effect(.cleanUp(jobId: jobId))
+        }
+        if notRolledBack > 0 {
+            state.note = .rollbackIncomplete(version: version, release: plan.release.version, notRolledBack: notRolledBack,
+                                             devices: devices)
+            notify(.rollbackIncomplete(version: version, notRolledBack: notRolledBack, devices: devices), stage: nil)
+        } else {
+            state.note = .rolledBack(version: version, devices: devices)
+            notify(.rolledBack(version: version, devices: devices), stage: nil)
+        }
+    }
+
+    /// A fleet call failed for good. The rollout waits for a person, whatever its phase (a rollback too: while a
+    /// device may hold the new firmware nothing ends by itself); resume (or, rolling back, rollback) retries the call.
+    mutating func onEffectFailed(_ failed: EffectRecord, message: String) {
+        state.note = .effectFailed(effectKey: failed.key, error: message)
+        if state.pause != nil {
+            // Already held (a person's pause, a failed gate): keep its kind; resume also retries this call.
+            state.pause!.failedEffect = failed
+            state.pause!.failedEffectError = message
+        } else {
+            state.pause = PauseInfo(kind: .effectFailed, since: at, by: "engine", failedEffect: failed,
+                                    failedEffectError: message)
+        }
+        notify(.paused(state.pause!), stage: nil)
+    }
+
+    mutating func cleanUpJobs() {
+        for stage in state.stages where stage.jobCreatedAt != nil || stage.status == .cancelled {
+            effect(.cleanUp(jobId: stage.jobId))
+        }
+    }
+}
