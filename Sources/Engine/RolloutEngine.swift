@@ -262,16 +262,42 @@ package actor RolloutEngine {
                 groups[name] = try await fleet.groupMembers(name)
             }
         }
+        let rings = try await usableRings(plan.fleet, eligible: inventory.deviceIds)
         let cohorts: CohortAssignment
+        var stageRingGroups: [[String]]?
         do {
-            cohorts = try CohortPlanner.assign(rolloutId: rollout.id, eligible: inventory.deviceIds, stages: plan.stages,
-                                               groupMembers: groups)
+            if let rings {
+                let split = try CohortPlanner.assignRings(rolloutId: rollout.id, eligible: inventory.deviceIds,
+                                                          stages: plan.stages, groupMembers: groups, rings: rings)
+                cohorts = split.assignment
+                stageRingGroups = split.stageRings.map { $0.map { rings.groupNames[$0] } }
+            } else {
+                cohorts = try CohortPlanner.assign(rolloutId: rollout.id, eligible: inventory.deviceIds,
+                                                   stages: plan.stages, groupMembers: groups)
+            }
         } catch {
             throw FleetError.permanent(error.message)
         }
         let prepared = PreparedRollout(eligibleDevices: cohorts.eligibleCount, stageSizes: cohorts.stageSizes,
-                                       release: release, rollback: rollbackArtifact)
+                                       release: release, rollback: rollbackArtifact, stageRingGroups: stageRingGroups)
         return (prepared, cohorts)
+    }
+
+    /// The fleet's ring set when the plan may use it (`FleetSelection.mayUseRings`) and the fleet has one; a ring
+    /// set that misses eligible devices (grown since the last sync) makes the rollout wait, naming what to run:
+    /// a ring stage would never reach those devices.
+    func usableRings(_ selection: FleetSelection, eligible: [String]) async throws -> RingMembership? {
+        guard selection.mayUseRings, let group = selection.thingGroup,
+              let rings = try await fleet.ringMembership(fleetGroup: group) else { return nil }
+        let outside = rings.devicesOutsideRings(eligible)
+        guard outside.isEmpty else {
+            throw FleetError.capacity(FleetCapacityWait(
+                resource: .rings(fleetGroup: group),
+                detail: "\(outside.count) of \(eligible.count) devices of \(group) are in no ring "
+                    + "(e.g. \(outside.sorted().prefix(3).joined(separator: ", ")))",
+                remedy: "run `rollout rings sync --group \(group)` (or set fleet.targeting: groups)"))
+        }
+        return rings
     }
 
     func jobRequest(forStage index: Int, runtime: inout Runtime) throws -> JobRequest {
@@ -286,9 +312,9 @@ package actor RolloutEngine {
         }
         let spec = plan.stages[index]
         let devices = cohorts.devices(ofStage: index)
-        // Always the assigned devices, also for a group stage: the group may hold devices outside the fleet or
-        // excluded by the plan, which its cohort left out.
-        let targets = JobTargets.devices(Array(devices))
+        // A ring stage targets its ring groups (O(1) calls however large); any other stage its assigned devices,
+        // also a group stage: the group may hold devices outside the fleet or excluded by the plan.
+        let targets = state.stages[index].ringGroups.map { JobTargets.groups($0) } ?? JobTargets.devices(Array(devices))
         let document = JobDocument.forStage(rolloutId: rollout.id, stage: spec.name, release: release,
                                             previousVersion: plan.rollback?.version)
         return JobRequest(rolloutId: rollout.id, jobId: state.stages[index].jobId, stage: spec.name, targets: targets,

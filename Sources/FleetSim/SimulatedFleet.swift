@@ -65,6 +65,32 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         return DeviceInventory(deviceIds: ids)
     }
 
+    /// AWS's limit on a job's targets (things or groups), modelled so a rehearsal fails where AWS would.
+    static let jobTargetsMax = 100
+
+    /// The scenario's ring set (`rings: N`): `<fleet>-ring-NN`, each device in the ring its name hashes to.
+    package func ringMembership(fleetGroup: String) async throws -> RingMembership? {
+        try apiCall("ListThingGroups", fleetGroup)
+        guard scenario.rings > 0 else { return nil }
+        let names = (0..<scenario.rings).map { RingLayout.groupName(fleetGroup: fleetGroup, index: $0, count: scenario.rings) }
+        return RingMembership(groupNames: names, listed: nil)
+    }
+
+    /// The members of a ring group of the scenario's ring set (`…-ring-NN`), or nil when `name` is not one.
+    func ringMembers(_ name: String) throws -> [Int32]? {
+        guard scenario.rings > 0, let marker = name.range(of: "-ring-", options: .backwards),
+              let ring = Int(name[marker.upperBound...]) else { return nil }
+        guard (0..<scenario.rings).contains(ring) else {
+            throw FleetError.notFound("thing group `\(name)` (the ring set has \(scenario.rings) rings)")
+        }
+        var members: [Int32] = []
+        for device in 0..<population.count
+        where RingLayout.ring(of: SimulatedPopulation.deviceId(device), count: scenario.rings) == ring {
+            members.append(Int32(device))
+        }
+        return members
+    }
+
     package func groupMembers(_ group: String) async throws -> [String] {
         try apiCall("ListThingsInThingGroup", group)
         if let cached = lock.withLock({ groupCache[group] }) { return cached }
@@ -130,6 +156,19 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         case .group(let name):
             let members = try await groupMembers(name)
             targets = members.compactMap { population.index(of: $0).map(Int32.init) }
+        case .groups(let names):
+            guard names.count <= Self.jobTargetsMax else {
+                throw FleetError.permanent("InvalidRequestException: a job targets at most \(Self.jobTargetsMax) groups")
+            }
+            var members: Set<Int32> = []
+            for name in names {
+                if let ring = try ringMembers(name) {
+                    members.formUnion(ring)
+                } else {
+                    members.formUnion(try await groupMembers(name).compactMap { population.index(of: $0).map(Int32.init) })
+                }
+            }
+            targets = members.sorted()
         }
         let targetFingerprint = targets.reduce(UInt64(targets.count)) { StableHash.mix($0 ^ UInt64($1)) }
         let documentFingerprint = StableHash.hash(request.document.version, request.document.checksum + request.stage)

@@ -19,7 +19,7 @@ extension SimulationScenario {
         var scenario = SimulationScenario()
         guard let root else { return scenario }
         let keys = ["devices", "hardware", "currentFirmware", "offlinePercent", "checkInDelayMax", "install",
-                    "outcomes", "health", "api", "groups"]
+                    "outcomes", "health", "api", "groups", "rings"]
         guard let map = reader.mapping(root, "", allowed: keys) else { throw PlanError(issues: reader.issues) }
         if let node = map["devices"], let count = reader.integer(node, "devices", range: 1...devicesMax) {
             scenario.devices = count
@@ -129,6 +129,9 @@ extension SimulationScenario {
             } else {
                 reader.report(node, "groups", "expected a mapping of group name to {devices: N}")
             }
+        }
+        if let node = map["rings"] {
+            scenario.rings = reader.integer(node, "rings", range: 1...RingLayout.countMax) ?? 0
         }
         if !reader.issues.isEmpty { throw PlanError(issues: reader.issues) }
         return scenario

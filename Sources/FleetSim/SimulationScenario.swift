@@ -23,6 +23,9 @@ package struct SimulationScenario: Equatable, Sendable {
     package var serverErrorPercent: Double
     /// Named thing groups drawn from the population.
     package var groups: [String: Int]
+    /// Rings the fleet was split into by `rollout rings sync` (0: none): `<fleet>-ring-NN`, each device in the ring
+    /// its name hashes to.
+    package var rings: Int = 0
 
     package init(devices: Int = 1000, hardware: [(name: String, weight: Double)] = [("A", 60), ("B", 30), ("C", 10)],
                 currentFirmware: String? = nil, offlinePercent: Double = 0, checkInDelayMaxSeconds: Int = 600,
@@ -50,7 +53,7 @@ package struct SimulationScenario: Equatable, Sendable {
             && left.installSecondsMin == right.installSecondsMin && left.installSecondsMax == right.installSecondsMax
             && left.outcomes == right.outcomes && left.health == right.health
             && left.throttlePercent == right.throttlePercent && left.serverErrorPercent == right.serverErrorPercent
-            && left.groups == right.groups
+            && left.groups == right.groups && left.rings == right.rings
     }
 
     /// The rule for a device of `hardware` installing `firmware`.

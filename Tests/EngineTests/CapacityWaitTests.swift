@@ -8,25 +8,22 @@ import Testing
 /// The simulated fleet behind a job-slot quota: CreateJob of one stage is refused `refusals` times (as AWS answers
 /// LimitExceededException while the account's concurrent jobs are at their quota), then fails `transientFailures`
 /// times as a throttled call would, then goes through.
-final class JobSlotLimitedFleet: Fleet, @unchecked Sendable {
-    let inner: SimulatedFleet
+final class JobSlotLimitedFleet: ForwardingFleet, @unchecked Sendable {
     let stage: String
     private let lock = NSLock()
     private var refusalsLeft: Int
     private var transientFailuresLeft: Int
 
     init(_ inner: SimulatedFleet, stage: String, refusals: Int, transientFailures: Int = 0) {
-        self.inner = inner
         self.stage = stage
         self.refusalsLeft = refusals
         self.transientFailuresLeft = transientFailures
+        super.init(inner)
     }
 
     var refusalsRemaining: Int { lock.withLock { refusalsLeft } }
 
-    var kind: String { inner.kind }
-
-    func createJob(_ request: JobRequest) async throws {
+    override func createJob(_ request: JobRequest) async throws {
         enum Answer { case refuse, fail, create }
         let answer = lock.withLock { () -> Answer in
             guard request.stage == stage else { return .create }
@@ -52,23 +49,6 @@ final class JobSlotLimitedFleet: Fleet, @unchecked Sendable {
         }
     }
 
-    func inventory(_ selection: FleetSelection) async throws -> DeviceInventory { try await inner.inventory(selection) }
-    func groupMembers(_ group: String) async throws -> [String] { try await inner.groupMembers(group) }
-    func stageArtifact(_ artifact: ArtifactRequest) async throws -> StagedArtifact { try await inner.stageArtifact(artifact) }
-    func jobProgress(jobId: String) async throws -> JobProgress { try await inner.jobProgress(jobId: jobId) }
-    func devices(jobId: String, statuses: Set<ExecutionStatus>) async throws -> [String] {
-        try await inner.devices(jobId: jobId, statuses: statuses)
-    }
-    func devicesThatMayHoldFirmware(jobId: String) async throws -> [String] {
-        try await inner.devicesThatMayHoldFirmware(jobId: jobId)
-    }
-    func cancelJob(jobId: String, reason: String, force: Bool) async throws {
-        try await inner.cancelJob(jobId: jobId, reason: reason, force: force)
-    }
-    func cleanUp(rolloutId: String, jobId: String) async throws { try await inner.cleanUp(rolloutId: rolloutId, jobId: jobId) }
-    func temporaryResources(rolloutId: String, jobId: String) async throws -> [String] {
-        try await inner.temporaryResources(rolloutId: rolloutId, jobId: jobId)
-    }
 }
 
 /// A stage whose job finds no free job slot waits for one, visibly, for as long as it takes: it never fails (or

@@ -8,21 +8,18 @@ import Testing
 /// deferred with backoff and retried, a permanent one (or retries used up) pauses the rollout naming the call,
 /// a cancel of a job that never existed counts as done, and a notification that cannot be delivered is dropped.
 @Suite struct EffectFailureTests {
-    /// A simulated fleet whose `createJob` and `cancelJob` answer with scripted errors first.
-    final class ScriptedFleet: Fleet, @unchecked Sendable {
-        let inner: SimulatedFleet
+    /// A simulated fleet whose `createJob` answers with scripted errors first.
+    final class ScriptedFleet: ForwardingFleet, @unchecked Sendable {
         private let lock = NSLock()
         private var createErrors: [FleetError]
         private(set) var createCalls = 0
 
         init(_ inner: SimulatedFleet, createErrors: [FleetError]) {
-            self.inner = inner
             self.createErrors = createErrors
+            super.init(inner)
         }
 
-        var kind: String { inner.kind }
-
-        func createJob(_ request: JobRequest) async throws {
+        override func createJob(_ request: JobRequest) async throws {
             let error = lock.withLock { () -> FleetError? in
                 createCalls += 1
                 return createErrors.isEmpty ? nil : createErrors.removeFirst()
@@ -30,26 +27,6 @@ import Testing
             if let error { throw error }
             try await inner.createJob(request)
         }
-
-        func inventory(_ selection: FleetSelection) async throws -> DeviceInventory { try await inner.inventory(selection) }
-        func groupMembers(_ group: String) async throws -> [String] { try await inner.groupMembers(group) }
-        func stageArtifact(_ artifact: ArtifactRequest) async throws -> StagedArtifact {
-            try await inner.stageArtifact(artifact)
-        }
-        func jobProgress(jobId: String) async throws -> JobProgress { try await inner.jobProgress(jobId: jobId) }
-        func devices(jobId: String, statuses: Set<ExecutionStatus>) async throws -> [String] {
-            try await inner.devices(jobId: jobId, statuses: statuses)
-        }
-        func devicesThatMayHoldFirmware(jobId: String) async throws -> [String] {
-            try await inner.devicesThatMayHoldFirmware(jobId: jobId)
-        }
-        func cancelJob(jobId: String, reason: String, force: Bool) async throws {
-            try await inner.cancelJob(jobId: jobId, reason: reason, force: force)
-        }
-        func cleanUp(rolloutId: String, jobId: String) async throws {
-            try await inner.cleanUp(rolloutId: rolloutId, jobId: jobId)
-        }
-        func temporaryResources(rolloutId: String, jobId: String) async throws -> [String] { [] }
     }
 
     /// A notifier that always fails (a webhook that answers 500).

@@ -104,3 +104,37 @@ final class CrashSwitch: @unchecked Sendable {
         }
     }
 }
+
+/// A fleet that forwards every call to a simulated fleet: test fleets subclass it and override the one call whose
+/// behaviour they script (a blocking CreateJob, a refused one, …).
+class ForwardingFleet: Fleet, @unchecked Sendable {
+    let inner: SimulatedFleet
+
+    init(_ inner: SimulatedFleet) {
+        self.inner = inner
+    }
+
+    var kind: String { inner.kind }
+
+    func inventory(_ selection: FleetSelection) async throws -> DeviceInventory { try await inner.inventory(selection) }
+    func groupMembers(_ group: String) async throws -> [String] { try await inner.groupMembers(group) }
+    func ringMembership(fleetGroup: String) async throws -> RingMembership? {
+        try await inner.ringMembership(fleetGroup: fleetGroup)
+    }
+    func stageArtifact(_ artifact: ArtifactRequest) async throws -> StagedArtifact { try await inner.stageArtifact(artifact) }
+    func createJob(_ request: JobRequest) async throws { try await inner.createJob(request) }
+    func jobProgress(jobId: String) async throws -> JobProgress { try await inner.jobProgress(jobId: jobId) }
+    func devices(jobId: String, statuses: Set<ExecutionStatus>) async throws -> [String] {
+        try await inner.devices(jobId: jobId, statuses: statuses)
+    }
+    func devicesThatMayHoldFirmware(jobId: String) async throws -> [String] {
+        try await inner.devicesThatMayHoldFirmware(jobId: jobId)
+    }
+    func cancelJob(jobId: String, reason: String, force: Bool) async throws {
+        try await inner.cancelJob(jobId: jobId, reason: reason, force: force)
+    }
+    func cleanUp(rolloutId: String, jobId: String) async throws { try await inner.cleanUp(rolloutId: rolloutId, jobId: jobId) }
+    func temporaryResources(rolloutId: String, jobId: String) async throws -> [String] {
+        try await inner.temporaryResources(rolloutId: rolloutId, jobId: jobId)
+    }
+}

@@ -153,3 +153,56 @@ import Testing
         #expect(incomplete.fleet.cleanedUpJobs.contains("\(incompleteId)-canary"))
     }
 }
+
+/// A fleet with a ring set: percent stages target whole ring groups (one per 1% with 100 rings), each rollout in
+/// its own ring order; jobs reach exactly their rings' members.
+@Suite struct RingTargetingTests {
+    static let plan = """
+        name: rings
+        release: {firmware: fw, version: 2.1.0, artifact: s3://fw-bucket/fw/2.1.0.bin}
+        rollback: {version: 2.0.3, artifact: s3://fw-bucket/fw/2.0.3.bin}
+        fleet: {thingGroup: fleet}
+        canary: {percent: 1, bake: 30m}
+        waves:
+          - {percent: 10, bake: 1h}
+          - {percent: 100, bake: 1h}
+        gates: {jobOutcomes: {executedMin: 5}}
+        """
+
+    @Test func percentStagesTargetRingGroups() async throws {
+        var scenario = SimulationScenario(offlinePercent: 0)
+        scenario.rings = 100
+        let world = try SimulatedWorld(devices: 5000, seed: 4, scenario: scenario, planText: Self.plan)
+        defer { world.remove() }
+        let engine = try world.makeEngine()
+        let id = try await engine.submit(plan: world.plan, planSource: world.planSource).rolloutId
+        _ = try await SimulationRunner(engine: engine, clock: world.clock).run(rolloutId: id)
+        let state = try world.readBack().state
+        #expect(state.phase == .completed)
+        #expect(state.stages.map { $0.ringGroups?.count ?? 0 } == [1, 9, 90])
+        #expect(Set(state.stages.flatMap { $0.ringGroups ?? [] }).count == 100)
+        for stage in state.stages {
+            let rings = Set((stage.ringGroups ?? []).compactMap { Int($0.split(separator: "-").last!) })
+            let targets = world.fleet.targets(ofJob: stage.jobId) ?? []
+            #expect(targets.count == stage.devices, "\(stage.name): the job reaches its rings' members")
+            #expect(targets.allSatisfy { rings.contains(RingLayout.ring(of: $0, count: 100)) })
+        }
+        #expect(state.stages.reduce(0) { $0 + $1.progress.succeeded } == 5000)
+    }
+
+    @Test func withoutRingsOrWhenOptedOutStagesTargetDevices() async throws {
+        var scenario = SimulationScenario(offlinePercent: 0)
+        scenario.rings = 100
+        let optedOut = Self.plan.replacingOccurrences(of: "fleet: {thingGroup: fleet}",
+                                                      with: "fleet: {thingGroup: fleet, targeting: groups}")
+        let world = try SimulatedWorld(devices: 2000, seed: 4, scenario: scenario, planText: optedOut)
+        defer { world.remove() }
+        let engine = try world.makeEngine()
+        let id = try await engine.submit(plan: world.plan, planSource: world.planSource).rolloutId
+        _ = try await SimulationRunner(engine: engine, clock: world.clock).run(rolloutId: id)
+        let state = try world.readBack().state
+        #expect(state.phase == .completed)
+        #expect(state.stages.allSatisfy { $0.ringGroups == nil })
+        #expect(state.stages.map(\.devices) == [20, 180, 1800], "exact sizes, not ring-granular")
+    }
+}

@@ -16,6 +16,10 @@ package protocol Fleet: Sendable {
     /// The ids of the members of an existing thing group.
     func groupMembers(_ group: String) async throws -> [String]
 
+    /// The fleet's ring set (`<group>-ring-NN` groups made by `rollout rings sync`) and each member's ring, or nil
+    /// when the fleet has none.
+    func ringMembership(fleetGroup: String) async throws -> RingMembership?
+
     /// Makes a firmware image available to devices (uploads it to its content-addressed key); returns where it is
     /// and its digest. Skips the upload when an object with the same SHA-256 is already there.
     func stageArtifact(_ artifact: ArtifactRequest) async throws -> StagedArtifact
@@ -118,6 +122,8 @@ package enum JobTargets: Sendable, Equatable {
     case devices([String])
     /// An existing thing group, targeted as a whole.
     case group(String)
+    /// Several existing thing groups (ring groups), targeted as a whole: at most 100.
+    case groups([String])
 }
 
 /// Why a fleet call failed, in terms the engine can act on.

@@ -11,6 +11,8 @@ package struct FleetCapacityWait: Sendable, Equatable, CustomStringConvertible {
         case thingGroupRoom(thing: String)
         /// Another quota, by name.
         case quota(String)
+        /// The fleet's ring set is missing devices (`rollout rings sync` brings it up to date).
+        case rings(fleetGroup: String)
     }
 
     package var resource: Resource
@@ -33,6 +35,7 @@ package struct FleetCapacityWait: Sendable, Equatable, CustomStringConvertible {
         case .jobSlot: return "a job slot"
         case .thingGroupRoom(let thing): return "room in the thing groups of \(thing)"
         case .quota(let name): return "the \(name) quota"
+        case .rings(let group): return "an up-to-date ring set for \(group)"
         }
     }
 

@@ -25,6 +25,8 @@ extension AWSFleet {
         switch request.targets {
         case .group(let name):
             return ["group:\(name)"]
+        case .groups(let names):
+            return Set(names.map { "group:\($0)" })
         case .devices(let ids):
             guard !ids.isEmpty else { throw FleetError.permanent("job \(request.jobId) has no target devices") }
             if ids.count <= AWSFleet.directTargetsMax {
@@ -47,6 +49,17 @@ extension AWSFleet {
                 throw FleetError.permanent("DescribeThingGroup \(name) answered without an ARN")
             }
             return [arn]
+        case .groups(let names):
+            // Ring groups: one DescribeThingGroup gives the ARN prefix every other group shares.
+            guard let first = names.first, names.count <= AWSFleet.directTargetsMax else {
+                throw FleetError.permanent("job \(request.jobId) targets \(names.count) groups (1…\(AWSFleet.directTargetsMax))")
+            }
+            guard let arn = try await iot.describeThingGroup(first).thingGroupArn,
+                  let range = arn.range(of: ":thinggroup/") else {
+                throw FleetError.permanent("DescribeThingGroup \(first) answered without a thing group ARN")
+            }
+            let prefix = String(arn[..<range.upperBound])
+            return names.map { prefix + $0 }
         case .devices(let ids) where ids.count <= AWSFleet.directTargetsMax:
             let prefix = try await thingArnPrefix(iot: iot, region: region, sampleThing: ids[0])
             return ids.map { prefix + $0 }

@@ -69,6 +69,33 @@ package struct AWSFleet: Fleet {
         }
     }
 
+    /// The fleet's rings: `<group>-ring-NN` groups (ListThingGroups by prefix) and their members. Rings with gaps
+    /// (a ring deleted by hand) make the rollout wait for `rollout rings sync`.
+    package func ringMembership(fleetGroup: String) async throws -> RingMembership? {
+        try await mapped("rings of thing group \(fleetGroup)") {
+            let iot = configuration.iotClient()
+            let prefix = RingLayout.groupPrefix(fleetGroup: fleetGroup)
+            let names = try await iot.listThingGroups(namePrefix: prefix).filter {
+                $0.hasPrefix(prefix) && Int($0.dropFirst(prefix.count)) != nil
+            }
+            guard !names.isEmpty else { return nil }
+            let byIndex = Dictionary(names.map { (Int($0.dropFirst(prefix.count))!, $0) }, uniquingKeysWith: { first, _ in first })
+            let count = byIndex.count
+            guard count <= RingLayout.countMax, (0..<count).allSatisfy({ byIndex[$0] != nil }) else {
+                throw FleetError.capacity(FleetCapacityWait(
+                    resource: .rings(fleetGroup: fleetGroup),
+                    detail: "the ring groups of \(fleetGroup) are not numbered 0…\(count - 1): \(names.sorted().prefix(5))",
+                    remedy: "run `rollout rings sync --group \(fleetGroup)` (or set fleet.targeting: groups)"))
+            }
+            let ordered = (0..<count).map { byIndex[$0]! }
+            var ringOfDevice: [String: Int] = [:]
+            for (index, name) in ordered.enumerated() {
+                for thing in try await iot.listThingsInThingGroup(name) { ringOfDevice[thing] = index }
+            }
+            return RingMembership(groupNames: ordered, listed: ringOfDevice)
+        }
+    }
+
     // MARK: - Jobs
 
     package func createJob(_ request: JobRequest) async throws {

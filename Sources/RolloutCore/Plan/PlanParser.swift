@@ -243,8 +243,18 @@ extension PlanParser {
         }
 
         func readFleet(_ node: Node, reader: inout PlanNodeReader) -> FleetSelection? {
-            guard let map = reader.mapping(node, "fleet", allowed: ["thingGroup", "selector", "exclude"]) else { return nil }
+            guard let map = reader.mapping(node, "fleet", allowed: ["thingGroup", "selector", "exclude", "targeting"]) else {
+                return nil
+            }
             var fleet = FleetSelection()
+            if let value = map["targeting"], let text = reader.nonEmptyString(value, "fleet.targeting") {
+                if let targeting = FleetTargeting(rawValue: text) {
+                    fleet.targeting = targeting
+                } else {
+                    reader.report(value, "fleet.targeting", "expected one of: "
+                                  + FleetTargeting.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+            }
             if let value = map["thingGroup"] {
                 fleet.thingGroup = readGroupName(value, "fleet.thingGroup", reader: &reader)
             }

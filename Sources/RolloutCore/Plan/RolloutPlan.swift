@@ -106,12 +106,30 @@ package struct FleetSelection: Codable, Equatable, Sendable {
     package var selector: [String: [String]]
     /// Device ids never touched by this rollout.
     package var exclude: [String]
+    /// How large stages are targeted (nil: `auto`).
+    package var targeting: FleetTargeting?
 
-    package init(thingGroup: String? = nil, selector: [String: [String]] = [:], exclude: [String] = []) {
+    package init(thingGroup: String? = nil, selector: [String: [String]] = [:], exclude: [String] = [],
+                 targeting: FleetTargeting? = nil) {
         self.thingGroup = thingGroup
         self.selector = selector
         self.exclude = exclude
+        self.targeting = targeting
     }
+
+    /// True when percent stages target rings, if the fleet has them: a whole-group fleet with no selector and no
+    /// exclusions (a ring's job reaches every member: those would not be honoured), and not opted out.
+    package var mayUseRings: Bool {
+        thingGroup != nil && selector.isEmpty && exclude.isEmpty && (targeting ?? .auto) == .auto
+    }
+}
+
+/// How a plan's large stages reach their devices.
+package enum FleetTargeting: String, Codable, Sendable, CaseIterable {
+    /// Ring groups when the fleet has a ring set (`rollout rings sync`), else temporary thing groups.
+    case auto
+    /// Never rings: up to 100 devices by thing ARN, more through a temporary thing group per stage.
+    case groups
 }
 
 /// One deploying step of the plan: the canary or a wave.

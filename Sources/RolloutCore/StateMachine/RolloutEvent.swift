@@ -63,12 +63,16 @@ package struct PreparedRollout: Codable, Equatable, Sendable {
     package var stageSizes: [Int]
     package var release: StagedArtifact
     package var rollback: StagedArtifact?
+    /// With rings: the ring groups each stage's job targets (empty for a stage that targets devices); nil without.
+    package var stageRingGroups: [[String]]?
 
-    package init(eligibleDevices: Int, stageSizes: [Int], release: StagedArtifact, rollback: StagedArtifact?) {
+    package init(eligibleDevices: Int, stageSizes: [Int], release: StagedArtifact, rollback: StagedArtifact?,
+                 stageRingGroups: [[String]]? = nil) {
         self.eligibleDevices = eligibleDevices
         self.stageSizes = stageSizes
         self.release = release
         self.rollback = rollback
+        self.stageRingGroups = stageRingGroups
     }
 }
 

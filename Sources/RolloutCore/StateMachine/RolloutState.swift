@@ -40,6 +40,8 @@ package struct StageState: Codable, Equatable, Sendable {
     package var status: StageStatus
     /// Devices assigned by cohort planning (nil before preparing).
     package var devices: Int?
+    /// The ring groups the stage's job targets (rings); nil when it targets devices or a named group.
+    package var ringGroups: [String]?
     package var jobId: String
     package var approvedBy: String?
     package var startedAt: Date?

@@ -127,6 +127,9 @@ struct Step {
         state.rollbackArtifact = prepared.rollback
         for index in state.stages.indices {
             state.stages[index].devices = prepared.stageSizes[index]
+            if let groups = prepared.stageRingGroups?[index], !groups.isEmpty {
+                state.stages[index].ringGroups = groups
+            }
         }
         startStage(0)
     }

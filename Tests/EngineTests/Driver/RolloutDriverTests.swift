@@ -9,8 +9,7 @@ import Testing
 @Suite struct RolloutDriverTests {
     /// A fleet whose `createJob` for one rollout blocks until the test opens the gate: a fleet call that takes
     /// minutes (filling a thing group, a slow endpoint, a long retry backoff).
-    final class GatedFleet: Fleet, @unchecked Sendable {
-        let inner: SimulatedFleet
+    final class GatedFleet: ForwardingFleet, @unchecked Sendable {
         let blockedRollout: String
         private let lock = NSLock()
         private var opened = false
@@ -18,11 +17,9 @@ import Testing
         private(set) var blockedCalls = 0
 
         init(_ inner: SimulatedFleet, blocking rolloutId: String) {
-            self.inner = inner
             self.blockedRollout = rolloutId
+            super.init(inner)
         }
-
-        var kind: String { inner.kind }
 
         func open() {
             let resumed = lock.withLock { () -> [CheckedContinuation<Void, Never>] in
@@ -33,7 +30,7 @@ import Testing
             for continuation in resumed { continuation.resume() }
         }
 
-        func createJob(_ request: JobRequest) async throws {
+        override func createJob(_ request: JobRequest) async throws {
             if request.rolloutId == blockedRollout {
                 await withCheckedContinuation { continuation in
                     let pass = lock.withLock { () -> Bool in
@@ -46,28 +43,6 @@ import Testing
                 }
             }
             try await inner.createJob(request)
-        }
-
-        func inventory(_ selection: FleetSelection) async throws -> DeviceInventory { try await inner.inventory(selection) }
-        func groupMembers(_ group: String) async throws -> [String] { try await inner.groupMembers(group) }
-        func stageArtifact(_ artifact: ArtifactRequest) async throws -> StagedArtifact {
-            try await inner.stageArtifact(artifact)
-        }
-        func jobProgress(jobId: String) async throws -> JobProgress { try await inner.jobProgress(jobId: jobId) }
-        func devices(jobId: String, statuses: Set<ExecutionStatus>) async throws -> [String] {
-            try await inner.devices(jobId: jobId, statuses: statuses)
-        }
-        func devicesThatMayHoldFirmware(jobId: String) async throws -> [String] {
-            try await inner.devicesThatMayHoldFirmware(jobId: jobId)
-        }
-        func cancelJob(jobId: String, reason: String, force: Bool) async throws {
-            try await inner.cancelJob(jobId: jobId, reason: reason, force: force)
-        }
-        func cleanUp(rolloutId: String, jobId: String) async throws {
-            try await inner.cleanUp(rolloutId: rolloutId, jobId: jobId)
-        }
-        func temporaryResources(rolloutId: String, jobId: String) async throws -> [String] {
-            try await inner.temporaryResources(rolloutId: rolloutId, jobId: jobId)
         }
     }
 
