@@ -67,12 +67,14 @@ func rollout(_ arguments: [String], directory: String? = nil, environment: [Stri
     }
 }
 
-/// The lines a child process writes to a pipe, read as they come (a thread blocked on the pipe: no polling), with
-/// waits for the line (or set of lines) a test expects.
+/// The lines a child process writes to a pipe, read as they come (a thread blocked on the pipe: no polling), each
+/// JSON line parsed once, with waits for the line (or set of lines) a test expects. The reader never falls behind
+/// the child (a full pipe would block the child's logging): conditions must be cheap.
 final class ProcessLines: @unchecked Sendable {
     private let lock = NSLock()
     private var lines: [String] = []
-    private var waiters: [(id: Int, condition: ([String]) -> Bool, continuation: CheckedContinuation<Bool, Never>)] = []
+    private var parsed: [[String: Any]] = []
+    private var waiters: [(id: Int, condition: ([[String: Any]]) -> Bool, continuation: CheckedContinuation<Bool, Never>)] = []
     private var nextId = 0
     private var ended = false
 
@@ -95,13 +97,17 @@ final class ProcessLines: @unchecked Sendable {
     }
 
     var all: [String] { lock.withLock { lines } }
+    /// The lines that are JSON objects (the worker's log off a terminal), parsed.
+    var objects: [[String: Any]] { lock.withLock { parsed } }
 
     private func append(_ line: String) {
+        let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
         let resumed = lock.withLock { () -> [CheckedContinuation<Bool, Never>] in
             lines.append(line)
+            if let object { parsed.append(object) }
             var satisfied: [CheckedContinuation<Bool, Never>] = []
             waiters.removeAll { waiter in
-                guard waiter.condition(lines) else { return false }
+                guard waiter.condition(parsed) else { return false }
                 satisfied.append(waiter.continuation)
                 return true
             }
@@ -119,16 +125,16 @@ final class ProcessLines: @unchecked Sendable {
         for continuation in resumed { continuation.resume(returning: false) }
     }
 
-    /// True once `condition` holds for the lines read so far (checked at every new line, under this object's lock:
-    /// it must look at the lines it is given only); false when the stream ends first or after `seconds`.
-    func wait(seconds: Double, until condition: @escaping ([String]) -> Bool) async -> Bool {
+    /// True once `condition` holds for the JSON lines read so far (checked at every new line, under this object's
+    /// lock: it must look at what it is given only, and be cheap); false when the stream ends first or after `seconds`.
+    func wait(seconds: Double, until condition: @escaping ([[String: Any]]) -> Bool) async -> Bool {
         let id = lock.withLock { () -> Int in
             nextId += 1
             return nextId
         }
         return await withCheckedContinuation { continuation in
             let immediate: Bool? = lock.withLock {
-                if condition(lines) { return true }
+                if condition(parsed) { return true }
                 if ended { return false }
                 waiters.append((id, condition, continuation))
                 return nil
@@ -148,10 +154,6 @@ final class ProcessLines: @unchecked Sendable {
         }
     }
 
-    /// The lines that are JSON objects (the worker's log off a terminal).
-    static func objects(_ lines: [String]) -> [[String: Any]] {
-        lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
-    }
 }
 
 func temporaryDirectory() throws -> String {

@@ -28,17 +28,17 @@ import Testing
         /// Waits for the API's "status API listening" line and returns its URL (with the port it was given).
         func listening() async throws -> String {
             let isListening: ([String: Any]) -> Bool = { $0["message"] as? String == "status API listening" }
-            let heard = await log.wait(seconds: 60) { lines in ProcessLines.objects(lines).contains(where: isListening) }
-            guard heard, let port = ProcessLines.objects(log.all).first(where: isListening)?["port"] as? String else {
+            let heard = await log.wait(seconds: 60) { $0.contains(where: isListening) }
+            guard heard, let port = log.objects.first(where: isListening)?["port"] as? String else {
                 throw CLITestError("the worker never said it listens: \(log.all.suffix(5))")
             }
             server = "http://127.0.0.1:\(port)"
             return server
         }
 
-        /// Rollouts the engine logged in `phase` in `lines` (the log carries every change of phase).
-        static func rollouts(inPhase phase: String, _ lines: [String]) -> Set<String> {
-            Set(ProcessLines.objects(lines).filter { $0["phase"] as? String == phase }.compactMap { $0["rollout"] as? String })
+        /// Rollouts the engine logged in `phase` (the log carries every change of phase).
+        static func rollouts(inPhase phase: String, _ objects: [[String: Any]]) -> Set<String> {
+            Set(objects.filter { $0["phase"] as? String == phase }.compactMap { $0["rollout"] as? String })
         }
 
         func kill() {
@@ -113,17 +113,17 @@ import Testing
             #expect(submitted.status == 0, "\(submitted.stderr)")
         }
         // Kill it once some, not all, stages have passed: the engine logs each stage start.
-        let progressed = await worker.log.wait(seconds: 120) { lines in
-            ProcessLines.objects(lines).contains { $0["stage"] as? String == "wave-1" }
+        let progressed = await worker.log.wait(seconds: 120) { objects in
+            objects.contains { $0["stage"] as? String == "wave-1" }
         }
         #expect(progressed, "a first wave started: \(worker.log.all.count) lines, last \(worker.log.all.suffix(3))")
-        let completedBefore = WorkerProcess.rollouts(inPhase: "completed", worker.log.all)
+        let completedBefore = WorkerProcess.rollouts(inPhase: "completed", worker.log.objects)
         worker.kill()
 
         worker = try WorkerProcess(database: database, directory: directory)
         let restartedServer = try await worker.listening()
-        let allCompleted = await worker.log.wait(seconds: 240) { lines in
-            completedBefore.union(WorkerProcess.rollouts(inPhase: "completed", lines)).count == 5
+        let allCompleted = await worker.log.wait(seconds: 240) { objects in
+            completedBefore.union(WorkerProcess.rollouts(inPhase: "completed", objects)).count == 5
         }
         #expect(allCompleted, "every rollout completes after the restart")
         let rollouts = try await status(restartedServer)
