@@ -13,7 +13,7 @@ struct RolloutCommand: AsyncParsableCommand {
         subcommands: [
             ValidateCommand.self, PlanCommand.self, PreflightCommand.self, SimulateCommand.self, RunCommand.self, WorkerCommand.self, SubmitCommand.self,
             EnqueueCommand.self, StatusCommand.self, PauseCommand.self, ResumeCommand.self, AbortCommand.self,
-            ApproveCommand.self, RollbackCommand.self, CleanupCommand.self, SignCommand.self, BenchCommand.self,
+            ApproveCommand.self, RollbackCommand.self, CleanupCommand.self, RingsCommand.self, SignCommand.self, BenchCommand.self,
         ]
     )
 }

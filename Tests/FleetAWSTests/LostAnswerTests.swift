@@ -76,8 +76,9 @@ struct LostAnswerTests {
         for operation in ["PutObject", "AddThingToThingGroup", "DeleteThingGroup"] {
             #expect(runs.counts.fired.contains { $0.hasPrefix(operation + " ") }, "\(operation): an answer was lost")
         }
-        // 117 members, one of them added twice (the resend of the lost answer).
-        #expect(runs.counts.forwarded["AddThingToThingGroup"] == 118, "\(runs.counts.forwarded)")
+        // 117 members, one of them added twice (the resend of the lost answer); curl may resend another add whose
+        // kept-alive connection the server closed (idempotent: the member is simply there), so at least 118.
+        #expect(runs.counts.forwarded["AddThingToThingGroup"] ?? 0 >= 118, "\(runs.counts.forwarded)")
     }
 
     @Test("a plan whose gate breaks rolls back the same devices when PutObject, CreateJob, CancelJob and the rollback CreateJob answers are lost")

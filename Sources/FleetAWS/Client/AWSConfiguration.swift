@@ -21,7 +21,8 @@ package struct AWSConfiguration: Sendable {
     package var credentials: any AWSCredentialsProvider
     package var transport: any HTTPTransport
     package var retry: RetryPolicy
-    /// AddThingToThingGroup calls per second while filling a temporary group (nil: no pacing).
+    /// A pace for AddThingToThingGroup while filling a temporary group or a ring, below the account budget (nil: the
+    /// budget alone paces it: `--aws-quota AddThingToThingGroup=N`, up to the account's quota).
     package var groupAddRatePerSecond: Double?
     /// Concurrent AddThingToThingGroup calls.
     package var groupAddConcurrency: Int
@@ -32,7 +33,7 @@ package struct AWSConfiguration: Sendable {
 
     package init(region: String, iotEndpointOverride: HTTPEndpoint? = nil, s3EndpointOverride: HTTPEndpoint? = nil,
                 credentials: any AWSCredentialsProvider, transport: any HTTPTransport = CurlTransport(),
-                retry: RetryPolicy = RetryPolicy(), groupAddRatePerSecond: Double? = 20, groupAddConcurrency: Int = 4,
+                retry: RetryPolicy = RetryPolicy(), groupAddRatePerSecond: Double? = nil, groupAddConcurrency: Int = 4,
                 now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "rollout.aws"),
                 quotas: AWSQuotas = .defaults, iamEndpointOverride: HTTPEndpoint? = nil,
                 stsEndpointOverride: HTTPEndpoint? = nil) {
