@@ -27,14 +27,9 @@ struct CleanupCommand: AsyncParsableCommand {
     @Flag(help: "Only list what would be removed.")
     var dryRun = false
 
-    @Option(help: "AWS region; default each rollout's aws.region, else AWS_REGION / AWS_DEFAULT_REGION / the profile's.")
-    var region: String?
 
-    @Option(help: "Endpoint URL for IoT (e.g. moto at http://127.0.0.1:5000).")
-    var endpointURL: String?
 
-    @Option(help: "Profile of ~/.aws/config and ~/.aws/credentials; default AWS_PROFILE, else `default`.")
-    var profile: String?
+    @OptionGroup var aws: AWSConnectionOptions
 
     @Option(help: "text or json.")
     var output: OutputFormat = .text
@@ -62,14 +57,13 @@ struct CleanupCommand: AsyncParsableCommand {
         var fleets: [String: AWSFleet] = [:]
         for rollout in try store.rollouts(phases: nil, limit: 100_000)
         where rollout.fleetKind == "aws" && rollout.state.phase.isTerminal {
-            let regionName = region ?? rollout.plan.aws?.region ?? ""
+            let regionName = aws.region ?? rollout.plan.aws?.region ?? ""
             let fleet: AWSFleet
             if let known = fleets[regionName] {
                 fleet = known
             } else {
                 do {
-                    fleet = AWSFleet(configuration: try AWSConfiguration.resolve(
-                        region: regionName.isEmpty ? nil : regionName, endpointURL: endpointURL, profile: profile))
+                    fleet = AWSFleet(configuration: try aws.resolve(fallbackRegion: regionName.isEmpty ? nil : regionName))
                 } catch {
                     Console.error("error: \(error)")
                     throw ExitCode(ExitStatus.otherError)

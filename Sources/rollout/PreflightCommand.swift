@@ -35,14 +35,9 @@ struct PreflightCommand: AsyncParsableCommand {
     @Argument(help: "The plan file.")
     var plan: String
 
-    @Option(help: "AWS region; default the plan's aws.region, else AWS_REGION / AWS_DEFAULT_REGION / the profile's.")
-    var region: String?
 
-    @Option(help: "Endpoint URL for every AWS service (e.g. moto at http://127.0.0.1:5000).")
-    var endpointURL: String?
 
-    @Option(help: "Profile of ~/.aws/config and ~/.aws/credentials; default AWS_PROFILE, else `default`.")
-    var profile: String?
+    @OptionGroup var aws: AWSConnectionOptions
 
     @OptionGroup var awsQuotas: AWSQuotaOptions
 
@@ -62,9 +57,7 @@ struct PreflightCommand: AsyncParsableCommand {
         logger.logLevel = .error
         let configuration: AWSConfiguration
         do {
-            configuration = try AWSConfiguration.resolve(region: region ?? loaded.plan.aws?.region,
-                                                         endpointURL: endpointURL, profile: profile,
-                                                         quotas: try awsQuotas.quotas())
+            configuration = try aws.resolve(fallbackRegion: loaded.plan.aws?.region, quotas: try awsQuotas.quotas())
         } catch {
             Console.error("error: \(error)")
             throw ExitCode(ExitStatus.otherError)

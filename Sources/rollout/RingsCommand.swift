@@ -36,14 +36,9 @@ struct RingsSyncCommand: AsyncParsableCommand {
     @Flag(help: "Only report what would be created and added.")
     var dryRun = false
 
-    @Option(help: "AWS region; else AWS_REGION / AWS_DEFAULT_REGION / the profile's.")
-    var region: String?
 
-    @Option(help: "Endpoint URL for IoT (e.g. moto at http://127.0.0.1:5000).")
-    var endpointURL: String?
 
-    @Option(help: "Profile of ~/.aws/config and ~/.aws/credentials; default AWS_PROFILE, else `default`.")
-    var profile: String?
+    @OptionGroup var aws: AWSConnectionOptions
 
     @OptionGroup var awsQuotas: AWSQuotaOptions
 
@@ -59,8 +54,7 @@ struct RingsSyncCommand: AsyncParsableCommand {
     func run() async throws {
         let report: RingSync.Report
         do {
-            var configuration = try AWSConfiguration.resolve(region: region, endpointURL: endpointURL, profile: profile,
-                                                             quotas: try awsQuotas.quotas())
+            var configuration = try aws.resolve(quotas: try awsQuotas.quotas())
             configuration.logger.logLevel = .warning
             report = try await RingSync(configuration: configuration).run(fleetGroup: group, rings: rings, dryRun: dryRun)
         } catch {
