@@ -6,7 +6,12 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
         abstract: "Show rollouts of a running worker: all of them, or one in detail, with progress bars on a terminal.",
-        discussion: "With --watch the view refreshes every --interval seconds until the rollout ends (or Ctrl-C)."
+        discussion: """
+            With --watch the view refreshes every --interval seconds until the rollout ends (or Ctrl-C), then exits \
+            like `rollout run`: 0 completed, 3 rolled back, 5 rollback incomplete, 4 aborted; with --until-person also \
+            4 as soon as the rollout waits for a person (an approval, a pause), so a pipeline step can gate on it. \
+            --timeout ends the watch with 1 (the rollout goes on).
+            """
     )
 
     @Argument(help: "A rollout id; omit to list every rollout.")
@@ -18,6 +23,12 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(help: "Seconds between refreshes with --watch.")
     var interval: Double = 2
 
+    @Flag(help: "With --watch: stop (exit 4) as soon as the rollout waits for a person (approval, pause).")
+    var untilPerson = false
+
+    @Option(help: "With --watch: give up after this long (a duration such as 30m or 2h; exit 1).")
+    var timeout: String?
+
     @Option(help: "Only rollouts in this phase (list).")
     var phase: String?
 
@@ -28,6 +39,12 @@ struct StatusCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard interval >= 0.2 && interval <= 3600 else { throw ValidationError("--interval must be 0.2…3600 seconds") }
+        if let timeout, DurationText.parseSeconds(timeout) == nil {
+            throw ValidationError("--timeout must be a duration such as 30m or 2h")
+        }
+        if (untilPerson || timeout != nil) && (!watch || id == nil) {
+            throw ValidationError("--until-person and --timeout go with --watch and a rollout id")
+        }
         if let phase, RolloutPhase(rawValue: phase) == nil {
             throw ValidationError("--phase must be one of \(RolloutPhase.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -35,23 +52,41 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let client = try serverOptions.client()
-        // Bounded: a watch ends when the rollout does, or after a day of refreshes.
-        let refreshesMax = watch ? Int(86400 / interval) : 1
+        let deadline = Date().addingTimeInterval(Double(timeout.flatMap(DurationText.parseSeconds) ?? 30 * 86400))
+        // Bounded: a watch ends when the rollout does, at --timeout, or after 30 days of refreshes.
+        let refreshesMax = watch ? Int(30 * 86400 / interval) : 1
         for refresh in 0..<refreshesMax {
-            let finished: Bool
+            let answer: Any
             do {
-                finished = try await show(client: client, clear: watch && refresh > 0 && Console.stdoutIsTerminal)
+                answer = try await show(client: client, clear: watch && refresh > 0 && Console.stdoutIsTerminal)
             } catch let failure as WorkerClient.Failure {
                 Console.error("error: \(failure)")
                 throw failure.exitCode
             }
-            if finished || !watch { return }
-            try await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000))
+            guard watch, id != nil else { return }
+            if let status = Self.watchExit(answer as? [String: Any] ?? [:], untilPerson: untilPerson) {
+                if status != ExitStatus.completed { throw ExitCode(status) }
+                return
+            }
+            if Date() >= deadline {
+                Console.error("stopped watching after --timeout \(timeout ?? ""); the rollout goes on")
+                throw ExitCode(ExitStatus.otherError)
+            }
+            try await Task.sleep(nanoseconds: UInt64(min(interval, max(0.2, deadline.timeIntervalSinceNow)) * 1_000_000_000))
         }
     }
 
-    /// Prints one view; returns true when a watched rollout has ended.
-    func show(client: WorkerClient, clear: Bool) async throws -> Bool {
+    /// When a watch ends, with its exit status: a terminal phase as `rollout run` exits; with `untilPerson`, a
+    /// rollout waiting for a person (paused, awaiting approval) ends it with 4. Nil: keep watching.
+    static func watchExit(_ detail: [String: Any], untilPerson: Bool) -> Int32? {
+        guard let phase = (detail["phase"] as? String).flatMap(RolloutPhase.init(rawValue:)) else { return nil }
+        if phase.isTerminal { return ExitStatus.forPhase(phase) }
+        if untilPerson && (phase == .paused || phase == .awaitingApproval) { return ExitStatus.pausedOrAborted }
+        return nil
+    }
+
+    /// Prints one view; returns what the worker answered.
+    func show(client: WorkerClient, clear: Bool) async throws -> Any {
         let path = id.map { "/v1/rollouts/\($0)" } ?? "/v1/rollouts" + (phase.map { "?phase=\($0)" } ?? "")
         let answer = try await client.send("GET", path)
         if output == .json {
@@ -64,9 +99,7 @@ struct StatusCommand: AsyncParsableCommand {
             if rollouts.isEmpty { print("no rollouts") }
             for rollout in rollouts { print(StatusText.render(rollout)) }
         }
-        guard id != nil, let phase = (answer as? [String: Any])?["phase"] as? String,
-              let value = RolloutPhase(rawValue: phase) else { return false }
-        return value.isTerminal
+        return answer
     }
 }
 

@@ -148,4 +148,48 @@ import Testing
         #expect(jobIds.count == 15, "5 rollouts × 3 stages")
         #expect(Set(jobIds).count == jobIds.count, "a job was created twice: \(jobIds)")
     }
+
+    /// The id in `submitted <id>`.
+    static func submittedId(_ output: String) -> String {
+        String(output.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "")
+    }
+
+    /// `rollout status ID --watch` gates a pipeline: it exits as `rollout run` does when the rollout ends (3 rolled
+    /// back), and with --until-person as soon as the rollout waits for a person (4).
+    @Test func watchingExitsWithTheRolloutsOutcome() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let worker = try WorkerProcess(database: "\(directory)/watch.db", directory: directory,
+                                       extraArguments: ["--scenario", "\(repositoryRoot)/workflows/scenarios/rev-b-fails.yaml",
+                                                        "--artifacts-dir", "\(repositoryRoot)/workflows/firmware"])
+        defer { _ = worker.terminate() }
+        let server = try await worker.listening()
+
+        let bad = try await rollout(["submit", "\(repositoryRoot)/workflows/broken-gate.yaml", "--server", server])
+        #expect(bad.status == 0, "\(bad.stderr)")
+        let badId = Self.submittedId(bad.stdout)
+        let watched = try await rollout(["status", badId, "--watch", "--interval", "0.2", "--timeout", "5m",
+                                         "--server", server])
+        #expect(watched.status == 3, "rolled back: \(watched.stderr)")
+
+        let approvalPlan = "\(directory)/approval.yaml"
+        try """
+            name: watched-approval
+            release: {firmware: fw, version: 2.1.0, artifact: s3://fw-bucket/fw/2.1.0.bin}
+            rollback: {version: 2.0.3, artifact: s3://fw-bucket/fw/2.0.3.bin}
+            fleet: {thingGroup: fleet}
+            canary: {devices: 5, bake: 10m}
+            waves:
+              - {percent: 100, bake: 10m, approval: required}
+            gates: {jobOutcomes: {executedMin: 5, failedMaxPercent: 100}}
+            schedule: {evidenceTimeout: 300d}
+            """.write(toFile: approvalPlan, atomically: true, encoding: .utf8)
+        let waiting = try await rollout(["submit", approvalPlan, "--server", server])
+        let waitingId = Self.submittedId(waiting.stdout)
+        let untilPerson = try await rollout(["status", waitingId, "--watch", "--until-person", "--interval", "0.2",
+                                             "--timeout", "5m", "--server", server])
+        #expect(untilPerson.status == 4, "waits for an approval: \(untilPerson.stderr)")
+        let refused = try await rollout(["status", "--until-person", "--server", server])
+        #expect(refused.status == 64, "--until-person needs --watch and an id")
+    }
 }
