@@ -146,6 +146,7 @@ package actor RolloutEngine {
     func assessOutcome(runtime: Runtime) throws -> StepOutcome {
         let state = runtime.rollout.state
         let effectDue = try store.pendingEffects(rolloutId: state.rolloutId)
+            .filter { !RolloutStateMachine.isHeld($0.record.effect, in: state) }
             .map { $0.nextAttemptAt ?? clock.now() }.min()
         if state.phase.isTerminal {
             return effectDue.map { .due($0) } ?? .finished
@@ -168,10 +169,13 @@ package actor RolloutEngine {
     func performDueEffect(runtime: inout Runtime) async throws -> Bool {
         let now = clock.now()
         let rolloutId = runtime.rollout.id
-        guard let pending = try store.pendingEffects(rolloutId: rolloutId)
-            .first(where: { ($0.nextAttemptAt ?? .distantPast) <= now }) else { return false }
+        let state = runtime.rollout.state
+        guard let pending = try store.pendingEffects(rolloutId: rolloutId).first(where: {
+            RolloutStateMachine.isObsolete($0.record.effect, in: state)
+                || (($0.nextAttemptAt ?? .distantPast) <= now && !RolloutStateMachine.isHeld($0.record.effect, in: state))
+        }) else { return false }
         let record = pending.record
-        if RolloutStateMachine.isObsolete(record.effect, in: runtime.rollout.state) {
+        if RolloutStateMachine.isObsolete(record.effect, in: state) {
             try finishEffect(rolloutId: rolloutId, key: record.key, status: .skipped)
             return true
         }

@@ -2,6 +2,7 @@ import Engine
 import FleetSim
 import Foundation
 import RolloutCore
+import StoreSQLite
 import Testing
 
 @Suite struct RolloutEngineTests {
@@ -42,6 +43,58 @@ import Testing
         #expect(rollbackTargets.isSubset(of: releaseTargets))
         #expect(world.fleet.targets(ofJob: "\(rolloutId)-wave-2") == nil, "wave-2 never started")
         #expect(result.state.rollback?.devices == rollbackTargets.count)
+    }
+
+    /// Offline devices of a passed stage are still queued in its job when a later wave fails: that job is cancelled
+    /// too before the rollback, or they would install the new firmware when they come back, after the rollback.
+    @Test func aRollbackCancelsThePassedStagesQueuedExecutions() async throws {
+        var scenario = brokenScenario
+        scenario.offlinePercent = 20
+        // A fifth of the fleet never comes online: the gates ask for 70% of outcomes, so the canary passes.
+        let text = rollbackPlanText.replacingOccurrences(of: "devices: 5\n", with: "percent: 10\n")
+            .replacingOccurrences(of: "failedMaxPercent: 100}", with: "failedMaxPercent: 100, completedMinPercent: 70}")
+            .replacingOccurrences(of: "executedMin: 10}", with: "executedMin: 10, completedMinPercent: 70}")
+        let world = try SimulatedWorld(devices: 1000, seed: 9, scenario: scenario, planText: text)
+        defer { world.remove() }
+        let (rolloutId, _, _) = try await run(world)
+        #expect(try world.readBack().state.phase == .rolledBack)
+        let summaries = world.fleet.jobSummaries()
+        let canary = try #require(summaries.first { $0.jobId == "\(rolloutId)-canary" })
+        #expect(canary.progress.canceled > 0, "the canary passed with offline devices queued: \(canary.progress)")
+        for summary in summaries where summary.jobId != "\(rolloutId)-rollback" {
+            #expect(summary.progress.queued == 0, "\(summary.jobId) still holds queued executions of the new firmware")
+        }
+    }
+
+    /// A stage's job queued just before a pause came into force (the worker stopped between the two) is held in
+    /// the outbox: no job is created while paused; resume creates it.
+    @Test func aQueuedJobIsNotCreatedWhilePaused() async throws {
+        let world = try SimulatedWorld(devices: 200, seed: 3, scenario: SimulationScenario())
+        defer { world.remove() }
+        let crashing = try world.makeEngine(crashHook: { point in
+            if case .afterCommit(_, "prepared") = point { throw SimulatedCrash(point: point) }
+        })
+        let submitted = try await crashing.submit(plan: world.plan, planSource: world.planSource)
+        let id = submitted.rolloutId
+        await #expect(throws: SimulatedCrash.self) {
+            for _ in 0..<10 { _ = try await crashing.step(rolloutId: id) }
+        }
+        (crashing.store as? SQLiteRolloutStore)?.close()
+
+        let engine = try world.makeEngine()
+        #expect(try await engine.state(of: id)?.phase == .deploying, "the canary's job is queued, not yet created")
+        try await engine.command(.pauseRequested(by: "ops", reason: "hold on"), rolloutId: id)
+        let held = try await engine.step(rolloutId: id)
+        guard case .needsPerson = held else {
+            Issue.record("a paused rollout with only a held job waits for a person, not \(held)")
+            return
+        }
+        #expect(world.fleet.jobsCreated.isEmpty, "no job may be created while a pause is in force")
+
+        try await engine.command(.resumeRequested(by: "ops"), rolloutId: id)
+        _ = try await engine.step(rolloutId: id)
+        #expect(world.fleet.jobsCreated == ["\(id)-canary"])
+        #expect(try await engine.state(of: id)?.phase == .baking)
     }
 
     @Test func sameSeedGivesTheSameEventLog() async throws {

@@ -133,7 +133,7 @@ package actor RolloutDriver {
     private func loop(until done: () -> Bool) async {
         precondition(!running, "one loop per driver")
         running = true
-        stopping = false
+        // `stopping` is not reset: a `stop()` that came before the loop (a signal during start-up) still ends it.
         defer {
             running = false
             timer?.task.cancel()
@@ -186,7 +186,11 @@ package actor RolloutDriver {
         let sink = signalSink
         timer = (deadline, Task {
             do {
-                try await clock.sleep(until: deadline)
+                // A clock may wake early (the real one sleeps at most a day at a time): sleep again until the
+                // deadline, or the driver would keep this timer and never be woken. Bounded by the deadline.
+                while clock.now() < deadline {
+                    try await clock.sleep(until: deadline)
+                }
                 sink.yield(.poke)
             } catch {
                 return  // cancelled: a new deadline replaced it

@@ -133,6 +133,10 @@ package struct RollbackState: Codable, Equatable, Sendable {
     package var cause: RollbackCause?
     package var requestedAt: Date
     package var jobId: String
+    /// Stages whose job cancellation must be confirmed before the rollback job is created: every stage whose job
+    /// may exist, passed ones too (a passed stage's job still holds queued executions that would install the new
+    /// firmware after the rollback). Nil in states recorded before it was kept (only the current stage was awaited).
+    package var cancelsPending: [Int]?
     /// Devices targeted by the rollback job (nil before it is created).
     package var devices: Int?
     package var jobCreatedAt: Date?

@@ -25,7 +25,7 @@ package struct Transition: Equatable, Sendable {
 /// baking           --… fail, onFailure rollback-->             rollingBack          [cancelJob(i)]
 /// baking           --… fail, onFailure pause-->                baking + pause       [cancelJob(i)]
 /// baking           --… inconclusive-->                         baking + pause
-/// any live         --pauseRequested-->                         same phase + pause
+/// any live         --pauseRequested-->                         same phase + pause (a queued createJob is held)
 /// any live + pause --resumeRequested-->                        pause cleared, a failed effect queued again; per
 ///                                                              pause kind: take the decisions held (start an
 ///                                                              approved or held stage, judge), start the next
@@ -116,6 +116,13 @@ package enum RolloutStateMachine {
             step.state.updatedAt = at
         }
         return Transition(state: step.state, effects: step.effects, verdicts: step.verdicts, changed: changed)
+    }
+
+    /// An effect the outbox keeps but the engine must not perform yet: a stage's job queued before a pause came into
+    /// force waits for `resume` (a pause holds everything; it stays obsolete-checked as usual, so an abort drops it).
+    package static func isHeld(_ effect: Effect, in state: RolloutState) -> Bool {
+        if case .createJob = effect { return state.pause != nil }
+        return false
     }
 
     /// An effect found in the outbox that no longer serves its purpose (the engine skips it), e.g. creating the

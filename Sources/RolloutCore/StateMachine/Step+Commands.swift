@@ -4,6 +4,15 @@ import Foundation
 extension Step {
     mutating func onResume(by: String) {
         guard let pause = state.pause else { return }
+        if pause.kind == .gateFailed, let failed = pause.failedEffect {
+            // The failed stage's job could not be cancelled: retry that first and stay held. Overriding the gate
+            // now would start the next wave while the bad one may still be installing.
+            effects.append(failed)
+            state.pause!.failedEffect = nil
+            state.pause!.failedEffectError = nil
+            state.note = .retrying(effectKey: failed.key, by: by)
+            return
+        }
         state.pause = nil
         state.note = .resumed(by: by)
         if let failed = pause.failedEffect {
@@ -38,8 +47,9 @@ extension Step {
     }
 
     mutating func onAbort(by: String, reason: String) {
-        cancelCurrentJob(reason: "aborted by \(by)")
-        if let rollback = state.rollback, rollback.devices != nil {
+        cancelStartedJobs(reason: "aborted by \(by)")
+        if let rollback = state.rollback {
+            // Its creation may be under way (a cancel of a job never created is answered as done).
             effect(.cancelJob(stage: nil, jobId: rollback.jobId, reason: "aborted by \(by)"))
         }
         state.phase = .aborted
@@ -50,22 +60,25 @@ extension Step {
         notify(.aborted(by: by, reason: reason), stage: nil)
     }
 
-    /// Cancels the current stage's job if it may exist (being created or running).
-    mutating func cancelCurrentJob(reason: String) {
-        let index = state.currentStage
-        guard state.stages.indices.contains(index) else { return }
-        switch state.stages[index].status {
-        case .deploying, .baking:
-            state.stages[index].status = .cancelled
-            state.stages[index].endedAt = at
+    /// Cancels the job of every stage that started (its job may exist), passed stages included: a passed stage's
+    /// job may still hold queued executions (devices that were offline) that would install the new firmware later.
+    /// A stage still running is marked cancelled. Returns the stages whose cancel was queued.
+    @discardableResult
+    mutating func cancelStartedJobs(reason: String) -> [Int] {
+        var cancelled: [Int] = []
+        for index in state.stages.indices where state.stages[index].startedAt != nil {
+            switch state.stages[index].status {
+            case .deploying, .baking:
+                state.stages[index].status = .cancelled
+                state.stages[index].endedAt = at
+            case .pending, .passed, .failed, .skipped, .cancelled:
+                break
+            }
             effect(.cancelJob(stage: index, jobId: state.stages[index].jobId, reason: reason))
-        case .failed:
-            effect(.cancelJob(stage: index, jobId: state.stages[index].jobId, reason: reason))
-        default:
-            break
+            cancelled.append(index)
         }
+        return cancelled
     }
-
     /// The comment a cancelled job carries in the fleet (an argument of the call, shown in the AWS console).
     static func cancelReason(gateFailedIn stage: String, _ evaluation: GateEvaluation) -> String {
         "\(stage) gate failed: \(evaluation.deciding.map(\.reason).joined(separator: "; "))"
@@ -73,7 +86,6 @@ extension Step {
 
     mutating func beginRollback(cause: RollbackCause) {
         let index = state.currentStage
-        let jobMayExist = [.deploying, .baking, .failed].contains(state.stages[index].status)
         let cancelReason: String
         switch cause {
         case .gateFailed(let stage, let deciding):
@@ -81,13 +93,14 @@ extension Step {
         case .requested(let by, let reason):
             cancelReason = reason.isEmpty ? "rollback requested by \(by)" : "rollback requested by \(by): \(reason)"
         }
-        cancelCurrentJob(reason: cancelReason)
+        let cancelling = cancelStartedJobs(reason: cancelReason)
         state.phase = .rollingBack
         state.pause = nil
         state.rollback = RollbackState(cause: cause, requestedAt: at,
                                        jobId: RolloutState.jobId(rolloutId: state.rolloutId, stage: "rollback"))
+        state.rollback!.cancelsPending = cancelling
         state.note = .rollingBack
-        if !jobMayExist {
+        if cancelling.isEmpty {
             effect(.createRollbackJob)
         }
         notify(.rollingBack(cause), stage: state.stages[index].name)
@@ -114,9 +127,6 @@ extension Step {
         state.pause = nil
         state.rollback?.endedAt = at
         cleanUpJobs()
-        if let jobId = state.rollback?.jobId, devices > 0 {
-            effect(.cleanUp(jobId: jobId))
-        }
         if notRolledBack > 0 {
             state.note = .rollbackIncomplete(version: version, release: plan.release.version, notRolledBack: notRolledBack,
                                              devices: devices)
@@ -142,9 +152,14 @@ extension Step {
         notify(.paused(state.pause!), stage: nil)
     }
 
+    /// Removes the temporary fleet resources of every job that may exist: stage jobs, and the rollback job unless it
+    /// was known to target nobody (its creation may be under way when an abort ends the rollout).
     mutating func cleanUpJobs() {
         for stage in state.stages where stage.jobCreatedAt != nil || stage.status == .cancelled {
             effect(.cleanUp(jobId: stage.jobId))
+        }
+        if let rollback = state.rollback, rollback.devices != 0 {
+            effect(.cleanUp(jobId: rollback.jobId))
         }
     }
 }

@@ -56,13 +56,21 @@ struct Step {
                 beginRollback(cause: .requested(by: by, reason: reason))
             }
         case .jobCancelled(let stage):
-            guard state.phase == .rollingBack, let rollback = state.rollback, rollback.devices == nil,
-                  stage == state.currentStage else { return }
-            effect(.createRollbackJob)
+            guard state.phase == .rollingBack, let rollback = state.rollback, rollback.devices == nil else { return }
+            guard var pending = rollback.cancelsPending else {
+                if stage == state.currentStage { effect(.createRollbackJob) }  // recorded before every job was awaited
+                return
+            }
+            guard let position = pending.firstIndex(of: stage) else { return }
+            pending.remove(at: position)
+            state.rollback!.cancelsPending = pending
+            // The rollback set is read once no stage job can start another device on the new firmware.
+            if pending.isEmpty { effect(.createRollbackJob) }
         case .rollbackJobCreated(let devices):
             guard state.phase == .rollingBack, state.rollback != nil, state.rollback?.devices == nil else { return }
             state.rollback!.devices = devices
             state.rollback!.jobCreatedAt = at
+            state.rollback!.cancelsPending = nil  // served its purpose (and states of older versions never had it)
             if devices == 0 {
                 finishRollback()
             } else {
@@ -78,12 +86,10 @@ struct Step {
             }
         case .rollbackStragglersListed(let devices, let count):
             guard state.phase == .rollingBack, let rollback = state.rollback, rollback.incompleteSince != nil else { return }
-            let total = rollback.devices ?? 0
             state.rollback!.notRolledBack = Array(devices.prefix(RollbackState.notRolledBackListedMax))
             state.rollback!.notRolledBackCount = count
             // Zero: late reports arrived between the last poll and the listing, every device took the rollback.
             finishRollback(notRolledBack: count)
-            _ = total
         case .effectFailed(let effect, let message):
             onEffectFailed(effect, message: message)
         }

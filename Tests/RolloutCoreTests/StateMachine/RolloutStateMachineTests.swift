@@ -100,11 +100,22 @@ struct MachineDriver {
             return
         }
         #expect(stage == "wave-1" && deciding.map(\.gate) == ["failed"] && deciding.first?.observed ?? 0 > 33)
-        #expect(driver.effects.last?.effect == .cancelJob(
-            stage: 1, jobId: "test-plan-0000abcd-wave-1",
-            reason: Step.cancelReason(gateFailedIn: "wave-1", GateEvaluation(verdict: .fail, results: deciding))))
+        // Every started stage's job is cancelled, the passed canary's too (its queued executions would install the
+        // new firmware after the rollback); the rollback job waits for every cancel.
+        let reason = Step.cancelReason(gateFailedIn: "wave-1", GateEvaluation(verdict: .fail, results: deciding))
+        let cancels = driver.effects.compactMap { record -> Int? in
+            if case .cancelJob(let stage?, _, let why) = record.effect, why == reason { return stage }
+            return nil
+        }
+        #expect(cancels == [0, 1])
+        #expect(driver.state.rollback?.cancelsPending == [0, 1])
         driver.send(.jobCancelled(stage: 1))
+        #expect(!driver.effects.contains { $0.effect == .createRollbackJob }, "the canary's job is not cancelled yet")
+        driver.send(.jobCancelled(stage: 1))
+        #expect(!driver.effects.contains { $0.effect == .createRollbackJob }, "a repeated confirmation counts once")
+        driver.send(.jobCancelled(stage: 0))
         #expect(driver.effects.last?.effect == .createRollbackJob)
+        #expect(driver.state.rollback?.cancelsPending == [])
         driver.send(.rollbackJobCreated(devices: 70))
         driver.send(.rollbackProgressObserved(progress: JobProgress(inProgress: 10, succeeded: 60)))
         #expect(driver.state.phase == .rollingBack)
@@ -379,7 +390,7 @@ struct MachineDriver {
                     .pauseRequested(by: "x", reason: ""), .pauseRequested(by: "x", reason: ""),
                     .resumeRequested(by: "x"),
                     .abortRequested(by: "x", reason: ""), .rollbackRequested(by: "x", reason: ""),
-                    .jobCancelled(stage: stage), .rollbackJobCreated(devices: Int(generator.next() % 5)),
+                    .jobCancelled(stage: Int(generator.next() % 3)), .rollbackJobCreated(devices: Int(generator.next() % 5)),
                     .rollbackProgressObserved(progress: JobProgress(succeeded: Int(generator.next() % 5), failed: 1,
                                                                     jobDone: true)),
                     .rollbackStragglersListed(devices: ["d-1"], count: 1),
@@ -430,7 +441,7 @@ struct MachineDriver {
                                       metrics: [:]),
                     .approved(by: "x"), .pauseRequested(by: "x", reason: ""), .resumeRequested(by: "x"),
                     .abortRequested(by: "x", reason: ""), .rollbackRequested(by: "x", reason: ""),
-                    .jobCancelled(stage: stage), .rollbackJobCreated(devices: Int(generator.next() % 5)),
+                    .jobCancelled(stage: Int(generator.next() % 3)), .rollbackJobCreated(devices: Int(generator.next() % 5)),
                     .rollbackProgressObserved(progress: JobProgress(succeeded: 4, jobDone: true)),
                     .effectFailed(effect: driver.record(.createJob(stage: 0)), message: "boom"),
                 ]
