@@ -30,6 +30,7 @@ package final class MemoryRolloutStore: RolloutStore {
         var effects: [String: EffectEntry] = [:]
         var verdicts: [VerdictRecord] = []
         var cohorts: CohortAssignment?
+        var rollbackSet: [String]?
     }
 
     private struct Contents: Sendable {
@@ -159,6 +160,19 @@ package final class MemoryRolloutStore: RolloutStore {
 
     package func cohorts(rolloutId: String) throws -> CohortAssignment? {
         contents.withLock { $0.entries[rolloutId]?.cohorts }
+    }
+
+    package func rollbackSet(rolloutId: String) throws -> [String]? {
+        contents.withLock { $0.entries[rolloutId]?.rollbackSet }
+    }
+
+    package func keepRollbackSet(rolloutId: String, devices: [String]) throws -> [String] {
+        try contents.withLock { contents in
+            guard contents.entries[rolloutId] != nil else { throw StoreError.notFound(rolloutId: rolloutId) }
+            if let kept = contents.entries[rolloutId]!.rollbackSet { return kept }
+            contents.entries[rolloutId]!.rollbackSet = devices
+            return devices
+        }
     }
 
     // MARK: the commit

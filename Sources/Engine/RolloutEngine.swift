@@ -220,7 +220,7 @@ package actor RolloutEngine {
             try await fleet.cancelJob(jobId: jobId, reason: reason, force: plan.job.cancelForce)
             return EffectOutcome(event: stage.map { .jobCancelled(stage: $0) })
         case .createRollbackJob:
-            let devices = try await rollbackDevices(state: state)
+            let devices = try await rollbackSet(state: state)
             guard !devices.isEmpty else { return EffectOutcome(event: .rollbackJobCreated(devices: 0)) }
             guard let target = state.rollbackArtifact, let rollback = state.rollback else {
                 throw FleetError.permanent("the rollback artifact was not staged")
@@ -326,8 +326,14 @@ package actor RolloutEngine {
                           abortCriteria: JobAbortCriterion.derived(from: plan.gates(for: spec).jobOutcomes))
     }
 
-    /// Every device that may hold the new firmware, in any stage (sorted, so retries ask for the same): see
-    /// `Fleet.devicesThatMayHoldFirmware`.
+    /// The rollback job's devices: read from the fleet by the first attempt and kept in the store, so a retry after
+    /// a lost CreateJob answer asks for the very job the first attempt made (the adoption then matches).
+    func rollbackSet(state: RolloutState) async throws -> [String] {
+        if let kept = try store.rollbackSet(rolloutId: state.rolloutId) { return kept }
+        return try store.keepRollbackSet(rolloutId: state.rolloutId, devices: try await rollbackDevices(state: state))
+    }
+
+    /// Every device that may hold the new firmware, in any stage, sorted: see `Fleet.devicesThatMayHoldFirmware`.
     func rollbackDevices(state: RolloutState) async throws -> [String] {
         var devices = Set<String>()
         // Every stage that started may have a job (its creation may have happened just before a crash).

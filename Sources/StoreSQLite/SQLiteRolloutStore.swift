@@ -37,7 +37,7 @@ package final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
     private let lock = NSLock()
     /// Nil once closed.
     private var connection: SQLiteConnection?
-    private let json = StoreJSON()
+    let json = StoreJSON()
     /// Held (worker on a file) until `close()` or the store is released.
     private var lockFile: DatabaseLockFile?
 
@@ -483,7 +483,7 @@ package final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
     // MARK: plumbing
 
     /// Runs `body` under the lock, turning SQLite failures into `StoreError.database("… while <doing>")`.
-    private func perform<T>(_ doing: @autoclosure () -> String, _ body: (SQLiteConnection) throws -> T) throws -> T {
+    func perform<T>(_ doing: @autoclosure () -> String, _ body: (SQLiteConnection) throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
         guard let connection else { throw StoreError.database("database \(path) is closed (while \(doing()))") }

@@ -75,6 +75,13 @@ enum StoreSchema {
                 eligible_count   INTEGER NOT NULL
             );
             """),
+        Migration(version: 2, summary: "rollback sets, fixed by the first attempt to create the rollback job", sql: """
+            CREATE TABLE rollback_sets (
+                rollout_id   TEXT PRIMARY KEY NOT NULL REFERENCES rollouts (id),
+                device_count INTEGER NOT NULL CHECK (device_count >= 0),
+                device_ids   BLOB NOT NULL
+            );
+            """),
     ]
 
     static var latestVersion: Int { migrations.last!.version }

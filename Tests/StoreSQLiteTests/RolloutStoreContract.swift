@@ -200,6 +200,19 @@ enum RolloutStoreContract {
         #expect(try store.cohorts(rolloutId: "r1") == empty)
     }
 
+    /// The rollback set is kept by the first writer: a retry reads the same devices whatever it would find now.
+    static func keepsTheFirstRollbackSet(_ store: any RolloutStore) throws {
+        _ = try Fixtures.create(store, id: "r1")
+        #expect(try store.rollbackSet(rolloutId: "r1") == nil)
+        #expect(try store.keepRollbackSet(rolloutId: "r1", devices: ["d-1", "d-2"]) == ["d-1", "d-2"])
+        #expect(try store.keepRollbackSet(rolloutId: "r1", devices: ["d-1", "d-2", "d-3"]) == ["d-1", "d-2"])
+        #expect(try store.rollbackSet(rolloutId: "r1") == ["d-1", "d-2"])
+        _ = try Fixtures.create(store, id: "r2")
+        #expect(try store.keepRollbackSet(rolloutId: "r2", devices: []) == [])
+        #expect(try store.rollbackSet(rolloutId: "r2") == [])
+        #expect(throws: (any Error).self) { try store.keepRollbackSet(rolloutId: "missing", devices: ["d-1"]) }
+    }
+
     static func roundTripsAMillionDeviceCohort(_ store: any RolloutStore) throws {
         try Fixtures.create(store, id: "big")
         let cohorts = Fixtures.cohorts(sizes: [100, 99_900, 400_000, 500_000])
@@ -293,6 +306,11 @@ enum RolloutStoreContract {
     @Test(arguments: StoreKind.allCases)
     func savesAndReplacesCohorts(kind: StoreKind) throws {
         try kind.withStore(RolloutStoreContract.savesAndReplacesCohorts)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func keepsTheFirstRollbackSet(kind: StoreKind) throws {
+        try kind.withStore(RolloutStoreContract.keepsTheFirstRollbackSet)
     }
 
     @Test(arguments: [StoreKind.memory, .sqliteFile])

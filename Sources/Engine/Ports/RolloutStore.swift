@@ -28,6 +28,11 @@ package protocol RolloutStore: AnyObject, Sendable {
     func events(rolloutId: String, afterSequence: Int, limit: Int) throws -> [RolloutEventRecord]
     func verdicts(rolloutId: String) throws -> [VerdictRecord]
     func cohorts(rolloutId: String) throws -> CohortAssignment?
+    /// The devices the rollback job targets, fixed by the first attempt that read them (nil before): a retry after a
+    /// lost answer asks for exactly the same job, however the fleet's job executions moved meanwhile.
+    func rollbackSet(rolloutId: String) throws -> [String]?
+    /// Keeps `devices` (sorted) as the rollout's rollback set unless one is kept already; returns the kept set.
+    func keepRollbackSet(rolloutId: String, devices: [String]) throws -> [String]
     /// The newest instant any rollout was changed at (nil for an empty store): the clock of a database whose
     /// rollouts run on a virtual or sped-up clock.
     func latestInstant() throws -> Date?
