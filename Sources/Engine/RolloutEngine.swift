@@ -288,17 +288,22 @@ package actor RolloutEngine {
     }
 
     /// The fleet's ring set when the plan may use it (`FleetSelection.mayUseRings`) and the fleet has one; a ring
-    /// set that misses eligible devices (grown since the last sync) makes the rollout wait, naming what to run:
-    /// a ring stage would never reach those devices.
+    /// set out of step with the fleet makes the rollout wait, naming what to run: one that misses eligible devices
+    /// (grown since the last sync: a ring stage would never reach them), or one that still holds devices that left
+    /// the fleet (a ring stage would reach them).
     func usableRings(_ selection: FleetSelection, eligible: [String]) async throws -> RingMembership? {
         guard selection.mayUseRings, let group = selection.thingGroup,
               let rings = try await fleet.ringMembership(fleetGroup: group) else { return nil }
         let outside = rings.devicesOutsideRings(eligible)
-        guard outside.isEmpty else {
+        let departed = rings.membersOutsideFleet(eligible)
+        guard outside.isEmpty && departed.isEmpty else {
+            let detail = outside.isEmpty
+                ? "\(departed.count) devices in the rings of \(group) are no longer in \(group) and would be reached by "
+                    + "a ring's job (e.g. \(departed.prefix(3).joined(separator: ", ")))"
+                : "\(outside.count) of \(eligible.count) devices of \(group) are in no ring "
+                    + "(e.g. \(outside.sorted().prefix(3).joined(separator: ", ")))"
             throw FleetError.capacity(FleetCapacityWait(
-                resource: .rings(fleetGroup: group),
-                detail: "\(outside.count) of \(eligible.count) devices of \(group) are in no ring "
-                    + "(e.g. \(outside.sorted().prefix(3).joined(separator: ", ")))",
+                resource: .rings(fleetGroup: group), detail: detail,
                 remedy: "run `rollout rings sync --group \(group)` (or set fleet.targeting: groups)"))
         }
         return rings

@@ -19,12 +19,16 @@ struct RingsSyncCommand: AsyncParsableCommand {
         abstract: "Split a fleet thing group into ring groups, or bring them up to date.",
         discussion: """
             Each device of the fleet group goes into the ring its name hashes to, <group>-ring-00 … -ring-NN. Run \
-            again, it creates missing ring groups and adds devices that are in no ring; it moves nothing. Adds are \
+            again, it creates missing ring groups, adds devices that are in no ring and removes from the rings \
+            devices that left the fleet group; it moves nothing. A device already in 10 thing groups (AWS's limit) \
+            is skipped and named; the others are added. Adds are \
             paced by the account's request budget (--aws-quota AddThingToThingGroup=N); stopping it midway is safe: \
             the next run goes on. Once a fleet has rings, percent stages of plans on it target whole rings (a plan \
             opts out with fleet.targeting: groups). Needs iot:ListThingsInThingGroup, iot:ListThingGroups, \
-            iot:CreateThingGroup and iot:AddThingToThingGroup.
-            Exit: 0 done (or nothing to do), 2 with --dry-run when devices would be added, 1 an error.
+            iot:CreateThingGroup, iot:AddThingToThingGroup, iot:RemoveThingFromThingGroup and \
+            iot:ListThingGroupsForThing.
+            Exit: 0 done (or nothing to do), 2 with --dry-run when devices would be added or removed, or when devices \
+            were refused, 1 an error.
             """)
 
     @Option(help: "The fleet's thing group (the plan's fleet.thingGroup).")
@@ -35,8 +39,6 @@ struct RingsSyncCommand: AsyncParsableCommand {
 
     @Flag(help: "Only report what would be created and added.")
     var dryRun = false
-
-
 
     @OptionGroup var aws: AWSConnectionOptions
 
@@ -67,8 +69,17 @@ struct RingsSyncCommand: AsyncParsableCommand {
             print("\(report.fleetGroup): \(report.devices) devices in \(report.rings) rings; "
                   + "\(report.devicesAdded) \(dryRun ? "to add" : "added"), \(report.devicesInRings) already in a ring"
                   + (report.devicesElsewhere > 0 ? " (\(report.devicesElsewhere) not where their hash places them: left there)" : "")
+                  + (report.devicesRemoved > 0 ? "; \(report.devicesRemoved) that left the fleet \(dryRun ? "to remove" : "removed")" : "")
                   + (report.groupsCreated.isEmpty ? "" : "; \(report.groupsCreated.count) ring groups \(dryRun ? "to create" : "created")"))
+            if report.devicesRefused > 0 {
+                print("refused (\(report.devicesRefused), already in \(AWSQuotas.thingGroupsPerThingMax) thing groups; remove "
+                      + "them from a group they no longer need, then run again): "
+                      + report.refused.joined(separator: ", ") + (report.devicesRefused > report.refused.count ? ", ..." : ""))
+            }
         }
-        if dryRun && (report.devicesAdded > 0 || !report.groupsCreated.isEmpty) { throw ExitCode(2) }
+        if report.devicesRefused > 0 { throw ExitCode(2) }
+        if dryRun && (report.devicesAdded > 0 || report.devicesRemoved > 0 || !report.groupsCreated.isEmpty) {
+            throw ExitCode(2)
+        }
     }
 }

@@ -48,6 +48,47 @@ struct RingsMotoTests {
         #expect(try await Self.members(world, ring).contains(newcomer))
 
         await #expect(throws: FleetError.self) { _ = try await sync.run(fleetGroup: world.group, rings: 5, dryRun: false) }
+
+        // A device that left the fleet group leaves its ring too (a ring's job would still reach it); nothing moves.
+        let leaver = world.things[0]
+        let leaverRing = RingLayout.groupName(fleetGroup: world.group, index: RingLayout.ring(of: leaver, count: 4), count: 4)
+        try await iot.removeThingFromThingGroup(thing: leaver, group: world.group)
+        let pruning = try await sync.run(fleetGroup: world.group, rings: nil, dryRun: true)
+        #expect(pruning.devicesRemoved == 1 && pruning.devicesAdded == 0)
+        #expect(try await Self.members(world, leaverRing).contains(leaver), "a dry run removes nothing")
+        let pruned = try await sync.run(fleetGroup: world.group, rings: nil, dryRun: false)
+        #expect(pruned.devicesRemoved == 1 && pruned.devicesAdded == 0 && pruned.devicesInRings == 24)
+        #expect(try await !Self.members(world, leaverRing).contains(leaver))
+        var everyRing: Set<String> = []
+        for ring in 0..<4 { everyRing.formUnion(try await Self.members(world, RingLayout.groupName(
+            fleetGroup: world.group, index: ring, count: 4))) }
+        #expect(everyRing == Set(world.things.dropFirst() + [newcomer]))
+    }
+
+    /// A device already in 10 thing groups cannot join a ring: the sync adds the others and names it (moto does not
+    /// enforce the limit: the tests' proxy answers as AWS does).
+    @Test func syncSkipsACrowdedDeviceAndNamesIt() async throws {
+        let world = try await RunEndToEndTests.World.make("rings-crowded", things: 2)
+        defer { world.remove() }
+        let direct = try world.moto.configuration().iotClient()
+        let (crowded, placed) = (world.things[0], world.things[1])
+        for index in 0..<9 {
+            let group = "\(world.prefix)-extra-\(index)"
+            try await direct.createThingGroup(group)
+            try await direct.addThingToThingGroup(thing: crowded, group: group)
+        }
+        let ring = RingLayout.groupName(fleetGroup: world.group, index: 0, count: 1)
+        try await direct.createThingGroup(ring)
+        try await direct.addThingToThingGroup(thing: placed, group: ring)
+        let refusal = LostAnswerProxy.Rule(operation: "AddThingToThingGroup", pathPattern: nil,
+                                           action: .refuse(status: 400, code: "InvalidRequestException"))
+        let proxy = try await LostAnswerProxy.start(upstream: world.moto, rules: [refusal])
+        let sync = RingSync(configuration: try world.moto.configuration(endpoint: proxy.endpoint))
+        let report = try await sync.run(fleetGroup: world.group, rings: nil, dryRun: false)
+        #expect(report.rings == 1 && report.devicesInRings == 1)
+        #expect(report.devicesRefused == 1 && report.refused == [crowded] && report.devicesAdded == 0)
+        #expect(try await proxy.counts().armed.isEmpty)
+        #expect(try await Self.members(world, ring) == [placed])
     }
 
     @Test func aRolloutTargetsWholeRingsAndAStaleRingSetWaits() async throws {
@@ -90,5 +131,22 @@ struct RingsMotoTests {
         let waiting = detail.retryingEffects.first { $0.key == "prepare" }
         #expect(waiting?.waitingFor?.contains("ring set for \(world.group)") == true, "\(String(describing: waiting))")
         #expect(waiting?.lastError.contains("rollout rings sync --group \(world.group)") == true)
+        stale.store.close()
+
+        // The sync adds it; then a device leaves the fleet but stays in its ring: a ring job would still reach it,
+        // so the rollout waits again, naming it, until a sync removes it.
+        _ = try await RingSync(configuration: try world.moto.configuration()).run(fleetGroup: world.group, rings: nil,
+                                                                                  dryRun: false)
+        let leaver = world.things[0]
+        try await iot.removeThingFromThingGroup(thing: leaver, group: world.group)
+        let departed = try await InProcessRollout.submit(world, planText: text.replacingOccurrences(
+            of: "version: 2.1.0", with: "version: 2.1.2"),
+            configuration: try world.moto.configuration(retry: InProcessRollout.awsRetry()))
+        _ = try await departed.engine.step(rolloutId: departed.rolloutId)
+        let held = try #require(try departed.engine.readModel.detail(departed.rolloutId))
+            .retryingEffects.first { $0.key == "prepare" }
+        #expect(held?.lastError.contains("no longer in \(world.group)") == true, "\(String(describing: held))")
+        #expect(held?.lastError.contains(leaver) == true)
+        departed.store.close()
     }
 }

@@ -112,18 +112,33 @@ extension AWSFleet {
         return arn
     }
 
-    func addPaced(_ devices: [String], to group: String, iot: IoTClient) async throws {
+    /// Adds `devices` to `group`, a few at a time, paced by `groupAddRatePerSecond`. With `skippingCrowded`, a device
+    /// already in as many groups as AWS allows is skipped instead of stopping the whole fill; the skipped are returned.
+    @discardableResult
+    func addPaced(_ devices: [String], to group: String, iot: IoTClient,
+                  skippingCrowded: Bool = false) async throws -> [FleetCapacityWait] {
         let concurrency = configuration.groupAddConcurrency
         let rate = configuration.groupAddRatePerSecond
         let started = configuration.now()
         var index = 0
+        var skipped: [FleetCapacityWait] = []
         while index < devices.count {
             let batch = devices[index..<min(index + concurrency, devices.count)]
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
+            try await withThrowingTaskGroup(of: FleetCapacityWait?.self) { tasks in
                 for device in batch {
-                    tasks.addTask { try await AWSFleet.addToGroup(device, group: group, iot: iot) }
+                    tasks.addTask {
+                        do {
+                            try await AWSFleet.addToGroup(device, group: group, iot: iot)
+                            return nil
+                        } catch FleetError.capacity(let wait) where skippingCrowded {
+                            guard case .thingGroupRoom = wait.resource else { throw FleetError.capacity(wait) }
+                            return wait
+                        }
+                    }
                 }
-                try await tasks.waitForAll()
+                for try await refusal in tasks {
+                    if let refusal { skipped.append(refusal) }
+                }
             }
             index += batch.count
             if let rate, rate > 0, index < devices.count {
@@ -131,6 +146,7 @@ extension AWSFleet {
                 if due > 0 { try await configuration.retry.sleep(due) }
             }
         }
+        return skipped
     }
 
     /// Adds one device to a temporary group. A device already in as many groups as AWS allows is refused (AWS

@@ -76,10 +76,11 @@ package struct AWSFleet: Fleet {
             let iot = configuration.iotClient()
             let prefix = RingLayout.groupPrefix(fleetGroup: fleetGroup)
             let names = try await iot.listThingGroups(namePrefix: prefix).filter {
-                $0.hasPrefix(prefix) && Int($0.dropFirst(prefix.count)) != nil
+                RingLayout.ringIndex(ofGroup: $0, fleetGroup: fleetGroup) != nil
             }
             guard !names.isEmpty else { return nil }
-            let byIndex = Dictionary(names.map { (Int($0.dropFirst(prefix.count))!, $0) }, uniquingKeysWith: { first, _ in first })
+            let byIndex = Dictionary(names.map { (RingLayout.ringIndex(ofGroup: $0, fleetGroup: fleetGroup)!, $0) },
+                                     uniquingKeysWith: { first, _ in first })
             let count = byIndex.count
             guard count <= RingLayout.countMax, (0..<count).allSatisfy({ byIndex[$0] != nil }) else {
                 throw FleetError.capacity(FleetCapacityWait(

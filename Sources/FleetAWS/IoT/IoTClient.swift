@@ -89,6 +89,16 @@ package struct IoTClient: Sendable {
                                                      operation: "AddThingToThingGroup")
     }
 
+    package func removeThingFromThingGroup(thing: String, group: String) async throws {
+        struct Body: Encodable {
+            var thingGroupName: String
+            var thingName: String
+        }
+        let _: EmptyResponse = try await client.json("PUT", "/thing-groups/removeThingFromThingGroup",
+                                                     body: Body(thingGroupName: group, thingName: thing),
+                                                     operation: "RemoveThingFromThingGroup")
+    }
+
     /// Names of the group's things (with `recursive`, those of its child groups too).
     package func listThingsInThingGroup(_ group: String, recursive: Bool = false) async throws -> [String] {
         struct Page: Decodable {

@@ -146,17 +146,13 @@ package struct AWSPreflight: Sendable {
     /// Nil when the fleet has no rings (or no fleet group): `assessNoRings` then says what that costs.
     func checkRings(_ context: inout Context) async -> PreflightFinding? {
         guard let group = context.plan.fleet.thingGroup else { return nil }
-        let prefix = "\(group)-ring-"
+        let prefix = RingLayout.groupPrefix(fleetGroup: group)
         let resource = AWSPreflight.ringResource(group)
         let iot = configuration.iotClient(region: context.region)
         let rings: [(name: String, number: Int)]
         do {
             rings = try await iot.listThingGroups(namePrefix: prefix).compactMap { name in
-                let suffix = name.dropFirst(prefix.count)
-                guard !suffix.isEmpty, suffix.allSatisfy({ ("0"..."9").contains($0) }), let number = Int(suffix) else {
-                    return nil
-                }
-                return (name, number)
+                RingLayout.ringIndex(ofGroup: name, fleetGroup: group).map { (name, $0) }
             }.sorted { $0.number < $1.number }
         } catch {
             return unchecked("rings", resource: resource, error: error, actions: "iot:ListThingGroups")
@@ -171,7 +167,7 @@ package struct AWSPreflight: Sendable {
                 summary: "ring set incomplete: \(rings.count) rings (\(span)), missing "
                     + missing.prefix(5).map { prefix + String(format: "%02d", $0) }.joined(separator: ", ")
                     + (missing.count > 5 ? " and \(missing.count - 5) more" : ""),
-                remedy: "rebuild the ring set of \(group) before launch")
+                remedy: "delete the ring groups of \(group) and run `rollout rings sync --group \(group)` before launch")
         }
         do {
             var ringMembers: Set<String> = []
@@ -185,7 +181,8 @@ package struct AWSPreflight: Sendable {
                     summary: "stale ring set (\(span)): \(PreflightText.count(outside.count)) devices of \(group) are in no ring"
                         + (outside.min().map { " (e.g. \($0))" } ?? "")
                         + ", \(PreflightText.count(strangers.count)) ring members are no longer in \(group)",
-                    remedy: "rebuild the ring set of \(group) before launch, so every device of the group is in one ring")
+                    remedy: "run `rollout rings sync --group \(group)` before launch (it adds the devices in no ring and "
+                        + "removes those that left \(group)); until then rollouts on \(group) wait")
             }
             return PreflightFinding(check: "rings", status: .ok, resource: resource,
                                     summary: "\(rings.count) rings (\(span)) hold the fleet's "

@@ -20,6 +20,15 @@ package enum RingLayout {
         "\(fleetGroup)-ring-"
     }
 
+    /// The ring index a group name stands for when it is one of `fleetGroup`'s rings (`<fleet>-ring-NN`), else nil.
+    package static func ringIndex(ofGroup name: String, fleetGroup: String) -> Int? {
+        let prefix = groupPrefix(fleetGroup: fleetGroup)
+        guard name.hasPrefix(prefix) else { return nil }
+        let suffix = name.dropFirst(prefix.count)
+        guard !suffix.isEmpty, suffix.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+        return Int(suffix)
+    }
+
     /// The ring a device belongs in: a stable hash of its name (never of the rollout), so a ring set is made once.
     package static func ring(of deviceId: String, count: Int) -> Int {
         precondition(count >= 1, "at least one ring")
@@ -67,5 +76,13 @@ package struct RingMembership: Equatable, Sendable {
     package func devicesOutsideRings(_ eligible: [String]) -> [String] {
         guard listed != nil else { return [] }
         return eligible.filter { ring(of: $0) == nil }
+    }
+
+    /// Ring members that are not eligible (they left the fleet group after the last `rollout rings sync`): a job on
+    /// their ring would still reach them.
+    package func membersOutsideFleet(_ eligible: [String]) -> [String] {
+        guard let listed else { return [] }
+        let fleet = Set(eligible)
+        return listed.keys.filter { !fleet.contains($0) }.sorted()
     }
 }
