@@ -39,6 +39,16 @@ extension SimulatedFleet {
                 guard let entry = try? decoder.decode(JournalEntry.self, from: Data(line)) else { continue }
                 try replay(entry, path: path)
             }
+            if let last = data.last, last != UInt8(ascii: "\n") {
+                // Cut the line a crash left unfinished, or the next entry would be appended to it and lost with it.
+                let kept = data.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0
+                guard let handle = FileHandle(forWritingAtPath: path) else {
+                    throw JournalError(description: "cannot write the simulated fleet's journal \(path)")
+                }
+                defer { try? handle.close() }
+                try handle.truncate(atOffset: UInt64(kept))
+                try handle.synchronize()
+            }
         } else {
             FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
             try appendToJournal(JournalEntry(operation: "fleet", devices: population.count, seed: seed), path: path)
@@ -84,13 +94,16 @@ extension SimulatedFleet {
     func appendToJournal(_ entry: JournalEntry, path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw JournalError(description: "cannot write the simulated fleet's journal \(path)")
+        let line = try encoder.encode(entry) + Data("\n".utf8)
+        try journalWriteLock.withLock {
+            guard let handle = FileHandle(forWritingAtPath: path) else {
+                throw JournalError(description: "cannot write the simulated fleet's journal \(path)")
+            }
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: line)
+            try handle.synchronize()
         }
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: try encoder.encode(entry) + Data("\n".utf8))
-        try handle.synchronize()
     }
 }
 

@@ -14,6 +14,9 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
     let clock: any RolloutClock
     let draw: SeededDraw
     private let lock = NSLock()
+    /// Serializes journal appends: two jobs created at once (steps of different rollouts run concurrently) would
+    /// otherwise both write at the same end offset, and one entry would overwrite the other.
+    let journalWriteLock = NSLock()
     private var jobs: [String: SimulatedJob] = [:]
     private var jobOrder: [String] = []
     private var callCounts: [String: Int] = [:]

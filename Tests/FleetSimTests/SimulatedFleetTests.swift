@@ -133,6 +133,53 @@ import Testing
         #expect(throws: SimulatedFleet.JournalError.self) { try wrongSeed.attachJournal(path: path) }
     }
 
+    /// A process killed while appending leaves a line cut short: the next process drops it before appending, so the
+    /// entries it writes are not glued to the broken line and lost with it at the following restart.
+    @Test func aLineCutShortByAKillIsDroppedBeforeTheNextAppend() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let clock = VirtualClock(start: start)
+        let first = SimulatedFleet(devices: 100, seed: 2, scenario: SimulationScenario(), clock: clock)
+        try first.attachJournal(path: path)
+        let devices = try await first.inventory(FleetSelection()).deviceIds
+        try await first.createJob(request("job-1", devices: devices))
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"operation\":\"create\",\"jobId\":\"job-".utf8))  // killed mid-write
+        try handle.close()
+
+        let second = SimulatedFleet(devices: 100, seed: 2, scenario: SimulationScenario(), clock: clock)
+        try second.attachJournal(path: path)
+        try await second.createJob(request("job-2", devices: devices))
+        let third = SimulatedFleet(devices: 100, seed: 2, scenario: SimulationScenario(), clock: clock)
+        try third.attachJournal(path: path)
+        #expect(try await third.jobProgress(jobId: "job-1").total == devices.count)
+        #expect(try await third.jobProgress(jobId: "job-2").total == devices.count, "job-2 survived the broken line")
+    }
+
+    /// Jobs of different rollouts are created concurrently (the driver steps several at once): every creation is in
+    /// the journal, none overwritten by another written at the same moment.
+    @Test func concurrentCreationsAreAllJournalled() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let clock = VirtualClock(start: start)
+        let fleet = SimulatedFleet(devices: 100, seed: 2, scenario: SimulationScenario(), clock: clock)
+        try fleet.attachJournal(path: path)
+        let devices = try await fleet.inventory(FleetSelection()).deviceIds
+        let jobs = (0..<32).map { "job-\($0)" }
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            for job in jobs {
+                tasks.addTask { try await fleet.createJob(self.request(job, devices: devices)) }
+            }
+            try await tasks.waitForAll()
+        }
+        let restarted = SimulatedFleet(devices: 100, seed: 2, scenario: SimulationScenario(), clock: clock)
+        try restarted.attachJournal(path: path)
+        for job in jobs {
+            #expect(try await restarted.jobProgress(jobId: job).total == devices.count, "\(job) is in the journal")
+        }
+    }
+
     /// A job adopted after a restart is not journalled again, so a later restart rebuilds it as first created
     /// (a second entry with a later instant would make its progress go backwards).
     @Test func anAdoptedJobIsJournalledOnceAndRestoredAsFirstCreated() async throws {

@@ -125,9 +125,14 @@ import Testing
         let allCompleted = await worker.log.wait(seconds: 240) { objects in
             completedBefore.union(WorkerProcess.rollouts(inPhase: "completed", objects)).count == 5
         }
-        #expect(allCompleted, "every rollout completes after the restart")
         let rollouts = try await status(restartedServer)
-        #expect(rollouts.count == 5 && rollouts.allSatisfy { $0["phase"] as? String == "completed" })
+        let unfinished = rollouts.filter { $0["phase"] as? String != "completed" }
+        let unfinishedText = unfinished.map { rollout in
+            ["id", "phase", "waiting", "dueAt", "note"].map { "\($0)=\(rollout[$0] ?? "-")" }.joined(separator: " ")
+        }
+        let failure = "unfinished: \(unfinishedText); last log lines: \(worker.log.all.suffix(8))"
+        #expect(allCompleted, "every rollout completes after the restart; \(failure)")
+        #expect(rollouts.count == 5 && unfinished.isEmpty)
         _ = server
         #expect(worker.terminate() == 0, "SIGTERM stops the worker gracefully")
 

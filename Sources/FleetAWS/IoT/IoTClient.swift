@@ -79,23 +79,21 @@ package struct IoTClient: Sendable {
                                                      operation: "DeleteThingGroup")
     }
 
+    /// The body of AddThingToThingGroup and RemoveThingFromThingGroup.
+    private struct GroupMembership: Encodable {
+        var thingGroupName: String
+        var thingName: String
+    }
+
     package func addThingToThingGroup(thing: String, group: String) async throws {
-        struct Body: Encodable {
-            var thingGroupName: String
-            var thingName: String
-        }
         let _: EmptyResponse = try await client.json("PUT", "/thing-groups/addThingToThingGroup",
-                                                     body: Body(thingGroupName: group, thingName: thing),
+                                                     body: GroupMembership(thingGroupName: group, thingName: thing),
                                                      operation: "AddThingToThingGroup")
     }
 
     package func removeThingFromThingGroup(thing: String, group: String) async throws {
-        struct Body: Encodable {
-            var thingGroupName: String
-            var thingName: String
-        }
         let _: EmptyResponse = try await client.json("PUT", "/thing-groups/removeThingFromThingGroup",
-                                                     body: Body(thingGroupName: group, thingName: thing),
+                                                     body: GroupMembership(thingGroupName: group, thingName: thing),
                                                      operation: "RemoveThingFromThingGroup")
     }
 
