@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "StoreSQLiteTests", dependencies: ["StoreSQLite", "Engine", "RolloutCore"]),
         .testTarget(name: "FleetSimTests", dependencies: ["FleetSim", "Engine", "RolloutCore"]),
         // Also tests HTTPTransport and HTTPAdapters: they share its loopback servers and moto support.
-        .testTarget(name: "FleetAWSTests", dependencies: ["FleetAWS", "HTTPTransport", "HTTPAdapters", "Engine",
+        .testTarget(name: "FleetAWSTests", dependencies: ["FleetAWS", "FleetSim", "HTTPTransport", "HTTPAdapters", "Engine",
                                                          "RolloutCore", "RolloutText", "StoreSQLite"],
                     exclude: ["Support/moto_device_layer.py", "Support/boto3_call.py", "Support/botocore_sign.py",
                               "Support/fake_metadata_server.py", "Support/lost_answer_proxy.py"]),

@@ -53,6 +53,7 @@ final class SimulatedJob: @unchecked Sendable {
         let installMin = Float(scenario.installSecondsMin)
         let installSpan = Float(scenario.installSecondsMax - scenario.installSecondsMin)
         let checkIn = Float(scenario.checkInDelayMaxSeconds)
+        let scripted = Self.scriptedOutcomes(scenario.scripted, stage: request.stage, targets: targets)
         for (position, target) in targets.enumerated() {
             let device = Int(target)
             guard population.online[device] else {
@@ -96,6 +97,10 @@ final class SimulatedJob: @unchecked Sendable {
                 let retriesLeftForKind = outcome == .failed ? settings.retriesOnFailure : settings.retriesOnTimeout
                 if outcome == .succeeded || outcome == .rejected || attempt >= retriesLeftForKind { break }
             }
+            if let script = scripted[position] {
+                (outcome, time) = Self.play(script, start: start, install: installMin, timeout: timeout)
+                if outcome == .neverStarts { start = .infinity }
+            }
             starts[position] = start
             finishes[position] = time
             outcomes[position] = outcome
@@ -104,6 +109,31 @@ final class SimulatedJob: @unchecked Sendable {
         self.finishes = finishes
         self.outcomes = outcomes
         rebuildIndexes(hardware: population.hardware, hardwareCount: population.hardwareNames.count)
+    }
+
+    /// Position in `targets` → scripted outcome, for the first devices by name of a job of `stage`.
+    static func scriptedOutcomes(_ rules: [ScriptedOutcome], stage: String, targets: [Int32]) -> [Int: ScriptedOutcome.Outcome] {
+        var result: [Int: ScriptedOutcome.Outcome] = [:]
+        let matching = rules.filter { $0.stage == stage }
+        guard !matching.isEmpty else { return result }
+        // Device names are zero-padded numbers, so sorting by index sorts by name.
+        let byName = targets.indices.sorted { targets[$0] < targets[$1] }
+        for rule in matching {
+            for position in byName.prefix(rule.first) where result[position] == nil { result[position] = rule.outcome }
+        }
+        return result
+    }
+
+    /// A scripted device: when it ends and how, once it has started at `start`.
+    static func play(_ script: ScriptedOutcome.Outcome, start: Float, install: Float,
+                     timeout: Float) -> (Outcome, Float) {
+        switch script {
+        case .succeeded: return (.succeeded, start + install)
+        case .failed: return (.failed, start + install / 2)
+        case .timedOut: return (.timedOut, start + timeout)
+        case .rejected: return (.rejected, start + 5)
+        case .neverStarts: return (.neverStarts, .infinity)
+        }
     }
 
     private func rebuildIndexes(hardware: [UInt8], hardwareCount: Int) {

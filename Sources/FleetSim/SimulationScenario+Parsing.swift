@@ -19,7 +19,7 @@ extension SimulationScenario {
         var scenario = SimulationScenario()
         guard let root else { return scenario }
         let keys = ["devices", "hardware", "currentFirmware", "offlinePercent", "checkInDelayMax", "install",
-                    "outcomes", "health", "api", "groups", "rings"]
+                    "outcomes", "health", "api", "groups", "rings", "scripted"]
         guard let map = reader.mapping(root, "", allowed: keys) else { throw PlanError(issues: reader.issues) }
         if let node = map["devices"], let count = reader.integer(node, "devices", range: 1...devicesMax) {
             scenario.devices = count
@@ -132,6 +132,29 @@ extension SimulationScenario {
         }
         if let node = map["rings"] {
             scenario.rings = reader.integer(node, "rings", range: 1...RingLayout.countMax) ?? 0
+        }
+        if let node = map["scripted"], let items = reader.sequence(node, "scripted") {
+            for (index, item) in items.prefix(64).enumerated() {
+                let field = "scripted[\(index)]"
+                guard let rule = reader.mapping(item, field, allowed: ["stage", "first", "outcome"]) else { continue }
+                let stage = rule["stage"].flatMap { reader.nonEmptyString($0, "\(field).stage") }
+                let first = rule["first"].flatMap { reader.integer($0, "\(field).first", range: 0...devicesMax) }
+                var outcome: ScriptedOutcome.Outcome?
+                if let value = rule["outcome"] {
+                    outcome = reader.nonEmptyString(value, "\(field).outcome").flatMap(ScriptedOutcome.Outcome.init)
+                    if outcome == nil {
+                        reader.report(value, "\(field).outcome", "expected one of "
+                                      + ScriptedOutcome.Outcome.allCases.map(\.rawValue).joined(separator: ", "))
+                    }
+                }
+                guard let stage, let first, let outcome else {
+                    if rule["stage"] == nil || rule["first"] == nil || rule["outcome"] == nil {
+                        reader.report(item, field, "expected stage, first and outcome")
+                    }
+                    continue
+                }
+                scenario.scripted.append(ScriptedOutcome(stage: stage, first: first, outcome: outcome))
+            }
         }
         if !reader.issues.isEmpty { throw PlanError(issues: reader.issues) }
         return scenario

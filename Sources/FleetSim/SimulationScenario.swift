@@ -26,6 +26,10 @@ package struct SimulationScenario: Equatable, Sendable {
     /// Rings the fleet was split into by `rollout rings sync` (0: none): `<fleet>-ring-NN`, each device in the ring
     /// its name hashes to.
     package var rings: Int = 0
+    /// Outcomes scripted by position: the first devices of a stage's job (by name) end as the script says, whatever
+    /// the statistical rules draw. The same script replayed on moto's device layer proves the rehearsal decides as
+    /// AWS does (the parity test).
+    package var scripted: [ScriptedOutcome] = []
 
     package init(devices: Int = 1000, hardware: [(name: String, weight: Double)] = [("A", 60), ("B", 30), ("C", 10)],
                 currentFirmware: String? = nil, offlinePercent: Double = 0, checkInDelayMaxSeconds: Int = 600,
@@ -53,12 +57,31 @@ package struct SimulationScenario: Equatable, Sendable {
             && left.installSecondsMin == right.installSecondsMin && left.installSecondsMax == right.installSecondsMax
             && left.outcomes == right.outcomes && left.health == right.health
             && left.throttlePercent == right.throttlePercent && left.serverErrorPercent == right.serverErrorPercent
-            && left.groups == right.groups && left.rings == right.rings
+            && left.groups == right.groups && left.rings == right.rings && left.scripted == right.scripted
     }
 
     /// The rule for a device of `hardware` installing `firmware`.
     func outcome(firmware: String, hardware: String) -> OutcomeRule? {
         outcomes.first { ($0.firmware == nil || $0.firmware == firmware) && ($0.hardware == nil || $0.hardware == hardware) }
+    }
+}
+
+/// "The first 2 devices of wave-1's job (sorted by name) fail".
+package struct ScriptedOutcome: Equatable, Sendable {
+    package enum Outcome: String, Sendable, CaseIterable {
+        case succeeded, failed, timedOut, rejected, neverStarts
+    }
+
+    /// The stage whose job it applies to (`rollback` for the rollback job).
+    package var stage: String
+    package var first: Int
+    package var outcome: Outcome
+
+    package init(stage: String, first: Int, outcome: Outcome) {
+        precondition(first >= 0, "a count of devices")
+        self.stage = stage
+        self.first = first
+        self.outcome = outcome
     }
 }
 

@@ -42,4 +42,18 @@ import Testing
         #expect(throws: PlanError.self) { try SimulationScenario.parse("install: {min: 10m, max: 1m}", file: "s.yaml") }
         #expect(throws: PlanError.self) { try SimulationScenario.parse("hardware: {A: 0}", file: "s.yaml") }
     }
+
+    @Test func scriptedOutcomesAreParsedAndCheckedByField() throws {
+        let scenario = try SimulationScenario.parse("scripted:\n  - {stage: wave-2, first: 2, outcome: failed}\n",
+                                                    file: "s.yaml")
+        #expect(scenario.scripted == [ScriptedOutcome(stage: "wave-2", first: 2, outcome: .failed)])
+        do {
+            _ = try SimulationScenario.parse("scripted:\n  - {stage: wave-2, first: 2, outcome: exploded}\n  - {stage: x}\n",
+                                             file: "s.yaml")
+            Issue.record("a bad script was accepted")
+        } catch {
+            #expect(error.issues.map(\.field) == ["scripted[0].outcome", "scripted[1]"])
+            #expect(error.issues.first?.message.contains("succeeded, failed, timedOut, rejected, neverStarts") == true)
+        }
+    }
 }
