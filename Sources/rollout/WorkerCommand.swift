@@ -131,7 +131,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let engine = RolloutEngine(store: store, fleet: parts.fleet, metricSource: parts.metrics, notifier: parts.notifier,
                                    clock: clock, configuration: EngineConfiguration(pollIntervalSeconds: pollInterval),
                                    logger: Logger(label: "rollout.engine"))
-        let worker = RolloutWorker(engine: engine, store: store, clock: clock,
+        let worker = RolloutWorker(engine: engine, clock: clock,
                                    configuration: RolloutWorker.Configuration(webhooks: webhooks.map(WebhookTarget.init)),
                                    logger: logger)
         let resumed = try await worker.resumeAll()
