@@ -57,6 +57,7 @@ let package = Package(
         ], resources: [.embedInCode("Resources/openapi.json")]),
         .executableTarget(name: "rollout", dependencies: [
             "RolloutCore", "RolloutText", "Engine", "StoreSQLite", "FleetSim", "FleetAWS", "HTTPAdapters", "StatusAPI",
+            "HTTPTransport",  // the request type `bench --sigv4` signs
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

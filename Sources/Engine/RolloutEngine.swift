@@ -8,6 +8,9 @@ import RolloutText
 ///
 /// A crash anywhere is harmless: state lives in the store, effects are idempotent, and `step` picks up whatever
 /// is still pending. One engine per store (the store's lock enforces it).
+///
+/// The engine runs on a thread of its own (`DedicatedThreadExecutor`), not on Swift's cooperative pool: its store
+/// calls block (an fsync per commit on the worker's store), and the pool's threads serve the HTTP API.
 package actor RolloutEngine {
     package nonisolated let store: any RolloutStore
     /// Every committed transition is published here; steps start from it (no other copy of a rollout is kept).
@@ -24,7 +27,13 @@ package actor RolloutEngine {
     /// What the engine keeps of a rollout besides its state (which lives in the read model): the cohorts read once
     /// and its own polling schedule.
     var working: [String: Working] = [:]
-    var counters = EngineCounters()
+    /// Read from any thread (`statistics`): `/metrics` never waits for the engine, which may be in a database call.
+    nonisolated let counters = Locked(EngineCounters())
+    nonisolated let executor = DedicatedThreadExecutor(name: "rollout-engine")
+
+    package nonisolated var unownedExecutor: UnownedSerialExecutor {
+        executor.asUnownedSerialExecutor()
+    }
 
     struct Working {
         var cohorts: CohortAssignment?
@@ -113,7 +122,8 @@ package actor RolloutEngine {
         return try store.rollout(id: rolloutId)?.state
     }
 
-    package var statistics: EngineCounters { counters }
+    /// The work counters, readable without waiting for the engine.
+    package nonisolated var statistics: EngineCounters { counters.current }
 
     // MARK: the step
 
@@ -179,7 +189,7 @@ package actor RolloutEngine {
             try finishEffect(rolloutId: rolloutId, key: record.key, status: .skipped)
             return true
         }
-        counters.effectsAttempted += 1
+        counters.withLock { $0.effectsAttempted += 1 }
         do {
             let outcome = try await perform(record.effect, runtime: &runtime)
             try crash(.afterEffect(rolloutId: rolloutId, key: record.key))
@@ -193,7 +203,7 @@ package actor RolloutEngine {
         } catch let error as StoreError {
             throw error
         } catch {
-            counters.effectErrors += 1
+            counters.withLock { $0.effectErrors += 1 }
             try handleEffectFailure(pending, error: error, runtime: &runtime)
         }
         return true
@@ -214,7 +224,7 @@ package actor RolloutEngine {
         case .createJob(let index):
             let request = try jobRequest(forStage: index, runtime: &runtime)
             try await fleet.createJob(request)
-            counters.jobsCreated += 1
+            counters.withLock { $0.jobsCreated += 1 }
             return EffectOutcome(event: .jobCreated(stage: index))
         case .cancelJob(let stage, let jobId, let reason):
             try await fleet.cancelJob(jobId: jobId, reason: reason, force: plan.job.cancelForce)
@@ -231,7 +241,7 @@ package actor RolloutEngine {
             try await fleet.createJob(JobRequest(rolloutId: state.rolloutId, jobId: rollback.jobId, stage: "rollback",
                                                  targets: .devices(devices), document: document, settings: plan.job,
                                                  aws: plan.aws))
-            counters.jobsCreated += 1
+            counters.withLock { $0.jobsCreated += 1 }
             return EffectOutcome(event: .rollbackJobCreated(devices: devices.count))
         case .listRollbackStragglers(let jobId):
             let others = Set(ExecutionStatus.allCases).subtracting([.succeeded])
@@ -424,7 +434,7 @@ package actor RolloutEngine {
                               lastError: message)
         readModel.effectDeferred(rolloutId: rolloutId, retry: EffectRetry(
             key: key, attempts: tries, nextAttemptAt: next, lastError: message, waitingFor: wait.waitingFor))
-        counters.capacityWaits += 1
+        counters.withLock { $0.capacityWaits += 1 }
         // Said once when the wait starts; later tries only at debug level (a wait may last hours).
         logger.log(level: tries == 1 ? .notice : .debug, "effect waits for fleet capacity", metadata: [
             "rollout": "\(rolloutId)", "effect": "\(key)", "try": "\(tries)", "waitingFor": "\(wait.waitingFor)",
@@ -482,7 +492,7 @@ package actor RolloutEngine {
         }
         if let next = runtime.nextPollAt, next > now { return false }
         runtime.nextPollAt = now.addingTimeInterval(Self.calculatePollInterval(state, configuration: configuration))
-        counters.polls += 1
+        counters.withLock { $0.polls += 1 }
         let event: RolloutEvent
         do {
             if state.phase == .rollingBack, let rollback = state.rollback {
@@ -498,7 +508,7 @@ package actor RolloutEngine {
                 event = .progressObserved(stage: index, progress: progress, metrics: metrics)
             }
         } catch {
-            counters.pollErrors += 1
+            counters.withLock { $0.pollErrors += 1 }
             logger.warning("poll failed", metadata: [
                 "rollout": "\(state.rolloutId)", "error": "\(CredentialRedaction.text("\(error)"))",
             ])
@@ -537,8 +547,10 @@ package actor RolloutEngine {
         let event = storeCommit.event.event
         try store.commit(storeCommit)
         readModel.committed(storeCommit)
-        counters.commits += 1
-        for verdict in storeCommit.verdicts { counters.verdicts[verdict.evaluation.verdict, default: 0] += 1 }
+        counters.withLock { counters in
+            counters.commits += 1
+            for verdict in storeCommit.verdicts { counters.verdicts[verdict.evaluation.verdict, default: 0] += 1 }
+        }
         runtime.rollout.state = after
         if let cohorts = storeCommit.cohorts { runtime.cohorts = cohorts }
         if after.phase != before.phase || after.pause != before.pause || event.isCommand
@@ -620,18 +632,4 @@ package struct CommandRejected: Error, Sendable, CustomStringConvertible {
     package var reason: String
 
     package var description: String { reason }
-}
-
-/// Work counters, for `/metrics` and `rollout bench`.
-package struct EngineCounters: Sendable {
-    package var commits = 0
-    package var polls = 0
-    package var pollErrors = 0
-    package var effectsAttempted = 0
-    package var effectErrors = 0
-    package var jobsCreated = 0
-    /// Effect attempts that found a fleet quota used up and were deferred to wait for capacity.
-    package var capacityWaits = 0
-    /// Gate verdicts recorded (changes of verdict), by verdict.
-    package var verdicts: [Verdict: Int] = [:]
 }

@@ -82,7 +82,7 @@ package struct SimulatedMetricSource: MetricSource {
         self.clock = clock
     }
 
-    package func read(_ gate: MetricGate, rolloutId: String, stage: String) async -> MetricReading {
+    package nonisolated(nonsending) func read(_ gate: MetricGate, rolloutId: String, stage: String) async -> MetricReading {
         let document = fleet.healthDocument(rolloutId: rolloutId, at: clock.now())
         // The document is already a JSON value: resolve the pointer on it directly (no encode/decode per poll).
         switch JSONPointer.number(at: gate.pointer, in: document) {

@@ -48,7 +48,7 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
 
     // MARK: Fleet
 
-    package func inventory(_ selection: FleetSelection) async throws -> DeviceInventory {
+    package nonisolated(nonsending) func inventory(_ selection: FleetSelection) async throws -> DeviceInventory {
         try apiCall("ListThingsInThingGroup", selection.thingGroup ?? "fleet")
         for attribute in selection.selector.keys where attribute != "hardwareRevision" {
             throw FleetError.permanent("simulated devices have the attribute hardwareRevision only; "
@@ -72,7 +72,7 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
     static let jobTargetsMax = 100
 
     /// The scenario's ring set (`rings: N`): `<fleet>-ring-NN`, each device in the ring its name hashes to.
-    package func ringMembership(fleetGroup: String) async throws -> RingMembership? {
+    package nonisolated(nonsending) func ringMembership(fleetGroup: String) async throws -> RingMembership? {
         try apiCall("ListThingGroups", fleetGroup)
         guard scenario.rings > 0 else { return nil }
         let names = (0..<scenario.rings).map { RingLayout.groupName(fleetGroup: fleetGroup, index: $0, count: scenario.rings) }
@@ -94,7 +94,7 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         return members
     }
 
-    package func groupMembers(_ group: String) async throws -> [String] {
+    package nonisolated(nonsending) func groupMembers(_ group: String) async throws -> [String] {
         try apiCall("ListThingsInThingGroup", group)
         if let cached = lock.withLock({ groupCache[group] }) { return cached }
         guard let size = scenario.groups[group] else {
@@ -111,7 +111,7 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         return members
     }
 
-    package func stageArtifact(_ artifact: ArtifactRequest) async throws -> StagedArtifact {
+    package nonisolated(nonsending) func stageArtifact(_ artifact: ArtifactRequest) async throws -> StagedArtifact {
         try apiCall("PutObject", artifact.version)
         let digest: String
         let size: Int64
@@ -142,7 +142,7 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         return StagedArtifact(version: artifact.version, url: url, sha256Hex: digest, sizeBytes: size, signatureBase64: nil)
     }
 
-    package func createJob(_ request: JobRequest) async throws {
+    package nonisolated(nonsending) func createJob(_ request: JobRequest) async throws {
         try apiCall("CreateJob", request.jobId)
         let targets: [Int32]
         switch request.targets {
@@ -229,13 +229,13 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         job.cancel(at: at, force: force, population: population)
     }
 
-    package func jobProgress(jobId: String) async throws -> JobProgress {
+    package nonisolated(nonsending) func jobProgress(jobId: String) async throws -> JobProgress {
         try apiCall("DescribeJob", jobId)
         guard let job = lock.withLock({ jobs[jobId] }) else { throw FleetError.notFound("job \(jobId)") }
         return job.progress(at: clock.now())
     }
 
-    package func devices(jobId: String, statuses: Set<ExecutionStatus>) async throws -> [String] {
+    package nonisolated(nonsending) func devices(jobId: String, statuses: Set<ExecutionStatus>) async throws -> [String] {
         try apiCall("ListJobExecutionsForJob", jobId)
         guard let job = lock.withLock({ jobs[jobId] }) else { throw FleetError.notFound("job \(jobId)") }
         let now = clock.now()
@@ -246,7 +246,7 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         return result
     }
 
-    package func devicesThatMayHoldFirmware(jobId: String) async throws -> [String] {
+    package nonisolated(nonsending) func devicesThatMayHoldFirmware(jobId: String) async throws -> [String] {
         try apiCall("ListJobExecutionsForJob", jobId)
         guard let job = lock.withLock({ jobs[jobId] }) else { throw FleetError.notFound("job \(jobId)") }
         let now = clock.now()
@@ -257,7 +257,7 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         return result
     }
 
-    package func cancelJob(jobId: String, reason: String, force: Bool) async throws {
+    package nonisolated(nonsending) func cancelJob(jobId: String, reason: String, force: Bool) async throws {
         try apiCall("CancelJob", jobId)
         guard let job = lock.withLock({ jobs[jobId] }) else { throw FleetError.notFound("job \(jobId)") }
         let now = clock.now()
@@ -269,13 +269,13 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         }
     }
 
-    package func cleanUp(rolloutId: String, jobId: String) async throws {
+    package nonisolated(nonsending) func cleanUp(rolloutId: String, jobId: String) async throws {
         try apiCall("DeleteThingGroup", jobId)
         _ = lock.withLock { cleanedUp.insert(jobId) }
     }
 
     /// The simulated fleet keeps no temporary groups: nothing is ever left behind.
-    package func temporaryResources(rolloutId: String, jobId: String) async throws -> [String] {
+    package nonisolated(nonsending) func temporaryResources(rolloutId: String, jobId: String) async throws -> [String] {
         []
     }
 

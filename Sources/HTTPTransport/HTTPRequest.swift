@@ -113,8 +113,7 @@ package struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictiona
     /// The first value of `name` (case-insensitive).
     package subscript(name: String) -> String? {
         get {
-            let lowered = name.lowercased()
-            return fields.first { $0.name.lowercased() == lowered }?.value
+            fields.first { Self.sameName($0.name, name) }?.value
         }
         set {
             remove(name)
@@ -123,8 +122,7 @@ package struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictiona
     }
 
     package func values(_ name: String) -> [String] {
-        let lowered = name.lowercased()
-        return fields.filter { $0.name.lowercased() == lowered }.map(\.value)
+        fields.filter { Self.sameName($0.name, name) }.map(\.value)
     }
 
     package mutating func add(_ name: String, _ value: String) {
@@ -132,8 +130,18 @@ package struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictiona
     }
 
     package mutating func remove(_ name: String) {
-        let lowered = name.lowercased()
-        fields.removeAll { $0.name.lowercased() == lowered }
+        fields.removeAll { Self.sameName($0.name, name) }
+    }
+
+    /// Header names compared ignoring ASCII case (names are ASCII tokens), without lowercasing copies: the signer
+    /// looks headers up on every request.
+    static func sameName(_ left: String, _ right: String) -> Bool {
+        left.utf8.count == right.utf8.count && left.utf8.elementsEqual(right.utf8) { asciiLower($0) == asciiLower($1) }
+    }
+
+    @inline(__always)
+    static func asciiLower(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
     }
 
     package func contains(_ name: String) -> Bool {

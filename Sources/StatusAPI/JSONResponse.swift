@@ -27,6 +27,12 @@ enum JSONResponse {
         return JSONStringRedaction.apply(to: data)
     }
 
+    /// An encoded JSON body (from `body(_:)`, kept by a `ResponseCache`): sent as it is, without a copy.
+    static func bytes(_ body: ByteBuffer, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                 body: ResponseBody(byteBuffer: body))
+    }
+
     static func text(_ text: String, contentType: String, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: contentType],
                  body: ResponseBody(byteBuffer: ByteBuffer(string: text)))

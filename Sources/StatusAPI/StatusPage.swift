@@ -14,6 +14,11 @@ enum StatusPage {
     }
 
     static func render(rollouts: [StoredRollout], refreshSeconds: Int, now: Date) -> String {
+        render(sections: rollouts.map(section), refreshSeconds: refreshSeconds, now: now)
+    }
+
+    /// The page around each rollout's `section` (made ahead, so the API can reuse those of unchanged rollouts).
+    static func render(sections: [String], refreshSeconds: Int, now: Date) -> String {
         var html = """
             <!DOCTYPE html>
             <html lang="en">
@@ -36,16 +41,16 @@ enum StatusPage {
             </head>
             <body>
             <h1>rollout status</h1>
-            <p class="muted">\(rollouts.count) rollout\(rollouts.count == 1 ? "" : "s") · \
+            <p class="muted">\(sections.count) rollout\(sections.count == 1 ? "" : "s") · \
             rendered \(HTMLText.escape(timestamp(now))) · refreshes every \(refreshSeconds) s · \
             <a href="/v1/rollouts">JSON</a> · <a href="/metrics">metrics</a> · <a href="/openapi.json">API</a></p>
 
             """
-        if rollouts.isEmpty {
+        if sections.isEmpty {
             html += "<p>No rollouts yet. Submit a plan with <code>POST /v1/rollouts</code>.</p>\n"
         }
-        for rollout in rollouts {
-            html += section(rollout)
+        for section in sections {
+            html += section
         }
         html += "</body>\n</html>\n"
         return html

@@ -5,12 +5,37 @@ import RolloutCore
 
 /// The handlers of every route. They only await the service (its methods are async and cheap), so nothing here
 /// blocks Hummingbird's event loops.
+///
+/// Read bodies are kept under the read model's revisions (`ResponseCache`): a detail, a list entry or a page section
+/// is encoded once per change of its rollout, and a whole list or page once per change of any; an unchanged
+/// answer is the same bytes again, without a copy.
 struct StatusRoutes: Sendable {
     let service: any RolloutService
     let configuration: StatusServerConfiguration
     /// Resolved once: the configured directories, canonical (validated to exist by the configuration).
     let artifactPolicy: ArtifactPolicy
-    let detailCache = ResponseCache()
+    /// `GET /v1/rollouts/{id}` bodies, by rollout id and revision.
+    let detailBodies = ResponseCache<String, UInt64, ByteBuffer>()
+    /// One rollout's summary as the list writes it, by rollout id and revision.
+    let summaryBodies = ResponseCache<String, UInt64, ByteBuffer>()
+    /// Whole `GET /v1/rollouts` bodies, by filter and the read model's revision.
+    let listBodies = ResponseCache<ListFilter, UInt64, ByteBuffer>(entriesMax: 64)
+    /// One rollout's section of the status page, by rollout id and revision.
+    let pageSections = ResponseCache<String, UInt64, String>()
+    /// The status page, by the read model's revision and the second it shows as "rendered".
+    let pages = ResponseCache<Int, PageVersion, ByteBuffer>(entriesMax: 1)
+    /// `/metrics` bodies, by the numbers they show.
+    let metricsBodies = ResponseCache<Int, WorkerMetrics, ByteBuffer>(entriesMax: 1)
+
+    struct ListFilter: Hashable, Sendable {
+        var phase: RolloutPhase?
+        var limit: Int
+    }
+
+    struct PageVersion: Equatable, Sendable {
+        var revision: UInt64
+        var second: Int64
+    }
 
     static let listLimitDefault = 100
     static let listLimitMax = 1000
@@ -51,15 +76,32 @@ struct StatusRoutes: Sendable {
     }
 
     func metrics() async throws -> Response {
-        JSONResponse.text(PrometheusExposition.render(await service.metrics()), contentType: PrometheusExposition.contentType)
+        let metrics = await service.metrics()
+        let body = metricsBodies.value(for: 0, version: metrics) { ByteBuffer(string: PrometheusExposition.render(metrics)) }
+        return Response(status: .ok, headers: [.contentType: PrometheusExposition.contentType],
+                        body: ResponseBody(byteBuffer: body))
     }
 
     func statusPage() async throws -> Response {
-        let rollouts = try await service.rollouts(phase: nil, limit: configuration.pageRolloutsMax)
-        let html = StatusPage.render(rollouts: rollouts, refreshSeconds: configuration.pageRefreshSeconds, now: Date())
-        var response = JSONResponse.text(html, contentType: StatusPage.contentType)
-        response.headers[.cacheControl] = "no-store"
-        return response
+        let now = Date()
+        // The page shows when it was rendered, to the second: the same second and revision give the same page.
+        let second = Int64(now.timeIntervalSince1970.rounded(.down))
+        let version = service.readRevision().map { PageVersion(revision: $0, second: second) }
+        if let version, let page = pages.cached(0, version: version) { return Self.page(page) }
+        let items = try await service.listing(phase: nil, limit: configuration.pageRolloutsMax)
+        let sections = items.map { item in
+            guard item.revision != 0 else { return StatusPage.section(item.rollout) }
+            return pageSections.value(for: item.rollout.id, version: item.revision) { StatusPage.section(item.rollout) }
+        }
+        let page = ByteBuffer(string: StatusPage.render(sections: sections, refreshSeconds: configuration.pageRefreshSeconds,
+                                                        now: now))
+        if let version { pages.keep(page, for: 0, version: version) }
+        return Self.page(page)
+    }
+
+    static func page(_ body: ByteBuffer) -> Response {
+        Response(status: .ok, headers: [.contentType: StatusPage.contentType, .cacheControl: "no-store"],
+                 body: ResponseBody(byteBuffer: body))
     }
 
     // MARK: reads
@@ -76,22 +118,41 @@ struct StatusRoutes: Sendable {
         }
         let limit = try Self.integer(query["limit"], name: "limit", default: Self.listLimitDefault,
                                      range: 1...Self.listLimitMax)
-        let rollouts = try await service.rollouts(phase: phase, limit: limit)
-        return JSONResponse.make(["rollouts": rollouts.prefix(limit).map(RolloutSummary.init)])
+        let filter = ListFilter(phase: phase, limit: limit)
+        // Read before the listing: a change after this makes the next request build the list again.
+        let revision = service.readRevision()
+        if let revision, let body = listBodies.cached(filter, version: revision) { return JSONResponse.bytes(body) }
+        let items = try await service.listing(phase: phase, limit: limit).prefix(limit)
+        // `{"rollouts":[…]}` from each rollout's summary, encoded once per change of that rollout: the same bytes as
+        // encoding the whole list (compact JSON nests documents unchanged).
+        var body = ByteBuffer()
+        body.writeString(#"{"rollouts":["#)
+        for (index, item) in items.enumerated() {
+            let encode = { JSONResponse.body(RolloutSummary(item.rollout)).map { ByteBuffer(bytes: $0) } }
+            guard let summary = item.revision == 0 ? encode() : summaryBodies.value(for: item.rollout.id,
+                                                                                  version: item.revision, make: encode) else {
+                return JSONResponse.make(["rollouts": items.map { RolloutSummary($0.rollout) }])  // answers the error
+            }
+            if index > 0 { body.writeString(",") }
+            body.writeImmutableBuffer(summary)
+        }
+        body.writeString("]}")
+        if let revision { listBodies.keep(body, for: filter, version: revision) }
+        return JSONResponse.bytes(body)
     }
 
     func detail(_ id: String) async throws -> Response {
-        guard let detail = try await service.rollout(id: id) else { throw APIError.notFound("no rollout \(id)") }
-        // Everything the document shows changes with one of these.
-        let version = "\(detail.rollout.state.eventCount)/\(detail.pendingEffects)/\(detail.verdicts.count)/"
-            + "\(detail.nextWakeAt?.timeIntervalSince1970 ?? -1)"
-        guard let body = detailCache.body(for: id, version: version, encode: {
-            JSONResponse.body(RolloutDetailDocument(detail))
-        }) else {
-            return JSONResponse.make(RolloutDetailDocument(detail))
+        if let revision = service.revision(ofRollout: id), revision != 0,
+           let body = detailBodies.cached(id, version: revision) {
+            return JSONResponse.bytes(body)
         }
-        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        guard let detail = try await service.rollout(id: id) else { throw APIError.notFound("no rollout \(id)") }
+        let encode = { JSONResponse.body(RolloutDetailDocument(detail)).map { ByteBuffer(bytes: $0) } }
+        guard let body = detail.revision == 0 ? encode() : detailBodies.value(for: id, version: detail.revision,
+                                                                              make: encode) else {
+            return JSONResponse.make(RolloutDetailDocument(detail))  // answers the error
+        }
+        return JSONResponse.bytes(body)
     }
 
     func events(_ request: Request, id: String) async throws -> Response {

@@ -100,10 +100,11 @@ final class SQLiteConnection {
     /// never fails half-way on a lock upgrade); commits when it returns, rolls back when it throws.
     func immediateTransaction<T>(_ body: () throws -> T) throws -> T {
         precondition(isAutocommit, "transactions do not nest")
-        try execute("BEGIN IMMEDIATE")
+        // Cached statements rather than `execute`, which parses the SQL again on every commit.
+        try withStatement("BEGIN IMMEDIATE") { try $0.run() }
         do {
             let result = try body()
-            try execute("COMMIT")
+            try withStatement("COMMIT") { try $0.run() }
             return result
         } catch {
             if !isAutocommit {
@@ -112,6 +113,11 @@ final class SQLiteConnection {
             }
             throw error
         }
+    }
+
+    /// Closing will not copy the write-ahead log into the database file: for a database about to be deleted.
+    func skipCheckpointOnClose() {
+        rollout_sqlite3_no_checkpoint_on_close(handle, 1)
     }
 
     /// Rows changed by the last INSERT, UPDATE or DELETE.

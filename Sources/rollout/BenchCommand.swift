@@ -3,15 +3,18 @@ import FleetSim
 import Foundation
 import RolloutCore
 
-/// One measured simulation (what `simulate --resources` prints for `bench`).
+/// One measured simulation: what `simulate --resources` reports, plus the process as measured from outside.
 struct BenchSample: Codable {
     var devices: Int
     var outcome: String
+    /// Inside the process, from the start of `simulate` to its report.
     var wallSeconds: Double
     var events: Int
     var eventsPerSecond: Double
     var virtualSeconds: Double
     var peakMemoryBytes: Int
+    /// From spawn to exit (process start and exit included), as the floor is measured; nil inside `simulate`.
+    var processSeconds: Double?
 
     init(report: SimulationReport, wallSeconds: Double) {
         devices = report.devices
@@ -22,6 +25,13 @@ struct BenchSample: Codable {
         virtualSeconds = report.virtualSeconds
         peakMemoryBytes = ResourceUsage.peakResidentBytes()
     }
+}
+
+/// The floor of one fleet size: `sim-floor.c` on the same number of devices, in the same run.
+struct BenchFloorSample: Codable {
+    var devices: Int
+    var seconds: Double
+    var peakMemoryBytes: Int
 }
 
 enum ResourceUsage {
@@ -36,33 +46,48 @@ enum ResourceUsage {
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure full simulations (canary + 3 waves with bakes) at several fleet sizes.",
+        abstract: "Measure rehearsals, the HTTP API, a worker's start, commits and SigV4, each beside its floor.",
         discussion: """
-            Each size runs in its own process (so peak memory is its own) on a temporary SQLite database, through the
-            same engine as `simulate`. Build with `-c release` for meaningful numbers.
+            Every figure is printed beside a floor measured in the same run: a program doing only the irreducible work
+            (sim-floor.c compiled with gcc, nginx serving the same bytes, a raw SQLite loop of the same transactions,
+            sqlite3 reading the same rows, botocore signing the same request). A floor whose tool is missing is
+            reported as not available. Simulations run in their own process each (peak memory is their own) on a
+            temporary SQLite database, through the same engine as `simulate`. Build with `-c release`.
             """
     )
 
     @Option(help: "Comma-separated fleet sizes.")
     var sizes: String = "10000,100000,1000000"
 
-    @Option(help: "Runs per size; the report shows the fastest and the median.")
-    var repeats: Int = 1
+    @Option(help: "Runs per measure; the report shows the best and the median.")
+    var repeats: Int = 3
 
-    @Option(help: "text or json.")
+    @Option(help: "text or json (simulations only).")
     var output: OutputFormat = .text
 
-    @Flag(help: "Measure GET /v1/rollouts/{id} with wrk while a worker runs --rollouts simulated rollouts.")
+    @Flag(help: "Measure the HTTP API (detail, list, metrics, status page) with wrk while a worker runs --rollouts rollouts.")
     var api = false
 
     @Flag(help: "Measure a worker's start (resume) with --rollouts unfinished rollouts in its database.")
     var resume = false
 
-    @Option(help: "Rollouts for --api (default 100) or --resume (default 10000).")
+    @Flag(help: "Measure transitions committed per second by the engine on the worker's store (synchronous=FULL).")
+    var commits = false
+
+    @Flag(help: "Measure SigV4 signatures per second.")
+    var sigv4 = false
+
+    @Flag(help: "Everything: simulations, --api, --resume, --commits and --sigv4.")
+    var all = false
+
+    @Option(help: "Rollouts for --api (default 100), --resume (default 10000) or --commits (default 100).")
     var rollouts: Int?
 
-    @Option(help: "Seconds of load for --api.")
+    @Option(help: "Seconds of load per measure for --api, --commits and --sigv4.")
     var seconds: Int = 10
+
+    @Option(help: "sim-floor.c, the floor of a rehearsal (compiled with gcc at bench time).")
+    var simFloor: String = "../shared/perf/sim-floor.c"
 
     static let benchPlan = """
         name: bench-canary-3-waves
@@ -99,52 +124,112 @@ struct BenchCommand: AsyncParsableCommand {
         try Self.benchPlan.write(toFile: planPath, atomically: true, encoding: .utf8)
         try Data(repeating: 0x5a, count: 4096).write(to: URL(fileURLWithPath: directory + "/firmware.bin"))
         let executable = Bundle.main.executablePath ?? URL(fileURLWithPath: CommandLine.arguments[0]).path
-        if api {
+        let only = api || resume || commits || sigv4
+        if all || !only { try benchSimulations(executable: executable, plan: planPath, directory: directory) }
+        if all || api {
             try await benchAPI(executable: executable, directory: directory, rollouts: rollouts ?? 100, seconds: seconds)
-            return
         }
-        if resume {
-            try await benchResume(executable: executable, directory: directory, rollouts: rollouts ?? 10_000)
-            return
+        if all || resume { try await benchResume(executable: executable, directory: directory, rollouts: rollouts ?? 10_000) }
+        if all || commits { try await benchCommits(directory: directory, rollouts: rollouts ?? 100, seconds: seconds) }
+        if all || sigv4 { try benchSigV4(directory: directory, seconds: seconds) }
+    }
+
+    // MARK: simulations
+
+    func benchSimulations(executable: String, plan: String, directory: String) throws {
+        let floorProgram: Result<String, BenchFloor.Unavailable>
+        do {
+            floorProgram = .success(try BenchFloor.compileSimFloor(source: simFloor, directory: directory))
+        } catch {
+            floorProgram = .failure(error)
         }
         var results: [[BenchSample]] = []
+        var floors: [[BenchFloorSample]] = []
         for size in sizes.split(separator: ",").compactMap({ Int($0) }) {
             var samples: [BenchSample] = []
+            var floorSamples: [BenchFloorSample] = []
+            // Interleaved, so both see the same load on a shared machine.
             for _ in 0..<repeats {
-                samples.append(try runSample(executable: executable, plan: planPath, devices: size, directory: directory))
+                samples.append(try runSample(executable: executable, plan: plan, devices: size, directory: directory))
+                if case .success(let program) = floorProgram {
+                    let run = try MeasuredProcess.run(program, ["\(size)", "exact"], scratchDirectory: directory)
+                    floorSamples.append(BenchFloorSample(devices: size, seconds: run.wallSeconds,
+                                                         peakMemoryBytes: run.peakResidentBytes))
+                }
             }
             results.append(samples)
-            if output == .text {
-                let sorted = samples.sorted { $0.wallSeconds < $1.wallSeconds }
-                let best = sorted[0], median = sorted[sorted.count / 2]
-                print("\(String(size).padding(toLength: 8, withPad: " ", startingAt: 0)) devices: "
-                      + "\(String(format: "%.3f", best.wallSeconds)) s wall (median \(String(format: "%.3f", median.wallSeconds)) s), "
-                      + "\(best.events) events, \(Int(best.eventsPerSecond)) events/s, "
-                      + "peak \(best.peakMemoryBytes / 1_048_576) MiB, \(DurationWords.format(best.virtualSeconds)) virtual, "
-                      + "\(best.outcome)")
-            }
+            floors.append(floorSamples)
+            if output == .text { printSimulation(size: size, samples: samples, floors: floorSamples, floorProgram: floorProgram) }
         }
-        if output == .json { try Console.printJSON(results) }
+        if output == .json {
+            struct Report: Encodable {
+                var samples: [[BenchSample]]
+                var floors: [[BenchFloorSample]]
+                var floorUnavailable: String?
+            }
+            var unavailable: String?
+            if case .failure(let error) = floorProgram { unavailable = error.description }
+            try Console.printJSON(Report(samples: results, floors: floors, floorUnavailable: unavailable))
+        }
+    }
+
+    func printSimulation(size: Int, samples: [BenchSample], floors: [BenchFloorSample],
+                         floorProgram: Result<String, BenchFloor.Unavailable>) {
+        let sorted = samples.sorted { ($0.processSeconds ?? 0) < ($1.processSeconds ?? 0) }
+        let best = sorted[0], median = sorted[sorted.count / 2]
+        let process = best.processSeconds ?? best.wallSeconds
+        var line = "rehearsal \(String(size).padding(toLength: 8, withPad: " ", startingAt: 0)) devices: "
+            + "\(BenchText.seconds(process)) (median \(BenchText.seconds(median.processSeconds ?? median.wallSeconds)); "
+            + "\(BenchText.seconds(best.wallSeconds)) inside), peak \(BenchText.mebibytes(best.peakMemoryBytes)), "
+            + "\(best.events) events, \(DurationWords.format(best.virtualSeconds)) virtual, \(best.outcome)"
+        switch floorProgram {
+        case .success:
+            let floor = floors.sorted { $0.seconds < $1.seconds }
+            if let fastest = floor.first {
+                line += "\n    floor sim-floor.c: \(BenchText.seconds(fastest.seconds)) "
+                    + "(median \(BenchText.seconds(floor[floor.count / 2].seconds))), "
+                    + "peak \(BenchText.mebibytes(fastest.peakMemoryBytes)) → \(BenchText.ratio(process / fastest.seconds)) the floor"
+            }
+        case .failure(let reason):
+            line += "\n    floor sim-floor.c: not available (\(reason))"
+        }
+        print(line)
     }
 
     func runSample(executable: String, plan: String, devices: Int, directory: String) throws -> BenchSample {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["simulate", plan, "--devices", "\(devices)", "--seed", "1", "--start", "2026-01-05T00:00:00Z",
-                             "--output", "json", "--resources", "--db", directory + "/bench-\(devices).db"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        for suffix in ["", "-wal", "-shm", ".lock"] {
-            try? FileManager.default.removeItem(atPath: directory + "/bench-\(devices).db" + suffix)
-        }
+        // No --db: each run rehearses as `simulate` does by default, on a temporary database of its own that it
+        // removes with everything beside it. (A database kept between repeats, without its `.simfleet` journal
+        // removed, made later repeats replay the first one's jobs.)
+        let run = try MeasuredProcess.run(executable, [
+            "simulate", plan, "--devices", "\(devices)", "--seed", "1", "--start", "2026-01-05T00:00:00Z",
+            "--output", "json", "--resources",
+        ], scratchDirectory: directory)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        guard let sample = try? decoder.decode(BenchSample.self, from: data) else {
-            throw ValidationError("simulation of \(devices) devices failed (exit \(process.terminationStatus))")
+        guard var sample = try? decoder.decode(BenchSample.self, from: run.output) else {
+            throw ValidationError("simulation of \(devices) devices failed (exit \(run.status))")
         }
+        sample.processSeconds = run.wallSeconds
+        sample.peakMemoryBytes = run.peakResidentBytes
         return sample
+    }
+}
+
+/// Numbers as the bench prints them.
+enum BenchText {
+    static func seconds(_ value: Double) -> String {
+        value < 1 ? String(format: "%.0f ms", value * 1000) : String(format: "%.2f s", value)
+    }
+
+    static func mebibytes(_ bytes: Int) -> String {
+        "\(bytes / 1_048_576) MiB"
+    }
+
+    static func rate(_ value: Double) -> String {
+        value >= 10_000 ? String(format: "%.1fk", value / 1000) : String(format: "%.0f", value)
+    }
+
+    static func ratio(_ value: Double) -> String {
+        String(format: "%.2f×", value)
     }
 }

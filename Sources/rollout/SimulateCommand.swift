@@ -62,6 +62,7 @@ struct SimulateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let wallStart = Date()
+        MallocTuning.mapLargeBlocks()
         let loaded = try LoadedPlan.load(plan)
         let simulationScenario = try ScenarioLoading.load(scenario)
         let deviceCount = devices ?? simulationScenario.devices

@@ -36,7 +36,9 @@ struct SimulationSession {
     }
 
     func close() {
-        if temporaryDatabase { SimulationSession.removeDatabase(at: databasePath) }
+        guard temporaryDatabase else { return }
+        store.closeForDeletion()
+        SimulationSession.removeDatabase(at: databasePath)
     }
 
     static func removeDatabase(at path: String) {

@@ -92,7 +92,9 @@ struct WorkerCommand: AsyncParsableCommand {
         guard timeScale >= 1 && timeScale <= 1_000_000 else { throw ValidationError("--time-scale must be 1…1000000") }
         guard fleet == .sim || timeScale == 1 else { throw ValidationError("--time-scale only applies to --fleet sim") }
         guard pollInterval >= 0.1 && pollInterval <= 3600 else { throw ValidationError("--poll-interval must be 0.1…3600") }
-        guard (1...SimulationScenario.devicesMax).contains(devices) else { throw ValidationError("--devices must be 1…1000000") }
+        guard (1...SimulationScenario.devicesMax).contains(devices) else {
+            throw ValidationError("--devices must be 1…\(SimulationScenario.devicesMax)")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level `\(logLevel)`") }
         _ = try ListenAddress(listen)
         for webhook in webhooks where !(webhook.hasPrefix("http://") || webhook.hasPrefix("https://")) {
@@ -131,7 +133,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let engine = RolloutEngine(store: store, fleet: parts.fleet, metricSource: parts.metrics, notifier: parts.notifier,
                                    clock: clock, configuration: EngineConfiguration(pollIntervalSeconds: pollInterval),
                                    logger: Logger(label: "rollout.engine"))
-        let worker = RolloutWorker(engine: engine, store: store, clock: clock,
+        let worker = RolloutWorker(engine: engine, clock: clock,
                                    configuration: RolloutWorker.Configuration(webhooks: webhooks.map(WebhookTarget.init)),
                                    logger: logger)
         let resumed = try await worker.resumeAll()

@@ -142,7 +142,7 @@ import Testing
             #expect(record.at.timeIntervalSince(previous.at) >= 300,
                     "a routine observation \(record.at.timeIntervalSince(previous.at)) s after the last change")
         }
-        let polls = await run.engine.statistics.polls
+        let polls = run.engine.statistics.polls
         #expect(polls > routine + 5, "most polls (\(polls)) changed only counters and were not committed")
     }
 }

@@ -38,7 +38,7 @@ import Testing
                                        metricSource: SimulatedMetricSource(fleet: fleet, clock: clock),
                                        notifier: notifier, clock: clock,
                                        configuration: EngineConfiguration(pollIntervalSeconds: 120), logger: silentLogger)
-            worker = RolloutWorker(engine: engine, store: store, clock: clock,
+            worker = RolloutWorker(engine: engine, clock: clock,
                                    configuration: RolloutWorker.Configuration(webhooks: webhooks),
                                    logger: silentLogger)
             if start { self.start() }

@@ -28,7 +28,7 @@ final class WorkerHarness: Sendable {
                                    notifier: notifier ?? RecordingNotifier(), clock: clock,
                                    configuration: EngineConfiguration(pollIntervalSeconds: 300),
                                    logger: logger)
-        let worker = RolloutWorker(engine: engine, store: store, clock: clock,
+        let worker = RolloutWorker(engine: engine, clock: clock,
                                    configuration: RolloutWorker.Configuration(),
                                    logger: logger)
         try await worker.resumeAll()

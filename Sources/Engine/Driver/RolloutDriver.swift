@@ -55,6 +55,10 @@ package actor RolloutDriver {
     }
 
     package nonisolated let engine: RolloutEngine
+    /// The engine's thread: a step and the scheduling around it never cross threads (each crossing is a thread wake).
+    package nonisolated var unownedExecutor: UnownedSerialExecutor {
+        engine.unownedExecutor
+    }
     let clock: any RolloutClock
     let configuration: Configuration
     let policy: Policy
@@ -67,7 +71,8 @@ package actor RolloutDriver {
     private var released: [String: Result<StepOutcome, any Error>] = [:]
     private var stopping = false
     private var running = false
-    private var stepErrors = 0
+    /// Read from any thread (`stepErrorCount`), for `/metrics`.
+    private nonisolated let stepErrors = Locked(0)
     private var timer: (deadline: Date, task: Task<Void, Never>)?
     private let signals: AsyncStream<Signal>
     private let signalSink: AsyncStream<Signal>.Continuation
@@ -91,13 +96,21 @@ package actor RolloutDriver {
 
     /// Steps `rolloutId` at `at` (default: now), or earlier if it is already due earlier.
     package func wake(_ rolloutId: String, at: Date? = nil) {
+        wake([rolloutId], at: at)
+    }
+
+    /// Steps each of `rolloutIds` at `at` (default: now), or earlier if already due earlier: one call for a worker's
+    /// start, however many rollouts it resumes.
+    package func wake(_ rolloutIds: [String], at: Date? = nil) {
         let at = at ?? clock.now()
-        released[rolloutId] = nil
-        if inFlight.contains(rolloutId) {
-            wakeWhileInFlight[rolloutId] = min(at, wakeWhileInFlight[rolloutId] ?? at)
-        } else {
-            let existing = queue.wakeAt(of: rolloutId)
-            reschedule(rolloutId, at: min(at, existing ?? at))
+        for rolloutId in rolloutIds {
+            released[rolloutId] = nil
+            if inFlight.contains(rolloutId) {
+                wakeWhileInFlight[rolloutId] = min(at, wakeWhileInFlight[rolloutId] ?? at)
+            } else {
+                let existing = queue.wakeAt(of: rolloutId)
+                reschedule(rolloutId, at: min(at, existing ?? at))
+            }
         }
         signalSink.yield(.poke)
     }
@@ -113,7 +126,7 @@ package actor RolloutDriver {
         queue.wakeAt(of: rolloutId)
     }
 
-    package var stepErrorCount: Int { stepErrors }
+    package nonisolated var stepErrorCount: Int { stepErrors.current }
 
     // MARK: running
 
@@ -218,11 +231,11 @@ package actor RolloutDriver {
                 reschedule(id, at: [at, requested].compactMap { $0 }.min())
             }
         case .failure(let error) where configuration.stepErrorEndsDrive:
-            stepErrors += 1
+            stepErrors.withLock { $0 += 1 }
             released[id] = .failure(error)
             reschedule(id, at: nil)
         case .failure(let error):
-            stepErrors += 1
+            stepErrors.withLock { $0 += 1 }
             logger.error("step failed; will retry", metadata: ["rollout": "\(id)", "error": "\(error)"])
             try? await engine.reload(id)
             reschedule(id, at: clock.now().addingTimeInterval(configuration.stepErrorBackoffSeconds))

@@ -6,49 +6,53 @@ import RolloutCore
 /// Every verb is idempotent: the engine may call it again after a crash with the same arguments,
 /// and the second call must succeed without doing the work twice (deterministic job ids, content-addressed keys).
 /// Errors thrown are `FleetError`, so the engine can tell retryable from permanent failures.
+///
+/// The verbs are `nonisolated(nonsending)`: an implementation that declares them so (the simulated fleet, whose calls
+/// take microseconds) runs on the engine's own thread, without a hop to the cooperative pool and back per call;
+/// one that does not (AWS: network calls) runs on the pool, as any async function.
 package protocol Fleet: Sendable {
     /// `sim` or `aws`; shown to users and stored with the rollout.
     var kind: String { get }
 
     /// Every device of `selection` that the rollout may target (selector and exclusions applied), in a stable order.
-    func inventory(_ selection: FleetSelection) async throws -> DeviceInventory
+    nonisolated(nonsending) func inventory(_ selection: FleetSelection) async throws -> DeviceInventory
 
     /// The ids of the members of an existing thing group.
-    func groupMembers(_ group: String) async throws -> [String]
+    nonisolated(nonsending) func groupMembers(_ group: String) async throws -> [String]
 
     /// The fleet's ring set (`<group>-ring-NN` groups made by `rollout rings sync`) and each member's ring, or nil
     /// when the fleet has none.
-    func ringMembership(fleetGroup: String) async throws -> RingMembership?
+    nonisolated(nonsending) func ringMembership(fleetGroup: String) async throws -> RingMembership?
 
     /// Makes a firmware image available to devices (uploads it to its content-addressed key); returns where it is
     /// and its digest. Skips the upload when an object with the same SHA-256 is already there.
-    func stageArtifact(_ artifact: ArtifactRequest) async throws -> StagedArtifact
+    nonisolated(nonsending) func stageArtifact(_ artifact: ArtifactRequest) async throws -> StagedArtifact
 
     /// Creates the job for a stage. If a job with `request.jobId` already exists and matches, adopts it;
     /// if it exists and differs, throws `FleetError.conflict`.
-    func createJob(_ request: JobRequest) async throws
+    nonisolated(nonsending) func createJob(_ request: JobRequest) async throws
 
     /// Execution counts of a job (O(1) on AWS: `DescribeJob.jobProcessDetails`).
-    func jobProgress(jobId: String) async throws -> JobProgress
+    nonisolated(nonsending) func jobProgress(jobId: String) async throws -> JobProgress
 
     /// The devices whose execution of `jobId` has one of `statuses` (paginated on AWS).
-    func devices(jobId: String, statuses: Set<ExecutionStatus>) async throws -> [String]
+    nonisolated(nonsending) func devices(jobId: String, statuses: Set<ExecutionStatus>) async throws -> [String]
 
     /// The rollback set of a stage's job: devices whose execution succeeded, is in progress, timed out (a device
     /// that went silent mid-install may have written the image), or was cancelled after it started (a forced
     /// cancel stops a device mid-install: it may hold a half-written image). On AWS: SUCCEEDED, IN_PROGRESS,
     /// TIMED_OUT, and CANCELED executions with a `startedAt`. The same set whether the cancel was forced or not.
-    func devicesThatMayHoldFirmware(jobId: String) async throws -> [String]
+    nonisolated(nonsending) func devicesThatMayHoldFirmware(jobId: String) async throws -> [String]
 
     /// Cancels a job; cancelling a job that is already cancelled or completed succeeds.
-    func cancelJob(jobId: String, reason: String, force: Bool) async throws
+    nonisolated(nonsending) func cancelJob(jobId: String, reason: String, force: Bool) async throws
 
     /// Removes what the rollout created for a stage beyond the job itself (temporary thing groups). Idempotent.
-    func cleanUp(rolloutId: String, jobId: String) async throws
+    nonisolated(nonsending) func cleanUp(rolloutId: String, jobId: String) async throws
 
     /// What `cleanUp` would remove for a job, as names people recognise (`thing group rollout-…`): for
     /// `rollout cleanup`, which lists and removes what older versions left behind. Read-only.
-    func temporaryResources(rolloutId: String, jobId: String) async throws -> [String]
+    nonisolated(nonsending) func temporaryResources(rolloutId: String, jobId: String) async throws -> [String]
 
     /// Calls, throttled answers and budget use per API since start, for `/metrics` (empty when the fleet keeps
     /// no budget).

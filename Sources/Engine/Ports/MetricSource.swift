@@ -4,7 +4,8 @@ import RolloutCore
 /// Reads external metrics for metric gates: HTTP JSON in production, the simulated fleet's health in simulation.
 package protocol MetricSource: Sendable {
     /// The gate's value, or the reason it could not be read. Never throws: an unreadable metric is evidence too.
-    func read(_ gate: MetricGate, rolloutId: String, stage: String) async -> MetricReading
+    /// `nonisolated(nonsending)`: see `Fleet` (the simulated source answers on the engine's thread).
+    nonisolated(nonsending) func read(_ gate: MetricGate, rolloutId: String, stage: String) async -> MetricReading
 }
 
 /// Sends rollout notifications to webhooks.

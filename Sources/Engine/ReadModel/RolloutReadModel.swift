@@ -30,6 +30,8 @@ package final class RolloutReadModel: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [String: Entry] = [:]
     private var revisionCounter: UInt64 = 0
+    /// `tally()` as of `revisionCounter`: `/metrics` asks on every scrape, the rollouts change far less often.
+    private var tallied: (revision: UInt64, tally: Tally)?
     private var waiters: [String: [(id: UInt64, predicate: @Sendable (Entry) -> Bool,
                                     continuation: CheckedContinuation<Entry?, Never>)]] = [:]
     private var waiterCounter: UInt64 = 0
@@ -56,6 +58,14 @@ package final class RolloutReadModel: @unchecked Sendable {
             }
             return Entry(rollout: rollout, verdicts: nil, pendingEffectKeys: pendingEffectKeys, nextWakeAt: nil,
                          revision: 0)
+        }
+    }
+
+    /// Adds a rollout read from the store unless it is held already (a step may have loaded a newer state first).
+    package func loadIfAbsent(_ rollout: StoredRollout, pendingEffectKeys: Set<String>) {
+        update(rollout.id) { entry in
+            guard entry == nil else { return nil }
+            return Entry(rollout: rollout, verdicts: nil, pendingEffectKeys: pendingEffectKeys, nextWakeAt: nil, revision: 0)
         }
     }
 
@@ -148,11 +158,30 @@ package final class RolloutReadModel: @unchecked Sendable {
         lock.withLock { entries[id]?.rollout }
     }
 
+    /// The latest revision given to any entry: it changes whenever anything a reader sees changes, so what a reader
+    /// derives from the whole model (a list, a page) stays valid while it does not.
+    package var revision: UInt64 {
+        lock.withLock { revisionCounter }
+    }
+
+    /// The revision of one rollout's entry (nil: not held).
+    package func revision(of id: String) -> UInt64? {
+        lock.withLock { entries[id]?.revision }
+    }
+
     /// Rollouts newest first, optionally only those whose display phase is `phase`.
     package func rollouts(phase: RolloutPhase?, limit: Int) -> [StoredRollout] {
-        var matching = lock.withLock { entries.values.map(\.rollout) }
-        if let phase { matching = matching.filter { $0.state.displayPhase == phase } }
-        matching.sort { $0.state.createdAt != $1.state.createdAt ? $0.state.createdAt > $1.state.createdAt : $0.id > $1.id }
+        listing(phase: phase, limit: limit).map(\.rollout)
+    }
+
+    /// Entries newest first, optionally only those whose display phase is `phase`.
+    package func listing(phase: RolloutPhase?, limit: Int) -> [Entry] {
+        var matching = lock.withLock { Array(entries.values) }
+        if let phase { matching = matching.filter { $0.rollout.state.displayPhase == phase } }
+        matching.sort {
+            let left = $0.rollout.state.createdAt, right = $1.rollout.state.createdAt
+            return left != right ? left > right : $0.rollout.id > $1.rollout.id
+        }
         return Array(matching.prefix(max(0, limit)))
     }
 
@@ -176,17 +205,24 @@ package final class RolloutReadModel: @unchecked Sendable {
     }
 
     /// Counts for `/metrics`, over every rollout held.
-    package func tally() -> (phases: [RolloutPhase: Int], stages: [StageStatus: Int], pendingEffects: Int) {
+    package struct Tally: Sendable, Equatable {
+        package var phases: [RolloutPhase: Int] = [:]
+        package var stages: [StageStatus: Int] = [:]
+        package var pendingEffects = 0
+    }
+
+    /// Counts for `/metrics`, over every rollout held; counted again only after a change.
+    package func tally() -> Tally {
         lock.withLock {
-            var phases: [RolloutPhase: Int] = [:]
-            var stages: [StageStatus: Int] = [:]
-            var pending = 0
+            if let tallied, tallied.revision == revisionCounter { return tallied.tally }
+            var tally = Tally()
             for entry in entries.values {
-                phases[entry.rollout.state.displayPhase, default: 0] += 1
-                for stage in entry.rollout.state.stages { stages[stage.status, default: 0] += 1 }
-                pending += entry.pendingEffectKeys.count
+                tally.phases[entry.rollout.state.displayPhase, default: 0] += 1
+                for stage in entry.rollout.state.stages { tally.stages[stage.status, default: 0] += 1 }
+                tally.pendingEffects += entry.pendingEffectKeys.count
             }
-            return (phases, stages, pending)
+            tallied = (revisionCounter, tally)
+            return tally
         }
     }
 

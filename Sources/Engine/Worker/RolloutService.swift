@@ -19,6 +19,25 @@ package protocol RolloutService: Sendable {
     func metrics() async -> WorkerMetrics
     /// True once the database is open, migrated, and unfinished rollouts are scheduled.
     func isReady() async -> Bool
+
+    /// The read model's revision: it changes whenever anything a reader may see changes. Nil when the service keeps
+    /// no revisions: then readers must not reuse what they derived from an earlier answer.
+    func readRevision() -> UInt64?
+    /// The read model's revision of one rollout (`RolloutDetail.revision`); nil when unknown or not kept.
+    func revision(ofRollout id: String) -> UInt64?
+    /// `rollouts(phase:limit:)` with each rollout's revision (0: not kept).
+    func listing(phase: RolloutPhase?, limit: Int) async throws -> [RolloutListItem]
+}
+
+/// A rollout as a list shows it, with the read model's revision of it (0: not versioned, never cached).
+package struct RolloutListItem: Sendable {
+    package var rollout: StoredRollout
+    package var revision: UInt64
+
+    package init(rollout: StoredRollout, revision: UInt64) {
+        self.rollout = rollout
+        self.revision = revision
+    }
 }
 
 /// A rollout with everything a status view shows.
@@ -28,7 +47,8 @@ package struct RolloutDetail: Sendable {
     package var pendingEffects: Int
     /// When the worker will next look at it (nil: waiting for a person, or finished).
     package var nextWakeAt: Date?
-    /// The read model's revision of this rollout: anything derived from the detail may be cached under it.
+    /// The read model's revision of this rollout: anything derived from the detail may be cached under it
+    /// (0: not versioned, never cached).
     package var revision: UInt64
     /// Pending effects whose last attempt failed and that will be tried again (one waiting for a job slot among
     /// them), by key.
@@ -45,8 +65,8 @@ package struct RolloutDetail: Sendable {
     }
 }
 
-/// Counters for `/metrics`.
-package struct WorkerMetrics: Sendable {
+/// Counters for `/metrics`. Equatable: a scrape whose numbers did not change is answered with the same body.
+package struct WorkerMetrics: Sendable, Equatable {
     package var rolloutsByPhase: [RolloutPhase: Int]
     /// Stages by status, over all known rollouts.
     package var stagesByStatus: [StageStatus: Int]
@@ -78,5 +98,14 @@ extension RolloutService {
     /// Services that cannot resolve paths against a client directory ignore it.
     package func submit(planSource: String, fileName: String, baseDirectory: String?) async throws -> SubmitResult {
         try await submit(planSource: planSource, fileName: fileName)
+    }
+
+    /// Services without a read model keep no revisions.
+    package func readRevision() -> UInt64? { nil }
+
+    package func revision(ofRollout id: String) -> UInt64? { nil }
+
+    package func listing(phase: RolloutPhase?, limit: Int) async throws -> [RolloutListItem] {
+        try await rollouts(phase: phase, limit: limit).map { RolloutListItem(rollout: $0, revision: 0) }
     }
 }

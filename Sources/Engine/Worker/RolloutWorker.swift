@@ -6,6 +6,10 @@ import RolloutCore
 /// `RolloutDriver` (each rollout stepped on its own, at most `stepsInFlightMax` at once), and answers the API from
 /// the engine's read model.
 ///
+/// It is ready as soon as the unfinished rollouts are scheduled; the read model fills right after (decoding every
+/// plan and state of 10,000 rollouts takes far longer than finding which to resume). Reads that need every rollout
+/// (the list, the page, `/metrics`) wait for it; a rollout's detail is loaded on demand meanwhile.
+///
 /// `run()` returns after `stop()` once the steps in flight are finished and persisted (graceful shutdown);
 /// a SIGKILL at any instant loses nothing, because every step is persisted before the next one starts.
 package actor RolloutWorker: RolloutService {
@@ -31,17 +35,19 @@ package actor RolloutWorker: RolloutService {
 
     package let engine: RolloutEngine
     package let driver: RolloutDriver
-    let store: any RolloutStore
     let clock: any RolloutClock
     let configuration: Configuration
     let logger: Logger
-    private var ready = false
+    /// Read from any thread: the API's reads never wait for the worker's actor.
+    private nonisolated let ready = Locked(false)
+    /// Open once the read model holds every stored rollout (or failed to: then reads come from the store).
+    private nonisolated let filled = Latch()
+    private nonisolated let fillFailed = Locked(false)
     private let startedAt: Date
 
-    package init(engine: RolloutEngine, store: any RolloutStore, clock: any RolloutClock,
-                configuration: Configuration = Configuration(), logger: Logger = Logger(label: "rollout.worker")) {
+    package init(engine: RolloutEngine, clock: any RolloutClock, configuration: Configuration = Configuration(),
+                logger: Logger = Logger(label: "rollout.worker")) {
         self.engine = engine
-        self.store = store
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
@@ -53,24 +59,32 @@ package actor RolloutWorker: RolloutService {
                                     policy: RolloutDriver.keepGoing, logger: logger)
     }
 
-    /// Loads every rollout into the read model and schedules the unfinished ones for an immediate step.
-    /// Returns how many were resumed.
+    /// Schedules the unfinished rollouts for an immediate step (the worker is then ready), and starts filling the read
+    /// model with every stored rollout. Returns how many were resumed.
     @discardableResult
     package func resumeAll() async throws -> Int {
-        let pending = try store.pendingEffectKeys()
-        for rollout in try store.rollouts(phases: nil, limit: configuration.rolloutsMax) {
-            engine.readModel.load(rollout, pendingEffectKeys: pending[rollout.id] ?? [])
+        let active = try await engine.activeRolloutIds()
+        await driver.wake(active)
+        ready.withLock { $0 = true }
+        logger.info("worker ready", metadata: ["resumed": "\(active.count)"])
+        let (engine, filled, fillFailed, logger) = (self.engine, self.filled, self.fillFailed, self.logger)
+        let rolloutsMax = configuration.rolloutsMax
+        Task {
+            do {
+                try await engine.fillReadModel(rolloutsMax: rolloutsMax)
+                logger.info("read model loaded", metadata: ["known": "\(engine.readModel.count)"])
+            } catch {
+                fillFailed.withLock { $0 = true }
+                logger.error("cannot load the read model; reads come from the database", metadata: ["error": "\(error)"])
+            }
+            filled.open()
         }
-        let active = try store.activeRolloutIds()
-        for id in active { await driver.wake(id) }
-        ready = true
-        logger.info("worker ready", metadata: ["resumed": "\(active.count)", "known": "\(engine.readModel.count)"])
         return active.count
     }
 
     /// Runs until `stop()`.
     package func run() async {
-        if !ready {
+        if !ready.current {
             do { try await resumeAll() } catch {
                 logger.critical("cannot resume rollouts", metadata: ["error": "\(error)"])
                 return
@@ -109,32 +123,51 @@ package actor RolloutWorker: RolloutService {
         return state
     }
 
-    package func rollouts(phase: RolloutPhase?, limit: Int) async throws -> [StoredRollout] {
+    // Reads: nonisolated, so they never queue behind the worker's actor; the read model answers them, and what only
+    // the store knows is read on the engine's thread.
+
+    package nonisolated func rollouts(phase: RolloutPhase?, limit: Int) async throws -> [StoredRollout] {
+        try await listing(phase: phase, limit: limit).map(\.rollout)
+    }
+
+    package nonisolated func listing(phase: RolloutPhase?, limit: Int) async throws -> [RolloutListItem] {
         let limit = max(1, min(limit, 10_000))
-        guard ready else { return try store.rollouts(phases: phase.map { [$0] }, limit: limit) }
-        return engine.readModel.rollouts(phase: phase, limit: limit)
-    }
-
-    package func rollout(id: String) async throws -> RolloutDetail? {
-        if engine.readModel.entry(id) == nil {
-            guard try store.rollout(id: id) != nil else { return nil }
-            try await engine.reload(id)
+        if ready.current { await filled.wait() }
+        guard ready.current, !fillFailed.current else {
+            return try await engine.storedRollouts(phase: phase, limit: limit).map { RolloutListItem(rollout: $0, revision: 0) }
         }
-        return try engine.readModel.detail(id)
+        return engine.readModel.listing(phase: phase, limit: limit).map {
+            RolloutListItem(rollout: $0.rollout, revision: $0.revision)
+        }
     }
 
-    package func events(rolloutId: String, afterSequence: Int, limit: Int) async throws -> [RolloutEventRecord] {
-        try store.events(rolloutId: rolloutId, afterSequence: afterSequence, limit: max(1, min(limit, 1000)))
+    package nonisolated func rollout(id: String) async throws -> RolloutDetail? {
+        try await engine.detail(id)
     }
 
-    package func metrics() async -> WorkerMetrics {
+    package nonisolated func events(rolloutId: String, afterSequence: Int, limit: Int) async throws -> [RolloutEventRecord] {
+        try await engine.events(rolloutId: rolloutId, afterSequence: afterSequence, limit: max(1, min(limit, 1000)))
+    }
+
+    package nonisolated func metrics() async -> WorkerMetrics {
+        if ready.current { await filled.wait() }
         let tally = engine.readModel.tally()
-        let statistics = await engine.statistics
+        let statistics = engine.statistics
         return WorkerMetrics(rolloutsByPhase: tally.phases, stagesByStatus: tally.stages,
                              verdictsByKind: statistics.verdicts, engine: statistics,
-                             effectQueueDepth: tally.pendingEffects, stepErrors: await driver.stepErrorCount,
+                             effectQueueDepth: tally.pendingEffects, stepErrors: driver.stepErrorCount,
                              startedAt: startedAt, fleetAPIs: engine.fleet.apiUsage())
     }
 
-    package func isReady() async -> Bool { ready }
+    package nonisolated func isReady() async -> Bool { ready.current }
+
+    /// The read model's revision once it holds every rollout (before, answers come from the store or are partial:
+    /// nothing to reuse).
+    package nonisolated func readRevision() -> UInt64? {
+        filled.isOpen && !fillFailed.current ? engine.readModel.revision : nil
+    }
+
+    package nonisolated func revision(ofRollout id: String) -> UInt64? {
+        engine.readModel.revision(of: id)
+    }
 }

@@ -9,11 +9,11 @@ import HTTPTransport
 package struct SigV4Signer: Sendable {
     package static let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     package static let unsignedPayload = "UNSIGNED-PAYLOAD"
-    /// Headers never signed (hop-by-hop, or changed by proxies and clients), as in botocore.
-    static let unsignedHeaders: Set<String> = [
+    /// Headers never signed (hop-by-hop, or changed by proxies and clients), as in botocore; lowercase UTF-8.
+    static let unsignedHeaders: Set<[UInt8]> = Set([
         "authorization", "connection", "expect", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
         "trailer", "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id",
-    ]
+    ].map { Array($0.utf8) })
 
     package var service: String
     package var region: String
@@ -43,12 +43,13 @@ package struct SigV4Signer: Sendable {
         if isS3 {
             request.headers["X-Amz-Content-SHA256"] = hash
         }
-        let headers = canonicalHeaders(request)
-        let canonical = canonicalRequest(request, canonicalHeaders: headers, payloadHash: hash)
+        var canonical = SigV4Canonical(capacity: 512)
+        let signedHeaders = canonical.writeRequest(request, canonicalURI: canonicalURI(request), payloadHash: hash)
         let scope = credentialScope(stamp)
-        let signature = self.signature(canonicalRequest: canonical, timestamp: stamp, secret: credentials.secretAccessKey)
+        let signature = self.signature(canonicalRequest: canonical.bytes, timestamp: stamp, scope: scope,
+                                       secret: credentials.secretAccessKey)
         request.headers["Authorization"] =
-            "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope), SignedHeaders=\(headers.signed), Signature=\(signature)"
+            "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
     }
 
     /// A presigned (query-string) URL, e.g. for an S3 GET that a device or a test can fetch without credentials.
@@ -72,9 +73,10 @@ package struct SigV4Signer: Sendable {
             authItems.append(QueryItem("X-Amz-Security-Token", token))
         }
         presigned.query = request.query.filter { !$0.name.hasPrefix("X-Amz-") } + authItems
-        let headers = canonicalHeaders(presigned)
-        let canonical = canonicalRequest(presigned, canonicalHeaders: headers, payloadHash: SigV4Signer.unsignedPayload)
-        let signature = self.signature(canonicalRequest: canonical, timestamp: stamp, secret: credentials.secretAccessKey)
+        var canonical = SigV4Canonical(capacity: 512)
+        _ = canonical.writeRequest(presigned, canonicalURI: canonicalURI(presigned), payloadHash: SigV4Signer.unsignedPayload)
+        let signature = self.signature(canonicalRequest: canonical.bytes, timestamp: stamp, scope: scope,
+                                       secret: credentials.secretAccessKey)
         presigned.query.append(QueryItem("X-Amz-Signature", signature))
         return presigned.url
     }
@@ -89,44 +91,9 @@ package struct SigV4Signer: Sendable {
 
     /// `CanonicalQueryString`: every name and value encoded, pairs sorted by name then value (byte order).
     package static func canonicalQuery(_ items: [QueryItem]) -> String {
-        items.map { (URIEncoding.encode($0.name), URIEncoding.encode($0.value)) }
-            .sorted { lhs, rhs in
-                lhs.0 == rhs.0 ? Array(lhs.1.utf8).lexicographicallyPrecedes(Array(rhs.1.utf8))
-                    : Array(lhs.0.utf8).lexicographicallyPrecedes(Array(rhs.0.utf8))
-            }
-            .map { "\($0.0)=\($0.1)" }
-            .joined(separator: "&")
-    }
-
-    struct CanonicalHeaders {
-        var block: String
-        var signed: String
-    }
-
-    func canonicalHeaders(_ request: HTTPRequest) -> CanonicalHeaders {
-        var grouped: [String: [String]] = [:]
-        for field in request.headers {
-            let name = field.name.lowercased()
-            guard !SigV4Signer.unsignedHeaders.contains(name) else { continue }
-            grouped[name, default: []].append(SigV4Signer.trimAll(field.value))
-        }
-        if grouped["host"] == nil {
-            grouped["host"] = [request.hostHeader]
-        }
-        let names = grouped.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-        let block = names.map { "\($0):\(grouped[$0]!.joined(separator: ","))\n" }.joined()
-        return CanonicalHeaders(block: block, signed: names.joined(separator: ";"))
-    }
-
-    func canonicalRequest(_ request: HTTPRequest, canonicalHeaders: CanonicalHeaders, payloadHash: String) -> String {
-        [
-            request.method.uppercased(),
-            canonicalURI(request),
-            SigV4Signer.canonicalQuery(request.query),
-            canonicalHeaders.block,
-            canonicalHeaders.signed,
-            payloadHash,
-        ].joined(separator: "\n")
+        var canonical = SigV4Canonical(capacity: 128)
+        canonical.writeQuery(items)
+        return String(decoding: canonical.bytes, as: UTF8.self)
     }
 
     /// The canonical request `sign` would build (same headers as after signing, minus `Authorization`).
@@ -134,34 +101,34 @@ package struct SigV4Signer: Sendable {
         var request = signedRequest
         request.headers.remove("Authorization")
         let hash = request.headers["X-Amz-Content-SHA256"] ?? SigV4Signer.payloadHash(of: request.body)
-        return canonicalRequest(request, canonicalHeaders: canonicalHeaders(request), payloadHash: hash)
+        var canonical = SigV4Canonical(capacity: 512)
+        _ = canonical.writeRequest(request, canonicalURI: canonicalURI(request), payloadHash: hash)
+        return String(decoding: canonical.bytes, as: UTF8.self)
     }
 
     func credentialScope(_ timestamp: String) -> String {
         "\(timestamp.prefix(8))/\(region)/\(service)/aws4_request"
     }
 
-    func stringToSign(canonicalRequest: String, timestamp: String) -> String {
-        [
-            "AWS4-HMAC-SHA256",
-            timestamp,
-            credentialScope(timestamp),
-            SHA256Digest.hash(canonicalRequest).lowercaseHex,
-        ].joined(separator: "\n")
-    }
-
-    func signature(canonicalRequest: String, timestamp: String, secret: String) -> String {
-        let key = signingKey(secret: secret, day: String(timestamp.prefix(8)))
-        return HMACSHA256.authenticate(stringToSign(canonicalRequest: canonicalRequest, timestamp: timestamp),
-                                       key: key).lowercaseHex
+    /// Hex HMAC of the string to sign (`AWS4-HMAC-SHA256`, the instant, the scope, the canonical request's hash)
+    /// with the day's signing key.
+    func signature(canonicalRequest: [UInt8], timestamp: String, scope: String, secret: String) -> String {
+        var stringToSign: [UInt8] = []
+        stringToSign.reserveCapacity(160)
+        stringToSign += "AWS4-HMAC-SHA256\n".utf8
+        stringToSign += timestamp.utf8
+        stringToSign.append(UInt8(ascii: "\n"))
+        stringToSign += scope.utf8
+        stringToSign.append(UInt8(ascii: "\n"))
+        stringToSign += canonicalRequest.withUnsafeBytes(SmallSHA256.hash).lowercaseHexBytes
+        let key = SigningKeys.shared.key(secret: secret, day: String(timestamp.prefix(8)), region: region,
+                                         service: service)
+        return String(decoding: key.authenticate(stringToSign).lowercaseHexBytes, as: UTF8.self)
     }
 
     /// `kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, day), region), service), "aws4_request")`.
     package func signingKey(secret: String, day: String) -> Data {
-        let date = HMACSHA256.authenticate(day, key: Data("AWS4\(secret)".utf8))
-        let region = HMACSHA256.authenticate(self.region, key: date)
-        let service = HMACSHA256.authenticate(self.service, key: region)
-        return HMACSHA256.authenticate("aws4_request", key: service)
+        Data(SigningKeys.derive(secret: secret, day: day, region: region, service: service))
     }
 
     /// `yyyyMMdd'T'HHmmss'Z'` in UTC.
@@ -188,16 +155,13 @@ package struct SigV4Signer: Sendable {
         return (year, month, day)
     }
 
-    /// `Trimall`: strip the ends, collapse runs of whitespace to one space.
-    static func trimAll(_ value: String) -> String {
-        value.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).joined(separator: " ")
-    }
-
     /// The hex SHA-256 of an in-memory body; a file body must be hashed by the caller (`UNSIGNED-PAYLOAD` otherwise).
     package static func payloadHash(of body: HTTPBody) -> String {
         switch body {
         case .empty: return emptyPayloadHash
-        case .data(let data): return data.isEmpty ? emptyPayloadHash : SHA256Digest.hash(data).lowercaseHex
+        case .data(let data):
+            return data.isEmpty ? emptyPayloadHash
+                : String(decoding: data.withUnsafeBytes(SmallSHA256.hash).lowercaseHexBytes, as: UTF8.self)
         case .file: return unsignedPayload
         }
     }

@@ -78,7 +78,7 @@ import Testing
         let engine = RolloutEngine(store: store, fleet: fleet, metricSource: SimulatedMetricSource(fleet: fleet.inner, clock: clock),
                                    notifier: RecordingNotifier(), clock: clock,
                                    configuration: EngineConfiguration(pollIntervalSeconds: pollSeconds), logger: silentLogger)
-        let worker = RolloutWorker(engine: engine, store: store, clock: clock, logger: silentLogger)
+        let worker = RolloutWorker(engine: engine, clock: clock, logger: silentLogger)
         try await worker.resumeAll()
         let running = Task { await worker.run() }
         defer { fleet.open() }

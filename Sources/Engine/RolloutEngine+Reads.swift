@@ -1,0 +1,41 @@
+import Foundation
+import RolloutCore
+
+/// What the worker reads from the store besides the read model (a worker's start, event pages, reads before it is
+/// ready): done here, so these blocking calls run on the engine's thread, never on Swift's cooperative pool.
+extension RolloutEngine {
+    /// The ids of the rollouts still to drive (not finished, or with effects left), oldest first.
+    package func activeRolloutIds() throws -> [String] {
+        try store.activeRolloutIds()
+    }
+
+    /// Loads every stored rollout (at most `rolloutsMax`) the read model does not hold yet, with its pending effects.
+    /// One call, so no commit lands between reading a rollout and publishing it; one a step loaded first is newer and
+    /// kept.
+    package func fillReadModel(rolloutsMax: Int) throws {
+        let pending = try store.pendingEffectKeys()
+        for rollout in try store.rollouts(phases: nil, limit: rolloutsMax) {
+            readModel.loadIfAbsent(rollout, pendingEffectKeys: pending[rollout.id] ?? [])
+        }
+    }
+
+    /// A page of a rollout's event log.
+    package func events(rolloutId: String, afterSequence: Int, limit: Int) throws -> [RolloutEventRecord] {
+        try store.events(rolloutId: rolloutId, afterSequence: afterSequence, limit: limit)
+    }
+
+    /// Rollouts newest first as stored (for reads before the read model is loaded).
+    package func storedRollouts(phase: RolloutPhase?, limit: Int) throws -> [StoredRollout] {
+        try store.rollouts(phases: phase.map { [$0] }, limit: limit)
+    }
+
+    /// Everything a status view shows of one rollout, loaded (with its verdict history) from the store on first use;
+    /// nil when no such rollout is stored.
+    package func detail(_ rolloutId: String) throws -> RolloutDetail? {
+        if readModel.revision(of: rolloutId) == nil {
+            guard try store.rollout(id: rolloutId) != nil else { return nil }
+            try reload(rolloutId)
+        }
+        return try readModel.detail(rolloutId)
+    }
+}
