@@ -70,11 +70,13 @@ extension RolloutEngine {
             }
         } catch {
             counters.withLock { $0.pollErrors += 1 }
+            readModel.pollFailed(rolloutId: state.rolloutId, error: "\(error)", at: now)
             logger.warning("poll failed", metadata: [
                 "rollout": "\(state.rolloutId)", "error": "\(CredentialRedaction.text("\(error)"))",
             ])
             return false
         }
+        readModel.pollSucceeded(rolloutId: state.rolloutId)
         let before = runtime.rollout.state
         try commit(event, runtime: &runtime, force: false)
         return runtime.rollout.state != before

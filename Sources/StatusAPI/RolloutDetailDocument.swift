@@ -19,6 +19,8 @@ struct RolloutDetailDocument: Encodable, Sendable {
     var rollback: Explained<RollbackState>?
     /// Effects being tried again after a failed attempt (one waiting for a job slot among them).
     var retrying: [RetryEntry]
+    /// Polls of the job failing since (no evidence is arriving), nil while they work; error masked.
+    var pollFailure: PollFailure?
 
     /// A pending effect whose last attempt failed, with its error (credentials masked).
     struct RetryEntry: Encodable, Sendable {
@@ -104,6 +106,9 @@ struct RolloutDetailDocument: Encodable, Sendable {
             RetryEntry(key: $0.key, attempts: $0.attempts, nextAttemptAt: $0.nextAttemptAt,
                        lastError: CredentialRedaction.text($0.lastError), waitingFor: $0.waitingFor)
         }
+        pollFailure = detail.pollFailure.map {
+            PollFailure(since: $0.since, attempts: $0.attempts, lastError: CredentialRedaction.text($0.lastError))
+        }
         // The state knows nothing of fleet capacity: an effect waiting for a job slot is what the rollout waits for
         // (the state's own reason, e.g. the job creation of a stage, said beside it).
         if let capacity = retrying.first(where: { $0.waitingFor != nil }), let resource = capacity.waitingFor {
@@ -113,7 +118,7 @@ struct RolloutDetailDocument: Encodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case fleetKind, plan, state, gates, verdicts, nextWakeAt, pendingEffects, pause, rollback, retrying
+        case fleetKind, plan, state, gates, verdicts, nextWakeAt, pendingEffects, pause, rollback, retrying, pollFailure
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -129,6 +134,7 @@ struct RolloutDetailDocument: Encodable, Sendable {
         try container.encode(pause, forKey: .pause)
         try container.encode(rollback, forKey: .rollback)
         try container.encode(retrying, forKey: .retrying)
+        try container.encode(pollFailure, forKey: .pollFailure)
     }
 }
 

@@ -111,6 +111,11 @@ enum StatusText {
         let phase = rollout["phase"] as? String ?? "?"
         lines.append("\(id)  \(phase)" + ((rollout["waitingFor"] as? String).map { "  · waiting for \($0)" } ?? ""))
         if let message = rollout["message"] as? String { lines.append("  \(message)") }
+        if let failure = rollout["pollFailure"] as? [String: Any] {
+            // No evidence is arriving: said before the bars, which would otherwise look merely slow.
+            lines.append("  polls failing since \(failure["since"] as? String ?? "?") (\(failure["attempts"] as? Int ?? 0) "
+                         + "in a row): \(failure["lastError"] as? String ?? "")")
+        }
         for stage in rollout["stages"] as? [[String: Any]] ?? [] {
             let name = (stage["name"] as? String ?? "").padding(toLength: 9, withPad: " ", startingAt: 0)
             let status = (stage["status"] as? String ?? "").padding(toLength: 9, withPad: " ", startingAt: 0)

@@ -23,6 +23,8 @@ package final class RolloutReadModel: @unchecked Sendable {
         package var retries: [String: EffectRetry] = [:]
         /// When the driver will next look at it (nil: waiting for a person, finished, or not driven here).
         package var nextWakeAt: Date?
+        /// Polls failing since, nil while they work.
+        package var pollFailure: PollFailure?
         /// Changes on every update: readers may cache what they derive from an entry under (id, revision).
         package var revision: UInt64
     }
@@ -104,7 +106,7 @@ package final class RolloutReadModel: @unchecked Sendable {
     /// An effect's attempt failed and it will be tried again at `retry.nextAttemptAt`.
     package func effectDeferred(rolloutId: String, retry: EffectRetry) {
         update(rolloutId) { entry in
-            guard var entry, entry.pendingEffectKeys.contains(retry.key) else { return entry }
+            guard var entry, entry.pendingEffectKeys.contains(retry.key) else { return nil }
             entry.retries[retry.key] = retry
             return entry
         }
@@ -113,8 +115,27 @@ package final class RolloutReadModel: @unchecked Sendable {
     /// When the driver will next look at the rollout.
     package func scheduled(rolloutId: String, at: Date?) {
         update(rolloutId) { entry in
-            guard var entry, entry.nextWakeAt != at else { return entry }
+            guard var entry, entry.nextWakeAt != at else { return nil }  // unchanged: no new revision
             entry.nextWakeAt = at
+            return entry
+        }
+    }
+
+    /// A poll of the rollout's job (or its metrics) failed at `at`.
+    package func pollFailed(rolloutId: String, error: String, at: Date) {
+        update(rolloutId) { entry in
+            guard var entry else { return nil }
+            let attempts = (entry.pollFailure?.attempts ?? 0) + 1
+            entry.pollFailure = PollFailure(since: entry.pollFailure?.since ?? at, attempts: attempts, lastError: error)
+            return entry
+        }
+    }
+
+    /// A poll worked: a run of failures, if any, is over.
+    package func pollSucceeded(rolloutId: String) {
+        update(rolloutId) { entry in
+            guard var entry, entry.pollFailure != nil else { return nil }
+            entry.pollFailure = nil
             return entry
         }
     }
@@ -201,7 +222,8 @@ package final class RolloutReadModel: @unchecked Sendable {
         }
         return RolloutDetail(rollout: entry.rollout, verdicts: entry.verdicts ?? [],
                              pendingEffects: entry.pendingEffectKeys.count, nextWakeAt: entry.nextWakeAt,
-                             revision: entry.revision, retryingEffects: entry.retries.values.sorted { $0.key < $1.key })
+                             revision: entry.revision, retryingEffects: entry.retries.values.sorted { $0.key < $1.key },
+                             pollFailure: entry.pollFailure)
     }
 
     /// Counts for `/metrics`, over every rollout held.
@@ -257,7 +279,7 @@ package final class RolloutReadModel: @unchecked Sendable {
 
     /// Returns true once `condition` holds for the whole model (checked now and after every change), false after
     /// `timeoutSeconds` of wall time: "ten rollouts have finished", "every rollout completed".
-    public func waitUntil(timeoutSeconds: Double, _ condition: @escaping @Sendable ([String: Entry]) -> Bool) async -> Bool {
+    package func waitUntil(timeoutSeconds: Double, _ condition: @escaping @Sendable ([String: Entry]) -> Bool) async -> Bool {
         let waiterId: UInt64 = lock.withLock {
             waiterCounter += 1
             return waiterCounter

@@ -53,10 +53,13 @@ package struct RolloutDetail: Sendable {
     /// Pending effects whose last attempt failed and that will be tried again (one waiting for a job slot among
     /// them), by key.
     package var retryingEffects: [EffectRetry]
+    /// Polls failing since, nil while they work.
+    package var pollFailure: PollFailure?
 
     package init(rollout: StoredRollout, verdicts: [VerdictRecord], pendingEffects: Int, nextWakeAt: Date?,
-                revision: UInt64 = 0, retryingEffects: [EffectRetry] = []) {
+                revision: UInt64 = 0, retryingEffects: [EffectRetry] = [], pollFailure: PollFailure? = nil) {
         self.retryingEffects = retryingEffects
+        self.pollFailure = pollFailure
         self.rollout = rollout
         self.verdicts = verdicts
         self.pendingEffects = pendingEffects
