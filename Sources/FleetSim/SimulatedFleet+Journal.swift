@@ -50,7 +50,9 @@ extension SimulatedFleet {
                 try handle.synchronize()
             }
         } else {
-            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+                throw JournalError(description: "cannot create the simulated fleet's journal \(path)")
+            }
             try appendToJournal(JournalEntry(operation: "fleet", devices: population.count, seed: seed), path: path)
         }
         setJournal(path: path)

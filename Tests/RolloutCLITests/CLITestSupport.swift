@@ -48,8 +48,8 @@ func rollout(_ arguments: [String], directory: String? = nil, environment: [Stri
                 }
                 let out = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).out")
                 let err = FileManager.default.temporaryDirectory.appendingPathComponent("cli-\(UUID().uuidString).err")
-                FileManager.default.createFile(atPath: out.path, contents: nil)
-                FileManager.default.createFile(atPath: err.path, contents: nil)
+                _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+                _ = FileManager.default.createFile(atPath: err.path, contents: nil)
                 defer {
                     try? FileManager.default.removeItem(at: out)
                     try? FileManager.default.removeItem(at: err)
