@@ -101,27 +101,32 @@ package enum CohortPlanner {
 
     /// Indices of `eligible` ordered by (stable hash, device id): independent of the input order.
     ///
-    /// Sorting plain integers is several times faster than sorting tuples with a closure, so each key packs the
-    /// hash's top bits above the device's index; devices whose packed hashes tie are then ordered exactly.
+    /// Each key packs the hash's top bits above the device's index, so ranking is a radix sort of plain integers
+    /// (linear in the fleet, where the standard sort was the profile's top entry); devices whose packed hashes tie
+    /// are then ordered exactly, by full hash and id. The rollout id's bytes are hashed once (`StableHash.seed`).
     static func rank(rolloutId: String, eligible: [String]) -> [Int] {
         let indexBits = max(1, UInt64(eligible.count).bitWidth - UInt64(eligible.count).leadingZeroBitCount)
         precondition(indexBits < 40, "fleet too large to rank")
         let indexMask: UInt64 = (1 << indexBits) - 1
-        var hashes = [UInt64](repeating: 0, count: eligible.count)
+        let seed = StableHash.seed(rolloutId)
         var keys = [UInt64](repeating: 0, count: eligible.count)
         for index in eligible.indices {
-            let hash = StableHash.hash(rolloutId, eligible[index])
-            hashes[index] = hash
-            keys[index] = (hash & ~indexMask) | UInt64(index)
+            var id = eligible[index]
+            keys[index] = (id.withUTF8 { StableHash.hash(seed, $0) } & ~indexMask) | UInt64(index)
         }
-        keys.sort()
+        // Keys end with their own index, so they are already in order of those bits.
+        RadixSort.sort(&keys, presortedLowBits: Int(indexBits))
         var order = keys.map { Int($0 & indexMask) }
         var start = 0
         while start < order.count {
             var end = start + 1
             while end < order.count && (keys[end] & ~indexMask) == (keys[start] & ~indexMask) { end += 1 }
             if end - start > 1 {
-                order[start..<end].sort { hashes[$0] != hashes[$1] ? hashes[$0] < hashes[$1] : eligible[$0] < eligible[$1] }
+                // Rare (packed hashes tie): order exactly, by full hash, then id.
+                order[start..<end].sort {
+                    let left = StableHash.hash(rolloutId, eligible[$0]), right = StableHash.hash(rolloutId, eligible[$1])
+                    return left != right ? left < right : eligible[$0] < eligible[$1]
+                }
             }
             start = end
         }

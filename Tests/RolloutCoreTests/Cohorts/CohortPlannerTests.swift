@@ -70,3 +70,21 @@ import Testing
                 == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 }
+
+@Suite struct CohortRankingTests {
+    /// The definition: devices ordered by (stable hash of rollout id and device id, device id).
+    func reference(rolloutId: String, ids: [String]) -> [Int] {
+        ids.indices.sorted {
+            let left = StableHash.hash(rolloutId, ids[$0]), right = StableHash.hash(rolloutId, ids[$1])
+            return left != right ? left < right : ids[$0] < ids[$1]
+        }
+    }
+
+    @Test(arguments: [1, 7, 5000, 70_000])
+    func rankIsTheDefinition(count: Int) {
+        // Past `RadixSort.countMin`, so the radix path is the one compared.
+        let ids = (0..<count).map { "sim-" + String(String($0 * 3).reversed()) }
+        #expect(CohortPlanner.rank(rolloutId: "fw-1-2-3-abcdef01", eligible: ids)
+                == reference(rolloutId: "fw-1-2-3-abcdef01", ids: ids))
+    }
+}
