@@ -226,7 +226,7 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
 
     func restoreCancel(jobId: String, at: Date, force: Bool) {
         guard let job = lock.withLock({ jobs[jobId] }) else { return }
-        job.cancel(at: at, force: force, population: population)
+        job.cancel(at: at, force: force)
     }
 
     package nonisolated(nonsending) func jobProgress(jobId: String) async throws -> JobProgress {
@@ -262,7 +262,7 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         guard let job = lock.withLock({ jobs[jobId] }) else { throw FleetError.notFound("job \(jobId)") }
         let now = clock.now()
         let alreadyCancelled = job.cancelledAt != nil
-        job.cancel(at: now, force: force, population: population)
+        job.cancel(at: now, force: force)
         if !alreadyCancelled, let journalPath = lock.withLock({ journalPath }) {
             try? appendToJournal(JournalEntry(operation: "cancel", jobId: jobId, at: now.timeIntervalSince1970, force: force),
                                  path: journalPath)
