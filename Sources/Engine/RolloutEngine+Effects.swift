@@ -36,8 +36,8 @@ extension RolloutEngine {
                                                    releaseVersion: plan.release.version)
             // No abort criteria: a rollback must reach every device it can, however many fail.
             try await fleet.createJob(JobRequest(rolloutId: state.rolloutId, jobId: rollback.jobId, stage: "rollback",
-                                                 targets: .devices(devices), document: document, settings: plan.job,
-                                                 aws: plan.aws))
+                                                 targets: .devices(DeviceIdList(devices)), document: document,
+                                                 settings: plan.job, aws: plan.aws))
             counters.withLock { $0.jobsCreated += 1 }
             return EffectOutcome(event: .rollbackJobCreated(devices: devices.count))
         case .listRollbackStragglers(let jobId):
@@ -98,7 +98,7 @@ extension RolloutEngine {
     /// set out of step with the fleet makes the rollout wait, naming what to run: one that misses eligible devices
     /// (grown since the last sync: a ring stage would never reach them), or one that still holds devices that left
     /// the fleet (a ring stage would reach them).
-    func usableRings(_ selection: FleetSelection, eligible: [String]) async throws -> RingMembership? {
+    func usableRings(_ selection: FleetSelection, eligible: DeviceIdList) async throws -> RingMembership? {
         guard selection.mayUseRings, let group = selection.thingGroup,
               let rings = try await fleet.ringMembership(fleetGroup: group) else { return nil }
         let outside = rings.devicesOutsideRings(eligible)
@@ -130,7 +130,7 @@ extension RolloutEngine {
         let devices = cohorts.devices(ofStage: index)
         // A ring stage targets its ring groups (O(1) calls however large); any other stage its assigned devices,
         // also a group stage: the group may hold devices outside the fleet or excluded by the plan.
-        let targets = state.stages[index].ringGroups.map { JobTargets.groups($0) } ?? JobTargets.devices(Array(devices))
+        let targets = state.stages[index].ringGroups.map { JobTargets.groups($0) } ?? JobTargets.devices(devices)
         let document = JobDocument.forStage(rolloutId: rollout.id, stage: spec.name, release: release,
                                             previousVersion: plan.rollback?.version)
         return JobRequest(rolloutId: rollout.id, jobId: state.stages[index].jobId, stage: spec.name, targets: targets,

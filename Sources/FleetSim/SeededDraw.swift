@@ -13,7 +13,13 @@ package struct SeededDraw: Sendable {
     /// A uniform value in [0, 1) for (`purpose`, `item`).
     @inline(__always)
     package func unit(_ purpose: UInt64, _ item: UInt64) -> Double {
-        let mixed = StableHash.mix(seed ^ StableHash.mix(purpose ^ StableHash.mix(item)))
+        unit(purpose, mixedItem: StableHash.mix(item))
+    }
+
+    /// `unit(purpose, item)` for `mixedItem == StableHash.mix(item)`: several draws of one item mix it once.
+    @inline(__always)
+    package func unit(_ purpose: UInt64, mixedItem: UInt64) -> Double {
+        let mixed = StableHash.mix(seed ^ StableHash.mix(purpose ^ mixedItem))
         return Double(mixed >> 11) * 0x1.0p-53
     }
 

@@ -58,14 +58,15 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
             Set(population.hardwareNames.indices.filter { names.contains(population.hardwareNames[$0]) }.map(UInt8.init))
         }
         let excluded = Set(selection.exclude.compactMap { population.index(of: $0) })
-        var ids: [String] = []
-        ids.reserveCapacity(population.count)
+        // Kept as device numbers: a million ids take 4 MB, and `createJob` reads the numbers back without parsing.
+        var indices: [UInt32] = []
+        indices.reserveCapacity(population.count)
         for device in 0..<population.count {
             if let acceptedRevisions, !acceptedRevisions.contains(population.hardware[device]) { continue }
             if !excluded.isEmpty && excluded.contains(device) { continue }
-            ids.append(SimulatedPopulation.deviceId(device))
+            indices.append(UInt32(device))
         }
-        return DeviceInventory(deviceIds: ids)
+        return DeviceInventory(deviceIds: SimulatedPopulation.deviceIds(indices))
     }
 
     /// AWS's limit on a job's targets (things or groups), modelled so a rehearsal fails where AWS would.
@@ -147,15 +148,7 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         let targets: [Int32]
         switch request.targets {
         case .devices(let ids):
-            var indices: [Int32] = []
-            indices.reserveCapacity(ids.count)
-            for id in ids {
-                guard let index = population.index(of: id) else {
-                    throw FleetError.permanent("InvalidRequestException: no simulated device `\(id)`")
-                }
-                indices.append(Int32(index))
-            }
-            targets = indices
+            targets = try deviceIndices(ids)
         case .group(let name):
             let members = try await groupMembers(name)
             targets = members.compactMap { population.index(of: $0).map(Int32.init) }
@@ -205,6 +198,27 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         }
     }
 
+    /// The device indices of `ids`: the numbers themselves when the list keeps them (the engine passes on what
+    /// `inventory` returned), otherwise each id's bytes parsed. Throws for an id that is not one of ours.
+    func deviceIndices(_ ids: DeviceIdList) throws -> [Int32] {
+        if let numbers = ids.numbers(in: SimulatedPopulation.numbering) {
+            guard let outside = numbers.first(where: { Int($0) >= population.count }) else {
+                return numbers.map { Int32($0) }
+            }
+            throw FleetError.permanent("InvalidRequestException: no simulated device "
+                                       + "`\(SimulatedPopulation.deviceId(Int(outside)))`")
+        }
+        var indices: [Int32] = []
+        indices.reserveCapacity(ids.count)
+        for position in ids.indices {
+            guard let index = ids.withUTF8(at: position, population.index(ofUTF8:)) else {
+                throw FleetError.permanent("InvalidRequestException: no simulated device `\(ids[position])`")
+            }
+            indices.append(Int32(index))
+        }
+        return indices
+    }
+
     func setJournal(path: String) {
         lock.withLock { journalPath = path }
     }
@@ -226,7 +240,7 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
 
     func restoreCancel(jobId: String, at: Date, force: Bool) {
         guard let job = lock.withLock({ jobs[jobId] }) else { return }
-        job.cancel(at: at, force: force, population: population)
+        job.cancel(at: at, force: force)
     }
 
     package nonisolated(nonsending) func jobProgress(jobId: String) async throws -> JobProgress {
@@ -262,7 +276,7 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         guard let job = lock.withLock({ jobs[jobId] }) else { throw FleetError.notFound("job \(jobId)") }
         let now = clock.now()
         let alreadyCancelled = job.cancelledAt != nil
-        job.cancel(at: now, force: force, population: population)
+        job.cancel(at: now, force: force)
         if !alreadyCancelled, let journalPath = lock.withLock({ journalPath }) {
             try? appendToJournal(JournalEntry(operation: "cancel", jobId: jobId, at: now.timeIntervalSince1970, force: force),
                                  path: journalPath)

@@ -2,15 +2,12 @@ import Engine
 import Foundation
 import RolloutCore
 
-/// One simulated job: when each target device picks it up and how and when it ends, drawn once at creation.
+/// One simulated job: its targets, and the instants at which they start and end, counted.
 ///
-/// Progress at an instant is counted with binary searches over sorted instants, so a poll costs O(log n)
-/// even for a stage of 600,000 devices.
+/// Progress at an instant is counted with binary searches over sorted instants, so a poll costs O(log n) even for a
+/// stage of 6,000,000 devices. What one device does is drawn from the seed (`SimulatedExecution`), so the job keeps
+/// only its targets and the sorted instants (12 bytes a device); a device's status is drawn again when asked for.
 final class SimulatedJob: @unchecked Sendable {
-    enum Outcome: UInt8 {
-        case succeeded, failed, timedOut, rejected, neverStarts
-    }
-
     let jobId: String
     let rolloutId: String
     let version: String
@@ -19,18 +16,17 @@ final class SimulatedJob: @unchecked Sendable {
     let targetFingerprint: UInt64
     let documentFingerprint: UInt64
     let createdAt: Date
-    /// Seconds after `createdAt`, per target.
-    private(set) var starts: [Float]
-    private(set) var finishes: [Float]
-    let outcomes: [Outcome]
+    private let model: SimulatedExecution.Model
+    private let population: SimulatedPopulation
+    /// Position in `targets` → scripted outcome (`SimulationScenario.scripted`): a few devices, empty without a script.
+    private let scripted: [Int: ScriptedOutcome.Outcome]
     private(set) var cancelledAt: Date?
     private(set) var cancelForce = false
-    /// Sorted instants for counting: starts of devices that start, finishes per outcome.
+    /// Sorted instants (seconds after `createdAt`) for counting: starts of devices that start; finishes of failed,
+    /// timed-out and rejected executions; finishes of successful ones per hardware revision (also for health).
     private var sortedStarts: [Float] = []
-    private var sortedFinishes: [[Float]] = []
-    /// Successful finishes per hardware revision (for health metrics).
+    private var sortedFailures: [[Float]] = []
     private(set) var successFinishesByHardware: [[Float]] = []
-    private var neverStartCount = 0
 
     init(request: JobRequest, targets: [Int32], population: SimulatedPopulation, scenario: SimulationScenario,
          draw: SeededDraw, createdAt: Date, targetFingerprint: UInt64, documentFingerprint: UInt64) {
@@ -42,77 +38,15 @@ final class SimulatedJob: @unchecked Sendable {
         self.targetFingerprint = targetFingerprint
         self.documentFingerprint = documentFingerprint
         self.createdAt = createdAt
-        let purpose = SeededDraw.purpose(request.jobId)
-        let settings = request.settings
-        let timeout = Float(settings.inProgressTimeoutSeconds ?? 7 * 86400)
-        let perMinute = settings.maxPerMinute.map(Float.init)
-        var starts = [Float](repeating: 0, count: targets.count)
-        var finishes = [Float](repeating: 0, count: targets.count)
-        var outcomes = [Outcome](repeating: .succeeded, count: targets.count)
-        let rules = population.hardwareNames.map { scenario.outcome(firmware: request.document.version, hardware: $0) }
-        let installMin = Float(scenario.installSecondsMin)
-        let installSpan = Float(scenario.installSecondsMax - scenario.installSecondsMin)
-        let checkIn = Float(scenario.checkInDelayMaxSeconds)
-        let scripted = Self.scriptedOutcomes(scenario.scripted, stage: request.stage, targets: targets)
-        for (position, target) in targets.enumerated() {
-            let device = Int(target)
-            guard population.online[device] else {
-                outcomes[position] = .neverStarts
-                starts[position] = .infinity
-                finishes[position] = .infinity
-                continue
-            }
-            let item = UInt64(device)
-            var start = Float(draw.unit(purpose &+ 1, item)) * checkIn
-            if let perMinute {
-                // The job's rollout rate: the k-th execution is released k/maxPerMinute minutes after creation.
-                start = max(start, Float(position) / perMinute * 60)
-            }
-            var time = start
-            var outcome = Outcome.succeeded
-            let retriesAllowed = 1 + settings.retriesOnFailure + settings.retriesOnTimeout
-            for attempt in 0..<retriesAllowed {
-                let salt = UInt64(attempt) << 32
-                let install = installMin + Float(draw.unit(purpose &+ 2, item ^ salt)) * installSpan
-                outcome = .succeeded
-                var duration = install
-                if let rule = rules[Int(population.hardware[device])] {
-                    let unit = draw.unit(purpose &+ 3, item ^ salt) * 100
-                    if unit < rule.failPercent {
-                        outcome = .failed
-                        duration = install * Float(draw.unit(purpose &+ 4, item ^ salt))
-                    } else if unit < rule.failPercent + rule.timeoutPercent {
-                        outcome = .timedOut
-                        duration = timeout
-                    } else if unit < rule.failPercent + rule.timeoutPercent + rule.rejectPercent {
-                        outcome = .rejected
-                        duration = 5
-                    }
-                }
-                if duration > timeout {
-                    outcome = .timedOut
-                    duration = timeout
-                }
-                time += duration
-                let retriesLeftForKind = outcome == .failed ? settings.retriesOnFailure : settings.retriesOnTimeout
-                if outcome == .succeeded || outcome == .rejected || attempt >= retriesLeftForKind { break }
-            }
-            if let script = scripted[position] {
-                (outcome, time) = Self.play(script, start: start, install: installMin, timeout: timeout)
-                if outcome == .neverStarts { start = .infinity }
-            }
-            starts[position] = start
-            finishes[position] = time
-            outcomes[position] = outcome
-        }
-        self.starts = starts
-        self.finishes = finishes
-        self.outcomes = outcomes
-        rebuildIndexes(hardware: population.hardware, hardwareCount: population.hardwareNames.count)
+        self.population = population
+        model = SimulatedExecution.Model(request: request, population: population, scenario: scenario, draw: draw)
+        scripted = Self.scriptedOutcomes(scenario.scripted, stage: request.stage, targets: targets)
+        countInstants()
     }
 
     /// Position in `targets` → scripted outcome, for the first devices by name of a job of `stage`.
-    static func scriptedOutcomes(_ rules: [ScriptedOutcome], stage: String, targets: [Int32]) -> [Int: ScriptedOutcome.Outcome] {
+    static func scriptedOutcomes(_ rules: [ScriptedOutcome], stage: String,
+                                 targets: [Int32]) -> [Int: ScriptedOutcome.Outcome] {
         var result: [Int: ScriptedOutcome.Outcome] = [:]
         let matching = rules.filter { $0.stage == stage }
         guard !matching.isEmpty else { return result }
@@ -124,72 +58,61 @@ final class SimulatedJob: @unchecked Sendable {
         return result
     }
 
-    /// A scripted device: when it ends and how, once it has started at `start`.
-    static func play(_ script: ScriptedOutcome.Outcome, start: Float, install: Float,
-                     timeout: Float) -> (Outcome, Float) {
-        switch script {
-        case .succeeded: return (.succeeded, start + install)
-        case .failed: return (.failed, start + install / 2)
-        case .timedOut: return (.timedOut, start + timeout)
-        case .rejected: return (.rejected, start + 5)
-        case .neverStarts: return (.neverStarts, .infinity)
-        }
+    /// The execution of the target at `position`, as the job's cancel (if any) left it.
+    func execution(ofPosition position: Int) -> SimulatedExecution {
+        let device = Int(targets[position])
+        let execution = model.execution(device: device, position: position, online: population.online[device],
+                                         hardware: population.hardware[device],
+                                         script: scripted.isEmpty ? nil : scripted[position])
+        guard let cancelledAt else { return execution }
+        return execution.cancelled(at: Float(cancelledAt.timeIntervalSince(createdAt)), force: cancelForce)
     }
 
-    private func rebuildIndexes(hardware: [UInt8], hardwareCount: Int) {
-        var startList: [Float] = []
-        startList.reserveCapacity(targets.count)
-        var finishLists = [[Float]](repeating: [], count: 4)
-        var successLists = [[Float]](repeating: [], count: hardwareCount)
-        neverStartCount = 0
+    /// Draws every target's execution and sorts the instants counted by `progress` and `successes`.
+    private func countInstants() {
+        var starts: [Float] = []
+        starts.reserveCapacity(targets.count)
+        var failures = [[Float]](repeating: [], count: 3)  // failed, timed out, rejected
+        var successes = [[Float]](repeating: [], count: population.hardwareNames.count)
         for position in targets.indices {
-            let outcome = outcomes[position]
-            if outcome == .neverStarts || starts[position] == .infinity {
-                neverStartCount += 1
-                continue
-            }
-            startList.append(starts[position])
-            if finishes[position] == .infinity { continue }
-            finishLists[Int(outcome.rawValue)].append(finishes[position])
-            if outcome == .succeeded {
-                successLists[Int(hardware[Int(targets[position])])].append(finishes[position])
+            let execution = execution(ofPosition: position)
+            guard execution.outcome != .neverStarts, execution.start != .infinity else { continue }
+            starts.append(execution.start)
+            guard execution.finish != .infinity else { continue }
+            switch execution.outcome {
+            case .succeeded: successes[Int(population.hardware[Int(targets[position])])].append(execution.finish)
+            case .failed: failures[0].append(execution.finish)
+            case .timedOut: failures[1].append(execution.finish)
+            case .rejected: failures[2].append(execution.finish)
+            case .neverStarts: break
             }
         }
-        startList.sort()
-        for index in finishLists.indices { finishLists[index].sort() }
-        for index in successLists.indices { successLists[index].sort() }
-        sortedStarts = startList
-        sortedFinishes = finishLists
-        successFinishesByHardware = successLists
+        // Radix sorts: linear in the stage's devices, the same order as `sort()`.
+        RadixSort.sort(&starts)
+        for index in failures.indices { RadixSort.sort(&failures[index]) }
+        for index in successes.indices { RadixSort.sort(&successes[index]) }
+        sortedStarts = starts
+        sortedFailures = failures
+        successFinishesByHardware = successes
     }
 
     /// Cancels at `at`: executions not started yet are cancelled; with `force`, running ones too.
-    func cancel(at: Date, force: Bool, population: SimulatedPopulation) {
+    func cancel(at: Date, force: Bool) {
         guard cancelledAt == nil else { return }
         cancelledAt = at
         cancelForce = force
-        let cut = Float(at.timeIntervalSince(createdAt))
-        for position in targets.indices {
-            if starts[position] > cut {
-                starts[position] = .infinity
-                finishes[position] = .infinity
-            } else if force && finishes[position] > cut {
-                finishes[position] = .infinity  // stopped mid-install: counted as cancelled
-            }
-        }
-        rebuildIndexes(hardware: population.hardware, hardwareCount: population.hardwareNames.count)
+        countInstants()
     }
 
     func progress(at date: Date) -> JobProgress {
         let t = Float(date.timeIntervalSince(createdAt))
         let started = countAtOrBelow(sortedStarts, t)
-        let finished = (0..<4).map { countAtOrBelow(sortedFinishes[$0], t) }
         var progress = JobProgress()
-        progress.succeeded = finished[0]
-        progress.failed = finished[1]
-        progress.timedOut = finished[2]
-        progress.rejected = finished[3]
-        let done = finished.reduce(0, +)
+        progress.succeeded = successFinishesByHardware.reduce(0) { $0 + countAtOrBelow($1, t) }
+        progress.failed = countAtOrBelow(sortedFailures[0], t)
+        progress.timedOut = countAtOrBelow(sortedFailures[1], t)
+        progress.rejected = countAtOrBelow(sortedFailures[2], t)
+        let done = progress.succeeded + progress.failed + progress.timedOut + progress.rejected
         if let cancelledAt, date >= cancelledAt {
             // Not started by the cancel: cancelled (offline devices included). Running: go on, or cancelled by force.
             let running = started - done
@@ -204,19 +127,22 @@ final class SimulatedJob: @unchecked Sendable {
         return progress
     }
 
-    /// Current status of each target at `date`.
+    /// Current status of the target at `position` at `date`.
     func status(ofPosition position: Int, at date: Date) -> ExecutionStatus {
+        status(of: execution(ofPosition: position), at: date)
+    }
+
+    private func status(of execution: SimulatedExecution, at date: Date) -> ExecutionStatus {
         let t = Float(date.timeIntervalSince(createdAt))
-        let start = starts[position], finish = finishes[position]
-        if start == .infinity {
+        if execution.start == .infinity {
             return cancelledAt != nil && date >= cancelledAt! ? .canceled : .queued
         }
-        if t < start { return .queued }
-        if finish == .infinity {
+        if t < execution.start { return .queued }
+        if execution.finish == .infinity {
             return cancelledAt != nil && date >= cancelledAt! && cancelForce ? .canceled : .inProgress
         }
-        if t < finish { return .inProgress }
-        switch outcomes[position] {
+        if t < execution.finish { return .inProgress }
+        switch execution.outcome {
         case .succeeded: return .succeeded
         case .failed: return .failed
         case .timedOut: return .timedOut
@@ -228,14 +154,15 @@ final class SimulatedJob: @unchecked Sendable {
     /// True when the device at `position` may hold the job's firmware at `date`: it succeeded, is installing, timed
     /// out, or was stopped mid-install by a forced cancel (`Fleet.devicesThatMayHoldFirmware`).
     func mayHoldFirmware(position: Int, at date: Date) -> Bool {
-        switch status(ofPosition: position, at: date) {
+        let execution = execution(ofPosition: position)
+        switch status(of: execution, at: date) {
         case .succeeded, .inProgress, .timedOut: return true
-        case .canceled: return starts[position] != .infinity
+        case .canceled: return execution.start != .infinity
         case .queued, .failed, .rejected, .removed: return false
         }
     }
 
-    /// Devices of `hardware` whose execution succeeded at or before `secondsAfterCreation`.
+    /// Devices of `hardware` whose execution succeeded at or before `date`.
     func successes(hardware: Int, atOrBefore date: Date) -> Int {
         countAtOrBelow(successFinishesByHardware[hardware], Float(date.timeIntervalSince(createdAt)))
     }

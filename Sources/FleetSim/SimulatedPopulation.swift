@@ -1,10 +1,13 @@
 import Foundation
+import RolloutCore
 
 /// The simulated devices, as compact arrays (a million devices take a few megabytes).
 ///
 /// Device `i` is named `sim-0000000`+i; its hardware revision and whether it ever checks in are drawn from the seed.
 package struct SimulatedPopulation: Sendable {
     package static let idPrefix = "sim-"
+    /// How device ids are numbered: lists of them are kept as the device numbers themselves (`DeviceIdList`).
+    package static let numbering = DeviceIdList.Numbering(prefix: idPrefix, width: 7)
     package let count: Int
     package let hardwareNames: [String]
     /// Index into `hardwareNames`, per device.
@@ -56,15 +59,29 @@ package struct SimulatedPopulation: Sendable {
 
     /// The index of a simulated device id, or nil when it is not one of ours.
     package func index(of deviceId: String) -> Int? {
-        var utf8 = deviceId.utf8[...]
-        guard utf8.starts(with: SimulatedPopulation.idPrefix.utf8) else { return nil }
-        utf8 = utf8.dropFirst(SimulatedPopulation.idPrefix.utf8.count)
+        var deviceId = deviceId
+        return deviceId.withUTF8 { index(ofUTF8: $0) }
+    }
+
+    /// The index of the device whose id has these UTF-8 bytes, or nil when it is not one of ours. Ids of other
+    /// lengths (`sim-42`) are accepted too, as they always were.
+    package func index(ofUTF8 bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        if let number = Self.numbering.number(of: bytes) {
+            return Int(number) < count ? Int(number) : nil
+        }
+        let prefix = Self.numbering.prefix
+        guard bytes.count > prefix.count, bytes.starts(with: prefix) else { return nil }
         var value = 0
-        for byte in utf8 {
+        for byte in bytes[prefix.count...] {
             guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
             value = value * 10 + Int(byte - UInt8(ascii: "0"))
             if value >= count { return nil }
         }
-        return utf8.isEmpty ? nil : value
+        return value
+    }
+
+    /// The devices whose indices are `indices` (each below `count`), kept as numbers.
+    package static func deviceIds(_ indices: [UInt32]) -> DeviceIdList {
+        DeviceIdList(numbering: numbering, numbers: indices)
     }
 }

@@ -4,7 +4,7 @@ import RolloutCore
 import Yams
 
 extension SimulationScenario {
-    package static let devicesMax = 1_000_000
+    package static let devicesMax = 10_000_000
 
     /// Parses a scenario file's text; errors carry file, line, column and field like plan errors.
     package static func parse(_ text: String, file: String) throws(PlanError) -> SimulationScenario {

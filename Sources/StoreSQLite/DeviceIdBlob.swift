@@ -1,25 +1,24 @@
+import RolloutCore
+
 /// A cohort's device ids as ONE blob: UTF-8 ids joined by "\n" (ids never contain a newline).
 ///
 /// One row instead of a million keeps saving and loading a 1,000,000-device cohort to tens of milliseconds:
-/// encoding is a byte copy per id into one preallocated buffer, decoding one walk over the bytes that builds
-/// each `String` straight from them (ids up to 15 bytes become small strings: no allocation at all).
+/// encoding is a byte copy per id into one preallocated buffer, decoding one walk over the bytes into a
+/// `DeviceIdList` (numbered again when the ids follow one numbering, as the simulated fleet's do). No `String` is made.
 enum DeviceIdBlob {
     static let newline: UInt8 = 0x0A
 
     /// The ids joined by newlines. Precondition: no id contains a newline.
-    static func encode(_ ids: [String]) -> [UInt8] {
-        var total = max(0, ids.count - 1)
-        for id in ids {
-            total += id.utf8.count
-        }
+    static func encode(_ ids: DeviceIdList) -> [UInt8] {
+        let total = ids.utf8Count + max(0, ids.count - 1)
         let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
             var offset = 0
-            for index in ids.indices {
+            ids.forEachUTF8 { index, id in
                 if index > 0 {
                     buffer[offset] = newline
                     offset += 1
                 }
-                let (_, copied) = UnsafeMutableBufferPointer(rebasing: buffer[offset...]).initialize(from: ids[index].utf8)
+                let (_, copied) = UnsafeMutableBufferPointer(rebasing: buffer[offset...]).initialize(from: id)
                 offset += copied
             }
             initialized = offset
@@ -31,22 +30,25 @@ enum DeviceIdBlob {
     }
 
     /// Splits `bytes` into exactly `count` ids; nil when the blob does not hold that many.
-    static func decode(_ bytes: UnsafeRawBufferPointer, count: Int) -> [String]? {
+    static func decode(_ bytes: UnsafeRawBufferPointer, count: Int) -> DeviceIdList? {
         precondition(count >= 0, "device count is never negative")
-        if count == 0 { return bytes.isEmpty ? [] : nil }
+        if count == 0 { return bytes.isEmpty ? DeviceIdList() : nil }
+        guard countNewlines(bytes) == count - 1 else { return nil }
         let buffer = bytes.assumingMemoryBound(to: UInt8.self)
-        var ids = [String]()
-        ids.reserveCapacity(count)
-        var start = 0
+        var ids = [UInt8]()
+        ids.reserveCapacity(buffer.count - (count - 1))
+        var ends = [UInt32]()
+        ends.reserveCapacity(count)
         // One pass over the bytes; an id ends at each newline, the last one at the end of the blob.
+        var start = 0
         for index in 0..<buffer.count where buffer[index] == newline {
-            guard ids.count < count - 1 else { return nil }
-            ids.append(String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self))
+            ids.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<index]))
+            ends.append(UInt32(ids.count))
             start = index + 1
         }
-        guard ids.count == count - 1 else { return nil }
-        ids.append(String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<buffer.count]), as: UTF8.self))
-        return ids
+        ids.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[start..<buffer.count]))
+        ends.append(UInt32(ids.count))
+        return DeviceIdList(utf8: ids, ends: ends).compacted()
     }
 
     /// Newline bytes in `bytes`, counted a 64-bit word at a time: a word's bytes equal to "\n" become zero after

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import RolloutCore
 
 /// The rollback set of a rollout: one row, its device ids as one blob (`DeviceIdBlob`), written once.
 extension SQLiteRolloutStore {
@@ -10,7 +11,7 @@ extension SQLiteRolloutStore {
     }
 
     package func keepRollbackSet(rolloutId: String, devices: [String]) throws -> [String] {
-        let blob = DeviceIdBlob.encode(devices)
+        let blob = DeviceIdBlob.encode(DeviceIdList(devices))
         return try perform("keeping the rollback set of rollout \(rolloutId)") { db in
             try db.immediateTransaction {
                 // First write wins: a set kept by an earlier attempt is the one every retry asks for.
@@ -41,7 +42,7 @@ extension SQLiteRolloutStore {
             guard let ids = statement.withBytes(1, { DeviceIdBlob.decode($0, count: count) }) else {
                 throw StoreError.database("the rollback set of rollout \(rolloutId) is corrupt: \(count) devices expected")
             }
-            return ids
+            return Array(ids)
         }
     }
 }

@@ -20,7 +20,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Argument(help: "The plan file.")
     var plan: String
 
-    @Option(help: "Simulated devices (1…1000000); default the scenario's, else 1000.")
+    @Option(help: "Simulated devices (1…10000000); default the scenario's, else 1000.")
     var devices: Int?
 
     @Option(help: "Seed of every random choice; default a fresh one (printed).")

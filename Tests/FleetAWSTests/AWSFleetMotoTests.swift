@@ -117,7 +117,7 @@ struct AWSFleetMotoTests {
         let setup = try await Self.setUp("job", things: 5)
         let devices = (0..<5).map { Self.thingName(setup.prefix, $0) }
         let jobId = "\(setup.prefix)-canary"
-        let request = Self.jobRequest(setup, jobId: jobId, targets: .devices(devices))
+        let request = Self.jobRequest(setup, jobId: jobId, targets: .devices(DeviceIdList(devices)))
         try await setup.fleet.createJob(request)
 
         let described = try await setup.moto.boto3("iot", "describe_job", ["jobId": jobId])
@@ -141,10 +141,10 @@ struct AWSFleetMotoTests {
 
         // Another document or other targets under the same id: conflict.
         await #expect(throws: FleetError.self) {
-            try await setup.fleet.createJob(Self.jobRequest(setup, jobId: jobId, targets: .devices(devices), version: "9.9.9"))
+            try await setup.fleet.createJob(Self.jobRequest(setup, jobId: jobId, targets: .devices(DeviceIdList(devices)), version: "9.9.9"))
         }
         do {
-            try await setup.fleet.createJob(Self.jobRequest(setup, jobId: jobId, targets: .devices(Array(devices.prefix(2)))))
+            try await setup.fleet.createJob(Self.jobRequest(setup, jobId: jobId, targets: .devices(DeviceIdList(devices.prefix(2)))))
             Issue.record("expected a conflict")
         } catch let error as FleetError {
             guard case .conflict = error else { Issue.record("expected conflict, got \(error)"); return }
@@ -156,7 +156,7 @@ struct AWSFleetMotoTests {
         let setup = try await Self.setUp("race", things: 2)
         let devices = (0..<2).map { Self.thingName(setup.prefix, $0) }
         let jobId = "\(setup.prefix)-wave-1"
-        let request = Self.jobRequest(setup, jobId: jobId, targets: .devices(devices))
+        let request = Self.jobRequest(setup, jobId: jobId, targets: .devices(DeviceIdList(devices)))
         try await setup.fleet.createJob(request)
         // The device layer answers 409 to a duplicate id: drive CreateJob directly past the DescribeJob check.
         do {
@@ -182,7 +182,7 @@ struct AWSFleetMotoTests {
             try await setup.iot.addThingToThingGroup(thing: device, group: group)
         }
         let addsBefore = setup.recorder.count("PUT", pathContains: "addThingToThingGroup", succeeded: true)
-        try await setup.fleet.createJob(Self.jobRequest(setup, jobId: jobId, targets: .devices(devices)))
+        try await setup.fleet.createJob(Self.jobRequest(setup, jobId: jobId, targets: .devices(DeviceIdList(devices))))
         #expect(setup.recorder.count("PUT", pathContains: "addThingToThingGroup", succeeded: true) - addsBefore == 90,
                 "only the 90 missing devices are added")
 
@@ -248,7 +248,7 @@ struct AWSFleetMotoTests {
         let setup = try await Self.setUp("cancel", things: 4)
         let devices = (0..<4).map { Self.thingName(setup.prefix, $0) }
         let jobId = "\(setup.prefix)-canary"
-        try await setup.fleet.createJob(Self.jobRequest(setup, jobId: jobId, targets: .devices(devices)))
+        try await setup.fleet.createJob(Self.jobRequest(setup, jobId: jobId, targets: .devices(DeviceIdList(devices))))
         try await setup.moto.control("outcomes", ["jobId": jobId, "default": "SUCCEEDED", "limit": 1])
         try await setup.fleet.cancelJob(jobId: jobId, reason: "failure rate 30% above 5% on canary", force: false)
         let job = try #require(try await setup.moto.boto3("iot", "describe_job", ["jobId": jobId])["job"] as? [String: Any])
@@ -289,7 +289,7 @@ struct AWSFleetMotoTests {
                                                               location: .file(path: path), aws: AWSPlanSettings(bucket: prefix)))
             let jobId = "\(prefix)-canary"
             try await fleet.createJob(JobRequest(rolloutId: prefix, jobId: jobId, stage: "canary",
-                                                 targets: .devices(devices),
+                                                 targets: .devices(DeviceIdList(devices)),
                                                  document: Self.document(prefix, stage: "canary"),
                                                  settings: JobSettings(), aws: AWSPlanSettings(bucket: prefix)))
             for _ in 0..<10 {

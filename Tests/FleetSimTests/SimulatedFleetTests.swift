@@ -7,7 +7,7 @@ import Testing
 @Suite struct SimulatedFleetTests {
     let start = PlanParser.parseTimestamp("2026-03-02T00:00:00Z")!
 
-    func request(_ jobId: String, devices: [String], version: String = "2.1.0", settings: JobSettings = JobSettings()) -> JobRequest {
+    func request(_ jobId: String, devices: DeviceIdList, version: String = "2.1.0", settings: JobSettings = JobSettings()) -> JobRequest {
         let document = JobDocument(version: version, previousVersion: "2.0.3", firmwareUrl: "sim://x", checksum: "abc",
                                    size: 1, signature: nil, rolloutId: "r", stage: jobId)
         return JobRequest(rolloutId: "r", jobId: jobId, stage: jobId, targets: .devices(devices), document: document,
@@ -54,12 +54,12 @@ import Testing
     @Test func createIsIdempotentAndConflictsAreDetected() async throws {
         let clock = VirtualClock(start: start)
         let fleet = SimulatedFleet(devices: 100, seed: 1, scenario: SimulationScenario(), clock: clock)
-        let devices = Array(try await fleet.inventory(FleetSelection()).deviceIds.prefix(10))
+        let devices = try await fleet.inventory(FleetSelection()).deviceIds.ids(in: 0..<10)
         try await fleet.createJob(request("job-1", devices: devices))
         try await fleet.createJob(request("job-1", devices: devices))
         #expect(fleet.jobsCreated == ["job-1"])
         await #expect(throws: FleetError.self) {
-            try await fleet.createJob(self.request("job-1", devices: Array(devices.prefix(5))))
+            try await fleet.createJob(self.request("job-1", devices: DeviceIdList(devices.prefix(5))))
         }
     }
 

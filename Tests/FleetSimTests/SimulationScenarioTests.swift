@@ -38,7 +38,7 @@ import Testing
 
     @Test func impossibleValuesAreRefused() {
         #expect(throws: PlanError.self) { try SimulationScenario.parse("devices: 0", file: "s.yaml") }
-        #expect(throws: PlanError.self) { try SimulationScenario.parse("devices: 2000000", file: "s.yaml") }
+        #expect(throws: PlanError.self) { try SimulationScenario.parse("devices: 20000000", file: "s.yaml") }
         #expect(throws: PlanError.self) { try SimulationScenario.parse("install: {min: 10m, max: 1m}", file: "s.yaml") }
         #expect(throws: PlanError.self) { try SimulationScenario.parse("hardware: {A: 0}", file: "s.yaml") }
     }

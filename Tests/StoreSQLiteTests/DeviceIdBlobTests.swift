@@ -1,4 +1,5 @@
 import Foundation
+import RolloutCore
 import Testing
 @testable import StoreSQLite
 
@@ -13,14 +14,16 @@ import Testing
         ["é-ü", "😀-device-with-a-name-longer-than-fifteen-bytes", "x"],
     ] as [[String]])
     func roundTrips(ids: [String]) {
-        let blob = DeviceIdBlob.encode(ids)
+        let blob = DeviceIdBlob.encode(DeviceIdList(ids))
         #expect(blob.count == ids.reduce(0) { $0 + $1.utf8.count } + max(0, ids.count - 1))
         let decoded = blob.withUnsafeBytes { DeviceIdBlob.decode($0, count: ids.count) }
-        #expect(decoded == ids)
+        #expect(decoded.map(Array.init) == ids)
     }
 
     @Test func joinsWithNewlines() {
         #expect(DeviceIdBlob.encode(["a", "bc", ""]) == Array("a\nbc\n".utf8))
+        #expect(DeviceIdBlob.encode(DeviceIdList(numbering: .init(prefix: "d-", width: 3), numbers: [7, 42]))
+                == Array("d-007\nd-042".utf8))
     }
 
     @Test func refusesABlobThatDoesNotHoldTheCount() {

@@ -80,7 +80,7 @@ enum Fixtures {
 
     static func cohorts(sizes: [Int]) -> CohortAssignment {
         let total = sizes.reduce(0, +)
-        return CohortAssignment(deviceIds: deviceIds(total), stageSizes: sizes, eligibleCount: total + 1)
+        return CohortAssignment(deviceIds: DeviceIdList(deviceIds(total)), stageSizes: sizes, eligibleCount: total + 1)
     }
 
     /// A state built by hand (not by the state machine), for tests that need precise control.

@@ -63,11 +63,11 @@ extension Fleet {
     package func apiUsage() -> [FleetAPIUsage] { [] }
 }
 
-/// Devices eligible for a rollout, columnar so a million of them stay compact.
+/// Devices eligible for a rollout, in a `DeviceIdList` so a million of them stay compact.
 package struct DeviceInventory: Sendable, Equatable {
-    package var deviceIds: [String]
+    package var deviceIds: DeviceIdList
 
-    package init(deviceIds: [String]) {
+    package init(deviceIds: DeviceIdList) {
         self.deviceIds = deviceIds
     }
 }
@@ -123,7 +123,7 @@ package struct JobRequest: Sendable, Equatable {
 
 package enum JobTargets: Sendable, Equatable {
     /// Individual devices (the fleet may put them in a temporary group when there are many).
-    case devices([String])
+    case devices(DeviceIdList)
     /// An existing thing group, targeted as a whole.
     case group(String)
     /// Several existing thing groups (ring groups), targeted as a whole: at most 100.

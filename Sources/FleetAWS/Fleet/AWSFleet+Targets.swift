@@ -65,7 +65,7 @@ extension AWSFleet {
             return ids.map { prefix + $0 }
         case .devices(let ids):
             return [try await fillTemporaryGroup(jobId: request.jobId, rolloutId: request.rolloutId,
-                                                 stage: request.stage, devices: ids, iot: iot)]
+                                                 stage: request.stage, devices: Array(ids), iot: iot)]
         }
     }
 

@@ -59,7 +59,7 @@ package struct AWSFleet: Fleet {
                 first = false
             }
             candidates.subtract(selection.exclude)
-            return DeviceInventory(deviceIds: candidates.sorted())
+            return DeviceInventory(deviceIds: DeviceIdList(candidates.sorted()))
         }
     }
 

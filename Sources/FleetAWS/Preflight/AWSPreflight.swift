@@ -98,7 +98,7 @@ package struct AWSPreflight: Sendable {
         let resource = plan.fleet.thingGroup.map { "thing group \($0)" } ?? "things of the account"
         do {
             let inventory = try await fleet.inventory(plan.fleet)
-            context.eligible = inventory.deviceIds
+            context.eligible = Array(inventory.deviceIds)
             if inventory.deviceIds.isEmpty {
                 findings.append(PreflightFinding(
                     check: "fleet group", status: .blocked, resource: resource,

@@ -5,7 +5,7 @@ extension CohortPlanner {
     ///
     /// A ring stage's job reaches every member of its rings, so a device an earlier `devices`/`group` stage took may
     /// get the same firmware's job again; the cohort counts each device once, in the first stage that took it.
-    package static func assignRings(rolloutId: String, eligible: [String], stages: [StageSpec],
+    package static func assignRings(rolloutId: String, eligible: DeviceIdList, stages: [StageSpec],
                                     groupMembers: [String: [String]], rings: RingMembership) throws(CohortError)
         -> (assignment: CohortAssignment, stageRings: [[Int]])
     {
@@ -16,7 +16,7 @@ extension CohortPlanner {
         let ranked = rank(rolloutId: rolloutId, eligible: eligible)
         let order = RingLayout.order(rolloutId: rolloutId, count: rings.count)
         var assigned = [Bool](repeating: false, count: eligible.count)
-        var ordered: [String] = []
+        var ordered: [UInt32] = []  // positions in `eligible`, in stage order
         ordered.reserveCapacity(eligible.count)
         var sizes: [Int] = []
         var stageRings: [[Int]] = []
@@ -26,7 +26,7 @@ extension CohortPlanner {
             var taken = 0
             for index in ranked where !assigned[index] && taken < limit && belongs(eligible[index]) {
                 assigned[index] = true
-                ordered.append(eligible[index])
+                ordered.append(UInt32(index))
                 taken += 1
             }
             return taken
@@ -53,6 +53,8 @@ extension CohortPlanner {
                 stageRings.append([])
             }
         }
-        return (CohortAssignment(deviceIds: ordered, stageSizes: sizes, eligibleCount: eligible.count), stageRings)
+        let assignment = CohortAssignment(deviceIds: eligible.selecting(ordered), stageSizes: sizes,
+                                          eligibleCount: eligible.count)
+        return (assignment, stageRings)
     }
 }

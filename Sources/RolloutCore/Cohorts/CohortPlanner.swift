@@ -1,13 +1,13 @@
 /// Which devices each stage targets: ordered device ids and where each stage's slice starts.
 package struct CohortAssignment: Equatable, Sendable {
     /// Assigned devices in stage order: the canary's first, then wave 1's, and so on.
-    package var deviceIds: [String]
+    package var deviceIds: DeviceIdList
     /// `stageSizes[i]` devices of `deviceIds` belong to stage `i`, after the ones of the stages before it.
     package var stageSizes: [Int]
     /// Devices that passed selector and exclusions.
     package var eligibleCount: Int
 
-    package init(deviceIds: [String], stageSizes: [Int], eligibleCount: Int) {
+    package init(deviceIds: DeviceIdList, stageSizes: [Int], eligibleCount: Int) {
         precondition(stageSizes.reduce(0, +) == deviceIds.count, "stage sizes must add up to the assigned devices")
         self.deviceIds = deviceIds
         self.stageSizes = stageSizes
@@ -15,10 +15,10 @@ package struct CohortAssignment: Equatable, Sendable {
     }
 
     /// The devices of stage `index`.
-    package func devices(ofStage index: Int) -> ArraySlice<String> {
+    package func devices(ofStage index: Int) -> DeviceIdList {
         precondition(stageSizes.indices.contains(index), "stage index out of range")
         let start = stageSizes[..<index].reduce(0, +)
-        return deviceIds[start..<(start + stageSizes[index])]
+        return deviceIds.ids(in: start..<(start + stageSizes[index]))
     }
 }
 
@@ -41,7 +41,7 @@ package struct CohortError: Error, Equatable, Sendable, CustomStringConvertible 
 /// that many (capped by what is left); a `group` stage takes its eligible members not yet targeted.
 /// A stage left with no device is kept with size 0 (the engine skips it), so a plan rehearses on a tiny fleet.
 package enum CohortPlanner {
-    package static func assign(rolloutId: String, eligible: [String], stages: [StageSpec],
+    package static func assign(rolloutId: String, eligible: DeviceIdList, stages: [StageSpec],
                               groupMembers: [String: [String]]) throws(CohortError) -> CohortAssignment {
         guard !eligible.isEmpty else {
             throw CohortError(message: "the fleet is empty: no device matches the plan's fleet selection")
@@ -51,7 +51,7 @@ package enum CohortPlanner {
         let ranked = rank(rolloutId: rolloutId, eligible: eligible)
         var assigned = [Bool](repeating: false, count: total)
         var assignedCount = 0
-        var ordered: [String] = []
+        var ordered: [UInt32] = []  // positions in `eligible`, in stage order: the ids are copied once, at the end
         ordered.reserveCapacity(total)
         var sizes: [Int] = []
         var cursor = 0  // position in `ranked` before which every device is assigned or skipped by a group stage
@@ -63,7 +63,7 @@ package enum CohortPlanner {
                 cursor += 1
                 if assigned[index] { continue }
                 assigned[index] = true
-                ordered.append(eligible[index])
+                ordered.append(UInt32(index))
                 taken += 1
             }
             return taken
@@ -81,17 +81,16 @@ package enum CohortPlanner {
                     throw CohortError(message: "\(stage.name): thing group `\(name)` was not found")
                 }
                 let memberSet = Set(members)
-                for index in ranked where memberSet.contains(eligible[index]) {
-                    if assigned[index] { continue }
+                for index in ranked where !assigned[index] && memberSet.contains(eligible[index]) {
                     assigned[index] = true
-                    ordered.append(eligible[index])
+                    ordered.append(UInt32(index))
                     size += 1
                 }
             }
             assignedCount += size
             sizes.append(size)
         }
-        return CohortAssignment(deviceIds: ordered, stageSizes: sizes, eligibleCount: total)
+        return CohortAssignment(deviceIds: eligible.selecting(ordered), stageSizes: sizes, eligibleCount: total)
     }
 
     /// Devices targeted after a `percent` stage: ⌈share% × eligible⌉ (the epsilon keeps 10% of 1000 at 100).
@@ -101,27 +100,37 @@ package enum CohortPlanner {
 
     /// Indices of `eligible` ordered by (stable hash, device id): independent of the input order.
     ///
-    /// Sorting plain integers is several times faster than sorting tuples with a closure, so each key packs the
-    /// hash's top bits above the device's index; devices whose packed hashes tie are then ordered exactly.
-    static func rank(rolloutId: String, eligible: [String]) -> [Int] {
+    /// Each key packs the hash's top bits above the device's index, so ranking is a radix sort of plain integers
+    /// (linear in the fleet, where the standard sort was the profile's top entry); devices whose packed hashes tie
+    /// are then ordered exactly, by full hash and id. The rollout id's bytes are hashed once (`StableHash.seed`),
+    /// each device id's bytes straight from the list (no `String` is made).
+    static func rank(rolloutId: String, eligible: DeviceIdList) -> [Int] {
         let indexBits = max(1, UInt64(eligible.count).bitWidth - UInt64(eligible.count).leadingZeroBitCount)
         precondition(indexBits < 40, "fleet too large to rank")
         let indexMask: UInt64 = (1 << indexBits) - 1
-        var hashes = [UInt64](repeating: 0, count: eligible.count)
+        let seed = StableHash.seed(rolloutId)
         var keys = [UInt64](repeating: 0, count: eligible.count)
-        for index in eligible.indices {
-            let hash = StableHash.hash(rolloutId, eligible[index])
-            hashes[index] = hash
-            keys[index] = (hash & ~indexMask) | UInt64(index)
+        keys.withUnsafeMutableBufferPointer { keys in
+            eligible.forEachUTF8 { index, id in
+                keys[index] = (StableHash.hash(seed, id) & ~indexMask) | UInt64(index)
+            }
         }
-        keys.sort()
+        // Keys end with their own index, so they are already in order of those bits.
+        RadixSort.sort(&keys, presortedLowBits: Int(indexBits))
         var order = keys.map { Int($0 & indexMask) }
         var start = 0
         while start < order.count {
             var end = start + 1
             while end < order.count && (keys[end] & ~indexMask) == (keys[start] & ~indexMask) { end += 1 }
             if end - start > 1 {
-                order[start..<end].sort { hashes[$0] != hashes[$1] ? hashes[$0] < hashes[$1] : eligible[$0] < eligible[$1] }
+                // Rare (packed hashes tie): order exactly, by full hash, then id.
+                let tied: [Int] = Array(order[start..<end])
+                let ids: [String] = tied.map { eligible[$0] }
+                let hashes: [UInt64] = ids.map { StableHash.hash(rolloutId, $0) }
+                let sorted: [Int] = tied.indices.sorted { (left: Int, right: Int) -> Bool in
+                    hashes[left] != hashes[right] ? hashes[left] < hashes[right] : ids[left] < ids[right]
+                }
+                order.replaceSubrange(start..<end, with: sorted.map { tied[$0] })
             }
             start = end
         }

@@ -73,14 +73,14 @@ package struct RingMembership: Equatable, Sendable {
     }
 
     /// Eligible devices that are in no ring (added to the fleet after the last `rollout rings sync`).
-    package func devicesOutsideRings(_ eligible: [String]) -> [String] {
+    package func devicesOutsideRings(_ eligible: some Sequence<String>) -> [String] {
         guard listed != nil else { return [] }
         return eligible.filter { ring(of: $0) == nil }
     }
 
     /// Ring members that are not eligible (they left the fleet group after the last `rollout rings sync`): a job on
     /// their ring would still reach them.
-    package func membersOutsideFleet(_ eligible: [String]) -> [String] {
+    package func membersOutsideFleet(_ eligible: some Sequence<String>) -> [String] {
         guard let listed else { return [] }
         let fleet = Set(eligible)
         return listed.keys.filter { !fleet.contains($0) }.sorted()

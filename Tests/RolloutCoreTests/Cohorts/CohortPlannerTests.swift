@@ -2,7 +2,7 @@ import Testing
 @testable import RolloutCore
 
 @Suite struct CohortPlannerTests {
-    let devices = (0..<1000).map { "device-\($0)" }
+    let devices = DeviceIdList((0..<1000).map { "device-\($0)" })
 
     func stages(_ targets: [StageTarget]) -> [StageSpec] {
         targets.enumerated().map { StageSpec(name: $0.offset == 0 ? "canary" : "wave-\($0.offset)", target: $0.element,
@@ -20,7 +20,7 @@ import Testing
     @Test func stableAcrossRunsAndInputOrder() throws {
         let spec = stages([.percent(1), .percent(10), .percent(100)])
         let first = try CohortPlanner.assign(rolloutId: "r1", eligible: devices, stages: spec, groupMembers: [:])
-        let again = try CohortPlanner.assign(rolloutId: "r1", eligible: devices.reversed(), stages: spec, groupMembers: [:])
+        let again = try CohortPlanner.assign(rolloutId: "r1", eligible: DeviceIdList(devices.reversed()), stages: spec, groupMembers: [:])
         #expect(first == again)
         let other = try CohortPlanner.assign(rolloutId: "r2", eligible: devices, stages: spec, groupMembers: [:])
         #expect(Array(first.devices(ofStage: 0)) != Array(other.devices(ofStage: 0)))
@@ -30,7 +30,7 @@ import Testing
         // A device keeps its rank when others join: stages shift by at most the one newcomer.
         let spec = stages([.percent(50), .percent(100)])
         let before = try CohortPlanner.assign(rolloutId: "r", eligible: devices, stages: spec, groupMembers: [:])
-        let after = try CohortPlanner.assign(rolloutId: "r", eligible: devices + ["newcomer"], stages: spec, groupMembers: [:])
+        let after = try CohortPlanner.assign(rolloutId: "r", eligible: DeviceIdList(Array(devices) + ["newcomer"]), stages: spec, groupMembers: [:])
         let moved = Set(before.devices(ofStage: 0)).subtracting(after.devices(ofStage: 0))
         #expect(moved.count <= 1)
     }
@@ -68,5 +68,31 @@ import Testing
         let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
         #expect(SHA256.hex(SHA256.hash(million))
                 == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}
+
+@Suite struct CohortRankingTests {
+    /// The definition: devices ordered by (stable hash of rollout id and device id, device id).
+    func reference(rolloutId: String, ids: [String]) -> [Int] {
+        ids.indices.sorted {
+            let left = StableHash.hash(rolloutId, ids[$0]), right = StableHash.hash(rolloutId, ids[$1])
+            return left != right ? left < right : ids[$0] < ids[$1]
+        }
+    }
+
+    @Test(arguments: [1, 7, 5000, 70_000])
+    func rankIsTheDefinition(count: Int) {
+        // Past `RadixSort.countMin`, so the radix path is the one compared.
+        let ids = (0..<count).map { "sim-" + String(String($0 * 3).reversed()) }
+        let expected = reference(rolloutId: "fw-1-2-3-abcdef01", ids: ids)
+        #expect(CohortPlanner.rank(rolloutId: "fw-1-2-3-abcdef01", eligible: DeviceIdList(ids)) == expected)
+    }
+
+    /// Numbered lists (the simulated fleet's) rank exactly as the same ids held as bytes.
+    @Test func numberedListsRankAsTheirIds() {
+        let numbered = DeviceIdList(numbering: .init(prefix: "sim-", width: 7), numbers: (0..<20_000).map { $0 * 7 })
+        let expected = reference(rolloutId: "fw-1-2-3-abcdef01", ids: Array(numbered))
+        #expect(CohortPlanner.rank(rolloutId: "fw-1-2-3-abcdef01", eligible: numbered) == expected)
+        #expect(CohortPlanner.rank(rolloutId: "fw-1-2-3-abcdef01", eligible: DeviceIdList(Array(numbered))) == expected)
     }
 }

@@ -23,7 +23,7 @@ import Testing
     }
 
     @Test func percentStagesTakeWholeRingsAndDevicesStagesTakeDevices() throws {
-        let devices = (0..<5000).map { "dev-\($0)" }
+        let devices = DeviceIdList((0..<5000).map { "dev-\($0)" })
         let rings = RingMembership(groupNames: (0..<100).map { RingLayout.groupName(fleetGroup: "fleet", index: $0, count: 100) },
                                    listed: nil)
         let plan = try parsePlan(planText(canary: "canary: {percent: 1, bake: 30m}",
