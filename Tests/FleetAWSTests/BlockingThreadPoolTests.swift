@@ -26,8 +26,15 @@ import Testing
             condition.unlock()
         }
 
-        /// Waits (bounded) until `count` jobs are inside.
-        func waitFor(_ count: Int) -> Bool {
+        /// Waits (bounded) until `count` jobs are inside, on a thread of its own: blocking one of the cooperative
+        /// pool's threads (two on a 2-core machine) could keep the very tasks that submit the jobs from running.
+        func waitFor(_ count: Int) async -> Bool {
+            await withCheckedContinuation { continuation in
+                Thread.detachNewThread { continuation.resume(returning: self.blockingWaitFor(count)) }
+            }
+        }
+
+        private func blockingWaitFor(_ count: Int) -> Bool {
             condition.lock()
             defer { condition.unlock() }
             let deadline = Date().addingTimeInterval(30)
@@ -60,7 +67,7 @@ import Testing
         let pool = BlockingThreadPool<Void>(name: "test-block", threadCount: threads) { () }
         let gate = Gate()
         let jobs = (0..<(threads + 2)).map { _ in Task { try await pool.run { _ in gate.enter() } } }
-        #expect(gate.waitFor(threads), "all \(threads) threads run blocking jobs at once")
+        #expect(await gate.waitFor(threads), "all \(threads) threads run blocking jobs at once")
         // Every pool thread is blocked: ordinary async work still runs (the cooperative threads are free).
         let sum = await Task.detached { (1...1000).reduce(0, +) }.value
         #expect(sum == 500_500)
