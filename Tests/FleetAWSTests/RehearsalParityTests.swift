@@ -58,6 +58,36 @@ struct RehearsalParityTests {
         return try devices.map { try #require(rankOf[$0], "\($0) is in no stage") }.sorted()
     }
 
+    /// The same plan on the simulated fleet with the same script, on a virtual clock. Its devices install well within
+    /// the plan's `inProgressTimeout` (5m), as the device layer's do.
+    static func rehearse(_ planText: String, in world: RunEndToEndTests.World) async throws -> Decisions {
+        let plan = try PlanFile.load(atPath: try world.writePlan(planText)).plan
+        let scenario = try SimulationScenario.parse("""
+            offlinePercent: 0
+            checkInDelayMax: 30s
+            install: {min: 30s, max: 2m}
+            scripted:
+              - {stage: wave-2, first: 2, outcome: failed}
+              - {stage: wave-2, first: \(Self.things), outcome: neverStarts}
+            """, file: "parity-scenario.yaml")
+        let clock = VirtualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
+        let fleet = SimulatedFleet(devices: Self.things, seed: 7, scenario: scenario, clock: clock)
+        let store = MemoryRolloutStore()
+        let engine = RolloutEngine(store: store, fleet: fleet, metricSource: SimulatedMetricSource(fleet: fleet, clock: clock),
+                                   notifier: RecordingNotifier(), clock: clock, configuration: EngineConfiguration(),
+                                   logger: Logger(label: "parity", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let submitted = try await engine.submit(plan: plan, planSource: planText)
+        let ending = try await SimulationRunner(engine: engine, clock: clock).run(rolloutId: submitted.rolloutId)
+        #expect(ending == .finished)
+        let state = try #require(try await engine.state(of: submitted.rolloutId))
+        let cohorts = try #require(try store.cohorts(rolloutId: submitted.rolloutId))
+        return Decisions(
+            state: state, events: try store.events(rolloutId: submitted.rolloutId, afterSequence: 0, limit: 10_000),
+            verdicts: try store.verdicts(rolloutId: submitted.rolloutId),
+            rollbackSet: try Self.positions(fleet.targets(ofJob: state.rollback?.jobId ?? "") ?? [], cohorts: cohorts,
+                                            state: state))
+    }
+
     @Test("a scripted broken wave decides the same on the simulated fleet and on moto")
     func aBrokenWaveDecidesTheSame() async throws {
         // On AWS: moto's device layer plays the script.
@@ -86,35 +116,15 @@ struct RehearsalParityTests {
             throw error
         }
 
-        // Rehearsed: the same plan on the simulated fleet with the same script, on a virtual clock. Its devices
-        // install well within the plan's `inProgressTimeout` (5m), as the device layer's do.
-        let planPath = try run.world.writePlan(planText)
-        let plan = try PlanFile.load(atPath: planPath).plan
-        defer { Task { await run.finish() } }  // after the rehearsal: the plan's artifacts live in the world
-        let scenario = try SimulationScenario.parse("""
-            offlinePercent: 0
-            checkInDelayMax: 30s
-            install: {min: 30s, max: 2m}
-            scripted:
-              - {stage: wave-2, first: 2, outcome: failed}
-              - {stage: wave-2, first: \(Self.things), outcome: neverStarts}
-            """, file: "parity-scenario.yaml")
-        let clock = VirtualClock(start: Date(timeIntervalSince1970: 1_800_000_000))
-        let fleet = SimulatedFleet(devices: Self.things, seed: 7, scenario: scenario, clock: clock)
-        let store = MemoryRolloutStore()
-        let engine = RolloutEngine(store: store, fleet: fleet, metricSource: SimulatedMetricSource(fleet: fleet, clock: clock),
-                                   notifier: RecordingNotifier(), clock: clock, configuration: EngineConfiguration(),
-                                   logger: Logger(label: "parity", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let submitted = try await engine.submit(plan: plan, planSource: planText)
-        let ending = try await SimulationRunner(engine: engine, clock: clock).run(rolloutId: submitted.rolloutId)
-        #expect(ending == .finished)
-        let state = try #require(try await engine.state(of: submitted.rolloutId))
-        let cohorts = try #require(try store.cohorts(rolloutId: submitted.rolloutId))
-        let rehearsed = Decisions(
-            state: state, events: try store.events(rolloutId: submitted.rolloutId, afterSequence: 0, limit: 10_000),
-            verdicts: try store.verdicts(rolloutId: submitted.rolloutId),
-            rollbackSet: try Self.positions(fleet.targets(ofJob: state.rollback?.jobId ?? "") ?? [], cohorts: cohorts,
-                                            state: state))
+        // The plan's artifacts live in the world: it is removed once the rehearsal ran too.
+        let rehearsed: Decisions
+        do {
+            rehearsed = try await Self.rehearse(planText, in: run.world)
+        } catch {
+            await run.finish()
+            throw error
+        }
+        await run.finish()
 
         #expect(onAWS.phase == .rolledBack, "the script breaks wave-2: \(onAWS)")
         #expect(rehearsed == onAWS, "rehearsed: \(rehearsed)\non AWS:    \(onAWS)")

@@ -157,29 +157,6 @@ import Testing
         #expect(try await third.jobProgress(jobId: "job-2").total == devices.count, "job-2 survived the broken line")
     }
 
-    /// Jobs of different rollouts are created concurrently (the driver steps several at once): every creation is in
-    /// the journal, none overwritten by another written at the same moment.
-    @Test func concurrentCreationsAreAllJournalled() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let clock = VirtualClock(start: start)
-        let fleet = SimulatedFleet(devices: 100, seed: 2, scenario: SimulationScenario(), clock: clock)
-        try fleet.attachJournal(path: path)
-        let devices = try await fleet.inventory(FleetSelection()).deviceIds
-        let jobs = (0..<32).map { "job-\($0)" }
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            for job in jobs {
-                tasks.addTask { try await fleet.createJob(self.request(job, devices: devices)) }
-            }
-            try await tasks.waitForAll()
-        }
-        let restarted = SimulatedFleet(devices: 100, seed: 2, scenario: SimulationScenario(), clock: clock)
-        try restarted.attachJournal(path: path)
-        for job in jobs {
-            #expect(try await restarted.jobProgress(jobId: job).total == devices.count, "\(job) is in the journal")
-        }
-    }
-
     /// A job adopted after a restart is not journalled again, so a later restart rebuilds it as first created
     /// (a second entry with a later instant would make its progress go backwards).
     @Test func anAdoptedJobIsJournalledOnceAndRestoredAsFirstCreated() async throws {
