@@ -24,7 +24,8 @@ struct SimulatedExecution: Equatable {
         /// The job's purpose code (`SeededDraw.purpose(jobId)`): its draws differ from every other job's.
         let purpose: UInt64
         let timeout: Float
-        let perMinute: Float?
+        /// Executions AWS notifies per minute: the job's `maxPerMinute`, at most AWS's ceiling (also the rate without one).
+        let perMinute: Float
         let installMin: Float
         let installSpan: Float
         let checkInDelayMax: Float
@@ -45,7 +46,7 @@ struct SimulatedExecution: Equatable {
             purpose = SeededDraw.purpose(request.jobId)
             let settings = request.settings
             timeout = Float(settings.inProgressTimeoutSeconds ?? 7 * 86400)
-            perMinute = settings.maxPerMinute.map(Float.init)
+            perMinute = Float(min(settings.maxPerMinute ?? AWSQuotas.jobExecutionsPerMinuteMax, AWSQuotas.jobExecutionsPerMinuteMax))
             installMin = Float(scenario.installSecondsMin)
             installSpan = Float(scenario.installSecondsMax - scenario.installSecondsMin)
             checkInDelayMax = Float(scenario.checkInDelayMaxSeconds)
@@ -67,10 +68,8 @@ struct SimulatedExecution: Equatable {
             let item = UInt64(device)
             let mixedItem = StableHash.mix(item)
             var start = Float(draw.unit(purpose &+ 1, mixedItem: mixedItem)) * checkInDelayMax
-            if let perMinute {
-                // The job's rollout rate: the k-th execution is released k/maxPerMinute minutes after creation.
-                start = max(start, Float(position) / perMinute * 60)
-            }
+            // The job's rollout rate: the k-th execution is released k/perMinute minutes after creation.
+            start = max(start, Float(position) / perMinute * 60)
             var time = start
             var outcome = Outcome.succeeded
             let attempts = 1 + retriesOnFailure + retriesOnTimeout

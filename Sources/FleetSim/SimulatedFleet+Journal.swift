@@ -74,6 +74,9 @@ extension SimulatedFleet {
             let request = JobRequest(rolloutId: rolloutId, jobId: jobId, stage: stage,
                                      targets: .devices([]), document: document, settings: settings)
             restoreJob(request: request, targets: targets, createdAt: Date(timeIntervalSince1970: at))
+        case "fill":
+            guard let jobId = entry.jobId, let at = entry.at else { return }
+            restoreFill(jobId: jobId, at: Date(timeIntervalSince1970: at))
         case "cancel":
             guard let jobId = entry.jobId, let at = entry.at else { return }
             restoreCancel(jobId: jobId, at: Date(timeIntervalSince1970: at), force: entry.force ?? false)

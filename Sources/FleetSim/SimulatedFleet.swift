@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import RolloutCore
+import RolloutText
 
 /// The built-in fleet: seeded devices on a virtual clock, behaving as the scenario says.
 ///
@@ -13,16 +14,20 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
     package let population: SimulatedPopulation
     let clock: any RolloutClock
     let draw: SeededDraw
-    private let lock = NSLock()
+    let lock = NSLock()
     /// Serializes journal appends: two jobs created at once (steps of different rollouts run concurrently) would
     /// otherwise both write at the same end offset, and one entry would overwrite the other.
     let journalWriteLock = NSLock()
-    private var jobs: [String: SimulatedJob] = [:]
+    private(set) var jobs: [String: SimulatedJob] = [:]
     private var jobOrder: [String] = []
     private var callCounts: [String: Int] = [:]
     private var groupCache: [String: [String]] = [:]
     private var cleanedUp: Set<String> = []
-    private var journalPath: String?
+    private(set) var journalPath: String?
+    /// The account's request quotas as AWS enforces them (`scenario.quotas`).
+    private var budget: SimulatedAPIBudget
+    /// When the fill of each stage's temporary group began (jobs of more than 100 devices without rings).
+    var fillsStartedAt: [String: Date] = [:]
 
     /// Devices per hardware revision and offline devices, counted once (health documents are read on every poll).
     let devicesPerHardware: [Int]
@@ -33,6 +38,8 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
     /// Fleet API calls answered, throttled and failed (for reports and tests).
     package private(set) var callsTotal = 0
     package private(set) var callsThrottled = 0
+    /// Calls over the account's quota for their API (`scenario.quotas`): they wait, as the AWS path's budget would.
+    package private(set) var callsOverBudget = 0
 
     package init(devices: Int, seed: UInt64, scenario: SimulationScenario, clock: any RolloutClock) {
         self.seed = seed
@@ -40,6 +47,7 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         self.clock = clock
         self.draw = SeededDraw(seed: seed)
         self.population = SimulatedPopulation(count: devices, scenario: scenario, draw: draw)
+        self.budget = SimulatedAPIBudget(quotas: scenario.quotas)
         var perHardware = [Int](repeating: 0, count: population.hardwareNames.count)
         for revision in population.hardware { perHardware[Int(revision)] += 1 }
         devicesPerHardware = perHardware
@@ -69,8 +77,6 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         return DeviceInventory(deviceIds: SimulatedPopulation.deviceIds(indices))
     }
 
-    /// AWS's limit on a job's targets (things or groups), modelled so a rehearsal fails where AWS would.
-    static let jobTargetsMax = 100
 
     /// The scenario's ring set (`rings: N`): `<fleet>-ring-NN`, each device in the ring its name hashes to.
     package nonisolated(nonsending) func ringMembership(fleetGroup: String) async throws -> RingMembership? {
@@ -169,6 +175,9 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         let targetFingerprint = targets.reduce(UInt64(targets.count)) { StableHash.mix($0 ^ UInt64($1)) }
         let documentFingerprint = StableHash.hash(request.document.version, request.document.checksum + request.stage)
         let now = clock.now()
+        if case .devices(let ids) = request.targets, ids.count > Self.jobTargetsMax {
+            try awaitTemporaryGroupFill(jobId: request.jobId, devices: ids.count, now: now)
+        }
         let created = try lock.withLock { () throws -> Bool in
             if let existing = jobs[request.jobId] {
                 guard existing.targetFingerprint == targetFingerprint,
@@ -177,6 +186,7 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
                 }
                 return false  // adopt: the same job, asked for again after a crash
             }
+            try checkJobSlot(jobId: request.jobId, now: now)
             let job = SimulatedJob(request: request, targets: targets, population: population, scenario: scenario,
                                    draw: draw, createdAt: now, targetFingerprint: targetFingerprint,
                                    documentFingerprint: documentFingerprint)
@@ -235,6 +245,13 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         lock.withLock {
             jobOrder.append(request.jobId)
             jobs[request.jobId] = job
+        }
+    }
+
+    /// A temporary group's fill that began before a restart goes on from where it was (AWS keeps the group).
+    func restoreFill(jobId: String, at: Date) {
+        lock.withLock {
+            if fillsStartedAt[jobId] == nil { fillsStartedAt[jobId] = at }
         }
     }
 
@@ -319,10 +336,22 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
     /// The decision derives from the seed, the call and how often that call was made, never from wall time.
     private func apiCall(_ operation: String, _ subject: String) throws {
         let key = "\(operation):\(subject)"
-        let attempt = lock.withLock { () -> Int in
+        let now = clock.now()
+        let metered = SimulatedAPIBudget.meteredAPI(operation, quotas: scenario.quotas)
+        let (attempt, overBudget) = lock.withLock { () -> (Int, Double?) in
             callsTotal += 1
             callCounts[key, default: 0] += 1
-            return callCounts[key]!
+            return (callCounts[key]!, metered.flatMap { budget.take($0, at: now) })
+        }
+        if let overBudget, let metered {
+            lock.withLock { callsOverBudget += 1 }
+            let rate = scenario.quotas.ratesPerSecond[metered] ?? 0
+            throw FleetError.capacity(FleetCapacityWait(
+                resource: .quota(metered),
+                detail: "\(operation): ThrottlingException: over the account's \(PreflightText.count(rate)) "
+                    + "\(metered) calls per second (simulated)",
+                remedy: "run fewer rollouts at once, or raise the quota if AWS has (`\(metered)`)",
+                retryAfterSeconds: overBudget))
         }
         guard scenario.throttlePercent > 0 || scenario.serverErrorPercent > 0 else { return }
         let unit = draw.unit(SeededDraw.purpose(key), UInt64(attempt)) * 100

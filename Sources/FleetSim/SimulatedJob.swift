@@ -16,6 +16,9 @@ final class SimulatedJob: @unchecked Sendable {
     let targetFingerprint: UInt64
     let documentFingerprint: UInt64
     let createdAt: Date
+    /// When AWS has notified every target (the job's rollout rate): until then the job holds one of the account's
+    /// concurrent-job slots, unless it was cancelled.
+    let notifiedAllAt: Date
     private let model: SimulatedExecution.Model
     private let population: SimulatedPopulation
     /// Position in `targets` → scripted outcome (`SimulationScenario.scripted`): a few devices, empty without a script.
@@ -40,8 +43,14 @@ final class SimulatedJob: @unchecked Sendable {
         self.createdAt = createdAt
         self.population = population
         model = SimulatedExecution.Model(request: request, population: population, scenario: scenario, draw: draw)
+        notifiedAllAt = createdAt.addingTimeInterval(Double(targets.count) / Double(model.perMinute) * 60)
         scripted = Self.scriptedOutcomes(scenario.scripted, stage: request.stage, targets: targets)
         countInstants()
+    }
+
+    /// True while the job holds a concurrent-job slot at `date`: it is still notifying its targets and not cancelled.
+    func holdsJobSlot(at date: Date) -> Bool {
+        date < notifiedAllAt && (cancelledAt.map { date < $0 } ?? true)
     }
 
     /// Position in `targets` → scripted outcome, for the first devices by name of a job of `stage`.

@@ -39,6 +39,8 @@ package struct SimulationReport: Codable, Sendable {
     package var events: Int
     package var fleetCalls: Int
     package var fleetCallsThrottled: Int
+    /// Calls over the account's quota for their API: they waited (`api.quotas`).
+    package var fleetCallsOverBudget: Int
     package var jobsCreated: [String]
     /// After `rollbackIncomplete`: the devices that did not take the rollback (up to 1,000 names) and their count.
     package var notRolledBack: [String]?
@@ -79,6 +81,7 @@ package struct SimulationReport: Codable, Sendable {
             devices: fleet.population.count, eligibleDevices: state.eligibleDevices ?? 0, seed: seed,
             startedAt: startedAt, virtualSeconds: endedAt.timeIntervalSince(startedAt), stages: stages, rollback: rollback,
             events: events.count, fleetCalls: fleet.callsTotal, fleetCallsThrottled: fleet.callsThrottled,
+            fleetCallsOverBudget: fleet.callsOverBudget,
             jobsCreated: fleet.jobsCreated, notRolledBack: state.rollback?.notRolledBack,
             notRolledBackCount: state.rollback?.notRolledBackCount, message: RolloutText.note(state),
             timeline: timeline(events: events, plan: rollout.plan, rolloutId: rolloutId))

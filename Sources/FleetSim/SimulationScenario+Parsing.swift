@@ -107,12 +107,16 @@ extension SimulationScenario {
                 }
             }
         }
-        if let node = map["api"], let api = reader.mapping(node, "api", allowed: ["throttlePercent", "serverErrorPercent"]) {
+        if let node = map["api"],
+           let api = reader.mapping(node, "api", allowed: ["throttlePercent", "serverErrorPercent", "quotas"]) {
             if let value = api["throttlePercent"] {
                 scenario.throttlePercent = reader.number(value, "api.throttlePercent", range: 0...90, unit: "%") ?? 0
             }
             if let value = api["serverErrorPercent"] {
                 scenario.serverErrorPercent = reader.number(value, "api.serverErrorPercent", range: 0...90, unit: "%") ?? 0
+            }
+            if let value = api["quotas"] {
+                parseQuotas(value, into: &scenario, reader: &reader)
             }
         }
         if let node = map["groups"] {
@@ -158,6 +162,23 @@ extension SimulationScenario {
         }
         if !reader.issues.isEmpty { throw PlanError(issues: reader.issues) }
         return scenario
+    }
+
+    /// `api.quotas: {CreateJob: 5, ConcurrentJobs: 2}`: the names and units of `--aws-quota`.
+    static func parseQuotas(_ node: Node, into scenario: inout SimulationScenario, reader: inout PlanNodeReader) {
+        guard case .mapping(let entries) = node else {
+            reader.report(node, "api.quotas", "expected a mapping of quota name to value, e.g. {CreateJob: 5}")
+            return
+        }
+        for (key, value) in entries.prefix(64) {
+            guard let name = reader.nonEmptyString(key, "api.quotas"),
+                  let number = reader.number(value, "api.quotas.\(name)", range: 0...10_000_000) else { continue }
+            do {
+                try scenario.quotas.apply(name: name, value: number)
+            } catch {
+                reader.report(value, "api.quotas.\(name)", error.message)
+            }
+        }
     }
 
     package static func parseFile(atPath path: String) throws(PlanError) -> SimulationScenario {

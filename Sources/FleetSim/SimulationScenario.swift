@@ -1,4 +1,5 @@
 import Foundation
+import RolloutCore
 
 /// How the simulated fleet behaves: its population, how updates go, what breaks. Read from a scenario file
 /// (`SimulationScenario.parse`); every field has a default, so the empty scenario is a healthy fleet.
@@ -21,6 +22,10 @@ package struct SimulationScenario: Equatable, Sendable {
     /// Share of fleet API calls answered with throttling / server errors (retryable).
     package var throttlePercent: Double
     package var serverErrorPercent: Double
+    /// The AWS account's quotas the rehearsal meets (`api.quotas`, AWS's published defaults otherwise): request
+    /// rates per API (calls over them wait), concurrent jobs (CreateJob waits for a slot) and the AddThingToThingGroup
+    /// rate at which a stage over 100 devices without rings fills its temporary group before its job exists.
+    package var quotas: AWSQuotas = .defaults
     /// Named thing groups drawn from the population.
     package var groups: [String: Int]
     /// Rings the fleet was split into by `rollout rings sync` (0: none): `<fleet>-ring-NN`, each device in the ring
@@ -58,6 +63,7 @@ package struct SimulationScenario: Equatable, Sendable {
             && left.outcomes == right.outcomes && left.health == right.health
             && left.throttlePercent == right.throttlePercent && left.serverErrorPercent == right.serverErrorPercent
             && left.groups == right.groups && left.rings == right.rings && left.scripted == right.scripted
+            && left.quotas == right.quotas
     }
 
     /// The rule for a device of `hardware` installing `firmware`.

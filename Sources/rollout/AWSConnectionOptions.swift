@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetAWS
+import RolloutCore
 
 /// `--region`, `--endpoint-url`, `--profile`: where and as whom every AWS command talks to AWS.
 struct AWSConnectionOptions: ParsableArguments {

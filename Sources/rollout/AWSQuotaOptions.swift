@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetAWS
+import RolloutCore
 
 /// `--aws-quota NAME=VALUE`, repeatable: the account's AWS quotas where they differ from AWS's published defaults
 /// (raised, or lowered to leave room for other tools in the account). One budget per account and region is shared
@@ -17,7 +18,7 @@ struct AWSQuotaOptions: ParsableArguments {
     func validate() throws {
         do {
             _ = try AWSQuotas.parse(overrides)
-        } catch let error as AWSQuotaError {
+        } catch {
             throw ValidationError(error.message)
         }
     }

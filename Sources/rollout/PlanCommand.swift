@@ -1,13 +1,18 @@
 import ArgumentParser
 import Foundation
 import RolloutCore
+import RolloutText
 
 struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plan",
         abstract: "Dry run: the stages, their device counts and the earliest start of each, given bakes and windows.",
         discussion: """
-            Earliest starts assume every gate passes as soon as its bake ends and every approval is given at once.
+            Earliest starts assume every gate passes as soon as its bake ends and every approval is given at once. \
+            Each stage's job is projected as AWS would run it: up to 100 devices are targeted directly, larger \
+            stages target the fleet's rings (--rings) or else a temporary thing group filled at the \
+            AddThingToThingGroup quota first, and AWS notifies at most maxPerMinute (at most 1,000) devices a \
+            minute. `rollout preflight` projects the same from the live account.
             """
     )
 
@@ -20,6 +25,11 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "When the rollout would be submitted (RFC 3339); default now.")
     var start: Date?
 
+    @Option(help: "Rings the fleet group is split into (`rollout rings sync`); 0: none, large stages fill a temporary group.")
+    var rings: Int = 0
+
+    @OptionGroup var quotas: AWSQuotaOptions
+
     @Option(help: "text or json.")
     var output: OutputFormat = .text
 
@@ -27,12 +37,18 @@ struct PlanCommand: ParsableCommand {
         guard devices >= 1 && devices <= 10_000_000 else {
             throw ValidationError("--devices must be 1…10000000 (an empty fleet cannot be rolled out to)")
         }
+        guard (0...RingLayout.countMax).contains(rings) else {
+            throw ValidationError("--rings must be 0…\(RingLayout.countMax)")
+        }
     }
 
     func run() throws {
         let loaded = try LoadedPlan.load(plan)
         let now = start ?? Date()
-        let entries = PlanTimeline.calculate(plan: loaded.plan, devices: devices, now: now)
+        let fillRate = try quotas.quotas().ratesPerSecond["AddThingToThingGroup"] ?? 100
+        let rates = LaunchProjection.Rates(groupFillPerSecond: fillRate,
+                                           notificationsPerMinuteMax: AWSQuotas.jobExecutionsPerMinuteMax)
+        let entries = PlanTimeline.calculate(plan: loaded.plan, devices: devices, launch: (rings, rates), now: now)
         let id = RolloutIdentity.rolloutId(planName: loaded.plan.name, planSource: loaded.source)
         if output == .json {
             struct Output: Encodable {
@@ -47,15 +63,23 @@ struct PlanCommand: ParsableCommand {
         let release = loaded.plan.release
         print("rollout \(id): \(release.firmware) \(release.version) on \(devices) devices, on failure: "
               + "\(loaded.plan.onFailure.rawValue)" + (loaded.plan.rollback.map { " to \($0.version)" } ?? ""))
-        let header = ["stage", "target", "devices", "total", "bake", "earliest start", "waits for"]
+        let header = ["stage", "target", "devices", "total", "job created in", "notified over", "bake", "earliest start",
+                      "waits for"]
         var rows: [[String]] = []
         for entry in entries {
             var waits: [String] = []
             if entry.approvalRequired { waits.append("approval") }
             if entry.windowWaitSeconds > 0 { waits.append("window \(DurationWords.format(Double(entry.windowWaitSeconds)))") }
+            var job = "-", notified = "-"
+            if let launch = entry.launch, launch.targeting != .none {
+                job = "~\(PreflightText.duration(launch.jobCreationSeconds)) ("
+                    + PreflightText.targeting(launch.targeting, groupFillPerSecond: rates.groupFillPerSecond) + ")"
+                notified = "≥ \(PreflightText.duration(launch.notificationSeconds))"
+                    + (launch.notificationsOutlastBake ? " (outlasts the bake)" : "")
+            }
             rows.append([
                 entry.stage, entry.target, entry.devices.map(String.init) ?? "group",
-                entry.cumulativeDevices.map(String.init) ?? "?", DurationText.format(entry.bakeSeconds),
+                entry.cumulativeDevices.map(String.init) ?? "?", job, notified, DurationText.format(entry.bakeSeconds),
                 entry.earliestStart.map(TimeText.format) ?? "never (no window opens)", waits.joined(separator: ", "),
             ])
         }

@@ -141,7 +141,8 @@ struct SimulateCommand: AsyncParsableCommand {
         print("")
         print("outcome: \(report.outcome) after \(DurationWords.format(report.virtualSeconds)) of virtual time "
               + "(\(String(format: "%.2f", wallSeconds)) s wall), \(report.events) events, \(report.fleetCalls) fleet calls"
-              + (report.fleetCallsThrottled > 0 ? " (\(report.fleetCallsThrottled) throttled)" : ""))
+              + (report.fleetCallsThrottled > 0 ? " (\(report.fleetCallsThrottled) throttled)" : "")
+              + (report.fleetCallsOverBudget > 0 ? " (\(report.fleetCallsOverBudget) waited for the account's quota)" : ""))
         if let message = report.message { print("         \(message)") }
         if let devices = report.notRolledBack, let count = report.notRolledBackCount, count > 0 {
             print(DeviceListText.render(devices, count: count, more: "--output json lists up to 1,000"))

@@ -72,7 +72,10 @@ final class JobSlotLimitedFleet: ForwardingFleet, @unchecked Sendable {
     }
 
     @Test func aStageWaitsForAJobSlotLongerThanEveryAttemptLimit() async throws {
-        let world = try SimulatedWorld(devices: 1000, seed: 3, scenario: SimulationScenario())
+        // Temporary groups filled at once: the only waits here are the refusals below.
+        var scenario = SimulationScenario()
+        scenario.quotas.ratesPerSecond["AddThingToThingGroup"] = 100_000
+        let world = try SimulatedWorld(devices: 1000, seed: 3, scenario: scenario)
         defer { world.remove() }
         let configuration = EngineConfiguration(pollIntervalSeconds: 60)
         let refusals = configuration.effectAttemptsMax * 2
@@ -114,6 +117,44 @@ final class JobSlotLimitedFleet: ForwardingFleet, @unchecked Sendable {
         }
         #expect(readModel.entry(id)?.retries.isEmpty == true, "a created job leaves no retry behind")
         #expect(await engine.statistics.capacityWaits == refusals)
+    }
+
+    @Test("a stage of hundreds of devices without rings gets its job once the group would be filled; with rings at once")
+    func aLargeStageWaitsForItsTemporaryGroupUnlessRingsExist() async throws {
+        for rings in [0, 20] {
+            // 10 AddThingToThingGroup a second: wave-1's 595 devices take 58.5 s after the first second's 10.
+            var scenario = SimulationScenario()
+            scenario.quotas.ratesPerSecond["AddThingToThingGroup"] = 10
+            scenario.rings = rings
+            let world = try SimulatedWorld(devices: 2000, seed: 5, scenario: scenario)
+            defer { world.remove() }
+            let engine = try world.makeEngine()
+            let submitted = try await engine.submit(plan: world.plan, planSource: world.planSource)
+            let readModel = engine.readModel
+            let id = submitted.rolloutId
+            let waits = Locked<Set<String>>([])
+            let ending = try await SimulationRunner(engine: engine, clock: world.clock).run(rolloutId: id) { _ in
+                for retry in readModel.entry(id)?.retries.values ?? [:].values {
+                    if let waitingFor = retry.waitingFor { waits.withLock { _ = $0.insert(waitingFor) } }
+                }
+            }
+            #expect(ending == .finished)
+            let result = try world.readBack()
+            #expect(result.state.phase == .completed)
+            let wave = result.state.stages[1]
+            let started = try #require(wave.startedAt)
+            let created = try #require(wave.jobCreatedAt)
+            let seen = waits.withLock { $0 }
+            if rings == 0 {
+                #expect(wave.devices == 595)
+                #expect(created.timeIntervalSince(started) >= 58.5, "created \(created), stage started \(started)")
+                #expect(created.timeIntervalSince(started) <= 120)
+                #expect(seen.contains { $0.hasPrefix("thing group rollout-\(id)-wave-1 to be filled (0 of 595") }, "\(seen)")
+            } else {
+                #expect(created == started, "ring groups: no fill")
+                #expect(seen.isEmpty, "\(seen)")
+            }
+        }
     }
 
     @Test func capacityWaitsAreCappedAndRetryAfterStillWins() {

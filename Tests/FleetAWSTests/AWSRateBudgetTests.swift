@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 @testable import HTTPTransport
+import RolloutCore
 import Testing
 
 @testable import FleetAWS
@@ -18,41 +19,6 @@ struct AWSRateBudgetTests {
 
         func advance(_ seconds: Double) {
             lock.withLock { current = current.addingTimeInterval(seconds) }
-        }
-    }
-
-    @Test("the defaults are AWS's published quotas; overrides replace them by name, case-insensitively")
-    func quotas() throws {
-        let defaults = AWSQuotas.defaults
-        #expect(defaults.ratesPerSecond["CreateJob"] == 10)
-        #expect(defaults.ratesPerSecond["DescribeJob"] == 10)
-        #expect(defaults.ratesPerSecond["ListJobExecutionsForJob"] == 10)
-        #expect(defaults.ratesPerSecond["CancelJob"] == 10)
-        #expect(defaults.ratesPerSecond["AddThingToThingGroup"] == 100)
-        #expect(defaults.ratesPerSecond["CreateThingGroup"] == 25)
-        #expect(defaults.ratesPerSecond["S3"] == 3500)
-        #expect(defaults.concurrentJobsMax == 500)
-
-        let raised = try AWSQuotas.parse(["createjob=20", "S3 = 100", "ConcurrentJobs=2000", "AddThingToThingGroup=12.5"])
-        #expect(raised.ratesPerSecond["CreateJob"] == 20)
-        #expect(raised.ratesPerSecond["S3"] == 100)
-        #expect(raised.ratesPerSecond["AddThingToThingGroup"] == 12.5)
-        #expect(raised.concurrentJobsMax == 2000)
-        #expect(raised.activeJobsMax == defaults.activeJobsMax)
-    }
-
-    @Test("a bad --aws-quota names what is wrong and the names there are", arguments: [
-        ("CreateJobs=5", "unknown name `CreateJobs`"), ("CreateJob", "expected NAME=VALUE"),
-        ("CreateJob=0", "expected NAME=VALUE"), ("CreateJob=fast", "expected NAME=VALUE"),
-        ("ConcurrentJobs=1.5", "whole number of jobs"),
-    ])
-    func badOverride(text: String, expected: String) {
-        #expect {
-            try AWSQuotas.parse([text])
-        } throws: { error in
-            let message = (error as? AWSQuotaError)?.message ?? ""
-            return message.contains(expected) && message.contains(text)
-                && (!expected.hasPrefix("unknown") || message.contains("CreateJob, DescribeJob"))
         }
     }
 

@@ -33,9 +33,10 @@ import Testing
 
     @Test func jobsProgressOverVirtualTimeAndHonourOutcomes() async throws {
         let clock = VirtualClock(start: start)
-        let scenario = SimulationScenario(hardware: [("A", 1)], checkInDelayMaxSeconds: 60, installSecondsMin: 60,
-                                          installSecondsMax: 120,
-                                          outcomes: [OutcomeRule(firmware: "2.1.0", failPercent: 20, rejectPercent: 10)])
+        let scenario = SimulationScenario(
+            hardware: [("A", 1)], checkInDelayMaxSeconds: 60, installSecondsMin: 60, installSecondsMax: 120,
+            outcomes: [OutcomeRule(firmware: "2.1.0", failPercent: 20, rejectPercent: 10)]
+        ).fillingInstantly()
         let fleet = SimulatedFleet(devices: 2000, seed: 1, scenario: scenario, clock: clock)
         let devices = try await fleet.inventory(FleetSelection()).deviceIds
         try await fleet.createJob(request("job-1", devices: devices))
@@ -66,6 +67,7 @@ import Testing
     @Test func cancelStopsQueuedExecutions() async throws {
         let clock = VirtualClock(start: start)
         let scenario = SimulationScenario(checkInDelayMaxSeconds: 3600, installSecondsMin: 60, installSecondsMax: 60)
+            .fillingInstantly()
         let fleet = SimulatedFleet(devices: 1000, seed: 2, scenario: scenario, clock: clock)
         let devices = try await fleet.inventory(FleetSelection()).deviceIds
         try await fleet.createJob(request("job-1", devices: devices))
@@ -113,7 +115,7 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let clock = VirtualClock(start: start)
-        let first = SimulatedFleet(devices: 500, seed: 9, scenario: SimulationScenario(), clock: clock)
+        let first = SimulatedFleet(devices: 500, seed: 9, scenario: SimulationScenario().fillingInstantly(), clock: clock)
         try first.attachJournal(path: path)
         let devices = try await first.inventory(FleetSelection()).deviceIds
         try await first.createJob(request("job-1", devices: devices))
@@ -122,14 +124,14 @@ import Testing
         clock.advance(to: start.addingTimeInterval(7200))
         let expected = try await first.jobProgress(jobId: "job-1")
 
-        let second = SimulatedFleet(devices: 500, seed: 9, scenario: SimulationScenario(), clock: clock)
+        let second = SimulatedFleet(devices: 500, seed: 9, scenario: SimulationScenario().fillingInstantly(), clock: clock)
         try second.attachJournal(path: path)
         #expect(try await second.jobProgress(jobId: "job-1") == expected)
         try await second.createJob(request("job-1", devices: devices))
         #expect(second.jobsCreated.isEmpty, "the job is adopted, not created again")
         #expect(SimulatedFleet.journalHeader(path: path)?.seed == 9)
 
-        let wrongSeed = SimulatedFleet(devices: 500, seed: 10, scenario: SimulationScenario(), clock: clock)
+        let wrongSeed = SimulatedFleet(devices: 500, seed: 10, scenario: SimulationScenario().fillingInstantly(), clock: clock)
         #expect(throws: SimulatedFleet.JournalError.self) { try wrongSeed.attachJournal(path: path) }
     }
 
@@ -163,7 +165,7 @@ import Testing
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         let clock = VirtualClock(start: start)
-        let first = SimulatedFleet(devices: 200, seed: 4, scenario: SimulationScenario(), clock: clock)
+        let first = SimulatedFleet(devices: 200, seed: 4, scenario: SimulationScenario().fillingInstantly(), clock: clock)
         try first.attachJournal(path: path)
         let devices = try await first.inventory(FleetSelection()).deviceIds
         try await first.createJob(request("job-1", devices: devices))
@@ -171,13 +173,13 @@ import Testing
         let progress = try await first.jobProgress(jobId: "job-1")
         #expect(progress.executed > 0)
 
-        let second = SimulatedFleet(devices: 200, seed: 4, scenario: SimulationScenario(), clock: clock)
+        let second = SimulatedFleet(devices: 200, seed: 4, scenario: SimulationScenario().fillingInstantly(), clock: clock)
         try second.attachJournal(path: path)
         try await second.createJob(request("job-1", devices: devices))  // the engine re-performs the effect
         let journal = try String(contentsOfFile: path, encoding: .utf8)
         #expect(journal.components(separatedBy: "\"operation\":\"create\"").count == 2, "one creation: \(journal)")
 
-        let third = SimulatedFleet(devices: 200, seed: 4, scenario: SimulationScenario(), clock: clock)
+        let third = SimulatedFleet(devices: 200, seed: 4, scenario: SimulationScenario().fillingInstantly(), clock: clock)
         try third.attachJournal(path: path)
         #expect(try await third.jobProgress(jobId: "job-1") == progress, "progress never goes backwards")
     }
@@ -188,7 +190,7 @@ import Testing
         var sets: [[String]] = []
         for force in [false, true] {
             let clock = VirtualClock(start: start)
-            let scenario = SimulationScenario(installSecondsMin: 600, installSecondsMax: 1200)
+            let scenario = SimulationScenario(installSecondsMin: 600, installSecondsMax: 1200).fillingInstantly()
             let fleet = SimulatedFleet(devices: 300, seed: 12, scenario: scenario, clock: clock)
             let devices = try await fleet.inventory(FleetSelection()).deviceIds
             try await fleet.createJob(request("job-1", devices: devices))
@@ -200,5 +202,15 @@ import Testing
         }
         #expect(!sets[0].isEmpty)
         #expect(sets[0] == sets[1])
+    }
+}
+
+extension SimulationScenario {
+    /// Temporary groups filled at once (a quota no account has): for tests of what a job does, not of how long AWS
+    /// takes to fill its group (`SimulatedFleetLimitsTests`).
+    func fillingInstantly() -> SimulationScenario {
+        var scenario = self
+        scenario.quotas.ratesPerSecond["AddThingToThingGroup"] = 100_000
+        return scenario
     }
 }

@@ -43,6 +43,24 @@ import Testing
         #expect(throws: PlanError.self) { try SimulationScenario.parse("hardware: {A: 0}", file: "s.yaml") }
     }
 
+    @Test("api.quotas takes --aws-quota's names and units; a wrong one is named with its line")
+    func quotasAreParsedByName() throws {
+        let scenario = try SimulationScenario.parse("api:\n  quotas: {CreateJob: 5, ConcurrentJobs: 20}\n", file: "s.yaml")
+        #expect(scenario.quotas.ratesPerSecond["CreateJob"] == 5)
+        #expect(scenario.quotas.concurrentJobsMax == 20)
+        #expect(scenario.quotas.ratesPerSecond["DescribeJob"] == AWSQuotas.defaults.ratesPerSecond["DescribeJob"])
+        #expect(SimulationScenario().quotas == AWSQuotas.defaults, "AWS's published defaults unless told otherwise")
+        do {
+            _ = try SimulationScenario.parse("api:\n  quotas:\n    Teleport: 5\n    ConcurrentJobs: 1.5\n", file: "s.yaml")
+            Issue.record("expected errors")
+        } catch {
+            #expect(error.issues.map(\.field) == ["api.quotas.Teleport", "api.quotas.ConcurrentJobs"])
+            #expect(error.issues.map(\.line) == [3, 4])
+            #expect(error.description.contains("unknown name `Teleport`; one of CreateJob"))
+            #expect(error.description.contains("whole number of jobs"))
+        }
+    }
+
     @Test func scriptedOutcomesAreParsedAndCheckedByField() throws {
         let scenario = try SimulationScenario.parse("scripted:\n  - {stage: wave-2, first: 2, outcome: failed}\n",
                                                     file: "s.yaml")

@@ -38,6 +38,33 @@ import Testing
         #expect(stages.first?["earliestStart"] as? String == "2026-12-07T01:00:00Z")
     }
 
+    @Test("rollout plan projects each job as AWS runs it: a temporary group's fill without rings, a few calls with them")
+    func planProjectsJobCreationAndNotification() async throws {
+        func stages(_ extra: [String]) async throws -> [[String: Any]] {
+            let result = try await rollout(["plan", "\(repositoryRoot)/workflows/canary-3-waves.yaml", "--devices", "1000000",
+                                            "--start", "2026-12-01T00:00:00Z", "--output", "json"] + extra)
+            #expect(result.status == 0, "\(result.stderr)")
+            let object = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+            return object?["stages"] as? [[String: Any]] ?? []
+        }
+        let filled = try await stages([])
+        let launch = filled.compactMap { $0["launch"] as? [String: Any] }
+        #expect(launch.map { $0["targeting"] as? String } == Array(repeating: "temporaryGroup", count: 4))
+        // wave-3's 500,000 devices at AWS's 100 AddThingToThingGroup a second, plus the job's few calls.
+        #expect(launch.last?["jobCreationSeconds"] as? Double == 5002)
+        #expect(launch.last?["notificationSeconds"] as? Double == 30_000, "1,000 a minute at most")
+
+        let ringed = try await stages(["--rings", "100", "--aws-quota", "AddThingToThingGroup=50"])
+        #expect(ringed.compactMap { ($0["launch"] as? [String: Any])?["targeting"] as? String } == ["rings", "rings", "rings", "rings"])
+        #expect((ringed.last?["earliestStart"] as? String ?? "") < (filled.last?["earliestStart"] as? String ?? ""))
+
+        let text = try await rollout(["plan", "\(repositoryRoot)/workflows/canary-3-waves.yaml", "--devices", "1000000"])
+        #expect(text.stdout.contains("~1 h 23 m (temporary group filled at 100/s)"), "\(text.stdout)")
+        #expect(text.stdout.contains("≥ 8 h 20 m (outlasts the bake)"))
+        let bad = try await rollout(["plan", "\(repositoryRoot)/workflows/canary-3-waves.yaml", "--rings", "1000"])
+        #expect(bad.status != 0 && bad.stderr.contains("--rings must be 0…"), "\(bad.stderr)")
+    }
+
     @Test func simulateReportsJSONAndExitsByOutcome() async throws {
         let completed = try await rollout(["simulate", "\(repositoryRoot)/workflows/canary-3-waves.yaml", "--devices", "2000",
                                            "--seed", "7", "--start", "2026-03-02T00:00:00Z", "--output", "json"])

@@ -13,6 +13,9 @@ package struct FleetCapacityWait: Sendable, Equatable, CustomStringConvertible {
         case quota(String)
         /// The fleet's ring set is missing devices (`rollout rings sync` brings it up to date).
         case rings(fleetGroup: String)
+        /// A stage's temporary thing group is still being filled at the API budget's pace (the rehearsal's model
+        /// of the fill the AWS fleet does inside its CreateJob step).
+        case temporaryGroupFill(group: String, added: Int, total: Int)
     }
 
     package var resource: Resource
@@ -36,6 +39,8 @@ package struct FleetCapacityWait: Sendable, Equatable, CustomStringConvertible {
         case .thingGroupRoom(let thing): return "room in the thing groups of \(thing)"
         case .quota(let name): return "the \(name) quota"
         case .rings(let group): return "an up-to-date ring set for \(group)"
+        case .temporaryGroupFill(let group, let added, let total):
+            return "thing group \(group) to be filled (\(added) of \(total) devices added)"
         }
     }
 

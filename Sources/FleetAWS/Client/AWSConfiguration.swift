@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTransport
 import Logging
+import RolloutCore
 
 /// Everything the AWS fleet needs to reach AWS: region, endpoints, credentials, transport, retry policy and the
 /// request budgets every client made from it shares.

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import RolloutCore
 
 /// The request budget of one AWS account in one region: a token bucket per metered API (rates from `AWSQuotas`)
 /// and counters per API (calls, throttled answers, seconds waited), shared by every `AWSClient` of a worker.

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import RolloutCore
 
 /// One `AWSRateBudget` per account and region, shared by every `AWSClient` made from one `AWSConfiguration` (a
 /// worker's): AWS throttles per account and region, not per rollout, so every rollout of the worker draws on the

@@ -15,32 +15,32 @@ package struct TimelineEntry: Codable, Equatable, Sendable {
     package var earliestBakeEnd: Date?
     /// Time spent waiting for a window before this stage.
     package var windowWaitSeconds: Int
+    /// How the stage's job reaches AWS and its devices (targeting, creation and notification times), when asked for.
+    package var launch: LaunchProjection.Stage?
 }
 
-/// The dry run of `rollout plan`: stage sizes and earliest starts, given bakes and windows. Pure.
+/// The dry run of `rollout plan`: stage sizes and earliest starts, given bakes, windows and (with `launch`) how long
+/// each stage's job takes to create on AWS and to notify its devices. Pure: the schedule is `LaunchProjection`'s.
 package enum PlanTimeline {
-    package static func calculate(plan: RolloutPlan, devices: Int, groupSizes: [String: Int] = [:], now: Date) -> [TimelineEntry] {
-        let sizes = stageSizes(plan: plan, eligible: devices, groupSizes: groupSizes)
+    /// With `launch` nil, jobs are taken to exist and notify at once (the plan's own timing only).
+    package static func calculate(plan: RolloutPlan, devices: Int, groupSizes: [String: Int] = [:],
+                                  launch: (ringCount: Int, rates: LaunchProjection.Rates)? = nil,
+                                  now: Date) -> [TimelineEntry] {
+        let rates = launch?.rates ?? LaunchProjection.Rates(jobCallsSeconds: 0, groupFillPerSecond: .infinity,
+                                                            notificationsPerMinuteMax: Int.max)
+        let projected = LaunchProjection.calculate(plan: plan, eligible: devices, groupSizes: groupSizes,
+                                                   ringCount: launch?.ringCount ?? 0, rates: rates, now: now)
         var entries: [TimelineEntry] = []
-        var ready: Date? = max(now, plan.schedule.notBefore ?? now)
         var cumulative = 0
-        for (index, stage) in plan.stages.enumerated() {
-            let size = sizes[index]
-            if let size { cumulative += size }
-            var start: Date?
-            var wait = 0
-            if let ready {
-                start = WindowSchedule.nextOpening(atOrAfter: ready, windows: plan.schedule.windows)
-                if let start { wait = Int(start.timeIntervalSince(ready)) }
-            }
-            let bakeEnd = start?.addingTimeInterval(TimeInterval(stage.bakeDurationSeconds))
+        var sizesKnown = true
+        for (stage, projection) in zip(plan.stages, projected) {
+            if let size = projection.devices { cumulative += size } else { sizesKnown = false }
             entries.append(TimelineEntry(
-                stage: stage.name, target: stage.target.description, devices: size,
-                cumulativeDevices: sizes[...index].contains(where: { $0 == nil }) ? nil : cumulative,
-                bakeSeconds: stage.bakeDurationSeconds, approvalRequired: stage.approvalRequired, earliestStart: start,
-                earliestBakeEnd: bakeEnd, windowWaitSeconds: wait))
-            // A stage with no device is skipped and takes no time.
-            ready = size == 0 ? ready : bakeEnd
+                stage: stage.name, target: stage.target.description, devices: projection.devices,
+                cumulativeDevices: sizesKnown ? cumulative : nil, bakeSeconds: stage.bakeDurationSeconds,
+                approvalRequired: stage.approvalRequired, earliestStart: projection.earliestStart,
+                earliestBakeEnd: projection.earliestBakeEnd, windowWaitSeconds: projection.windowWaitSeconds,
+                launch: launch == nil ? nil : projection))
         }
         return entries
     }

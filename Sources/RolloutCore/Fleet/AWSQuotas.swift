@@ -104,29 +104,38 @@ package struct AWSQuotas: Sendable, Equatable {
     }
 
     /// The defaults with `NAME=VALUE` overrides applied (`CreateJob=5`, `S3=1000`, `ConcurrentJobs=1000`).
-    package static func parse(_ overrides: [String]) throws -> AWSQuotas {
+    package static func parse(_ overrides: [String]) throws(AWSQuotaError) -> AWSQuotas {
         var quotas = AWSQuotas.defaults
         for text in overrides {
             let parts = text.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2, let value = Double(parts[1]), value.isFinite, value > 0 else {
+            guard parts.count == 2, let value = Double(parts[1]) else {
                 throw AWSQuotaError("--aws-quota `\(text)`: expected NAME=VALUE with a positive number, e.g. CreateJob=5")
             }
-            guard let entry = published.first(where: { $0.name.caseInsensitiveCompare(parts[0]) == .orderedSame }) else {
-                throw AWSQuotaError("--aws-quota `\(text)`: unknown name `\(parts[0])`; one of "
-                                    + published.map(\.name).joined(separator: ", "))
-            }
-            switch (entry.unit, entry.name) {
-            case (.perSecond, _):
-                guard value <= 100_000 else { throw AWSQuotaError("--aws-quota `\(text)`: at most 100000 calls per second") }
-                quotas.ratesPerSecond[entry.name] = value
-            case (.jobs, let name):
-                guard value == value.rounded(), value <= 10_000_000 else {
-                    throw AWSQuotaError("--aws-quota `\(text)`: \(name) is a whole number of jobs")
-                }
-                if name == "ConcurrentJobs" { quotas.concurrentJobsMax = Int(value) } else { quotas.activeJobsMax = Int(value) }
+            do {
+                try quotas.apply(name: parts[0], value: value)
+            } catch {
+                throw AWSQuotaError("--aws-quota `\(text)`: \(error.message)")
             }
         }
         return quotas
+    }
+
+    /// Sets one quota by its published name (case-insensitive): a rate in calls per second, or a count of jobs.
+    package mutating func apply(name: String, value: Double) throws(AWSQuotaError) {
+        guard value.isFinite, value > 0 else { throw AWSQuotaError("expected NAME=VALUE with a positive number, e.g. CreateJob=5") }
+        guard let entry = AWSQuotas.published.first(where: { $0.name.caseInsensitiveCompare(name) == .orderedSame }) else {
+            throw AWSQuotaError("unknown name `\(name)`; one of " + AWSQuotas.published.map(\.name).joined(separator: ", "))
+        }
+        switch (entry.unit, entry.name) {
+        case (.perSecond, _):
+            guard value <= 100_000 else { throw AWSQuotaError("at most 100000 calls per second") }
+            ratesPerSecond[entry.name] = value
+        case (.jobs, let name):
+            guard value == value.rounded(), value <= 10_000_000 else {
+                throw AWSQuotaError("\(name) is a whole number of jobs")
+            }
+            if name == "ConcurrentJobs" { concurrentJobsMax = Int(value) } else { activeJobsMax = Int(value) }
+        }
     }
 
     /// `NAME=VALUE` lines for `--help`: every name with its default, unit and whether AWS lets it be raised.
