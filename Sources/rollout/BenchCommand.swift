@@ -77,7 +77,16 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "Measure SigV4 signatures per second.")
     var sigv4 = false
 
-    @Flag(help: "Everything: simulations, --api, --resume, --commits and --sigv4.")
+    @Flag(help: "Measure the AWS path on moto (python3 with moto 5.2.1): API calls per stage and poll, on --things things.")
+    var aws = false
+
+    @Option(help: "Things for --aws (a second run uses a tenth of them, for the projection to 1,000,000).")
+    var things: Int = 100_000
+
+    @Option(help: "The tests' device layer, which --aws starts (moto plus fleet seeding and device outcomes).")
+    var deviceLayer: String = "Tests/FleetAWSTests/Support/moto_device_layer.py"
+
+    @Flag(help: "Everything but --aws: simulations, --api, --resume, --commits and --sigv4.")
     var all = false
 
     @Option(help: "Rollouts for --api (default 100), --resume (default 10000) or --commits (default 100).")
@@ -109,6 +118,7 @@ struct BenchCommand: AsyncParsableCommand {
         guard repeats >= 1 && repeats <= 20 else { throw ValidationError("--repeats must be 1…20") }
         guard seconds >= 1 && seconds <= 600 else { throw ValidationError("--seconds must be 1…600") }
         if let rollouts, !(1...100_000).contains(rollouts) { throw ValidationError("--rollouts must be 1…100000") }
+        guard (1000...1_000_000).contains(things) else { throw ValidationError("--things must be 1000…1000000") }
         for size in sizes.split(separator: ",") {
             guard let count = Int(size), (1...SimulationScenario.devicesMax).contains(count) else {
                 throw ValidationError("--sizes: `\(size)` is not a fleet size in 1…\(SimulationScenario.devicesMax)")
@@ -124,7 +134,7 @@ struct BenchCommand: AsyncParsableCommand {
         try Self.benchPlan.write(toFile: planPath, atomically: true, encoding: .utf8)
         try Data(repeating: 0x5a, count: 4096).write(to: URL(fileURLWithPath: directory + "/firmware.bin"))
         let executable = Bundle.main.executablePath ?? URL(fileURLWithPath: CommandLine.arguments[0]).path
-        let only = api || resume || commits || sigv4
+        let only = api || resume || commits || sigv4 || aws
         if all || !only { try benchSimulations(executable: executable, plan: planPath, directory: directory) }
         if all || api {
             try await benchAPI(executable: executable, directory: directory, rollouts: rollouts ?? 100, seconds: seconds)
@@ -132,6 +142,7 @@ struct BenchCommand: AsyncParsableCommand {
         if all || resume { try await benchResume(executable: executable, directory: directory, rollouts: rollouts ?? 10_000) }
         if all || commits { try await benchCommits(directory: directory, rollouts: rollouts ?? 100, seconds: seconds) }
         if all || sigv4 { try benchSigV4(directory: directory, seconds: seconds) }
+        if aws { try await benchAWS(directory: directory, things: things, deviceLayerScript: deviceLayer) }
     }
 
     // MARK: simulations

@@ -30,6 +30,11 @@ Over moto's WSGI app it adds:
       repeat, delayMs, failFirst} sets what GET/POST <path> (under /_fixture/) answers; every request to a fixture is
       recorded and POST /_device-layer/received {path} lists them (method, headers, body);
   (i) IAM SimulatePrincipalPolicy (moto has none) over the identity policies moto holds for a user or role;
+  (j) fleet scale for `rollout bench --aws`: things found by name through an index (moto scans every thing for each
+      lookup by name, so 100,000 group adds would take hours); POST /_device-layer/seed {region, group, prefix,
+      count, bucket} creates `count` things `<prefix>-0000000…` in thing group `group` (and the bucket) directly in
+      moto's backend; every AddThingToThingGroup is recorded per (thing, group) and POST /_device-layer/adds answers
+      {calls, pairs, repeated} (a pair added twice counts once in `repeated`);
   and ListThingsInThingGroup honours maxResults / nextToken (moto ignores them).
 Control endpoints live under /_device-layer/ on the same port.
 """
@@ -48,8 +53,33 @@ from xml.sax.saxutils import escape
 from werkzeug.serving import make_server
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.utils import utcnow
-from moto.iot.models import FakeJobExecution, iot_backends
+from moto.iot.models import FakeJobExecution, IoTBackend, iot_backends
+from moto.s3.models import s3_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+_create_thing = IoTBackend.create_thing
+_describe_thing = IoTBackend.describe_thing
+
+
+def _things_by_name(backend):
+    return backend.__dict__.setdefault("_device_layer_things_by_name", {})
+
+
+def create_thing_indexed(self, thing_name, *args, **kwargs):
+    thing = _create_thing(self, thing_name, *args, **kwargs)
+    _things_by_name(self)[thing_name] = thing
+    return thing
+
+
+def describe_thing_indexed(self, thing_name):
+    thing = _things_by_name(self).get(thing_name)
+    if thing is not None and self.things.get(thing.arn) is thing:
+        return thing
+    return _describe_thing(self, thing_name)  # deleted or unknown: moto's own answer
+
+
+IoTBackend.create_thing = create_thing_indexed
+IoTBackend.describe_thing = describe_thing_indexed
 
 CREDENTIAL_RE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "REJECTED", "REMOVED", "CANCELED"}
@@ -81,6 +111,9 @@ class DeviceLayer:
         self.schedule = {}  # (region, job id, thing) -> {"at": monotonic seconds, "next": status, "outcome": status}
         self.regions = {"us-east-1"}
         self.creates = {}  # job id -> {"attempts", "created", "conflicts"}
+        self.adds = {"calls": 0, "repeated": 0}  # AddThingToThingGroup requests, and those adding a pair again
+        self.added_pairs = set()  # (thing, group)
+        self.sorted_members = {}  # (region, group, size) -> member names, sorted (the last group read)
         self.fixtures = {}  # path -> canned answer
         self.received = {}  # path -> [request]
 
@@ -165,6 +198,30 @@ class DeviceLayer:
         cancel_match = re.fullmatch(r"/jobs/([^/]+)/cancel", path)
         group_things = re.fullmatch(r"/thing-groups/([^/]+)/things", path)
         backend = self.backend(region)
+        if path == "/thing-groups/addThingToThingGroup" and method == "PUT":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
+            try:
+                request = json.loads(body or b"{}")
+                pair = (request.get("thingName") or request.get("thingArn"),
+                        request.get("thingGroupName") or request.get("thingGroupArn"))
+            except ValueError:
+                pair = None
+            with self.lock:
+                self.adds["calls"] += 1
+                if pair in self.added_pairs:
+                    self.adds["repeated"] += 1
+                elif pair is not None:
+                    self.added_pairs.add(pair)
+                if pair is not None and pair[0] and pair[1] and not pair[0].startswith("arn:") \
+                        and not pair[1].startswith("arn:"):
+                    # Straight into moto's backend: its request dispatch costs more than the addition itself.
+                    try:
+                        backend.add_thing_to_thing_group(pair[1], None, pair[0], None)
+                        return json_response(start_response, "200 OK", {})
+                    except Exception:  # noqa: BLE001 - let moto produce its own error
+                        pass
         with self.lock:
             self.regions.add(region)
             if job_match and method == "PUT":
@@ -202,9 +259,15 @@ class DeviceLayer:
             if group_things and method == "GET" and "maxResults" in query:
                 group = unquote(group_things.group(1))
                 try:
-                    things = sorted(t.thing_name for t in backend.list_things_in_thing_group(group))
+                    members = backend.list_things_in_thing_group(group)
                 except Exception:  # noqa: BLE001 - let moto produce its own error
                     return self.app(environ, start_response)
+                # Sorted once per membership (a 100,000-thing group is read 400 pages at a time).
+                key = (region, group, len(members))
+                things = self.sorted_members.get(key)
+                if things is None:
+                    things = sorted(t.thing_name for t in members)
+                    self.sorted_members = {key: things}
                 size = int(query["maxResults"][0])
                 offset = int(query.get("nextToken", ["0"])[0])
                 page = things[offset:offset + size]
@@ -342,6 +405,10 @@ class DeviceLayer:
                         "startMs": payload.get("startMs", [100, 300]), "finishMs": payload.get("finishMs", [100, 300]),
                     }
                 return json_response(start_response, "200 OK", {"plays": sorted(self.plays)})
+            if action == "seed":
+                return json_response(start_response, "200 OK", self.seed(payload))
+            if action == "adds":
+                return json_response(start_response, "200 OK", dict(self.adds, pairs=len(self.added_pairs)))
             if action == "creates":
                 prefix = payload.get("prefix", "")
                 return json_response(start_response, "200 OK",
@@ -353,6 +420,26 @@ class DeviceLayer:
             if action == "received":
                 return json_response(start_response, "200 OK", {"requests": self.received.get(payload["path"], [])})
         return json_response(start_response, "404 Not Found", {"message": f"no control action {action}"})
+
+    def seed(self, payload):
+        """(j) A fleet of `count` things in one thing group (and a bucket), made in moto's backend directly."""
+        region = payload.get("region", "us-east-1")
+        self.regions.add(region)
+        backend = self.backend(region)
+        group = payload["group"]
+        if not any(g.thing_group_name == group for g in backend.thing_groups.values()):
+            backend.create_thing_group(group, None, {})
+        prefix = payload.get("prefix", "thing")
+        count = int(payload["count"])
+        for index in range(count):
+            name = f"{prefix}-{index:07d}"
+            thing = _things_by_name(backend).get(name) or backend.create_thing(name, None, None)
+            backend.add_thing_to_thing_group(group, None, name, thing.arn)
+        if payload.get("bucket"):
+            s3 = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+            if payload["bucket"] not in s3.buckets:
+                s3.create_bucket(payload["bucket"], region)
+        return {"things": count, "group": group}
 
     # -- loopback HTTP fixtures -------------------------------------------------------------------------------
 
