@@ -46,7 +46,7 @@ enum ResourceUsage {
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure rehearsals, the HTTP API, a worker's start, commits and SigV4, each beside its floor.",
+        abstract: "Measure rehearsals, the HTTP API, a worker's start, commits, SigV4 (each beside its floor), gates and the AWS path.",
         discussion: """
             Every figure is printed beside a floor measured in the same run: a program doing only the irreducible work
             (sim-floor.c compiled with gcc, nginx serving the same bytes, a raw SQLite loop of the same transactions,
@@ -86,7 +86,13 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "The tests' device layer, which --aws starts (moto plus fleet seeding and device outcomes).")
     var deviceLayer: String = "Tests/FleetAWSTests/Support/moto_device_layer.py"
 
-    @Flag(help: "Everything but --aws: simulations, --api, --resume, --commits and --sigv4.")
+    @Flag(help: "Measure the job-outcome gates' error rates (threshold and sequential) over --trials seeded canaries per rate.")
+    var gates = false
+
+    @Option(help: "Trials per true failure rate for --gates.")
+    var trials: Int = 10_000
+
+    @Flag(help: "Everything but --aws: simulations, --api, --resume, --commits, --sigv4 and --gates.")
     var all = false
 
     @Option(help: "Rollouts for --api (default 100), --resume (default 10000) or --commits (default 100).")
@@ -119,6 +125,7 @@ struct BenchCommand: AsyncParsableCommand {
         guard seconds >= 1 && seconds <= 600 else { throw ValidationError("--seconds must be 1…600") }
         if let rollouts, !(1...100_000).contains(rollouts) { throw ValidationError("--rollouts must be 1…100000") }
         guard (1000...1_000_000).contains(things) else { throw ValidationError("--things must be 1000…1000000") }
+        guard (1...1_000_000).contains(trials) else { throw ValidationError("--trials must be 1…1000000") }
         for size in sizes.split(separator: ",") {
             guard let count = Int(size), (1...SimulationScenario.devicesMax).contains(count) else {
                 throw ValidationError("--sizes: `\(size)` is not a fleet size in 1…\(SimulationScenario.devicesMax)")
@@ -134,7 +141,7 @@ struct BenchCommand: AsyncParsableCommand {
         try Self.benchPlan.write(toFile: planPath, atomically: true, encoding: .utf8)
         try Data(repeating: 0x5a, count: 4096).write(to: URL(fileURLWithPath: directory + "/firmware.bin"))
         let executable = Bundle.main.executablePath ?? URL(fileURLWithPath: CommandLine.arguments[0]).path
-        let only = api || resume || commits || sigv4 || aws
+        let only = api || resume || commits || sigv4 || aws || gates
         if all || !only { try benchSimulations(executable: executable, plan: planPath, directory: directory) }
         if all || api {
             try await benchAPI(executable: executable, directory: directory, rollouts: rollouts ?? 100, seconds: seconds)
@@ -142,6 +149,7 @@ struct BenchCommand: AsyncParsableCommand {
         if all || resume { try await benchResume(executable: executable, directory: directory, rollouts: rollouts ?? 10_000) }
         if all || commits { try await benchCommits(directory: directory, rollouts: rollouts ?? 100, seconds: seconds) }
         if all || sigv4 { try benchSigV4(directory: directory, seconds: seconds) }
+        if all || gates { try await benchGates(trials: trials) }
         if aws { try await benchAWS(directory: directory, things: things, deviceLayerScript: deviceLayer) }
     }
 

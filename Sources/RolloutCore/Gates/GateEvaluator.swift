@@ -20,13 +20,22 @@ package struct GateResult: Codable, Equatable, Sendable {
     package var observed: Double?
     package var limit: Double?
     package var reason: String
+    /// The sequential test's numbers (`method: sequential`): posterior probability that the failure rate is above the
+    /// limit, the confidence it was judged with (both 0…1), and outcomes without a failure still needed to pass.
+    package var probabilityAbove: Double?
+    package var confidence: Double?
+    package var outcomesNeeded: Int?
 
-    package init(gate: String, verdict: Verdict, observed: Double?, limit: Double?, reason: String) {
+    package init(gate: String, verdict: Verdict, observed: Double?, limit: Double?, reason: String,
+                probabilityAbove: Double? = nil, confidence: Double? = nil, outcomesNeeded: Int? = nil) {
         self.gate = gate
         self.verdict = verdict
         self.observed = observed
         self.limit = limit
         self.reason = reason
+        self.probabilityAbove = probabilityAbove
+        self.confidence = confidence
+        self.outcomesNeeded = outcomesNeeded
     }
 }
 
@@ -122,6 +131,11 @@ package enum GateEvaluator {
             ("rejected", progress.rejected, gate.rejectedMaxPercent),
         ]
         for (name, count, limit) in shares {
+            if name == "failed", gate.method == .sequential {
+                results.append(assessSequentially(gate, executed: executed, failed: count,
+                                                  inProgress: progress.inProgress, bakeOver: evidence.bakeOver))
+                continue
+            }
             let share = 100 * Double(count) / Double(executed)
             let broken = share > limit
             results.append(GateResult(
@@ -138,6 +152,37 @@ package enum GateEvaluator {
             reason: "\(format(completedShare))% of \(evidence.stageDevices) devices have an outcome "
                 + "(min \(format(gate.completedMinPercent))%)"))
         return results
+    }
+
+    /// The failed share by `SequentialOutcomeTest`: fails when the evidence says the rate is above the limit with
+    /// the confidence, passes (once the bake is over) when it says it is below, waits otherwise, naming how many more
+    /// outcomes without a failure would pass.
+    static func assessSequentially(_ gate: OutcomeGate, executed: Int, failed: Int, inProgress: Int,
+                                   bakeOver: Bool) -> GateResult {
+        let confidence = (gate.confidencePercent ?? OutcomeGate.confidencePercentDefault) / 100
+        let judgement = SequentialOutcomeTest.judge(executed: executed, failed: failed, inProgress: inProgress,
+                                                    limit: gate.failedMaxPercent / 100, confidence: confidence)
+        let share = 100 * Double(failed) / Double(executed)
+        let evidence = "failed \(failed) of \(executed) executed (\(format(share))%)"
+            + (inProgress > 0 ? ", \(inProgress) in progress" : "") + ": P(failure rate > "
+            + "\(format(gate.failedMaxPercent))%) = \(format(judgement.probabilityAbove * 100))%, "
+            + "judged at \(format(confidence * 100))% confidence"
+        let verdict: Verdict
+        var reason = evidence
+        switch judgement.decision {
+        case .fail:
+            verdict = .fail
+        case .pass:
+            verdict = bakeOver ? .pass : .wait
+            if !bakeOver { reason += ", baking" }
+        case .undecided:
+            verdict = .wait
+            reason += judgement.outcomesNeeded.map { ", \($0) more successes needed to pass" }
+                ?? ", too few outcomes to pass"
+        }
+        return GateResult(gate: "failed", verdict: verdict, observed: share, limit: gate.failedMaxPercent,
+                          reason: reason, probabilityAbove: judgement.probabilityAbove, confidence: confidence,
+                          outcomesNeeded: judgement.outcomesNeeded)
     }
 
     static func assessMetric(_ metric: MetricGate, evidence: GateEvidence) -> GateResult {

@@ -18,6 +18,21 @@ package struct OutcomeGate: Codable, Equatable, Sendable {
     package var executedMin: Int
     /// Share of the stage's devices that must have an outcome before the gate may pass.
     package var completedMinPercent: Double
+    /// How `failedMaxPercent` is judged; nil is `threshold` (and keeps plans stored before it existed as they were).
+    package var method: Method?
+    /// Confidence of the sequential test, in percent (default 95).
+    package var confidencePercent: Double?
+
+    /// How the failed share is judged.
+    package enum Method: String, Codable, Sendable, Equatable {
+        /// The observed share against the limit: fails once it is above, passes at the bake's end if not.
+        case threshold
+        /// `SequentialOutcomeTest`: fails or passes only when the evidence says so with the confidence.
+        case sequential
+    }
+
+    package static let confidencePercentRange = 50.1...99.99
+    package static let confidencePercentDefault = 95.0
 
     package init(failedMaxPercent: Double = 5, timedOutMaxPercent: Double = 5, rejectedMaxPercent: Double = 5,
                 executedMin: Int = 10, completedMinPercent: Double = 95) {

@@ -9,6 +9,7 @@ extension PlanParser.Context {
         if let value = map["jobOutcomes"],
            let outcomes = reader.mapping(value, "\(field).jobOutcomes", allowed: [
                "failedMaxPercent", "timedOutMaxPercent", "rejectedMaxPercent", "executedMin", "completedMinPercent",
+               "method", "confidence",
            ]) {
             let path = "\(field).jobOutcomes"
             if let value = outcomes["failedMaxPercent"],
@@ -31,6 +32,7 @@ extension PlanParser.Context {
                let number = reader.number(value, "\(path).completedMinPercent", range: 0...100, unit: "%") {
                 gates.jobOutcomes.completedMinPercent = number
             }
+            readOutcomeMethod(outcomes, path, into: &gates.jobOutcomes, reader: &reader)
         }
         if let value = map["metrics"], let items = reader.sequence(value, "\(field).metrics") {
             if items.count > PlanParser.metricGatesMax {
@@ -47,6 +49,32 @@ extension PlanParser.Context {
             }
         }
         return gates
+    }
+
+    /// `method: threshold | sequential` and `confidence` (percent, sequential only).
+    func readOutcomeMethod(_ outcomes: [String: Node], _ path: String, into gate: inout OutcomeGate,
+                           reader: inout PlanNodeReader) {
+        if let value = outcomes["method"], let text = reader.nonEmptyString(value, "\(path).method") {
+            if let method = OutcomeGate.Method(rawValue: text) {
+                gate.method = method == .threshold ? nil : method
+            } else {
+                reader.report(value, "\(path).method", "expected threshold (the default) or sequential, not `\(text)`")
+            }
+        }
+        if let value = outcomes["confidence"] {
+            guard gate.method == .sequential else {
+                reader.report(value, "\(path).confidence", "a confidence applies to `method: sequential` only")
+                return
+            }
+            if let number = reader.number(value, "\(path).confidence", range: OutcomeGate.confidencePercentRange,
+                                          unit: "%") {
+                gate.confidencePercent = number
+            }
+        }
+        if gate.method == .sequential, !(gate.failedMaxPercent > 0 && gate.failedMaxPercent < 100) {
+            reader.report(outcomes["failedMaxPercent"] ?? outcomes["method"], "\(path).failedMaxPercent",
+                          "a sequential gate needs a tolerated failure rate above 0% and below 100%")
+        }
     }
 
     func readMetric(_ node: Node, _ field: String, reader: inout PlanNodeReader) -> MetricGate? {
