@@ -55,9 +55,12 @@ struct EnqueueCommand: AsyncParsableCommand {
         commandName: "enqueue",
         abstract: "For CI on a tag push: fill a plan template and submit it. The same tag twice is the same rollout.",
         discussion: """
-            The template may use ${TAG} (the tag as given), ${VERSION} (the tag without a leading `v`) and any
-            ${KEY} given with --set KEY=VALUE. An unknown ${NAME} is an error. The filled plan is validated, then
-            submitted; its text (and so its rollout id) depends only on the template and the values.
+            The template may use ${TAG} (the tag as given), ${VERSION} (the tag without a leading `v`), \
+            ${VERSION_ID} (the version with every character a plan name does not allow turned into `-`: \
+            `name: sensor-fw-${VERSION_ID}` names the rollout of 2.1.0 sensor-fw-2-1-0) and any ${KEY} given with \
+            --set KEY=VALUE. An unknown ${NAME} is an error. The filled plan is validated (exit 65 if it is not \
+            valid, failing the CI job), then submitted; its text (and so its rollout id) depends only on the \
+            template and the values.
             """
     )
 
@@ -86,7 +89,12 @@ struct EnqueueCommand: AsyncParsableCommand {
             Console.error(error.description)
             throw ExitCode(ExitStatus.invalidInput)
         }
-        var substitutions = ["TAG": tag, "VERSION": tag.hasPrefix("v") ? String(tag.dropFirst()) : tag]
+        let version = tag.hasPrefix("v") ? String(tag.dropFirst()) : tag
+        let versionId = String(version.unicodeScalars.map { scalar in
+            scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || scalar == "_" || scalar == "-")
+                ? Character(scalar) : "-"
+        })
+        var substitutions = ["TAG": tag, "VERSION": version, "VERSION_ID": versionId]
         for pair in values {
             guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
                 throw ValidationError("--set expects KEY=VALUE, found `\(pair)`")

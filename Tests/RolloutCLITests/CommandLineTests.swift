@@ -117,9 +117,12 @@ import Testing
     @Test func enqueueFillsTheTemplate() async throws {
         let result = try await rollout(["enqueue", "--template", "\(repositoryRoot)/deploy/ci/rollout-plan.template.yaml",
                                         "--tag", "v2.4.0", "--set", "ARTIFACT=s3://my-firmware-bucket/fw-2.4.0.bin",
-                                        "--dry-run"])
+                                        "--set", "PREVIOUS_TAG=v2.3.1", "--set", "PREVIOUS_VERSION=2.3.1", "--dry-run"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("version: 2.4.0"))
+        #expect(result.stdout.contains("name: sensor-fw-2-4-0"), "each release its own name")
+        #expect(result.stdout.contains("version: 2.3.1") && result.stdout.contains("sensor-fw/v2.3.1.bin"),
+                "the rollback is the release before, not a fixed version")
         let missing = try await rollout(["enqueue", "--template", "\(repositoryRoot)/deploy/ci/rollout-plan.template.yaml",
                                          "--tag", "v2.4.0", "--dry-run"])
         #expect(missing.status == 65)

@@ -40,7 +40,7 @@ import Testing
             try write("python3", """
                 echo "python3 $*" >> "$LOG"
                 case "$1 $2" in
-                  "-c import moto, boto3, flask, flask_cors, cryptography, jsonschema, yaml") exit \(pythonReady ? 0 : 1) ;;
+                  "-c import moto, boto3, flask, flask_cors, cryptography, jsonschema, yaml, check_jsonschema") exit \(pythonReady ? 0 : 1) ;;
                   "-c import moto; print(moto.__version__)") echo 5.2.1; exit 0 ;;
                   "-m pip") if [ "$3" = "--version" ]; then exit 1; fi; exit 0 ;;
                 esac
