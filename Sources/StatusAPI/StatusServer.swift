@@ -49,6 +49,12 @@ package struct StatusServer: Sendable {
             logger: logger)
     }
 
+    /// True for the error of a listen address another socket holds (EADDRINUSE). NIO reports it as an `IOError`
+    /// whose text carries the system's message; StatusAPI does not import NIO itself, so the text is compared.
+    package static func isAddressInUse(_ error: any Error) -> Bool {
+        "\(error)".contains(String(cString: strerror(EADDRINUSE)))
+    }
+
     /// Validates the configuration and serves until the surrounding task is cancelled.
     package func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         try await application(onRunning: onRunning).run()

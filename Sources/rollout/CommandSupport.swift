@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import RolloutCore
+import RolloutText
 
 /// Documented exit codes.
 enum ExitStatus {
@@ -11,6 +12,8 @@ enum ExitStatus {
     static let pausedOrAborted: Int32 = 4
     /// A rollback ended with devices that did not take it (they may still run the new firmware).
     static let rollbackIncomplete: Int32 = 5
+    /// BSD `EX_USAGE`: a bad option or an unusable setting (ArgumentParser's validation errors exit with it too).
+    static let usage: Int32 = 64
     /// BSD `EX_DATAERR`: the plan or scenario is invalid.
     static let invalidInput: Int32 = 65
 
@@ -94,5 +97,23 @@ enum DeviceListText {
         let shown = devices.prefix(shownMax).joined(separator: ", ")
         let rest = count - min(devices.count, shownMax)
         return "\(indent)not rolled back (\(count)): \(shown)" + (rest > 0 ? " … and \(rest) more (\(more))" : "")
+    }
+}
+
+/// `--poll-interval`, the same everywhere: a duration (`30s`, `1m`, `1h30m`) or a number of seconds (`30`, `0.5`).
+enum PollInterval {
+    static func seconds(_ text: String) -> Double? {
+        if let number = Double(text.trimmingCharacters(in: .whitespaces)), number.isFinite { return number }
+        return DurationText.parseSeconds(text).map(Double.init)
+    }
+
+    /// The seconds of `text`, or a usage error naming the option, the range and the accepted forms.
+    static func validated(_ text: String, range: ClosedRange<Double>) throws -> Double {
+        guard let seconds = seconds(text), range.contains(seconds) else {
+            let bounds = "\(PreflightText.count(range.lowerBound))…\(PreflightText.count(range.upperBound)) seconds"
+            throw ValidationError("--poll-interval must be a duration such as 30s or 1m, or a number of seconds, "
+                                  + "within \(bounds); found `\(text)`")
+        }
+        return seconds
     }
 }

@@ -72,12 +72,10 @@ struct RunCommand: AsyncParsableCommand {
     static let interruptedStatus: Int32 = 130
     /// Seconds a stop (Ctrl-C, SIGTERM) waits for the step in flight before the process exits anyway.
     static let graceSeconds: Int64 = 5
-    static let pollIntervalSecondsRange = 1...3600
+    static let pollIntervalSecondsRange: ClosedRange<Double> = 1...3600
 
     func validate() throws {
-        guard let poll = DurationText.parseSeconds(pollInterval), RunCommand.pollIntervalSecondsRange.contains(poll) else {
-            throw ValidationError("--poll-interval must be a duration from 1s to 1h, such as 5s or 30s")
-        }
+        _ = try PollInterval.validated(pollInterval, range: RunCommand.pollIntervalSecondsRange)
         guard let limit = DurationText.parseSeconds(timeout), limit >= 1 else {
             throw ValidationError("--timeout must be a duration such as 2h or 30d")
         }
@@ -90,7 +88,7 @@ struct RunCommand: AsyncParsableCommand {
                           + "at least `aws: {bucket: <bucket for firmware and job documents>}`")
             throw ExitCode(ExitStatus.invalidInput)
         }
-        let pollSeconds = Double(DurationText.parseSeconds(pollInterval) ?? 30)
+        let pollSeconds = PollInterval.seconds(pollInterval) ?? 30
         let timeoutSeconds = Double(DurationText.parseSeconds(timeout) ?? 30 * 86400)
         var logger = Logger(label: "rollout", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = verbose ? .info : .warning

@@ -35,8 +35,8 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Virtual start instant (RFC 3339); default the plan's notBefore, else today 00:00 UTC.")
     var start: Date?
 
-    @Option(help: "Virtual seconds between two reads of a running job.")
-    var pollInterval: Double = 60
+    @Option(help: "Virtual time between two reads of a running job: a duration (60s, 5m) or seconds.")
+    var pollInterval: String = "60s"
 
     @Option(help: "Virtual delay before the simulator approves a stage (a duration such as 30m), or `never`.")
     var approvalDelay: String = "30m"
@@ -54,7 +54,7 @@ struct SimulateCommand: AsyncParsableCommand {
         if let devices, !(1...SimulationScenario.devicesMax).contains(devices) {
             throw ValidationError("--devices must be 1…\(SimulationScenario.devicesMax)")
         }
-        guard pollInterval >= 1 && pollInterval <= 86400 else { throw ValidationError("--poll-interval must be 1…86400 seconds") }
+        _ = try PollInterval.validated(pollInterval, range: 1...86400)
         guard approvalDelay == "never" || DurationText.parseSeconds(approvalDelay) != nil else {
             throw ValidationError("--approval-delay must be a duration such as 30m, or `never`")
         }
@@ -69,12 +69,15 @@ struct SimulateCommand: AsyncParsableCommand {
         let seed = seed ?? SeededDraw.freshSeed()
         let startAt = start ?? SimulationSession.defaultStart(plan: loaded.plan)
         let reproduce = "rollout simulate \(plan) --devices \(deviceCount) --seed \(seed) --start \(TimeText.format(startAt))"
+            + (scenario.map { " --scenario \($0)" } ?? "") + (pollInterval == "60s" ? "" : " --poll-interval \(pollInterval)")
+            + (approvalDelay == "30m" ? "" : " --approval-delay \(approvalDelay)")
             + (scenario.map { " --scenario \($0)" } ?? "")
         let logger = verbose ? Logger(label: "rollout") : Logger(label: "rollout", factory: { _ in SwiftLogNoOpLogHandler() })
         let session: SimulationSession
         do {
             session = try SimulationSession(devices: deviceCount, seed: seed, scenario: simulationScenario, start: startAt,
-                                            databasePath: db, pollIntervalSeconds: pollInterval, logger: logger)
+                                            databasePath: db,
+                                            pollIntervalSeconds: PollInterval.seconds(pollInterval) ?? 60, logger: logger)
         } catch {
             Console.error("error: \(error)")
             throw ExitCode(ExitStatus.otherError)

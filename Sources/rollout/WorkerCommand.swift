@@ -62,8 +62,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Simulated fleet: run the clock this many times faster than real time.")
     var timeScale: Double = 1
 
-    @Option(help: "Simulated fleet: devices.")
-    var devices: Int = 1000
+    @Option(help: "Simulated fleet: devices (default: the scenario's `devices:`, else 1000).")
+    var devices: Int?
 
     @Option(help: "Simulated fleet: seed (printed when not given).")
     var seed: UInt64?
@@ -71,8 +71,8 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Simulated fleet: scenario file.")
     var scenario: String?
 
-    @Option(help: "Seconds between two reads of a running job (clock seconds).")
-    var pollInterval: Double = 30
+    @Option(help: "Time between two reads of a running job (clock time): a duration (30s, 1m) or seconds.")
+    var pollInterval: String = "30s"
 
     @Option(name: .customLong("webhook"),
             help: "Webhook told about every rollout (JSON with a Slack-compatible `text`); repeatable.")
@@ -91,8 +91,8 @@ struct WorkerCommand: AsyncParsableCommand {
     func validate() throws {
         guard timeScale >= 1 && timeScale <= 1_000_000 else { throw ValidationError("--time-scale must be 1…1000000") }
         guard fleet == .sim || timeScale == 1 else { throw ValidationError("--time-scale only applies to --fleet sim") }
-        guard pollInterval >= 0.1 && pollInterval <= 3600 else { throw ValidationError("--poll-interval must be 0.1…3600") }
-        guard (1...SimulationScenario.devicesMax).contains(devices) else {
+        _ = try PollInterval.validated(pollInterval, range: 0.1...3600)
+        if let devices, !(1...SimulationScenario.devicesMax).contains(devices) {
             throw ValidationError("--devices must be 1…\(SimulationScenario.devicesMax)")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level `\(logLevel)`") }
@@ -131,23 +131,31 @@ struct WorkerCommand: AsyncParsableCommand {
         let clock = SystemClock(scale: timeScale, startingAt: latest)
         let parts = try makeFleet(clock: clock, logger: logger)
         let engine = RolloutEngine(store: store, fleet: parts.fleet, metricSource: parts.metrics, notifier: parts.notifier,
-                                   clock: clock, configuration: EngineConfiguration(pollIntervalSeconds: pollInterval),
+                                   clock: clock,
+                                   configuration: EngineConfiguration(pollIntervalSeconds: PollInterval.seconds(pollInterval) ?? 30),
                                    logger: Logger(label: "rollout.engine"))
         let worker = RolloutWorker(engine: engine, clock: clock,
                                    configuration: RolloutWorker.Configuration(webhooks: webhooks.map(WebhookTarget.init)),
                                    logger: logger)
-        let resumed = try await worker.resumeAll()
+        // The rollouts are resumed (and the worker says "worker ready") once the API listens: see WorkerLoopService.
         logger.info("worker starting", metadata: [
             "db": "\(db)", "listen": "\(address.host):\(address.port)", "fleet": "\(fleet.rawValue)",
-            "resumed": "\(resumed)", "auth": "\(token == nil ? "none" : "bearer")",
+            "auth": "\(token == nil ? "none" : "bearer")",
             "readAuth": "\(serverConfiguration.readsRequireToken ? "bearer" : "none")",
             "artifactsDirs": "\(artifactsDirectories.isEmpty ? "none (s3:// only)" : artifactsDirectories.joined(separator: ", "))",
         ])
         let server = StatusServer(service: worker, configuration: serverConfiguration, logger: Logger(label: "rollout.http"))
-        let application = try server.application()
+        // The loop starts (and the worker says it is ready) only once the API listens: a port in use ends the
+        // worker before it has done anything.
+        let (listening, listeningSink) = AsyncStream.makeStream(of: Int.self)
+        let application = try server.application(onRunning: { port in
+            listeningSink.yield(port)
+            listeningSink.finish()
+        })
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
-                .init(service: WorkerLoopService(worker: worker), successTerminationBehavior: .gracefullyShutdownGroup,
+                .init(service: WorkerLoopService(worker: worker, listening: listening, listeningSink: listeningSink),
+                      successTerminationBehavior: .gracefullyShutdownGroup,
                       failureTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: application, successTerminationBehavior: .gracefullyShutdownGroup,
                       failureTerminationBehavior: .gracefullyShutdownGroup),
@@ -156,7 +164,13 @@ struct WorkerCommand: AsyncParsableCommand {
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int(shutdownTimeout * 1000))
         let group = ServiceGroup(configuration: groupConfiguration)
-        try await group.run()
+        do {
+            try await group.run()
+        } catch where StatusServer.isAddressInUse(error) {
+            Console.error("error: --listen \(address.host):\(address.port): the address is already in use (another worker, "
+                          + "or another program); choose another port or stop it")
+            throw ExitCode(ExitStatus.usage)
+        }
     }
 
     func makeFleet(clock: SystemClock, logger: Logger) throws -> (fleet: any Fleet, metrics: any MetricSource, notifier: any Notifier) {
@@ -166,7 +180,7 @@ struct WorkerCommand: AsyncParsableCommand {
             // A restarted worker rebuilds the fleet it had: same population, same seed.
             let recorded = SimulatedFleet.journalHeader(path: db + ".simfleet")
             let seed = seed ?? recorded?.seed ?? SeededDraw.freshSeed()
-            let devices = recorded?.devices ?? self.devices
+            let devices = recorded?.devices ?? self.devices ?? simulationScenario.devices
             logger.info("simulated fleet", metadata: ["devices": "\(devices)", "seed": "\(seed)", "timeScale": "\(timeScale)"])
             let simulated = SimulatedFleet(devices: devices, seed: seed, scenario: simulationScenario, clock: clock)
             // The simulated fleet is the outside world: its jobs outlive a killed worker.
@@ -185,14 +199,21 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 }
 
-/// The worker loop as a Service: graceful shutdown lets the steps in flight finish and persist.
+/// The worker loop as a Service, started once the API listens: graceful shutdown lets the steps in flight finish and
+/// persist (or, before the API listened, ends it without a step).
 struct WorkerLoopService: Service {
     let worker: RolloutWorker
+    /// Yields the API's port once it listens; finished without a value if the group shuts down first.
+    let listening: AsyncStream<Int>
+    let listeningSink: AsyncStream<Int>.Continuation
 
     func run() async throws {
         try await withGracefulShutdownHandler {
+            var ports = listening.makeAsyncIterator()
+            guard await ports.next() != nil else { return }
             await worker.run()
         } onGracefulShutdown: {
+            listeningSink.finish()
             Task { await worker.stop() }
         }
     }

@@ -86,6 +86,8 @@ import Testing
         #expect(rolledBack.status == 3, "\(rolledBack.stderr)")
         #expect(rolledBack.stdout.contains("rolledBack"))
         #expect(rolledBack.stdout.contains("reproduce: rollout simulate"))
+        #expect(rolledBack.stdout.contains("--scenario \(repositoryRoot)/workflows/scenarios/rev-b-fails.yaml"),
+                "the reproduce line names everything that shaped the run")
 
         let stopped = try await rollout(["simulate", "\(repositoryRoot)/workflows/windowed-approval.yaml", "--devices", "300",
                                          "--seed", "1", "--approval-delay", "never"])
@@ -213,5 +215,38 @@ import Testing
             return String(line[range.upperBound...].prefix { $0 != "\"" })
         }
         #expect(jobIds.count == 3 && Set(jobIds).count == 3, "each job journalled once: \(jobIds)")
+    }
+}
+
+/// The smaller promises of the command line a pipeline relies on.
+@Suite struct CommandLineContractTests {
+    @Test func versionAndPollIntervalsAndValidateJSON() async throws {
+        let version = try await rollout(["--version"])
+        #expect(version.status == 0 && !version.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
+
+        // --poll-interval takes the same forms everywhere: a duration or seconds; nonsense is a usage error (64).
+        let plan = "\(repositoryRoot)/workflows/canary-3-waves.yaml"
+        for interval in ["2m", "120"] {
+            let result = try await rollout(["simulate", plan, "--devices", "100", "--seed", "3", "--poll-interval", interval])
+            #expect(result.status == 0, "\(interval): \(result.stderr)")
+            #expect(result.stdout.contains("--poll-interval \(interval)"), "the reproduce line keeps it")
+        }
+        for command in [["simulate", plan], ["worker", "--db", "/nonexistent/x.db"], ["run", plan, "--db", "/nonexistent/x.db"]] {
+            let result = try await rollout(command + ["--poll-interval", "fast"])
+            #expect(result.status == 64, "\(command[0]): \(result.stderr)")
+            #expect(result.stderr.contains("--poll-interval must be a duration such as 30s"), "\(result.stderr)")
+        }
+
+        // validate --output json: a boolean and structured errors, nothing on stderr.
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "name: x\n".write(toFile: "\(directory)/bad.yaml", atomically: true, encoding: .utf8)
+        let validated = try await rollout(["validate", plan, "\(directory)/bad.yaml", "--output", "json"])
+        #expect(validated.status == 65)
+        #expect(validated.stderr.isEmpty, "\(validated.stderr)")
+        let results = try JSONSerialization.jsonObject(with: Data(validated.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(results.map { $0["valid"] as? Bool } == [true, false])
+        let errors = results.last?["errors"] as? [[String: Any]] ?? []
+        #expect(errors.contains { $0["field"] as? String == "release" && $0["line"] as? Int == 1 }, "\(errors)")
     }
 }

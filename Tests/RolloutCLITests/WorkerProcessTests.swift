@@ -63,6 +63,21 @@ import Testing
     /// The README's flow: a local worker started with `--artifacts-dir workflows/firmware` takes
     /// `rollout submit workflows/canary-3-waves.yaml` (local artifacts); without the flag it refuses the plan (exit 65)
     /// naming the field and the flag. The database it creates is private to its owner.
+    /// A port already in use ends the worker at once, with one line naming it and exit 64, before it says it is
+    /// ready or takes a step.
+    @Test func aPortInUseEndsTheWorkerBeforeItIsReady() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let first = try WorkerProcess(database: "\(directory)/first.db", directory: directory)
+        defer { _ = first.terminate() }
+        let server = try await first.listening()
+        let port = try #require(server.split(separator: ":").last.map(String.init))
+        let second = try await rollout(["worker", "--db", "\(directory)/second.db", "--listen", "127.0.0.1:\(port)"])
+        #expect(second.status == 64, "\(second.stderr)")
+        #expect(second.stderr.contains("error: --listen 127.0.0.1:\(port): the address is already in use"), "\(second.stderr)")
+        #expect(!second.stderr.contains("worker ready"), "\(second.stderr)")
+    }
+
     @Test func submitNextToALocalWorkerNeedsItsArtifactsDirectory() async throws {
         let plan = "\(repositoryRoot)/workflows/canary-3-waves.yaml"
         for allowed in [true, false] {
