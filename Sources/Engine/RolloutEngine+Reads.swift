@@ -9,6 +9,19 @@ extension RolloutEngine {
         try store.activeRolloutIds()
     }
 
+    /// Every unfinished rollout with its plan (the read model's copy when it has one), for `SupersedeRule`.
+    package func liveRollouts() throws -> [SupersedeRule.Live] {
+        try store.activeRolloutIds().compactMap { id in
+            guard let plan = try readModel.entry(id)?.rollout.plan ?? store.rollout(id: id)?.plan else { return nil }
+            return SupersedeRule.Live(rolloutId: id, plan: plan)
+        }
+    }
+
+    /// True when a rollout with this id was ever submitted.
+    package func exists(_ rolloutId: String) throws -> Bool {
+        try readModel.entry(rolloutId) != nil || store.rollout(id: rolloutId) != nil
+    }
+
     /// Loads every stored rollout (at most `rolloutsMax`) the read model does not hold yet, with its pending effects.
     /// One call, so no commit lands between reading a rollout and publishing it; one a step loaded first is newer and
     /// kept.

@@ -60,6 +60,8 @@ struct APIError: HTTPResponseError, Encodable {
                             issues: error.issues)
         case let error as CommandRejected:
             return APIError(.conflict, code: "illegal_transition", message: error.reason)
+        case let error as SupersedeConflict:
+            return APIError(.conflict, code: "release_already_rolling_out", message: error.description)
         case let error as StoreError:
             switch error {
             case .notFound: return .notFound(error.description)

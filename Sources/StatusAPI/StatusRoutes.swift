@@ -179,7 +179,9 @@ struct StatusRoutes: Sendable {
         // (client and worker on one machine); otherwise against the worker's working directory.
         let baseDirectory = request.uri.queryParameters["baseDirectory"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
         try checkArtifacts(planSource: text, fileName: fileName, baseDirectory: baseDirectory)
-        let result = try await service.submit(planSource: text, fileName: fileName, baseDirectory: baseDirectory)
+        let supersede = request.uri.queryParameters["supersede"].map(String.init) == "true"
+        let result = try await service.submit(planSource: text, fileName: fileName, baseDirectory: baseDirectory,
+                                              supersede: supersede)
         var response = JSONResponse.make(SubmitResponse(result), status: result.created ? .created : .ok)
         response.headers[.location] = "/v1/rollouts/\(result.rolloutId)"
         return response

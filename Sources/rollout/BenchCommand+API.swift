@@ -69,8 +69,10 @@ extension BenchCommand {
         print("  (\(running) of \(rollouts) rollouts still running at the end)")
     }
 
+    /// Rollout `index` of the bench: its own release version, since a worker runs one rollout per release and fleet.
     static func planText(_ index: Int) -> String {
         benchPlan.replacingOccurrences(of: "name: bench-canary-3-waves", with: "name: bench-\(index)")
+            .replacingOccurrences(of: "version: 2.0.0", with: "version: 2.0.\(index)")
     }
 
     /// The body and content type of a GET.

@@ -8,11 +8,19 @@ struct SubmitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit",
         abstract: "Submit a plan to a running worker. The same plan text is the same rollout: submitting twice is safe.",
-        discussion: "The plan is validated locally first (exit 65 with every problem), then sent to the worker."
+        discussion: """
+            The plan is validated locally first (exit 65 with every problem), then sent to the worker. A plan whose \
+            release already rolls out on the same fleet under another rollout (an edited plan) is refused with \
+            exit 4, naming that rollout, unless --supersede: the worker then aborts it (recorded as superseded) \
+            before starting this one.
+            """
     )
 
     @Argument(help: "The plan file.")
     var plan: String
+
+    @Flag(help: "Abort a live rollout of the same release on the same fleet, and start this one instead.")
+    var supersede = false
 
     @OptionGroup var serverOptions: ServerOptions
 
@@ -21,16 +29,19 @@ struct SubmitCommand: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try LoadedPlan.load(plan)
-        try await Self.send(source: loaded.source, planPath: plan, client: serverOptions.client(), output: output)
+        try await Self.send(source: loaded.source, planPath: plan, client: serverOptions.client(), output: output,
+                            supersede: supersede)
     }
 
     /// Sends the plan text unchanged (its hash is the rollout id) with its file name and absolute directory, so a
     /// worker on the same machine resolves relative artifact paths as `rollout validate` did.
-    static func send(source: String, planPath: String, client: WorkerClient, output: OutputFormat) async throws {
+    static func send(source: String, planPath: String, client: WorkerClient, output: OutputFormat,
+                     supersede: Bool) async throws {
         let absolute = URL(fileURLWithPath: planPath).standardizedFileURL
         var query = URLComponents()
         query.queryItems = [URLQueryItem(name: "file", value: absolute.lastPathComponent),
                             URLQueryItem(name: "baseDirectory", value: absolute.deletingLastPathComponent().path)]
+        if supersede { query.queryItems?.append(URLQueryItem(name: "supersede", value: "true")) }
         do {
             let answer = try await client.send("POST", "/v1/rollouts?\(query.percentEncodedQuery ?? "")",
                                                body: Data(source.utf8), contentType: "application/yaml")
@@ -76,6 +87,9 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Flag(help: "Print the filled plan and validate it, without submitting.")
     var dryRun = false
 
+    @Flag(help: "Abort a live rollout of the same release on the same fleet (e.g. the tag's earlier, edited plan).")
+    var supersede = false
+
     @OptionGroup var serverOptions: ServerOptions
 
     @Option(help: "text or json.")
@@ -119,7 +133,8 @@ struct EnqueueCommand: AsyncParsableCommand {
             print(filled)
             return
         }
-        try await SubmitCommand.send(source: filled, planPath: template, client: serverOptions.client(), output: output)
+        try await SubmitCommand.send(source: filled, planPath: template, client: serverOptions.client(), output: output,
+                                     supersede: supersede)
     }
 }
 

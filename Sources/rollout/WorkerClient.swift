@@ -87,7 +87,7 @@ extension WorkerClient.Failure {
     var exitCode: ExitCode {
         switch code {
         case "invalid_plan", "artifact_not_allowed": return ExitCode(ExitStatus.invalidInput)
-        case "illegal_transition": return ExitCode(ExitStatus.pausedOrAborted)
+        case "illegal_transition", "release_already_rolling_out": return ExitCode(ExitStatus.pausedOrAborted)
         default: return ExitCode(ExitStatus.otherError)
         }
     }

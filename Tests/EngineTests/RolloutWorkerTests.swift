@@ -11,7 +11,7 @@ import Testing
     static func planText(_ index: Int) -> String {
         """
         name: fleet-\(index)
-        release: {firmware: fw, version: 2.1.0, artifact: s3://fw-bucket/fw/2.1.0.bin}
+        release: {firmware: fw, version: 2.1.\(index), artifact: s3://fw-bucket/fw/2.1.0.bin}
         rollback: {version: 2.0.3, artifact: s3://fw-bucket/fw/2.0.3.bin}
         fleet: {thingGroup: fleet}
         canary: {devices: 5, bake: 20m}

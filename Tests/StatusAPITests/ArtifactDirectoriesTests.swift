@@ -33,13 +33,14 @@ struct ArtifactDirectoriesTests {
 
     static let token = "artifacts-token-\(UUID().uuidString)"
 
+    /// Each plan on a fleet group of its own (one live rollout per release and fleet).
     static func plan(_ name: String, release: String, rollback: String = "s3://fw-bucket/fw/2.0.3.bin",
                      signingKey: String? = nil) -> String {
         """
         name: \(name)
         release: {firmware: fw, version: 2.1.0, artifact: "\(release)"\(signingKey.map { ", signingKey: \"\($0)\"" } ?? "")}
         rollback: {version: 2.0.3, artifact: "\(rollback)"}
-        fleet: {thingGroup: fleet}
+        fleet: {thingGroup: \(name)}
         canary: {devices: 10, bake: 30d}
         """
     }

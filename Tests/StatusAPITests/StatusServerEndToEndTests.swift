@@ -155,6 +155,48 @@ struct StatusServerEndToEndTests {
         await harness.stop()
     }
 
+    @Test("an edited plan of a release already rolling out on the fleet is refused (409), or supersedes it")
+    func aSecondLiveRolloutOfTheSameReleaseIsRefusedUnlessItSupersedes() async throws {
+        let harness = try await WorkerHarness()
+        let server = try await TestServer.start(service: harness.worker, token: Self.token)
+        let checker = try RepositoryFiles.openAPIChecker()
+        let client = server.client
+
+        let first = try await client.checked("POST", "/v1/rollouts", body: TestPlans.slow(name: "api-release"), checker: checker)
+        let firstId = try #require(try first.jsonValue()["id"]?.string)
+        // The same plan text again is the same rollout: answered, not refused.
+        let again = try await client.checked("POST", "/v1/rollouts", body: TestPlans.slow(name: "api-release"), checker: checker)
+        #expect(again.status == 200)
+
+        // One bake changed: another rollout id, the same release on the same fleet.
+        let edited = TestPlans.quick(name: "api-release", bakeMinutes: 45)
+        let refused = try await client.checked("POST", "/v1/rollouts", body: edited, checker: checker)
+        #expect(refused.status == 409)
+        #expect(try refused.jsonValue()["code"]?.string == "release_already_rolling_out")
+        #expect(try refused.jsonValue()["message"]?.string?.contains(firstId) == true)
+        let listed = try await client.checked("GET", "/v1/rollouts", checker: checker)
+        #expect(try listed.jsonValue()["rollouts"]?.array?.count == 1, "nothing was created")
+
+        // Another version of the firmware, or another fleet, is no conflict.
+        let otherVersion = TestPlans.slow(name: "api-next").replacingOccurrences(of: "version: 2.1.0", with: "version: 2.2.0")
+            .replacingOccurrences(of: "fw/2.1.0.bin", with: "fw/2.2.0.bin")
+        #expect(try await client.checked("POST", "/v1/rollouts", body: otherVersion, checker: checker).status == 201)
+
+        let superseding = try await client.checked("POST", "/v1/rollouts?supersede=true", documentedAs: "/v1/rollouts",
+                                                   body: edited, checker: checker)
+        #expect(superseding.status == 201)
+        let secondId = try #require(try superseding.jsonValue()["id"]?.string)
+        let old = try await waitForPhase("aborted", id: firstId, in: harness, client: client, checker: checker)
+        let events = try await client.checked("GET", "/v1/rollouts/\(firstId)/events?limit=1000",
+                                              documentedAs: "/v1/rollouts/{id}/events", checker: checker)
+        let reasons = (try events.jsonValue()["events"]?.array ?? []).compactMap { $0["event"]?["abortRequested"]?["reason"]?.string }
+        #expect(reasons.contains("superseded by \(secondId)"), "\(reasons)")
+        #expect(old["phase"]?.string == "aborted")
+
+        await server.stop()
+        await harness.stop()
+    }
+
     @Test("rollback puts the previous firmware back and ends rolled back")
     func rollback() async throws {
         let harness = try await WorkerHarness()

@@ -10,6 +10,9 @@ package protocol RolloutService: Sendable {
     /// As above, resolving relative artifact and key paths against `baseDirectory` (the submitting client's
     /// plan directory, when client and worker share a file system); nil resolves against the worker's directory.
     func submit(planSource: String, fileName: String, baseDirectory: String?) async throws -> SubmitResult
+    /// As above; a plan whose release already rolls out on the same fleet is refused (`SupersedeConflict`) unless
+    /// `supersede`, which aborts that rollout first.
+    func submit(planSource: String, fileName: String, baseDirectory: String?, supersede: Bool) async throws -> SubmitResult
     /// Records a command. Throws `CommandRejected` (409) or `StoreError.notFound` (404).
     func command(_ command: RolloutEvent, rolloutId: String) async throws -> RolloutState
     /// Rollouts, newest first, optionally only those whose display phase is `phase`.
@@ -101,6 +104,12 @@ extension RolloutService {
     /// Services that cannot resolve paths against a client directory ignore it.
     package func submit(planSource: String, fileName: String, baseDirectory: String?) async throws -> SubmitResult {
         try await submit(planSource: planSource, fileName: fileName)
+    }
+
+    /// Services that keep one rollout at a time (tests) have nothing to supersede.
+    package func submit(planSource: String, fileName: String, baseDirectory: String?,
+                        supersede: Bool) async throws -> SubmitResult {
+        try await submit(planSource: planSource, fileName: fileName, baseDirectory: baseDirectory)
     }
 
     /// Services without a read model keep no revisions.

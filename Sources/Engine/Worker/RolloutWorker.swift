@@ -106,8 +106,31 @@ package actor RolloutWorker: RolloutService {
     }
 
     package func submit(planSource: String, fileName: String, baseDirectory: String?) async throws -> SubmitResult {
+        try await submit(planSource: planSource, fileName: fileName, baseDirectory: baseDirectory, supersede: false)
+    }
+
+    /// As `submit`, refusing (`SupersedeConflict`) a plan whose release already rolls out on the same fleet under
+    /// another rollout id, unless `supersede`: that rollout is then aborted first ("superseded by <id>"), so the two
+    /// never run side by side. Submitting an existing rollout's plan again answers it, whatever else runs.
+    package func submit(planSource: String, fileName: String, baseDirectory: String?,
+                        supersede: Bool) async throws -> SubmitResult {
         var plan = try PlanParser.parse(planSource, file: fileName, baseDirectory: baseDirectory,
                                         fileExists: { FileManager.default.fileExists(atPath: $0) })
+        let id = RolloutIdentity.rolloutId(planName: plan.name, planSource: planSource)
+        let conflicts = SupersedeRule.conflicts(of: plan, rolloutId: id, live: try await engine.liveRollouts())
+        if !conflicts.isEmpty, try await !engine.exists(id) {
+            guard supersede else { throw SupersedeConflict(rolloutId: id, live: conflicts) }
+            for other in conflicts {
+                do {
+                    _ = try await command(.abortRequested(by: "supersede",
+                                                          reason: SupersedeRule.abortReason(supersededBy: id)),
+                                          rolloutId: other)
+                } catch is CommandRejected {
+                    continue  // already ending on its own (an abort or rollback under way)
+                }
+                logger.notice("rollout superseded", metadata: ["rollout": "\(other)", "by": "\(id)"])
+            }
+        }
         // The worker's webhooks join the plan's (the plan text, and so the rollout id, stay as submitted).
         for webhook in configuration.webhooks where !plan.notifications.contains(webhook) {
             plan.notifications.append(webhook)
