@@ -13,7 +13,8 @@ protocol ControlVerbCommand: AsyncParsableCommand {
 /// What every control verb takes: the rollout, why, and where to record it (a worker, or a database with `--db`).
 struct ControlTarget: ParsableArguments {
     @Argument(help: "The rollout id.") var id: String
-    @Option(help: "Why (approve: a note), for the log.") var reason: String?
+    @Option(help: "Why (approve: a note), kept in the rollout's event log.") var reason: String?
+    @Option(help: "Who asks, for the event log (default: $USER).") var by: String?
     @OptionGroup var serverOptions: ServerOptions
     @OptionGroup var localOptions: LocalDatabaseOption
 }
@@ -30,7 +31,7 @@ extension ControlVerbCommand {
     var reason: String? { target.reason }
     var serverOptions: ServerOptions { target.serverOptions }
     var localOptions: LocalDatabaseOption { target.localOptions }
-    var by: String { ProcessInfo.processInfo.environment["USER"] ?? "cli" }
+    var by: String { target.by ?? ProcessInfo.processInfo.environment["USER"] ?? "cli" }
 
     /// The event this verb records.
     var event: RolloutEvent { Self.verb.event(by: by, reason: reason ?? "") }

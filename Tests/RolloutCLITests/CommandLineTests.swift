@@ -1,4 +1,5 @@
 import Foundation
+import RolloutCore
 import StoreSQLite
 import Testing
 
@@ -166,8 +167,14 @@ import Testing
         let illegal = try await rollout(["resume", id, "--db", database])
         #expect(illegal.status == 4, "nothing to resume: \(illegal.stderr)")
         #expect(illegal.stderr.contains("not paused"))
-        let approved = try await rollout(["approve", id, "--db", database])
+        let approved = try await rollout(["approve", id, "--db", database, "--by", "release-bot",
+                                          "--reason", "CAB-1234 approved"])
         #expect(approved.status == 0, "\(approved.stderr)")
+        let store = try SQLiteRolloutStore(path: database, role: .reader)
+        let events = try store.events(rolloutId: id, afterSequence: 0, limit: 10_000)
+        store.close()
+        #expect(events.contains { $0.event == .approved(by: "release-bot", reason: "CAB-1234 approved") },
+                "--by and --reason are recorded")
 
         let second = try await rollout(arguments)
         #expect(second.status == 0, "\(second.stderr)")

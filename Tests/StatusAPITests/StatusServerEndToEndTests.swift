@@ -107,12 +107,12 @@ struct StatusServerEndToEndTests {
         #expect(try pausedAgain.jsonValue()["code"]?.string == "illegal_transition")
 
         let resumed = try await client.checked("POST", "/v1/rollouts/\(id)/resume", documentedAs: template + "resume",
-                                               checker: checker)
+                                               body: #"{"by": "carol", "reason": "freeze lifted"}"#, checker: checker)
         #expect(resumed.status == 202)
         #expect(try resumed.jsonValue()["phase"]?.string == "awaitingApproval")
 
         let approved = try await client.checked("POST", "/v1/rollouts/\(id)/approve", documentedAs: template + "approve",
-                                                body: #"{"by": "alice"}"#, checker: checker)
+                                                body: #"{"by": "alice", "reason": "canary metrics reviewed"}"#, checker: checker)
         #expect(approved.status == 202)
 
         let done = try await waitForPhase("completed", id: id, in: harness, client: client, checker: checker)
@@ -122,6 +122,11 @@ struct StatusServerEndToEndTests {
         #expect(kinds.contains("pauseRequested") && kinds.contains("resumeRequested") && kinds.contains("approved"))
         let pauseEvent = try #require(events["events"]?.array?.first { $0["type"]?.string == "pauseRequested" })
         #expect(pauseEvent["event"]?["pauseRequested"]?["by"]?.string == "carol")
+        // approve and resume keep their reasons too.
+        let approveEvent = try #require(events["events"]?.array?.first { $0["type"]?.string == "approved" })
+        #expect(approveEvent["event"]?["approved"]?["reason"]?.string == "canary metrics reviewed")
+        let resumeEvent = try #require(events["events"]?.array?.first { $0["type"]?.string == "resumeRequested" })
+        #expect(resumeEvent["event"]?["resumeRequested"]?["reason"]?.string == "freeze lifted")
 
         await server.stop()
         await harness.stop()

@@ -12,9 +12,11 @@ package enum RolloutEvent: Codable, Equatable, Sendable {
     case jobCreated(stage: Int)
     /// Fresh evidence for the stage's gates.
     case progressObserved(stage: Int, progress: JobProgress, metrics: [String: MetricReading])
-    case approved(by: String)
+    /// `reason`: the approver's note (nil in logs written before it was kept: decoded as absent, encoded as absent).
+    case approved(by: String, reason: String? = nil)
     case pauseRequested(by: String, reason: String)
-    case resumeRequested(by: String)
+    /// `reason`: why it goes on (nil as for `approved`).
+    case resumeRequested(by: String, reason: String? = nil)
     case abortRequested(by: String, reason: String)
     case rollbackRequested(by: String, reason: String)
     /// The job of `stage` was cancelled.

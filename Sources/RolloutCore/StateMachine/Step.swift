@@ -30,7 +30,7 @@ struct Step {
             state.stages[stage].progress = progress
             state.stages[stage].metrics.merge(metrics) { _, new in new }
             judge(stage)
-        case .approved(let by):
+        case .approved(let by, _):
             state.stages[state.currentStage].approvedBy = by
             let name = state.stages[state.currentStage].name
             guard state.pause == nil else {
@@ -45,7 +45,7 @@ struct Step {
             state.pause = pause
             state.note = .paused
             notify(.paused(pause), stage: nil)
-        case .resumeRequested(let by):
+        case .resumeRequested(let by, _):
             onResume(by: by)
         case .abortRequested(let by, let reason):
             onAbort(by: by, reason: reason)
