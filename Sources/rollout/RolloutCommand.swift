@@ -17,7 +17,7 @@ struct RolloutCommand: AsyncParsableCommand {
         version: RolloutCommand.version,
         subcommands: [
             ValidateCommand.self, PlanCommand.self, PreflightCommand.self, SimulateCommand.self, RunCommand.self, WorkerCommand.self, SubmitCommand.self,
-            EnqueueCommand.self, StatusCommand.self, PauseCommand.self, ResumeCommand.self, AbortCommand.self,
+            EnqueueCommand.self, StatusCommand.self, EventsCommand.self, PauseCommand.self, ResumeCommand.self, AbortCommand.self,
             ApproveCommand.self, RollbackCommand.self, CleanupCommand.self, RingsCommand.self, SignCommand.self, BenchCommand.self,
         ]
     )

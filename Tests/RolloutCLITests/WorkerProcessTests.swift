@@ -63,6 +63,45 @@ import Testing
     /// The README's flow: a local worker started with `--artifacts-dir workflows/firmware` takes
     /// `rollout submit workflows/canary-3-waves.yaml` (local artifacts); without the flag it refuses the plan (exit 65)
     /// naming the field and the flag. The database it creates is private to its owner.
+    /// `rollout events` prints the log line by line; `--follow` reads on until the rollout ends and exits like
+    /// `status --watch`.
+    @Test func eventsPrintsTheLogAndFollowsItToTheEnd() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let worker = try WorkerProcess(database: "\(directory)/events.db", directory: directory)
+        defer { _ = worker.terminate() }
+        let server = try await worker.listening()
+        let plan = "\(directory)/plan.yaml"
+        try """
+            name: followed
+            release: {firmware: fw, version: 3.0.0, artifact: s3://fw-bucket/fw/3.0.0.bin}
+            rollback: {version: 2.0.3, artifact: s3://fw-bucket/fw/2.0.3.bin}
+            fleet: {thingGroup: fleet}
+            canary: {devices: 5, bake: 10m}
+            waves:
+              - {percent: 100, bake: 10m}
+            """.write(toFile: plan, atomically: true, encoding: .utf8)
+        let submitted = try await rollout(["submit", plan, "--server", server])
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        let id = WorkerProcessTests.submittedId(submitted.stdout)
+
+        let followed = try await rollout(["events", id, "--server", server, "--follow", "--interval", "0.2"])
+        #expect(followed.status == 0, "\(followed.stderr)")
+        let lines = followed.stdout.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("#1  ") == true && lines.first?.contains("  submitted") == true, "\(followed.stdout)")
+        #expect(lines.contains { $0.contains("  jobCreated  stage=0") }, "\(followed.stdout)")
+        let sequences = lines.compactMap { Int($0.dropFirst().prefix { $0 != " " }) }
+        #expect(sequences == Array(1...sequences.count), "every event once, in order")
+
+        let tail = try await rollout(["events", id, "--server", server, "--after", "\(sequences.count - 1)", "--output", "json"])
+        let objects = tail.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(objects.count == 1 && objects.first?["sequence"] as? Int == sequences.count)
+        let missing = try await rollout(["events", "no-such-12345678", "--server", server])
+        #expect(missing.status == 1 && missing.stderr.contains("no rollout"), "\(missing.stderr)")
+    }
+
     /// A port already in use ends the worker at once, with one line naming it and exit 64, before it says it is
     /// ready or takes a step.
     @Test func aPortInUseEndsTheWorkerBeforeItIsReady() async throws {
