@@ -103,34 +103,94 @@ struct StatusCommand: AsyncParsableCommand {
     }
 }
 
-/// Text rendering of a rollout summary from the API.
+/// Text rendering of a rollout summary (list) or detail (one rollout) from the API: a header with what it waits for
+/// and until when, a stage table (bar, ok, failed, in progress, queued, devices, the gates' last verdict), the
+/// rollback row, and what a person can do next. Colours on a terminal unless NO_COLOR is set.
 enum StatusText {
-    static func render(_ rollout: [String: Any]) -> String {
+    static func render(_ rollout: [String: Any], now: Date = Date(), colours: Bool = Colours.enabled) -> String {
+        let paint = Colours(enabled: colours)
         var lines: [String] = []
         let id = rollout["id"] as? String ?? "?"
         let phase = rollout["phase"] as? String ?? "?"
-        lines.append("\(id)  \(phase)" + ((rollout["waitingFor"] as? String).map { "  · waiting for \($0)" } ?? ""))
+        var header = "\(id)  \(paint.phase(phase))"
+        if let waiting = rollout["waitingFor"] as? String {
+            header += "  · waiting for \(waiting)"
+            if let due = (rollout["dueAt"] as? String).flatMap(Self.date), due > now {
+                header += " (in \(DurationWords.format(due.timeIntervalSince(now))))"
+            }
+        }
+        lines.append(header)
         if let message = rollout["message"] as? String { lines.append("  \(message)") }
         if let failure = rollout["pollFailure"] as? [String: Any] {
             // No evidence is arriving: said before the bars, which would otherwise look merely slow.
-            lines.append("  polls failing since \(failure["since"] as? String ?? "?") (\(failure["attempts"] as? Int ?? 0) "
-                         + "in a row): \(failure["lastError"] as? String ?? "")")
+            lines.append(paint.red("  polls failing since \(failure["since"] as? String ?? "?") "
+                                   + "(\(failure["attempts"] as? Int ?? 0) in a row): \(failure["lastError"] as? String ?? "")"))
         }
+        let gates = Dictionary((rollout["gates"] as? [[String: Any]] ?? []).compactMap { gate in
+            (gate["stage"] as? String).map { ($0, gate) }
+        }, uniquingKeysWith: { _, last in last })
+        var rows: [[String]] = []
         for stage in rollout["stages"] as? [[String: Any]] ?? [] {
-            let name = (stage["name"] as? String ?? "").padding(toLength: 9, withPad: " ", startingAt: 0)
-            let status = (stage["status"] as? String ?? "").padding(toLength: 9, withPad: " ", startingAt: 0)
+            let name = stage["name"] as? String ?? ""
             let devices = stage["devices"] as? Int ?? 0
             let succeeded = stage["succeeded"] as? Int ?? 0
             let failed = (stage["failed"] as? Int ?? 0) + (stage["timedOut"] as? Int ?? 0) + (stage["rejected"] as? Int ?? 0)
-            let bar = progressBar(done: succeeded, failed: failed, total: devices, width: 24)
-            lines.append("  \(name) \(status) \(bar) \(succeeded)/\(devices) ok, \(failed) failed")
+            var verdict = ""
+            if let gate = gates[name], let kind = gate["verdict"] as? String {
+                let deciding = (gate["results"] as? [[String: Any]] ?? []).filter { $0["verdict"] as? String == kind }
+                let reason = deciding.first?["reason"] as? String ?? ""
+                verdict = kind + (reason.isEmpty || kind == "pass" ? "" : ": " + Self.cut(reason, 70))
+            }
+            rows.append([name, stage["status"] as? String ?? "", progressBar(done: succeeded, failed: failed, total: devices, width: 24),
+                         "\(succeeded)", "\(failed)", "\(stage["inProgress"] as? Int ?? 0)", "\(stage["queued"] as? Int ?? 0)",
+                         "\(devices)", verdict])
+        }
+        if let rollback = rollout["rollback"] as? [String: Any] {
+            let progress = rollback["progress"] as? [String: Any] ?? [:]
+            let devices = rollback["devices"] as? Int ?? 0
+            let succeeded = progress["succeeded"] as? Int ?? 0
+            let failed = (progress["failed"] as? Int ?? 0) + (progress["timedOut"] as? Int ?? 0) + (progress["rejected"] as? Int ?? 0)
+            rows.append(["rollback", rollback["endedAt"] == nil || rollback["endedAt"] is NSNull ? "running" : "done",
+                         progressBar(done: succeeded, failed: failed, total: devices, width: 24), "\(succeeded)", "\(failed)",
+                         "\(progress["inProgress"] as? Int ?? 0)", "\(progress["queued"] as? Int ?? 0)", "\(devices)",
+                         Self.cut(rollback["reason"] as? String ?? "", 70)])
+        }
+        if !rows.isEmpty {
+            var header = ["stage", "status", "progress", "ok", "failed", "in progress", "queued", "devices", "gates"]
+            if rows.allSatisfy({ $0.last?.isEmpty ?? true }) {
+                // A list entry carries no gates: no empty column.
+                header.removeLast()
+                rows = rows.map { Array($0.dropLast()) }
+            }
+            let table = TextTable.render(header: header, rows: rows)
+            lines += table.split(separator: "\n").map { "  " + paint.failures(String($0)) }
         }
         if let rollback = rollout["rollback"] as? [String: Any], let count = rollback["notRolledBackCount"] as? Int,
            count > 0 {
             lines.append(DeviceListText.render(rollback["notRolledBack"] as? [String] ?? [], count: count,
                                                more: "--output json lists up to 1,000", indent: "  "))
         }
+        if let next = nextAction(phase: phase, id: id) { lines.append("  next: \(next)") }
         return lines.joined(separator: "\n")
+    }
+
+    /// What a person can do now, as the command to type.
+    static func nextAction(phase: String, id: String) -> String? {
+        switch phase {
+        case "awaitingApproval": return "approve with `rollout approve \(id) --reason …` (or pause, abort, rollback)"
+        case "paused": return "resume with `rollout resume \(id) --reason …` (or abort, rollback)"
+        case "scheduled", "preparing", "deploying", "baking", "waitingForWindow":
+            return "`rollout pause|abort|rollback \(id) --reason …` if it must not go on"
+        default: return nil
+        }
+    }
+
+    static func date(_ text: String) -> Date? {
+        ISO8601DateFormatter().date(from: text)
+    }
+
+    static func cut(_ text: String, _ length: Int) -> String {
+        text.count > length ? String(text.prefix(length - 1)) + "…" : text
     }
 
     static func progressBar(done: Int, failed: Int, total: Int, width: Int) -> String {
@@ -139,5 +199,36 @@ enum StatusText {
         let failedCells = min(width - doneCells, (failed * width + total - 1) / total)
         return "[" + String(repeating: "#", count: doneCells) + String(repeating: "x", count: failedCells)
             + String(repeating: ".", count: width - doneCells - failedCells) + "]"
+    }
+}
+
+/// ANSI colours for a terminal: off when stdout is not one, or NO_COLOR is set (https://no-color.org).
+struct Colours {
+    let enabled: Bool
+
+    static var enabled: Bool {
+        Console.stdoutIsTerminal && (ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
+    }
+
+    func paint(_ text: String, _ code: String) -> String { enabled ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text }
+    func red(_ text: String) -> String { paint(text, "31") }
+
+    /// Green for completed, red for rolled back or failed, yellow for what waits for a person, bold otherwise.
+    func phase(_ phase: String) -> String {
+        switch phase {
+        case "completed": return paint(phase, "32")
+        case "rolledBack", "rollbackIncomplete", "failed", "aborted": return paint(phase, "31")
+        case "paused", "awaitingApproval", "inconclusive": return paint(phase, "33")
+        default: return paint(phase, "1")
+        }
+    }
+
+    /// The failed cells (`x`) of a progress bar in red.
+    func failures(_ line: String) -> String {
+        guard enabled, let bar = line.range(of: #"\[#*x+\.*\]"#, options: .regularExpression) else { return line }
+        let cells = String(line[bar])
+        guard let failed = cells.range(of: "x+", options: .regularExpression) else { return line }
+        let coloured = cells.replacingCharacters(in: failed, with: "\u{1B}[31m\(cells[failed])\u{1B}[0m")
+        return line.replacingCharacters(in: bar, with: coloured)
     }
 }

@@ -98,6 +98,14 @@ import Testing
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
         }
         #expect(objects.count == 1 && objects.first?["sequence"] as? Int == sequences.count)
+        // The status of the finished rollout: the stage table with every gate's verdict; no next action.
+        let status = try await rollout(["status", id, "--server", server])
+        let table = status.stdout.split(separator: "\n").map(String.init)
+        #expect(table.contains { $0.contains("stage") && $0.contains("in progress") && $0.contains("gates") }, "\(status.stdout)")
+        #expect(table.contains { $0.hasPrefix("  canary") && $0.contains("passed") && $0.hasSuffix("pass") }, "\(status.stdout)")
+        #expect(!status.stdout.contains("next:"), "a finished rollout takes no command")
+        #expect(!status.stdout.contains("\u{1B}["), "no colours when stdout is not a terminal")
+
         let missing = try await rollout(["events", "no-such-12345678", "--server", server])
         #expect(missing.status == 1 && missing.stderr.contains("no rollout"), "\(missing.stderr)")
     }
