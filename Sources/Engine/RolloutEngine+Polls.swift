@@ -68,6 +68,11 @@ extension RolloutEngine {
                 }
                 event = .progressObserved(stage: index, progress: progress, metrics: metrics)
             }
+        } catch FleetError.capacity(let wait) {
+            // Over the account's request quota: the fleet said when to ask again; not a failing poll.
+            if let after = wait.retryAfterSeconds { runtime.nextPollAt = now.addingTimeInterval(max(after, 0.001)) }
+            logger.debug("poll waits for fleet capacity", metadata: ["rollout": "\(state.rolloutId)", "wait": "\(wait)"])
+            return false
         } catch {
             counters.withLock { $0.pollErrors += 1 }
             readModel.pollFailed(rolloutId: state.rolloutId, error: "\(error)", at: now)

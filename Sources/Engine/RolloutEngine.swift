@@ -67,9 +67,44 @@ package actor RolloutEngine {
     /// Stores a new rollout (or finds the existing one: the id derives from the plan text, so submitting the same
     /// plan twice is the same rollout) and applies its `submitted` event.
     package func submit(plan: RolloutPlan, planSource: String) throws -> SubmitResult {
+        try submit(plan: plan, planSource: planSource, releaseRule: nil)
+    }
+
+    /// What a submission does about another live rollout of the same release on the same fleet (`SupersedeRule`).
+    package enum ReleaseRule: Sendable {
+        /// Refuse it (`SupersedeConflict`).
+        case refuse
+        /// Record the other's abort ("superseded by <id>") first; refused (`SupersedeConflict`) while the other is
+        /// rolling back, which an abort would not stop.
+        case supersede(by: String)
+    }
+
+    /// Submits `plan`; with a `releaseRule`, applies `SupersedeRule` first. One call on the engine's executor, so two
+    /// submissions of the same release never both pass the check. Submitting an existing rollout's plan again
+    /// answers it, whatever else runs. `superseded` names the rollouts whose abort was recorded.
+    package func submit(plan: RolloutPlan, planSource: String, releaseRule: ReleaseRule?) throws -> SubmitResult {
         let id = RolloutIdentity.rolloutId(planName: plan.name, planSource: planSource)
         if let existing = try store.rollout(id: id) {
             return SubmitResult(rolloutId: id, created: false, state: existing.state)
+        }
+        var superseded: [String] = []
+        if let releaseRule {
+            let conflicts = SupersedeRule.conflicts(of: plan, rolloutId: id, live: try liveRollouts())
+            if !conflicts.isEmpty {
+                guard case .supersede(let by) = releaseRule else {
+                    throw SupersedeConflict(rolloutId: id, live: conflicts)
+                }
+                let rollingBack = try conflicts.filter {
+                    try (readModel.entry($0)?.rollout.state ?? store.rollout(id: $0)?.state)?.phase == .rollingBack
+                }
+                guard rollingBack.isEmpty else {
+                    throw SupersedeConflict(rolloutId: id, live: rollingBack, rollingBack: true)
+                }
+                for other in conflicts {
+                    try command(.abortRequested(by: by, reason: SupersedeRule.abortReason(supersededBy: id)), rolloutId: other)
+                    superseded.append(other)
+                }
+            }
         }
         let now = clock.now()
         let initial = RolloutStateMachine.initialState(rolloutId: id, plan: plan, at: now)
@@ -86,7 +121,7 @@ package actor RolloutEngine {
                                         state: transition.state), commit: commit)
         logTransition(id: id, event: .submitted, state: transition.state)
         try crash(.afterCommit(rolloutId: id, eventKind: "submitted"))
-        return SubmitResult(rolloutId: id, created: true, state: transition.state)
+        return SubmitResult(rolloutId: id, created: true, state: transition.state, superseded: superseded)
     }
 
     /// Records a person's intent (pause, resume, abort, approve, rollback); the next `step` acts on it.
@@ -315,6 +350,15 @@ package struct SubmitResult: Sendable {
     /// False when the same plan had been submitted before.
     package var created: Bool
     package var state: RolloutState
+    /// Rollouts whose abort this submission recorded (`ReleaseRule.supersede`).
+    package var superseded: [String] = []
+
+    package init(rolloutId: String, created: Bool, state: RolloutState, superseded: [String] = []) {
+        self.rolloutId = rolloutId
+        self.created = created
+        self.state = state
+        self.superseded = superseded
+    }
 }
 
 /// A command that makes no sense in the rollout's current state (HTTP 409).

@@ -14,29 +14,30 @@ extension SimulatedFleet {
     /// creating the job: the job is created once that fill would be done, counted from the first attempt.
     func awaitTemporaryGroupFill(jobId: String, devices: Int, now: Date) throws {
         let rate = scenario.quotas.ratesPerSecond["AddThingToThingGroup"] ?? 100
-        var journalEntry: JournalEntry?
-        let started = lock.withLock { () -> Date in
-            if let started = fillsStartedAt[jobId] { return started }
-            fillsStartedAt[jobId] = now
-            if jobs[jobId] == nil, journalPath != nil {
-                journalEntry = JournalEntry(operation: "fill", jobId: jobId, at: now.timeIntervalSince1970)
+        var started = lock.withLock { fillsStartedAt[jobId] }
+        if started == nil {
+            // Kept once the journal has it: a restarted worker then goes on from the same start.
+            if lock.withLock({ jobs[jobId] == nil }), let journalPath = lock.withLock({ journalPath }) {
+                do {
+                    try appendToJournal(JournalEntry(operation: "fill", jobId: jobId, at: now.timeIntervalSince1970),
+                                        path: journalPath)
+                } catch {
+                    throw FleetError.retryable("simulated fleet journal: \(error)", retryAfterSeconds: nil)
+                }
             }
-            return now
-        }
-        if let journalEntry, let journalPath = lock.withLock({ journalPath }) {
-            do {
-                try appendToJournal(journalEntry, path: journalPath)
-            } catch {
-                throw FleetError.retryable("simulated fleet journal: \(error)", retryAfterSeconds: nil)
+            started = lock.withLock { () -> Date in
+                if fillsStartedAt[jobId] == nil { fillsStartedAt[jobId] = now }
+                return fillsStartedAt[jobId]!
             }
         }
+        let burst = max(1, rate)
         // The quota's one second of burst goes at once, the rest at its rate (the budget's token bucket).
-        let needed = max(0, Double(devices) - max(1, rate)) / rate
-        let elapsed = now.timeIntervalSince(started)
+        let needed = max(0, Double(devices) - burst) / rate
+        let elapsed = now.timeIntervalSince(started!)
         guard elapsed < needed, lock.withLock({ jobs[jobId] == nil }) else { return }
         let group = "rollout-\(jobId)"
         throw FleetError.capacity(FleetCapacityWait(
-            resource: .temporaryGroupFill(group: group, added: min(devices, Int(elapsed * rate)), total: devices),
+            resource: .temporaryGroupFill(group: group, added: min(devices, Int(burst + elapsed * rate)), total: devices),
             detail: "job \(jobId) targets \(devices) devices, more than a job's \(Self.jobTargetsMax) targets: AWS fills "
                 + "thing group \(group) at \(PreflightText.count(rate)) AddThingToThingGroup calls per second first",
             remedy: "with rings (`rollout rings sync --group FLEET`) a stage's job targets ring groups and fills nothing",

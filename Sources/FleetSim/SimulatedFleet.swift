@@ -256,8 +256,7 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
     }
 
     func restoreCancel(jobId: String, at: Date, force: Bool) {
-        guard let job = lock.withLock({ jobs[jobId] }) else { return }
-        job.cancel(at: at, force: force)
+        lock.withLock { jobs[jobId]?.cancel(at: at, force: force) }
     }
 
     package nonisolated(nonsending) func jobProgress(jobId: String) async throws -> JobProgress {
@@ -292,8 +291,12 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         try apiCall("CancelJob", jobId)
         guard let job = lock.withLock({ jobs[jobId] }) else { throw FleetError.notFound("job \(jobId)") }
         let now = clock.now()
-        let alreadyCancelled = job.cancelledAt != nil
-        job.cancel(at: now, force: force)
+        // Under the fleet's lock: `checkJobSlot` reads `cancelledAt` under it.
+        let alreadyCancelled = lock.withLock { () -> Bool in
+            let was = job.cancelledAt != nil
+            job.cancel(at: now, force: force)
+            return was
+        }
         if !alreadyCancelled, let journalPath = lock.withLock({ journalPath }) {
             try? appendToJournal(JournalEntry(operation: "cancel", jobId: jobId, at: now.timeIntervalSince1970, force: force),
                                  path: journalPath)

@@ -64,7 +64,8 @@ extension BenchCommand {
     }
 
     func measureAWSRollout(layer: BenchDeviceLayer, things: Int, directory: String) async throws -> AWSRun {
-        let group = "bench-fleet"
+        // A fleet group per size: both runs share one moto.
+        let group = "bench-fleet-\(things)"
         let region = "us-east-1"
         try await layer.control("seed", ["region": region, "group": group, "prefix": "bench-\(things)",
                                          "count": things, "bucket": "bench-firmware"])
@@ -79,7 +80,7 @@ extension BenchCommand {
         let sync = try await RingSync(configuration: syncConfiguration).run(fleetGroup: group, rings: 100, dryRun: false)
         let syncSeconds = Date().timeIntervalSince(syncStarted)
         let again = try await RingSync(configuration: syncConfiguration).run(fleetGroup: group, rings: 100, dryRun: false)
-        guard again.devicesAdded == 0, sync.devicesInRings + sync.devicesAdded >= things else {
+        guard again.devicesAdded == 0, sync.devices == things else {
             throw BenchDeviceLayer.Unavailable(description: "rings sync: \(sync.devicesAdded) added, then \(again.devicesAdded)")
         }
 
@@ -87,6 +88,7 @@ extension BenchCommand {
         let planDirectory = directory + "/aws-\(things)"
         try FileManager.default.createDirectory(atPath: planDirectory, withIntermediateDirectories: true)
         let planText = Self.awsBenchPlan.replacingOccurrences(of: "name: bench-aws", with: "name: bench-aws-\(things)")
+            .replacingOccurrences(of: "thingGroup: bench-fleet", with: "thingGroup: \(group)")
         try planText.write(toFile: planDirectory + "/plan.yaml", atomically: true, encoding: .utf8)
         try Data(repeating: 0x5a, count: 4096).write(to: URL(fileURLWithPath: planDirectory + "/firmware.bin"))
         let loaded = try LoadedPlan.load(planDirectory + "/plan.yaml")
@@ -109,13 +111,20 @@ extension BenchCommand {
                 guard let state = driver.engine.readModel.entry(id)?.rollout.state else { return .release }
                 ledger.observe(state, usage: budgets.usage(), polls: driver.engine.statistics.polls)
                 // The devices: every execution of a job that just appeared succeeds.
-                for stage in state.stages where stage.jobCreatedAt != nil && ledger.markPlayed(stage.jobId) {
-                    _ = try? await layer.control("outcomes", ["region": region, "jobId": stage.jobId,
-                                                              "default": "SUCCEEDED"])
+                for stage in state.stages where stage.jobCreatedAt != nil && !ledger.played(stage.jobId) {
+                    do {
+                        try await layer.control("outcomes", ["region": region, "jobId": stage.jobId, "default": "SUCCEEDED"])
+                        ledger.markPlayed(stage.jobId)
+                    } catch {
+                        // Devices that never act would leave the bench waiting out the evidence timeout: stop here.
+                        ledger.fail("device outcomes for \(stage.jobId): \(error)")
+                        return .release
+                    }
                 }
                 return await RolloutDriver.untilFinishedOrPerson(id, outcome, driver)
             }, logger: logger)
         _ = try await driver.drive(rolloutId)
+        if let failure = ledger.failure { throw BenchDeviceLayer.Unavailable(description: failure) }
         guard let state = engine.readModel.entry(rolloutId)?.rollout.state else {
             throw BenchDeviceLayer.Unavailable(description: "rollout \(rolloutId) vanished")
         }
@@ -157,14 +166,26 @@ final class AWSCallLedger: @unchecked Sendable {
     private var baseline: [String: Int] = [:]
     private var baselinePolls = 0
     private var closed: [Phase] = []
-    private var played: Set<String> = []
+    private var playedJobs: Set<String> = []
+    private var failed: String?
     private let started = Date()
 
     var phases: [Phase] { lock.withLock { closed } }
 
-    /// True the first time a job is seen.
-    func markPlayed(_ jobId: String) -> Bool {
-        lock.withLock { played.insert(jobId).inserted }
+    /// True once the job's devices were played.
+    func played(_ jobId: String) -> Bool {
+        lock.withLock { playedJobs.contains(jobId) }
+    }
+
+    func markPlayed(_ jobId: String) {
+        _ = lock.withLock { playedJobs.insert(jobId) }
+    }
+
+    /// Why the bench's devices could not be played (the run then stops), or nil.
+    var failure: String? { lock.withLock { failed } }
+
+    func fail(_ reason: String) {
+        lock.withLock { failed = failed ?? reason }
     }
 
     func observe(_ state: RolloutState, usage: [FleetAPIUsage], polls: Int, final: Bool = false) {

@@ -42,27 +42,34 @@ struct EventsCommand: AsyncParsableCommand {
         // Bounded: at most 30 days of reads when following, and 10,000 pages of 1,000 events per read.
         let readsMax = follow ? Int(30 * 86400 / interval) : 1
         for read in 0..<readsMax {
+            // The phase is read before the events: a rollout seen finished has every event of its end in the log.
+            var finished: Int32?
+            if follow {
+                let detail = try await fetch("/v1/rollouts/\(id)", client: client)
+                finished = StatusCommand.watchExit(detail, untilPerson: false)
+            }
             for _ in 0..<10_000 {
-                let page: [String: Any]
-                do {
-                    page = try await client.send("GET", "/v1/rollouts/\(id)/events?after=\(after)&limit=1000")
-                        as? [String: Any] ?? [:]
-                } catch let failure as WorkerClient.Failure {
-                    Console.error("error: \(failure.message)")
-                    throw failure.exitCode
-                }
+                let page = try await fetch("/v1/rollouts/\(id)/events?after=\(after)&limit=1000", client: client)
                 let events = page["events"] as? [[String: Any]] ?? []
                 for event in events { print(try Self.render(event, format: output)) }
                 after = events.last?["sequence"] as? Int ?? after
                 if page["next"] as? Int == nil { break }
             }
             guard follow else { return }
-            let detail = try await client.send("GET", "/v1/rollouts/\(id)") as? [String: Any] ?? [:]
-            if let status = StatusCommand.watchExit(detail, untilPerson: false) {
-                if status != ExitStatus.completed { throw ExitCode(status) }
+            if let finished {
+                if finished != ExitStatus.completed { throw ExitCode(finished) }
                 return
             }
             if read + 1 < readsMax { try await Task.sleep(nanoseconds: UInt64(interval * 1_000_000_000)) }
+        }
+    }
+
+    func fetch(_ path: String, client: WorkerClient) async throws -> [String: Any] {
+        do {
+            return try await client.send("GET", path) as? [String: Any] ?? [:]
+        } catch let failure as WorkerClient.Failure {
+            Console.error("error: \(failure.message)")
+            throw failure.exitCode
         }
     }
 

@@ -211,6 +211,8 @@ struct WorkerLoopService: Service {
         try await withGracefulShutdownHandler {
             var ports = listening.makeAsyncIterator()
             guard await ports.next() != nil else { return }
+            // A database that cannot be read ends the worker with an error (a supervisor restarts it), not 0.
+            try await worker.resumeAll()
             await worker.run()
         } onGracefulShutdown: {
             listeningSink.finish()

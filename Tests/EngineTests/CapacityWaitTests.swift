@@ -149,7 +149,7 @@ final class JobSlotLimitedFleet: ForwardingFleet, @unchecked Sendable {
                 #expect(wave.devices == 595)
                 #expect(created.timeIntervalSince(started) >= 58.5, "created \(created), stage started \(started)")
                 #expect(created.timeIntervalSince(started) <= 120)
-                #expect(seen.contains { $0.hasPrefix("thing group rollout-\(id)-wave-1 to be filled (0 of 595") }, "\(seen)")
+                #expect(seen.contains { $0.hasPrefix("thing group rollout-\(id)-wave-1 to be filled (10 of 595") }, "\(seen)")
             } else {
                 #expect(created == started, "ring groups: no fill")
                 #expect(seen.isEmpty, "\(seen)")

@@ -60,9 +60,6 @@ import Testing
         return object?["rollouts"] as? [[String: Any]] ?? []
     }
 
-    /// The README's flow: a local worker started with `--artifacts-dir workflows/firmware` takes
-    /// `rollout submit workflows/canary-3-waves.yaml` (local artifacts); without the flag it refuses the plan (exit 65)
-    /// naming the field and the flag. The database it creates is private to its owner.
     /// `rollout events` prints the log line by line; `--follow` reads on until the rollout ends and exits like
     /// `status --watch`.
     @Test func eventsPrintsTheLogAndFollowsItToTheEnd() async throws {
@@ -125,6 +122,9 @@ import Testing
         #expect(!second.stderr.contains("worker ready"), "\(second.stderr)")
     }
 
+    /// The README's flow: a local worker started with `--artifacts-dir workflows/firmware` takes
+    /// `rollout submit workflows/canary-3-waves.yaml` (local artifacts); without the flag it refuses the plan (exit 65)
+    /// naming the field and the flag. The database it creates is private to its owner.
     @Test func submitNextToALocalWorkerNeedsItsArtifactsDirectory() async throws {
         let plan = "\(repositoryRoot)/workflows/canary-3-waves.yaml"
         for allowed in [true, false] {

@@ -202,6 +202,31 @@ struct StatusServerEndToEndTests {
         await harness.stop()
     }
 
+    @Test("two edited plans of one release submitted at the same instant: one is created, the other refused")
+    func simultaneousSubmissionsOfOneReleaseCannotBothStart() async throws {
+        let harness = try await WorkerHarness()
+        let worker = harness.worker
+        let results = await withTaskGroup(of: Result<SubmitResult, any Error>.self) { group in
+            for bake in [31, 32, 33, 34] {
+                group.addTask {
+                    do {
+                        return .success(try await worker.submit(planSource: TestPlans.quick(name: "race", bakeMinutes: bake),
+                                                                fileName: "race.yaml", baseDirectory: nil, supersede: false))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+            }
+            var all: [Result<SubmitResult, any Error>] = []
+            for await result in group { all.append(result) }
+            return all
+        }
+        let created = results.compactMap { try? $0.get() }.filter(\.created)
+        let refused = results.filter { if case .failure(let error) = $0 { return error is SupersedeConflict }; return false }
+        #expect(created.count == 1 && refused.count == 3, "\(results)")
+        await harness.stop()
+    }
+
     @Test("rollback puts the previous firmware back and ends rolled back")
     func rollback() async throws {
         let harness = try await WorkerHarness()

@@ -116,26 +116,16 @@ package actor RolloutWorker: RolloutService {
                         supersede: Bool) async throws -> SubmitResult {
         var plan = try PlanParser.parse(planSource, file: fileName, baseDirectory: baseDirectory,
                                         fileExists: { FileManager.default.fileExists(atPath: $0) })
-        let id = RolloutIdentity.rolloutId(planName: plan.name, planSource: planSource)
-        let conflicts = SupersedeRule.conflicts(of: plan, rolloutId: id, live: try await engine.liveRollouts())
-        if !conflicts.isEmpty, try await !engine.exists(id) {
-            guard supersede else { throw SupersedeConflict(rolloutId: id, live: conflicts) }
-            for other in conflicts {
-                do {
-                    _ = try await command(.abortRequested(by: "supersede",
-                                                          reason: SupersedeRule.abortReason(supersededBy: id)),
-                                          rolloutId: other)
-                } catch is CommandRejected {
-                    continue  // already ending on its own (an abort or rollback under way)
-                }
-                logger.notice("rollout superseded", metadata: ["rollout": "\(other)", "by": "\(id)"])
-            }
-        }
         // The worker's webhooks join the plan's (the plan text, and so the rollout id, stay as submitted).
         for webhook in configuration.webhooks where !plan.notifications.contains(webhook) {
             plan.notifications.append(webhook)
         }
-        let result = try await engine.submit(plan: plan, planSource: planSource)
+        let result = try await engine.submit(plan: plan, planSource: planSource,
+                                             releaseRule: supersede ? .supersede(by: "supersede") : .refuse)
+        for other in result.superseded {
+            logger.notice("rollout superseded", metadata: ["rollout": "\(other)", "by": "\(result.rolloutId)"])
+            await driver.wake(other)
+        }
         if result.created || !result.state.phase.isTerminal { await driver.wake(result.rolloutId) }
         return result
     }

@@ -132,8 +132,8 @@ package enum GateEvaluator {
         ]
         for (name, count, limit) in shares {
             if name == "failed", gate.method == .sequential {
-                results.append(assessSequentially(gate, executed: executed, failed: count,
-                                                  inProgress: progress.inProgress, bakeOver: evidence.bakeOver))
+                results.append(assessSequentially(gate, executed: executed, failed: count, inProgress: progress.inProgress,
+                                                  stageDevices: evidence.stageDevices, bakeOver: evidence.bakeOver))
                 continue
             }
             let share = 100 * Double(count) / Double(executed)
@@ -157,7 +157,7 @@ package enum GateEvaluator {
     /// The failed share by `SequentialOutcomeTest`: fails when the evidence says the rate is above the limit with
     /// the confidence, passes (once the bake is over) when it says it is below, waits otherwise, naming how many more
     /// outcomes without a failure would pass.
-    static func assessSequentially(_ gate: OutcomeGate, executed: Int, failed: Int, inProgress: Int,
+    static func assessSequentially(_ gate: OutcomeGate, executed: Int, failed: Int, inProgress: Int, stageDevices: Int,
                                    bakeOver: Bool) -> GateResult {
         let confidence = (gate.confidencePercent ?? OutcomeGate.confidencePercentDefault) / 100
         let judgement = SequentialOutcomeTest.judge(executed: executed, failed: failed, inProgress: inProgress,
@@ -177,8 +177,15 @@ package enum GateEvaluator {
             if !bakeOver { reason += ", baking" }
         case .undecided:
             verdict = .wait
-            reason += judgement.outcomesNeeded.map { ", \($0) more successes needed to pass" }
-                ?? ", too few outcomes to pass"
+            let left = max(0, stageDevices - executed - inProgress)
+            if let needed = judgement.outcomesNeeded, needed <= left {
+                reason += ", \(needed) more successes needed to pass"
+            } else {
+                // Said plainly: waiting cannot help; the stage ends inconclusive, for a person.
+                reason += ", \(judgement.outcomesNeeded.map(String.init) ?? "too many") more successes needed to pass: "
+                    + "more than this stage's \(stageDevices) devices can give (a larger stage, a lower confidence or "
+                    + "a higher failedMaxPercent decides)"
+            }
         }
         return GateResult(gate: "failed", verdict: verdict, observed: share, limit: gate.failedMaxPercent,
                           reason: reason, probabilityAbove: judgement.probabilityAbove, confidence: confidence,

@@ -9,7 +9,7 @@ import Foundation
 ///     P(p > limit | k of n) = 1 − I_limit(1 + k, 1 + n − k)
 ///
 /// where `I_x(a, b)` is the regularized incomplete beta function. Stopping rule, with confidence `c` (default 0.95):
-/// **fail** as soon as P(p > limit) ≥ c; **pass** once P(p ≤ limit) ≥ c (and the bake is over); otherwise wait, and
+/// **fail** as soon as a failure is seen and P(p > limit) ≥ c; **pass** once P(p ≤ limit) ≥ c (and the bake is over); otherwise wait, and
 /// say how many more outcomes without a failure would pass. Example, limit 5%, c = 95%: 0 failures of 10 gives
 /// P(p > 5%) = 0.95^11 ≈ 0.57: wait, 48 more successes needed (0 of 58 gives 0.95^59 ≈ 0.049); 1 failure of 10
 /// gives ≈ 0.90: wait; 2 failures of 10 give ≈ 0.985: fail. The threshold gate fails 1 of 10 ("10% failed") and
@@ -44,7 +44,11 @@ package enum SequentialOutcomeTest {
         precondition(limit > 0 && limit < 1 && confidence > 0.5 && confidence < 1, "a rate and a confidence")
         let started = executed + inProgress
         let above = probabilityAbove(executed: started, failed: failed, limit: limit)
-        if above >= confidence { return Judgement(decision: .fail, probabilityAbove: above, outcomesNeeded: nil) }
+        // No failure is no evidence of failing: with a small limit the uniform prior alone puts most of its mass
+        // above it (limit 0.1%, 10 successes: P = 0.989), and a stage must not fail on the prior.
+        if failed > 0 && above >= confidence {
+            return Judgement(decision: .fail, probabilityAbove: above, outcomesNeeded: nil)
+        }
         let pessimistic = failed + inProgress
         if 1 - probabilityAbove(executed: started, failed: pessimistic, limit: limit) >= confidence {
             return Judgement(decision: .pass, probabilityAbove: above, outcomesNeeded: nil)

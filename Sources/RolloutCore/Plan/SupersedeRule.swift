@@ -32,15 +32,22 @@ package enum SupersedeRule {
 package struct SupersedeConflict: Error, Sendable, Equatable, CustomStringConvertible {
     package var rolloutId: String
     package var live: [String]
+    /// The live rollouts are rolling back: an abort would not stop them, so nothing may supersede them yet.
+    package var rollingBack: Bool
 
-    package init(rolloutId: String, live: [String]) {
+    package init(rolloutId: String, live: [String], rollingBack: Bool = false) {
         self.rolloutId = rolloutId
         self.live = live
+        self.rollingBack = rollingBack
     }
 
     package var description: String {
-        "\(live.joined(separator: ", ")) already rolls out this release on this fleet; submitting \(rolloutId) beside it "
+        if rollingBack {
+            return "\(live.joined(separator: ", ")) is rolling this release back on this fleet; \(rolloutId) can start once "
+                + "that rollback has ended"
+        }
+        return "\(live.joined(separator: ", ")) already rolls out this release on this fleet; submitting \(rolloutId) beside it "
             + "would start a second canary. Let it finish, or supersede it (`rollout submit --supersede`, "
-            + "`?supersede=true`): it is then aborted, recorded as superseded by \(rolloutId)"
+            + "`?supersede=true`): its abort is then recorded (superseded by \(rolloutId)) before \(rolloutId) is created"
     }
 }

@@ -39,6 +39,27 @@ import Testing
         #expect(two.decision == .fail && abs(two.probabilityAbove - 0.985) < 0.001)
     }
 
+    @Test("no failure never fails, however small the limit (the prior alone sits above it)")
+    func noFailureNeverFails() {
+        for limit in [0.001, 0.005, 0.01] {
+            for executed in [1, 4, 10, 50, 500] {
+                let judgement = SequentialOutcomeTest.judge(executed: executed, failed: 0, limit: limit, confidence: 0.95)
+                #expect(judgement.decision != .fail, "limit \(limit), 0 of \(executed)")
+            }
+            #expect(SequentialOutcomeTest.judge(executed: 10, failed: 1, limit: limit, confidence: 0.95).decision == .fail)
+        }
+    }
+
+    @Test("a stage too small to pass says so instead of promising successes it cannot have")
+    func tooSmallToPass() throws {
+        let gates = try self.gates("{method: sequential, failedMaxPercent: 5, executedMin: 1, completedMinPercent: 0}")
+        let evaluation = GateEvaluator.assess(gates, evidence: GateEvidence(
+            progress: JobProgress(succeeded: 20), stageDevices: 20, metrics: [:], bakeOver: true, evidenceExpired: false))
+        #expect(evaluation.verdict == .wait)
+        let failed = try #require(evaluation.results.first { $0.gate == "failed" })
+        #expect(failed.reason.contains("more than this stage's 20 devices can give"), "\(failed.reason)")
+    }
+
     @Test("devices in progress count as successes for failing and as failures for passing")
     func inProgressDevicesAreNeitherEvidenceOfFailureNorOfSuccess() {
         // 1 early failure among 5 finished: alone that would fail (P ≈ 97%); 45 more are still installing.
