@@ -7,6 +7,20 @@ import Testing
 @Suite struct DeployFilesTests {
     static let unitPath = "\(repositoryRoot)/deploy/systemd/rollout-worker.service"
 
+    /// Runs a tool to its end; its exit status and what it printed (stdout and stderr together).
+    static func runTool(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
     @Test func theSystemdUnitReadsItsTokenThroughACredential() throws {
         let unit = try String(contentsOfFile: Self.unitPath, encoding: .utf8)
         let lines = unit.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -29,33 +43,17 @@ import Testing
             .replacingOccurrences(of: "/usr/local/bin/rollout", with: try rolloutExecutable())
         let copy = directory + "/rollout-worker.service"
         try unit.write(toFile: copy, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = ["verify", "--man=no", copy]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = errors
-        try process.run()
-        let output = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(output)")
+        let (status, output) = try Self.runTool(tool, ["verify", "--man=no", copy])
+        #expect(status == 0, "\(output)")
         #expect(!output.contains(copy), "systemd-analyze complains about the unit: \(output)")
     }
 
     @Test("the CI examples are valid GitHub Actions and GitLab CI files (check-jsonschema's vendored schemas)",
           arguments: [("github-actions-release.yml", "vendor.github-workflows"), ("gitlab-ci-release.yml", "vendor.gitlab-ci")])
     func theCIExamplesValidate(file: String, schema: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-m", "check_jsonschema", "--builtin-schema", schema,
-                             "\(repositoryRoot)/deploy/ci/\(file)"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(file): \(text) (.ci/install-deps installs check-jsonschema)")
+        let (status, text) = try Self.runTool("/usr/bin/env", ["python3", "-m", "check_jsonschema", "--builtin-schema",
+                                                               schema, "\(repositoryRoot)/deploy/ci/\(file)"])
+        #expect(status == 0, "\(file): \(text) (.ci/install-deps installs check-jsonschema)")
         let contents = try String(contentsOfFile: "\(repositoryRoot)/deploy/ci/\(file)", encoding: .utf8)
         #expect(!contents.contains("git clone"), "the tool comes pinned, not built from source on every tag")
         #expect(contents.contains("sha256sum --check"))
