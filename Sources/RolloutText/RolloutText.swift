@@ -60,6 +60,8 @@ package enum RolloutText {
             return "resumed by \(by)"
         case .resumedPastGate(let by, let stage):
             return "resumed by \(by) past the failed gate of \(stage)"
+        case .promoted(let stage, let by):
+            return "\(stage) bake ended early by \(by); its gates judge now and must still pass"
         case .retrying(let key, let by):
             return "resumed by \(by): retrying \(key)"
         case .effectFailed(let key, let error):

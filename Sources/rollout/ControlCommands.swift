@@ -117,3 +117,11 @@ struct RollbackCommand: ControlVerbCommand {
         abstract: "Cancel the running job and put the previous firmware back on every device that took the new one.")
     @OptionGroup var target: ControlTarget
 }
+
+struct PromoteCommand: ControlVerbCommand {
+    static let verb = ControlVerb.promote
+    static let configuration = CommandConfiguration(
+        commandName: "promote",
+        abstract: "End the current stage's bake now: its gates judge at once and must still pass (recorded with who and why).")
+    @OptionGroup var target: ControlTarget
+}

@@ -56,7 +56,7 @@ struct ReadAccessTests {
         let created = try await client.checked("POST", "/v1/rollouts", body: plan, checker: checker)
         #expect(created.status == 201)
         let id = try #require(try created.jsonValue()["id"]?.string)
-        for verb in ["pause", "resume", "abort", "approve", "rollback"] {
+        for verb in ["pause", "resume", "abort", "approve", "rollback", "promote"] {
             let response = try await client.checked("POST", "/v1/rollouts/\(id)/\(verb)",
                                                     documentedAs: "/v1/rollouts/{id}/\(verb)",
                                                     authorization: "Bearer \(Self.readToken)", checker: checker)

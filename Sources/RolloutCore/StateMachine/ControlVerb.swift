@@ -1,7 +1,7 @@
 /// The control verbs a person (CLI, HTTP API) can give a rollout; each records intent as a command event that the
 /// engine acts on. One list, one mapping: every edge goes through it.
 package enum ControlVerb: String, CaseIterable, Codable, Sendable {
-    case pause, resume, abort, approve, rollback
+    case pause, resume, abort, approve, rollback, promote
 
     /// Bounds on what a caller may write into the event log.
     package static let byLengthMax = 200
@@ -15,6 +15,7 @@ package enum ControlVerb: String, CaseIterable, Codable, Sendable {
         case .abort: return .abortRequested(by: by, reason: reason)
         case .approve: return .approved(by: by, reason: reason.isEmpty ? nil : reason)
         case .rollback: return .rollbackRequested(by: by, reason: reason)
+        case .promote: return .promoteRequested(by: by, reason: reason.isEmpty ? nil : reason)
         }
     }
 

@@ -17,6 +17,8 @@ package enum RolloutEvent: Codable, Equatable, Sendable {
     case pauseRequested(by: String, reason: String)
     /// `reason`: why it goes on (nil as for `approved`).
     case resumeRequested(by: String, reason: String? = nil)
+    /// End the current stage's bake now: its gates judge at once and must still pass.
+    case promoteRequested(by: String, reason: String? = nil)
     case abortRequested(by: String, reason: String)
     case rollbackRequested(by: String, reason: String)
     /// The job of `stage` was cancelled.
@@ -40,6 +42,7 @@ package enum RolloutEvent: Codable, Equatable, Sendable {
         case .approved: return "approved"
         case .pauseRequested: return "pauseRequested"
         case .resumeRequested: return "resumeRequested"
+        case .promoteRequested: return "promoteRequested"
         case .abortRequested: return "abortRequested"
         case .rollbackRequested: return "rollbackRequested"
         case .jobCancelled: return "jobCancelled"
@@ -53,7 +56,7 @@ package enum RolloutEvent: Codable, Equatable, Sendable {
     /// True for events that record a person's intent (the control verbs).
     package var isCommand: Bool {
         switch self {
-        case .approved, .pauseRequested, .resumeRequested, .abortRequested, .rollbackRequested: return true
+        case .approved, .pauseRequested, .resumeRequested, .promoteRequested, .abortRequested, .rollbackRequested: return true
         default: return false
         }
     }

@@ -16,6 +16,8 @@ package enum RolloutNote: Codable, Equatable, Sendable {
     case paused
     case resumed(by: String)
     case resumedPastGate(by: String, stage: String)
+    /// A person ended the stage's bake early; its gates judge now.
+    case promoted(stage: String, by: String)
     case retrying(effectKey: String, by: String)
     /// A fleet call failed for good (the rollout waits for a person).
     case effectFailed(effectKey: String, error: String)

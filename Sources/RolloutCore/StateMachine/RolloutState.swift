@@ -54,6 +54,8 @@ package struct StageState: Codable, Equatable, Sendable {
     package var lastEvaluation: GateEvaluation?
     /// True once a human resumed past a failed gate.
     package var overridden: Bool
+    /// Set when a person ended the bake early (`promote`): the bake counts as over from then on.
+    package var bakeEndedEarlyAt: Date?
 
     package init(name: String, jobId: String) {
         self.name = name

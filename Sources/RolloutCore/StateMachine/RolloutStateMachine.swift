@@ -93,11 +93,24 @@ package enum RolloutStateMachine {
                 return "rollout is already rolling back"
             }
             if plan.rollback == nil { return "the plan has no rollback target" }
+        case .promoteRequested:
+            return promoteRejection(state: state, plan: plan)
         case .abortRequested:
             break
         default:
             break
         }
+        return nil
+    }
+
+    /// Why a promote makes no sense now, or nil: only a stage still baking (not paused) can have its bake ended.
+    static func promoteRejection(state: RolloutState, plan: RolloutPlan) -> String? {
+        if state.pause != nil { return "rollout is paused: resume it first" }
+        guard state.phase == .baking, state.stages.indices.contains(state.currentStage) else {
+            return "nothing bakes: rollout is \(state.displayPhase.rawValue)"
+        }
+        let stage = state.stages[state.currentStage]
+        if stage.bakeEndedEarlyAt != nil { return "the bake of \(stage.name) was already ended early" }
         return nil
     }
 

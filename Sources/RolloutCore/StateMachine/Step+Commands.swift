@@ -46,6 +46,24 @@ extension Step {
         }
     }
 
+    /// Ends the current stage's bake now (the gates judge at once and must still pass); the evidence deadline
+    /// counts from now.
+    mutating func onPromote(by: String) {
+        let index = state.currentStage
+        guard state.phase == .baking, state.pause == nil, state.stages.indices.contains(index),
+              state.stages[index].status == .baking, state.stages[index].bakeEndedEarlyAt == nil else { return }
+        state.stages[index].bakeEndedEarlyAt = at
+        state.stages[index].judgingSince = at
+        state.note = .promoted(stage: state.stages[index].name, by: by)
+        judge(index)
+    }
+
+    /// When a stage's bake ends: its planned length after the job's creation, or earlier if a person promoted it.
+    static func bakeEnd(of stage: StageState, created: Date, bakeSeconds: Int) -> Date {
+        let planned = created.addingTimeInterval(TimeInterval(bakeSeconds))
+        return stage.bakeEndedEarlyAt.map { min($0, planned) } ?? planned
+    }
+
     mutating func onAbort(by: String, reason: String) {
         cancelStartedJobs(reason: "aborted by \(by)")
         if let rollback = state.rollback {

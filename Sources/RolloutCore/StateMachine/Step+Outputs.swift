@@ -43,7 +43,8 @@ extension Step {
         case .baking:
             let index = state.currentStage
             guard let created = state.stages[index].jobCreatedAt else { return }
-            let bakeEnd = created.addingTimeInterval(TimeInterval(plan.stages[index].bakeDurationSeconds))
+            let bakeEnd = Step.bakeEnd(of: state.stages[index], created: created,
+                                       bakeSeconds: plan.stages[index].bakeDurationSeconds)
             let deadline = (state.stages[index].judgingSince ?? bakeEnd)
                 .addingTimeInterval(TimeInterval(plan.schedule.evidenceTimeoutSeconds))
             if at < bakeEnd {

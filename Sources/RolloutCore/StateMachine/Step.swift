@@ -45,6 +45,8 @@ struct Step {
             state.pause = pause
             state.note = .paused
             notify(.paused(pause), stage: nil)
+        case .promoteRequested(let by, _):
+            onPromote(by: by)
         case .resumeRequested(let by, _):
             onResume(by: by)
         case .abortRequested(let by, let reason):
@@ -195,7 +197,7 @@ struct Step {
               let created = state.stages[index].jobCreatedAt else { return }
         let spec = plan.stages[index]
         let stage = state.stages[index]
-        let bakeEnd = created.addingTimeInterval(TimeInterval(spec.bakeDurationSeconds))
+        let bakeEnd = Self.bakeEnd(of: stage, created: created, bakeSeconds: spec.bakeDurationSeconds)
         let judgingSince = stage.judgingSince ?? bakeEnd
         let evidence = GateEvidence(
             progress: stage.progress, stageDevices: stage.devices ?? 0,

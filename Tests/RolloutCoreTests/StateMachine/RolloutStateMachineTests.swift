@@ -255,6 +255,37 @@ struct MachineDriver {
         #expect(reason?.contains("aborted") == true)
     }
 
+    @Test("promote ends the bake now: the gates judge at once and must still pass; only a baking, unpaused stage")
+    func promoteEndsTheBakeButNotTheGates() throws {
+        var driver = MachineDriver(plan: try parsePlan(planText()))
+        let promote = RolloutEvent.promoteRequested(by: "alice", reason: "canary metrics reviewed")
+        #expect(RolloutStateMachine.rejection(of: promote, in: driver.state, plan: driver.plan)?.contains("nothing bakes") == true)
+        driver.prepare(sizes: [10, 490, 500])
+        driver.send(.jobCreated(stage: 0))
+        driver.advance(600)
+        driver.send(.progressObserved(stage: 0, progress: JobProgress(succeeded: 10, jobDone: true), metrics: [:]))
+        #expect(driver.state.phase == .baking, "20 of the 30 minutes left")
+        #expect(RolloutStateMachine.rejection(of: promote, in: driver.state, plan: driver.plan) == nil)
+        driver.send(promote)
+        #expect(driver.state.stages[0].status == .passed, "good evidence passes at once")
+        #expect(driver.state.stages[0].bakeEndedEarlyAt == driver.now)
+        #expect(driver.state.currentStage == 1 && driver.state.phase == .deploying)
+
+        // Bad evidence is not passed by a promote: the gate fails as it would have.
+        driver.send(.jobCreated(stage: 1))
+        driver.advance(60)
+        driver.send(.progressObserved(stage: 1, progress: JobProgress(inProgress: 480, succeeded: 10), metrics: [:]))
+        driver.send(.promoteRequested(by: "alice"))
+        #expect(driver.state.stages[1].status == .baking, "too few outcomes yet: the gates wait, promoted or not")
+        #expect(driver.state.stages[1].lastEvaluation?.verdict == .wait)
+        #expect(RolloutStateMachine.rejection(of: promote, in: driver.state, plan: driver.plan)?.contains("already") == true)
+        driver.send(.pauseRequested(by: "carol", reason: ""))
+        #expect(RolloutStateMachine.rejection(of: promote, in: driver.state, plan: driver.plan)?.contains("paused") == true)
+
+        // The log replays to the same state, the promote included.
+        #expect(RolloutStateMachine.replay(rolloutId: driver.state.rolloutId, plan: driver.plan, events: driver.log) == driver.state)
+    }
+
     @Test func anApprovalGivenWhilePausedIsActedOnAtResume() throws {
         let plan = try parsePlan(planText(canary: "canary: {devices: 10, bake: 30m, approval: required}"))
         var driver = MachineDriver(plan: plan)
