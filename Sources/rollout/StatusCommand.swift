@@ -179,7 +179,10 @@ enum StatusText {
         switch phase {
         case "awaitingApproval": return "approve with `rollout approve \(id) --reason …` (or pause, abort, rollback)"
         case "paused": return "resume with `rollout resume \(id) --reason …` (or abort, rollback)"
-        case "scheduled", "preparing", "deploying", "baking", "waitingForWindow":
+        case "baking":
+            return "`rollout promote \(id) --reason …` ends the bake now (the gates still judge); "
+                + "`rollout pause|abort|rollback \(id) --reason …` if it must not go on"
+        case "scheduled", "preparing", "deploying", "waitingForWindow":
             return "`rollout pause|abort|rollback \(id) --reason …` if it must not go on"
         default: return nil
         }
