@@ -17,11 +17,6 @@ extension RolloutEngine {
         }
     }
 
-    /// True when a rollout with this id was ever submitted.
-    package func exists(_ rolloutId: String) throws -> Bool {
-        try readModel.entry(rolloutId) != nil || store.rollout(id: rolloutId) != nil
-    }
-
     /// Loads every stored rollout (at most `rolloutsMax`) the read model does not hold yet, with its pending effects.
     /// One call, so no commit lands between reading a rollout and publishing it; one a step loaded first is newer and
     /// kept.

@@ -20,10 +20,10 @@ struct SimulatedAPIBudget {
         self.quotas = quotas
     }
 
-    /// The quota that meters the fleet call `operation` (`PutObject` is metered by S3's), nil if none does.
+    /// The quota that meters the fleet call `operation`, as the AWS path meters it (`PutObject` is an S3 call; the
+    /// others are IoT's), nil if none does.
     static func meteredAPI(_ operation: String, quotas: AWSQuotas) -> String? {
-        if operation == "PutObject" { return AWSQuotas.s3 }
-        return quotas.ratesPerSecond[operation] == nil ? nil : operation
+        quotas.meteredAPI(operation: operation, service: operation == "PutObject" ? "s3" : "iot")
     }
 
     /// Takes one call from the bucket of `api` at `now`. Nil when the call may go; otherwise the seconds until the
