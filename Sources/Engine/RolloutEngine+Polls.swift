@@ -63,8 +63,13 @@ extension RolloutEngine {
                 let stage = state.stages[index]
                 let progress = try await fleet.jobProgress(jobId: stage.jobId)
                 var metrics: [String: MetricReading] = [:]
-                for gate in runtime.rollout.plan.gates(for: runtime.rollout.plan.stages[index]).metrics {
-                    metrics[gate.name] = await metricSource.read(gate, rolloutId: state.rolloutId, stage: stage.name)
+                let plan = runtime.rollout.plan
+                let values = MetricQueryTemplate.Values(stage: stage.name, rolloutId: state.rolloutId,
+                                                        version: plan.release.version)
+                for gate in plan.gates(for: plan.stages[index]).metrics
+                where gate.policy.isDue(tally: stage.measurements?[gate.name], bakeStartedAt: stage.jobCreatedAt ?? now,
+                                        now: now) {
+                    metrics[gate.name] = await metricSource.read(gate, values: values)
                 }
                 event = .progressObserved(stage: index, progress: progress, metrics: metrics)
             }

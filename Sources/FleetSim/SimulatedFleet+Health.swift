@@ -72,7 +72,13 @@ extension SimulatedFleet {
     }
 }
 
-/// Metric gates in simulation: every URL is answered by the simulated fleet's health document.
+/// Metric gates in simulation, every provider answered from the simulated fleet's health document (so a plan's
+/// real gates rehearse with only their endpoint changed to `sim://…`):
+/// - HTTP JSON: the gate's pointer into the document;
+/// - Prometheus and CloudWatch: the value the scenario names for the gate (`health.gates`, default
+///   `/release/crashRate`), since a rehearsal cannot run the real query;
+/// - CloudWatch alarms: how many of the named alarms the scenario's rules (`health.alarms`) put in ALARM; an alarm it
+///   does not define is an error, as a missing alarm is on AWS.
 package struct SimulatedMetricSource: MetricSource {
     let fleet: SimulatedFleet
     let clock: any RolloutClock
@@ -82,12 +88,37 @@ package struct SimulatedMetricSource: MetricSource {
         self.clock = clock
     }
 
-    package nonisolated(nonsending) func read(_ gate: MetricGate, rolloutId: String, stage: String) async -> MetricReading {
-        let document = fleet.healthDocument(rolloutId: rolloutId, at: clock.now())
+    package nonisolated(nonsending) func read(_ gate: MetricGate, values: MetricQueryTemplate.Values) async -> MetricReading {
+        let document = fleet.healthDocument(rolloutId: values.rolloutId, at: clock.now())
+        let health = fleet.scenario.health
         // The document is already a JSON value: resolve the pointer on it directly (no encode/decode per poll).
-        switch JSONPointer.number(at: gate.pointer, in: document) {
-        case .success(let value): return MetricReading(value: value)
-        case .failure(let error): return MetricReading(error: error.message)
+        switch gate.kind {
+        case .httpJSON:
+            return Self.reading(JSONPointer.number(at: gate.pointer, in: document), input: gate.url + "#" + gate.pointer)
+        case .prometheus, .cloudWatch:
+            let pointer = health.gateValues[gate.name] ?? HealthModel.gateValueDefault
+            let asked = gate.query.map { MetricQueryTemplate.expand($0, values) } ?? gate.kind.rawValue
+            return Self.reading(JSONPointer.number(at: pointer, in: document), input: "\(asked) (rehearsed as \(pointer))")
+        case .cloudWatchAlarm:
+            var alarming = 0
+            for name in gate.alarmNames ?? [] {
+                guard let alarm = health.alarms[name] else {
+                    return MetricReading(error: "no such alarm in the rehearsal: \(name) (define it under the scenario's "
+                                         + "health.alarms)")
+                }
+                switch JSONPointer.number(at: alarm.pointer, in: document) {
+                case .success(let value): if value > alarm.above { alarming += 1 }
+                case .failure(let error): return MetricReading(error: "\(name): \(error.message)")
+                }
+            }
+            return MetricReading(value: Double(alarming), input: "alarms " + (gate.alarmNames ?? []).joined(separator: ", "))
+        }
+    }
+
+    static func reading(_ result: Result<Double, MetricReadError>, input: String) -> MetricReading {
+        switch result {
+        case .success(let value): return MetricReading(value: value, input: input)
+        case .failure(let error): return MetricReading(error: error.message, input: input)
         }
     }
 }

@@ -82,7 +82,8 @@ extension SimulationScenario {
                 scenario.outcomes.append(outcome)
             }
         }
-        if let node = map["health"], let health = reader.mapping(node, "health", allowed: ["baselineCrashRate", "crashRates"]) {
+        if let node = map["health"], let health = reader.mapping(node, "health", allowed: ["baselineCrashRate", "crashRates", "gates", "alarms"]) {
+            readHealthGates(health, into: &scenario.health, reader: &reader)
             if let value = health["baselineCrashRate"],
                let rate = reader.number(value, "health.baselineCrashRate", range: 0...1e6) {
                 scenario.health.baselineCrashRate = rate
@@ -184,5 +185,44 @@ extension SimulationScenario {
     package static func parseFile(atPath path: String) throws(PlanError) -> SimulationScenario {
         let text = try PlanFile.readText(atPath: path)
         return try parse(text, file: path)
+    }
+}
+
+extension SimulationScenario {
+    /// `health.gates: {gate-name: /json/pointer}` and `health.alarms: {AlarmName: {pointer, above}}`.
+    static func readHealthGates(_ health: [String: Node], into model: inout HealthModel, reader: inout PlanNodeReader) {
+        if let node = health["gates"], case .mapping(let pairs) = node {
+            for (key, value) in pairs.prefix(64) {
+                guard let name = key.string, let pointer = reader.string(value, "health.gates.\(name)") else { continue }
+                guard JSONPointer.isValid(pointer) else {
+                    reader.report(value, "health.gates.\(name)", "expected a JSON pointer into the health document, "
+                                  + "e.g. /release/crashRate, found `\(pointer)`")
+                    continue
+                }
+                model.gateValues[name] = pointer
+            }
+        } else if let node = health["gates"] {
+            reader.report(node, "health.gates", "expected a mapping of gate names to JSON pointers")
+        }
+        if let node = health["alarms"], case .mapping(let pairs) = node {
+            for (key, value) in pairs.prefix(100) {
+                guard let name = key.string else { continue }
+                let field = "health.alarms.\(name)"
+                guard let rule = reader.mapping(value, field, allowed: ["pointer", "above"]) else { continue }
+                let pointer = rule["pointer"].flatMap { reader.string($0, "\(field).pointer") } ?? HealthModel.gateValueDefault
+                guard JSONPointer.isValid(pointer) else {
+                    reader.report(rule["pointer"], "\(field).pointer", "expected a JSON pointer, found `\(pointer)`")
+                    continue
+                }
+                guard let aboveNode = rule["above"], let above = reader.number(aboveNode, "\(field).above", range: -1e12...1e12)
+                else {
+                    if rule["above"] == nil { reader.report(value, "\(field).above", "missing; expected the value above which the alarm fires") }
+                    continue
+                }
+                model.alarms[name] = SimulatedAlarm(pointer: pointer, above: above)
+            }
+        } else if let node = health["alarms"] {
+            reader.report(node, "health.alarms", "expected a mapping of alarm names to {pointer, above}")
+        }
     }
 }

@@ -114,10 +114,32 @@ package struct HealthModel: Equatable, Sendable {
     /// Crash rate (crashes per device-hour) of a device with no matching rule.
     package var baselineCrashRate: Double
     package var crashRates: [CrashRateRule]
+    /// What a Prometheus or CloudWatch gate reads in a rehearsal (`sim://prometheus`, `sim://cloudwatch`): gate name
+    /// → JSON pointer into the health document. A gate not named reads `/release/crashRate`.
+    package var gateValues: [String: String]
+    /// The CloudWatch alarms a rehearsal knows (`cloudWatchAlarm` gates): in ALARM while the value at `pointer` is
+    /// above `above`. An alarm not named here does not exist, as on AWS.
+    package var alarms: [String: SimulatedAlarm]
 
-    package init(baselineCrashRate: Double = 0.001, crashRates: [CrashRateRule] = []) {
+    package static let gateValueDefault = "/release/crashRate"
+
+    package init(baselineCrashRate: Double = 0.001, crashRates: [CrashRateRule] = [], gateValues: [String: String] = [:],
+                alarms: [String: SimulatedAlarm] = [:]) {
         self.baselineCrashRate = baselineCrashRate
         self.crashRates = crashRates
+        self.gateValues = gateValues
+        self.alarms = alarms
+    }
+}
+
+/// A CloudWatch alarm in a rehearsal: in ALARM while the health document's value at `pointer` is above `above`.
+package struct SimulatedAlarm: Equatable, Sendable {
+    package var pointer: String
+    package var above: Double
+
+    package init(pointer: String, above: Double) {
+        self.pointer = pointer
+        self.above = above
     }
 }
 

@@ -4,14 +4,9 @@ import HTTPTransport
 import RolloutCore
 import RolloutText
 
-/// The `MetricSource` of the worker: HTTP GET of a metric gate's URL, then the number at the gate's JSON pointer.
-///
-/// Each read is bounded: a connect and a total time-out per attempt, a response size limit, and a few attempts
-/// (time-outs, connection failures, 429 and 5xx are tried again after a short pause; other answers are not).
-/// Whatever goes wrong becomes `MetricReading(error:)` with a reason a person can act on; the reason shows the URL
-/// with its user info and query values masked (`CredentialRedaction.url`), never the headers (they may hold tokens).
-///
-/// A URL with user info (`https://user:password@host/…`) is read with HTTP Basic authentication.
+/// The HTTP JSON `MetricSource`: GET of the gate's URL (placeholders expanded, percent-encoded), then the number at
+/// the gate's JSON pointer. Bounded and authenticated as `MetricHTTPReader` describes; whatever goes wrong becomes
+/// `MetricReading(error:)` with a reason a person can act on and the URL's secrets masked.
 package struct HTTPMetricSource: MetricSource {
     package struct Options: Sendable {
         package var connectTimeoutSeconds: Double
@@ -34,66 +29,45 @@ package struct HTTPMetricSource: MetricSource {
             self.attempts = attempts
             self.retryDelaySeconds = retryDelaySeconds
         }
-    }
 
-    package let options: Options
-    let transport: any HTTPTransport
-
-    /// - Parameter transport: nil for a libcurl transport with `options`' time-outs and size limit (tests inject one).
-    package init(options: Options = Options(), transport: (any HTTPTransport)? = nil) {
-        self.options = options
-        self.transport = transport ?? CurlTransport(options: .init(
-            connectTimeoutSeconds: options.connectTimeoutSeconds, totalTimeoutSeconds: options.totalTimeoutSeconds,
-            maxResponseBytes: options.maxResponseBytes, threadCount: 2))
-    }
-
-    package func read(_ gate: MetricGate, rolloutId: String, stage: String) async -> MetricReading {
-        let target: PlainHTTPTarget
-        do {
-            target = try PlainHTTPTarget(gate.url)
-        } catch {
-            return MetricReading(error: "\(gate.name): \(error)")
+        /// A libcurl transport with these time-outs and size limit.
+        func makeTransport() -> any HTTPTransport {
+            CurlTransport(options: .init(connectTimeoutSeconds: connectTimeoutSeconds,
+                                         totalTimeoutSeconds: totalTimeoutSeconds, maxResponseBytes: maxResponseBytes,
+                                         threadCount: 2))
         }
-        var request = target.request(method: "GET")
-        request.headers["Accept"] = "application/json"
-        request.headers["X-Rollout-Id"] = rolloutId
-        request.headers["X-Rollout-Stage"] = stage
-        let place = "GET \(target.shown)"
-        var lastProblem = "no attempt made"
-        for attempt in 1...options.attempts {
-            if attempt > 1 {
-                let delay = options.retryDelaySeconds * pow(2, Double(attempt - 2))
-                try? await Task.sleep(nanoseconds: UInt64(max(0, delay) * 1_000_000_000))
-            }
-            let response: HTTPResponse
-            do {
-                response = try await transport.send(request)
-            } catch let error as TransportError {
-                lastProblem = target.describe(error)
-                if error.isRetryable { continue }
-                break
-            } catch {
-                lastProblem = "request failed: \(type(of: error))"
-                break
-            }
-            if response.body.count > options.maxResponseBytes {
-                lastProblem = "response larger than \(options.maxResponseBytes) bytes"
-                break
-            }
-            guard response.isSuccess else {
-                lastProblem = "HTTP \(response.status)"
-                if response.status == 429 || response.status >= 500 { continue }
-                break
-            }
+    }
+
+    package var options: Options { reader.options }
+    let reader: MetricHTTPReader
+
+    /// - Parameters:
+    ///   - transport: nil for a libcurl transport with `options`' time-outs and size limit (tests inject one).
+    ///   - environment: where `bearerTokenEnv` and `passwordEnv` are looked up (the process's environment).
+    package init(options: Options = Options(), transport: (any HTTPTransport)? = nil,
+                environment: @escaping @Sendable (String) -> String? = { ProcessInfo.processInfo.environment[$0] }) {
+        reader = MetricHTTPReader(options: options, transport: transport ?? options.makeTransport(), signer: nil,
+                                  environment: environment)
+    }
+
+    package func read(_ gate: MetricGate, values: MetricQueryTemplate.Values) async -> MetricReading {
+        let url = MetricQueryTemplate.expand(gate.url, values) { URIEncoding.encode($0) }
+        let answer = await reader.get(url, gate: gate, headers: [
+            ("Accept", "application/json"), ("X-Rollout-Id", values.rolloutId), ("X-Rollout-Stage", values.stage),
+        ])
+        let place = "\(gate.name): \(answer.shown)"
+        switch answer.result {
+        case .failure(let problem):
+            return MetricReading(error: "\(place): \(problem.message)", input: answer.shown)
+        case .success(let response):
+            guard response.isSuccess else { return MetricReading(error: "\(place): HTTP \(response.status)", input: answer.shown) }
             switch JSONPointer.number(at: gate.pointer, inJSON: response.body) {
             case .success(let value):
-                guard value.isFinite else { return MetricReading(error: "\(gate.name): \(place): value is not finite") }
-                return MetricReading(value: value)
+                guard value.isFinite else { return MetricReading(error: "\(place): value is not finite", input: answer.shown) }
+                return MetricReading(value: value, input: answer.shown)
             case .failure(let problem):
-                return MetricReading(error: "\(gate.name): \(place): \(problem.message)")
+                return MetricReading(error: "\(place): \(problem.message)", input: answer.shown)
             }
         }
-        let tries = options.attempts == 1 ? "" : " (\(options.attempts) attempts at most)"
-        return MetricReading(error: "\(gate.name): \(place): \(lastProblem)\(tries)")
     }
 }

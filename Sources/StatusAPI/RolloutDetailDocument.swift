@@ -54,9 +54,11 @@ struct RolloutDetailDocument: Encodable, Sendable {
         var verdict: String?
         var summary: String?
         var results: [GateResult]
+        /// Each metric gate's measurements in this stage (empty before the first), errors masked.
+        var measurements: [MetricMeasurements]
 
         enum CodingKeys: String, CodingKey {
-            case stage, status, criteria, verdict, summary, results
+            case stage, status, criteria, verdict, summary, results, measurements
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -67,6 +69,39 @@ struct RolloutDetailDocument: Encodable, Sendable {
             try container.encode(verdict, forKey: .verdict)
             try container.encode(summary, forKey: .summary)
             try container.encode(results, forKey: .results)
+            try container.encode(measurements, forKey: .measurements)
+        }
+    }
+
+    /// One metric gate's measurements in one stage: the counts that decide and the most recent measurements.
+    struct MetricMeasurements: Encodable, Sendable {
+        var name: String
+        var provider: String
+        var dryRun: Bool
+        var taken: Int
+        var successes: Int
+        var failures: Int
+        var errors: Int
+        var consecutiveErrors: Int
+        var consecutiveSuccesses: Int
+        var recent: [MetricMeasurement]
+
+        init(gate: MetricGate, tally: MetricTally) {
+            name = gate.name
+            provider = gate.kind.rawValue
+            dryRun = gate.isDryRun
+            taken = tally.taken
+            successes = tally.successes
+            failures = tally.failures
+            errors = tally.errors
+            consecutiveErrors = tally.consecutiveErrors
+            consecutiveSuccesses = tally.consecutiveSuccesses
+            recent = tally.recent.map { measurement in
+                var shown = measurement
+                shown.error = measurement.error.map(CredentialRedaction.text)
+                shown.input = measurement.input.map(CredentialRedaction.text)
+                return shown
+            }
         }
     }
 
@@ -89,9 +124,12 @@ struct RolloutDetailDocument: Encodable, Sendable {
         let specs = shownPlan.stages
         gates = rollout.state.stages.enumerated().map { index, stage in
             let criteria = specs.indices.contains(index) ? shownPlan.gates(for: specs[index]) : shownPlan.gates
+            let measured = criteria.metrics.compactMap { gate in
+                stage.measurements?[gate.name].map { MetricMeasurements(gate: gate, tally: $0) }
+            }
             return StageGates(stage: stage.name, status: stage.status.rawValue, criteria: criteria,
                               verdict: stage.lastEvaluation?.verdict.rawValue, summary: stage.lastEvaluation?.summary,
-                              results: stage.lastEvaluation?.results ?? [])
+                              results: stage.lastEvaluation?.results ?? [], measurements: measured)
         }
         verdicts = detail.verdicts.map { record in
             VerdictEntry(stage: record.stage, at: record.at, verdict: record.evaluation.verdict.rawValue,

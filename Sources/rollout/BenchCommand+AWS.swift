@@ -97,7 +97,7 @@ extension BenchCommand {
         let clock = SystemClock()
         let engine = RolloutEngine(
             store: try SQLiteRolloutStore(path: planDirectory + "/rollout.db", role: .worker),
-            fleet: AWSFleet(configuration: configuration), metricSource: HTTPMetricSource(),
+            fleet: AWSFleet(configuration: configuration), metricSource: ProductionMetricSources.make(aws: configuration),
             notifier: WebhookNotifier(), clock: clock, configuration: EngineConfiguration(pollIntervalSeconds: 1),
             logger: logger)
         let submittedAt = Date()

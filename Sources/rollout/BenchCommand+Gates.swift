@@ -86,7 +86,7 @@ extension BenchCommand {
             let bakeOver = minute * 60 >= Self.gateBakeSeconds
             for (index, gate) in gates.enumerated() where decided[index] == nil {
                 let evaluation = GateEvaluator.assess(gate, evidence: GateEvidence(
-                    progress: progress, stageDevices: Self.canaryDevices, metrics: [:], bakeOver: bakeOver,
+                    progress: progress, stageDevices: Self.canaryDevices, bakeOver: bakeOver,
                     evidenceExpired: false))
                 last[index] = (evaluation.verdict, progress.executed)
                 if evaluation.verdict == .fail || evaluation.verdict == .pass {

@@ -104,7 +104,7 @@ struct RunCommand: AsyncParsableCommand {
                                                              quotas: try awsQuotas.quotas())
             configuration.logger = logger
             engine = RolloutEngine(store: store, fleet: AWSFleet(configuration: configuration),
-                                   metricSource: HTTPMetricSource(), notifier: WebhookNotifier(), clock: clock,
+                                   metricSource: ProductionMetricSources.make(aws: configuration), notifier: WebhookNotifier(), clock: clock,
                                    configuration: EngineConfiguration(pollIntervalSeconds: pollSeconds), logger: logger)
         } catch {
             Console.error("error: \(error)")

@@ -165,6 +165,7 @@ enum StatusText {
             let table = TextTable.render(header: header, rows: rows)
             lines += table.split(separator: "\n").map { "  " + paint.failures(String($0)) }
         }
+        lines += metricLines(rollout["gates"] as? [[String: Any]] ?? [])
         if let rollback = rollout["rollback"] as? [String: Any], let count = rollback["notRolledBackCount"] as? Int,
            count > 0 {
             lines.append(DeviceListText.render(rollback["notRolledBack"] as? [String] ?? [], count: count,
@@ -172,6 +173,31 @@ enum StatusText {
         }
         if let next = nextAction(phase: phase, id: id) { lines.append("  next: \(next)") }
         return lines.joined(separator: "\n")
+    }
+
+    /// The metric gates' measurements of the latest stage that has any: one line per gate (counts, the last
+    /// value or error, what was asked), at most the plan's 8 gates.
+    static func metricLines(_ gates: [[String: Any]]) -> [String] {
+        guard let stage = gates.last(where: { !($0["measurements"] as? [[String: Any]] ?? []).isEmpty }) else { return [] }
+        var lines = ["  metrics of \(stage["stage"] as? String ?? "?"):"]
+        for metric in (stage["measurements"] as? [[String: Any]] ?? []).prefix(8) {
+            let name = metric["name"] as? String ?? "?"
+            let provider = metric["provider"] as? String ?? ""
+            let last = (metric["recent"] as? [[String: Any]] ?? []).last ?? [:]
+            var latest = "not measured"
+            if let value = last["value"] as? Double {
+                latest = "\(GateEvaluator.format(value)) (\(last["outcome"] as? String ?? ""))"
+            } else if let error = last["error"] as? String {
+                latest = "unreadable: " + cut(error, 60)
+            }
+            let counts = "\(metric["taken"] as? Int ?? 0) measured, \(metric["failures"] as? Int ?? 0) failed, "
+                + "\(metric["errors"] as? Int ?? 0) unreadable"
+            let dryRun = metric["dryRun"] as? Bool == true ? ", dry run" : ""
+            var line = "    \(name) (\(provider)\(dryRun)): \(latest) · \(counts)"
+            if let input = last["input"] as? String { line += " · " + cut(input, 80) }
+            lines.append(line)
+        }
+        return lines
     }
 
     /// What a person can do now, as the command to type.

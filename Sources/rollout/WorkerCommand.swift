@@ -194,7 +194,7 @@ struct WorkerCommand: AsyncParsableCommand {
         case .aws:
             let configuration = try AWSConfiguration.resolve(region: region, endpointURL: endpointURL, profile: profile,
                                                              quotas: try awsQuotas.quotas())
-            return (AWSFleet(configuration: configuration), HTTPMetricSource(), WebhookNotifier())
+            return (AWSFleet(configuration: configuration), ProductionMetricSources.make(aws: configuration), WebhookNotifier())
         }
     }
 }

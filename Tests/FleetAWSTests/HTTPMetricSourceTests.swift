@@ -22,17 +22,17 @@ struct HTTPMetricSourceTests {
         let path = "/_fixture/\(UniqueName.make("metric"))/health"
         try await moto.fixture(path, body: #"{"release": {"crashRate": 0.0015, "ok": true, "label": "x"}}"#)
         let source = HTTPMetricSource(options: Self.fast)
-        let reading = await source.read(Self.gate(moto, path + "?window=5m&token=s3cr3t"), rolloutId: "r-1", stage: "canary")
-        #expect(reading == MetricReading(value: 0.0015))
+        let reading = await source.read(Self.gate(moto, path + "?window=5m&token=s3cr3t"), values: .init(stage: "canary", rolloutId: "r-1", version: "2.1.0"))
+        #expect(reading == MetricReading(value: 0.0015, input: "GET \(moto.endpoint)\(path)?window=***&token=***"))
         let requests = try await moto.received(path)
         #expect(requests.count == 1)
         let headers = requests.first?["headers"] as? [String: String] ?? [:]
         #expect(headers["x-rollout-id"] == "r-1" && headers["x-rollout-stage"] == "canary")
         #expect(requests.first?["query"] as? String == "window=5m&token=s3cr3t")
 
-        let boolean = await source.read(Self.gate(moto, path, pointer: "/release/ok"), rolloutId: "r", stage: "s")
+        let boolean = await source.read(Self.gate(moto, path, pointer: "/release/ok"), values: .init(stage: "s", rolloutId: "r", version: "2.1.0"))
         #expect(boolean.error?.contains("boolean") == true)
-        let missing = await source.read(Self.gate(moto, path, pointer: "/release/nope"), rolloutId: "r", stage: "s")
+        let missing = await source.read(Self.gate(moto, path, pointer: "/release/nope"), values: .init(stage: "s", rolloutId: "r", version: "2.1.0"))
         #expect(missing.error == "crash-rate: GET \(moto.endpoint)\(path): no value at JSON pointer `/release/nope`")
     }
 
@@ -42,13 +42,13 @@ struct HTTPMetricSourceTests {
         let path = "/_fixture/\(UniqueName.make("flaky"))/health"
         try await moto.fixture(path, body: #"{"release": {"crashRate": 0.5}}"#, failFirst: 2)
         let source = HTTPMetricSource(options: Self.fast)
-        #expect(await source.read(Self.gate(moto, path), rolloutId: "r", stage: "s") == MetricReading(value: 0.5))
+        #expect(await source.read(Self.gate(moto, path), values: .init(stage: "s", rolloutId: "r", version: "2.1.0")).value == 0.5)
         #expect(try await moto.received(path).count == 3)
 
         let down = "/_fixture/\(UniqueName.make("down"))/health"
         try await moto.fixture(down, body: "{}", failFirst: 100)
         let url = moto.endpoint.replacingOccurrences(of: "http://", with: "http://user:pa55word@") + down + "?apiKey=s3cr3t"
-        let reading = await source.read(MetricGate(name: "m", url: url, pointer: "/x", max: 1), rolloutId: "r", stage: "s")
+        let reading = await source.read(MetricGate(name: "m", url: url, pointer: "/x", max: 1), values: .init(stage: "s", rolloutId: "r", version: "2.1.0"))
         let error = try #require(reading.error)
         let masked = moto.endpoint.replacingOccurrences(of: "http://", with: "http://***@") + down + "?apiKey=***"
         #expect(error == "m: GET \(masked): HTTP 503 (3 attempts at most)")
@@ -57,8 +57,8 @@ struct HTTPMetricSourceTests {
         #expect(headers["authorization"] == "Basic " + Data("user:pa55word".utf8).base64EncodedString())
 
         let notFound = "/_fixture/\(UniqueName.make("gone"))/health"
-        let missing = await source.read(Self.gate(moto, notFound), rolloutId: "r", stage: "s")
-        #expect(missing.error?.hasSuffix("HTTP 404 (3 attempts at most)") == true)
+        let missing = await source.read(Self.gate(moto, notFound), values: .init(stage: "s", rolloutId: "r", version: "2.1.0"))
+        #expect(missing.error?.hasSuffix("/health: HTTP 404") == true, "\(missing)")
         #expect(try await moto.received(notFound).count == 1, "a 404 is not retried")
     }
 
@@ -68,24 +68,24 @@ struct HTTPMetricSourceTests {
         let source = HTTPMetricSource(options: Self.fast)
         let large = "/_fixture/\(UniqueName.make("large"))"
         try await moto.fixture(large, body: "0123456789abcdef", repeat: 1024)
-        #expect(await source.read(Self.gate(moto, large), rolloutId: "r", stage: "s").error?.contains("too large") == true)
+        #expect(await source.read(Self.gate(moto, large), values: .init(stage: "s", rolloutId: "r", version: "2.1.0")).error?.contains("too large") == true)
 
         let slow = "/_fixture/\(UniqueName.make("slow"))"
         try await moto.fixture(slow, body: #"{"release": {"crashRate": 0}}"#, delayMs: 3000)
         let oneTry = HTTPMetricSource(options: .init(connectTimeoutSeconds: 1, totalTimeoutSeconds: 0.5, attempts: 1))
         let started = Date()
-        let reading = await oneTry.read(Self.gate(moto, slow), rolloutId: "r", stage: "s")
+        let reading = await oneTry.read(Self.gate(moto, slow), values: .init(stage: "s", rolloutId: "r", version: "2.1.0"))
         #expect(reading.error?.contains("timed out") == true)
         #expect(Date().timeIntervalSince(started) < 2.5)
 
         let html = "/_fixture/\(UniqueName.make("html"))"
         try await moto.fixture(html, body: "<html>", contentType: "text/html")
-        #expect(await source.read(Self.gate(moto, html), rolloutId: "r", stage: "s").error?.hasSuffix("response is not JSON") == true)
+        #expect(await source.read(Self.gate(moto, html), values: .init(stage: "s", rolloutId: "r", version: "2.1.0")).error?.hasSuffix("response is not JSON") == true)
 
         let closed = MetricGate(name: "m", url: "http://127.0.0.1:1/metrics", pointer: "/x")
-        #expect(await source.read(closed, rolloutId: "r", stage: "s").error?.contains("could not connect") == true)
+        #expect(await source.read(closed, values: .init(stage: "s", rolloutId: "r", version: "2.1.0")).error?.contains("could not connect") == true)
         let sim = MetricGate(name: "m", url: "sim://health", pointer: "/x")
-        #expect(await source.read(sim, rolloutId: "r", stage: "s").error == "m: URL scheme `sim` is not supported (http or https)")
+        #expect(await source.read(sim, values: .init(stage: "s", rolloutId: "r", version: "2.1.0")).error == "m: sim://health: URL scheme `sim` is not supported (http or https)")
     }
 
     @Test("webhooks get sorted-key JSON with a Slack-compatible text; failures throw without the secret path")

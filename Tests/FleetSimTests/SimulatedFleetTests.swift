@@ -104,11 +104,11 @@ import Testing
         let source = SimulatedMetricSource(fleet: fleet, clock: clock)
         let gate = MetricGate(name: "crash-rate", url: "sim://health", pointer: "/release/crashRate", max: 0.01)
         clock.advance(to: start.addingTimeInterval(3600))
-        #expect(await source.read(gate, rolloutId: "r", stage: "canary").value == 0.001)
+        #expect(await source.read(gate, values: .init(stage: "canary", rolloutId: "r", version: "2.1.0")).value == 0.001)
         clock.advance(to: start.addingTimeInterval(5 * 3600))
-        #expect(await source.read(gate, rolloutId: "r", stage: "canary").value == 0.05)
+        #expect(await source.read(gate, values: .init(stage: "canary", rolloutId: "r", version: "2.1.0")).value == 0.05)
         let missing = MetricGate(name: "x", url: "sim://health", pointer: "/nope", max: 1)
-        #expect(await source.read(missing, rolloutId: "r", stage: "canary").error != nil)
+        #expect(await source.read(missing, values: .init(stage: "canary", rolloutId: "r", version: "2.1.0")).error != nil)
     }
 
     @Test func journalRebuildsTheFleetInANewProcess() async throws {

@@ -19,6 +19,8 @@ package struct AWSConfiguration: Sendable {
     /// IAM and STS (read by `rollout preflight` only).
     package var iamEndpointOverride: HTTPEndpoint?
     package var stsEndpointOverride: HTTPEndpoint?
+    /// CloudWatch (`monitoring`), for metric gates: `AWS_ENDPOINT_URL_CLOUDWATCH` or the general override.
+    package var cloudWatchEndpointOverride: HTTPEndpoint?
     package var credentials: any AWSCredentialsProvider
     package var transport: any HTTPTransport
     package var retry: RetryPolicy
@@ -37,7 +39,8 @@ package struct AWSConfiguration: Sendable {
                 retry: RetryPolicy = RetryPolicy(), groupAddRatePerSecond: Double? = nil, groupAddConcurrency: Int = 4,
                 now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "rollout.aws"),
                 quotas: AWSQuotas = .defaults, iamEndpointOverride: HTTPEndpoint? = nil,
-                stsEndpointOverride: HTTPEndpoint? = nil) {
+                stsEndpointOverride: HTTPEndpoint? = nil, cloudWatchEndpointOverride: HTTPEndpoint? = nil) {
+        self.cloudWatchEndpointOverride = cloudWatchEndpointOverride
         precondition(groupAddConcurrency >= 1 && groupAddConcurrency <= 32, "groupAddConcurrency must be 1…32")
         self.rateBudgets = AWSRateBudgets(quotas: quotas, now: now, sleep: retry.sleep)
         self.iamEndpointOverride = iamEndpointOverride
@@ -93,7 +96,8 @@ package struct AWSConfiguration: Sendable {
                                 s3EndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_S3"),
                                 credentials: chain, transport: transport, retry: retry, quotas: quotas,
                                 iamEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_IAM"),
-                                stsEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_STS"))
+                                stsEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_STS"),
+                                cloudWatchEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_CLOUDWATCH"))
     }
 
     package func iotEndpoint(region: String) -> HTTPEndpoint {
@@ -122,6 +126,16 @@ package struct AWSConfiguration: Sendable {
                                           credentials: credentials, transport: transport, retry: retry, now: now,
                                           logger: logger, budgets: rateBudgets),
                         pathStyle: s3EndpointOverride != nil)
+    }
+
+    /// CloudWatch in `region`, at `endpoint` when a gate names one (else the configured override, else AWS's).
+    package func cloudWatchClient(region: String? = nil, endpoint: HTTPEndpoint? = nil) -> CloudWatchClient {
+        let region = region ?? self.region
+        let endpoint = endpoint ?? cloudWatchEndpointOverride
+            ?? HTTPEndpoint(host: "monitoring.\(region).amazonaws.com\(AWSConfiguration.dnsSuffix(region))")
+        return CloudWatchClient(client: AWSClient(service: "monitoring", region: region, endpoint: endpoint,
+                                                  credentials: credentials, transport: transport, retry: retry, now: now,
+                                                  logger: logger, budgets: rateBudgets))
     }
 
     /// IAM is global per partition: one endpoint, signed for the partition's home region.

@@ -115,20 +115,41 @@ package struct AWSError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// Just enough XML for S3's small documents (errors, versioning): the text of the first `<name>` element, unescaped.
 enum XMLText {
-    static func firstElement(_ name: String, in text: String) -> String? {
+    /// The first `<name>` element's content, unescaped (or, `raw`, as written: for elements that hold elements).
+    static func firstElement(_ name: String, in text: String, raw: Bool = false) -> String? {
         guard let open = text.range(of: "<\(name)>"),
               let close = text.range(of: "</\(name)>", range: open.upperBound..<text.endIndex)
         else { return nil }
-        return unescape(String(text[open.upperBound..<close.lowerBound]))
+        let content = String(text[open.upperBound..<close.lowerBound])
+        return raw ? content : unescape(content)
     }
 
-    static func allElements(_ name: String, in text: String) -> [String] {
+    /// Every `<name>` element's content. `topLevelOnly` skips elements nested in one of the same name (a list of
+    /// `member`s whose members hold `member` lists of their own).
+    static func allElements(_ name: String, in text: String, raw: Bool = false, topLevelOnly: Bool = false) -> [String] {
         var results: [String] = []
         var searchStart = text.startIndex
-        while results.count < 100_000, let open = text.range(of: "<\(name)>", range: searchStart..<text.endIndex),
-              let close = text.range(of: "</\(name)>", range: open.upperBound..<text.endIndex)
-        {
-            results.append(unescape(String(text[open.upperBound..<close.lowerBound])))
+        let openTag = "<\(name)>", closeTag = "</\(name)>"
+        while results.count < 100_000, let open = text.range(of: openTag, range: searchStart..<text.endIndex) {
+            var depth = 1
+            var cursor = open.upperBound
+            var closeFound: Range<String.Index>?
+            while let close = text.range(of: closeTag, range: cursor..<text.endIndex) {
+                if topLevelOnly, let inner = text.range(of: openTag, range: cursor..<close.lowerBound) {
+                    depth += 1
+                    cursor = inner.upperBound
+                    continue
+                }
+                depth -= 1
+                cursor = close.upperBound
+                if depth == 0 || !topLevelOnly {
+                    closeFound = close
+                    break
+                }
+            }
+            guard let close = closeFound else { break }
+            let content = String(text[open.upperBound..<close.lowerBound])
+            results.append(raw ? content : unescape(content))
             searchStart = close.upperBound
         }
         return results

@@ -25,9 +25,13 @@ package struct GateResult: Codable, Equatable, Sendable {
     package var probabilityAbove: Double?
     package var confidence: Double?
     package var outcomesNeeded: Int?
+    /// A metric gate in dry run: its verdict is recorded and shown, never acted on.
+    package var dryRun: Bool?
 
     package init(gate: String, verdict: Verdict, observed: Double?, limit: Double?, reason: String,
-                probabilityAbove: Double? = nil, confidence: Double? = nil, outcomesNeeded: Int? = nil) {
+                probabilityAbove: Double? = nil, confidence: Double? = nil, outcomesNeeded: Int? = nil,
+                dryRun: Bool? = nil) {
+        self.dryRun = dryRun
         self.gate = gate
         self.verdict = verdict
         self.observed = observed
@@ -49,8 +53,8 @@ package struct GateEvaluation: Codable, Equatable, Sendable {
         self.results = results
     }
 
-    /// The results that decided the verdict, for one-line summaries.
-    package var deciding: [GateResult] { results.filter { $0.verdict == verdict } }
+    /// The results that decided the verdict, for one-line summaries (dry-run gates decide nothing).
+    package var deciding: [GateResult] { results.filter { $0.verdict == verdict && $0.dryRun != true } }
 
     package var summary: String {
         let reasons = deciding.map(\.reason)
@@ -62,17 +66,17 @@ package struct GateEvaluation: Codable, Equatable, Sendable {
 package struct GateEvidence: Equatable, Sendable {
     package var progress: JobProgress
     package var stageDevices: Int
-    /// Metric gate name → value read, or why it could not be read. A missing entry means not read yet.
-    package var metrics: [String: Result<Double, MetricReadError>]
+    /// Metric gate name → its measurements in this stage. A missing entry means not measured yet.
+    package var measurements: [String: MetricTally]
     package var bakeOver: Bool
     /// True once the bake plus `schedule.evidenceTimeout` has passed.
     package var evidenceExpired: Bool
 
-    package init(progress: JobProgress, stageDevices: Int, metrics: [String: Result<Double, MetricReadError>],
+    package init(progress: JobProgress, stageDevices: Int, measurements: [String: MetricTally] = [:],
                 bakeOver: Bool, evidenceExpired: Bool) {
         self.progress = progress
         self.stageDevices = stageDevices
-        self.metrics = metrics
+        self.measurements = measurements
         self.bakeOver = bakeOver
         self.evidenceExpired = evidenceExpired
     }
@@ -81,15 +85,16 @@ package struct GateEvidence: Equatable, Sendable {
 /// Pure gate evaluation.
 ///
 /// Rules: a broken limit fails at once, even during the bake (as soon as `executedMin` outcomes exist);
-/// a pass needs the bake over, enough outcomes and every metric within bounds; a wait past the
-/// evidence deadline becomes inconclusive. Combined: any fail → fail, else any wait/inconclusive, else pass.
+/// a pass needs the bake over, enough outcomes and every metric's measurements passing (`assessMetric`); a wait
+/// past the evidence deadline becomes inconclusive. Combined: any fail → fail, else any wait/inconclusive, else
+/// pass. Dry-run metric gates are judged and recorded like the others but take no part in the combination.
 package enum GateEvaluator {
     package static func assess(_ gates: GateSet, evidence: GateEvidence) -> GateEvaluation {
         var results = assessOutcomes(gates.jobOutcomes, evidence: evidence)
         for metric in gates.metrics {
             results.append(assessMetric(metric, evidence: evidence))
         }
-        let verdicts = Set(results.map(\.verdict))
+        let verdicts = Set(results.filter { $0.dryRun != true }.map(\.verdict))
         var verdict: Verdict
         if verdicts.contains(.fail) {
             verdict = .fail
@@ -104,7 +109,7 @@ package enum GateEvaluator {
             // Mark the criteria that were still waiting, so the summary says what was missing.
             results = results.map { result in
                 var result = result
-                if result.verdict == .wait {
+                if result.verdict == .wait && result.dryRun != true {
                     result.verdict = .inconclusive
                     result.reason += " (no evidence before the deadline)"
                 }
@@ -192,32 +197,76 @@ package enum GateEvaluator {
                           outcomesNeeded: judgement.outcomesNeeded)
     }
 
+    /// A metric gate by its measurements (`MeasurementPolicy`): more failed measurements than `failureLimit` fail
+    /// it at once; more errors in a row than `consecutiveErrorLimit` make it inconclusive; it passes once the bake is
+    /// over (or `count` measurements are taken) with its last measurement successful and, if asked, enough
+    /// successes in a row. A dry-run gate's result says so and decides nothing.
     static func assessMetric(_ metric: MetricGate, evidence: GateEvidence) -> GateResult {
-        let gate = "metric:\(metric.name)"
-        guard let reading = evidence.metrics[metric.name] else {
-            return GateResult(gate: gate, verdict: .wait, observed: nil, limit: metric.max ?? metric.min,
-                              reason: "\(metric.name) not read yet")
+        var result = judgeMetric(metric, tally: evidence.measurements[metric.name], bakeOver: evidence.bakeOver)
+        if metric.isDryRun {
+            result.dryRun = true
+            result.reason = "dry run, not acted on: " + result.reason
         }
-        switch reading {
-        case .failure(let error):
-            return GateResult(gate: gate, verdict: .wait, observed: nil, limit: metric.max ?? metric.min,
-                              reason: "\(metric.name) unreadable: \(error.message)")
-        case .success(let value):
-            if let max = metric.max, value > max {
-                return GateResult(gate: gate, verdict: .fail, observed: value, limit: max,
-                                  reason: "\(metric.name) \(format(value)) above max \(format(max))")
-            }
-            if let min = metric.min, value < min {
-                return GateResult(gate: gate, verdict: .fail, observed: value, limit: min,
-                                  reason: "\(metric.name) \(format(value)) below min \(format(min))")
-            }
-            return GateResult(gate: gate, verdict: evidence.bakeOver ? .pass : .wait, observed: value,
-                              limit: metric.max ?? metric.min,
-                              reason: "\(metric.name) \(format(value)) within bounds" + (evidence.bakeOver ? "" : ", baking"))
-        }
+        return result
     }
 
-    static func format(_ value: Double) -> String {
+    static func judgeMetric(_ metric: MetricGate, tally: MetricTally?, bakeOver: Bool) -> GateResult {
+        let gate = "metric:\(metric.name)"
+        let limit = metric.max ?? metric.min
+        let policy = metric.policy
+        guard let tally, tally.taken > 0, let last = tally.last else {
+            let delay = policy.initialDelaySeconds > 0
+                ? " (first measurement \(DurationText.format(policy.initialDelaySeconds)) after the job starts)" : ""
+            return GateResult(gate: gate, verdict: .wait, observed: nil, limit: limit,
+                              reason: "\(metric.name) not measured yet\(delay)")
+        }
+        let counts = "\(tally.failures) of \(tally.taken) measurements failed"
+        if tally.failures > policy.failureLimit {
+            let value = (tally.recent.last { $0.outcome == .failure } ?? last).value ?? 0
+            var bound: (text: String, limit: Double?) = ("out of bounds", limit)
+            if let max = metric.max, value > max {
+                bound = ("above max \(format(max))", max)
+            } else if let min = metric.min, value < min {
+                bound = ("below min \(format(min))", min)
+            }
+            let tolerated = policy.failureLimit > 0 ? " (\(counts), failureLimit \(policy.failureLimit))" : ""
+            return GateResult(gate: gate, verdict: .fail, observed: value, limit: bound.limit,
+                              reason: "\(metric.name) \(format(value)) \(bound.text)\(tolerated)")
+        }
+        if tally.consecutiveErrors > policy.consecutiveErrorLimit {
+            return GateResult(gate: gate, verdict: .inconclusive, observed: nil, limit: limit,
+                              reason: "\(metric.name) unreadable \(tally.consecutiveErrors) times in a row "
+                                + "(consecutiveErrorLimit \(policy.consecutiveErrorLimit)): \(last.error ?? "no value")")
+        }
+        let countReached = policy.count.map { tally.taken >= $0 } ?? false
+        let successesInARow = policy.consecutiveSuccessLimit.map { tally.consecutiveSuccesses >= $0 }
+            ?? (last.outcome == .success)
+        let observed = tally.recent.last { $0.value != nil }?.value
+        if countReached && !successesInARow {
+            let wanted = policy.consecutiveSuccessLimit.map { "\($0) successful measurements in a row" }
+                ?? "a readable last measurement"
+            return GateResult(gate: gate, verdict: .inconclusive, observed: observed, limit: limit,
+                              reason: "\(metric.name): \(tally.taken) of \(tally.taken) measurements taken without "
+                                + "\(wanted) (\(counts))")
+        }
+        var reason: String
+        switch last.outcome {
+        case .error: reason = "\(metric.name) unreadable: \(last.error ?? "no value")"
+        default: reason = "\(metric.name) \(format(last.value ?? 0)) within bounds"
+        }
+        if tally.failures > 0 { reason += " (\(counts))" }
+        if successesInARow && (countReached || bakeOver) {
+            return GateResult(gate: gate, verdict: .pass, observed: observed, limit: limit, reason: reason)
+        }
+        if let wanted = policy.consecutiveSuccessLimit, tally.consecutiveSuccesses < wanted {
+            reason += ", \(tally.consecutiveSuccesses) of \(wanted) successes in a row"
+        } else if !bakeOver {
+            reason += ", baking"
+        }
+        return GateResult(gate: gate, verdict: .wait, observed: observed, limit: limit, reason: reason)
+    }
+
+    package static func format(_ value: Double) -> String {
         if value == value.rounded() && abs(value) < 1e12 { return String(Int(value)) }
         let text = String(format: "%.4g", value)
         return text

@@ -43,23 +43,3 @@ package struct OutcomeGate: Codable, Equatable, Sendable {
         self.completedMinPercent = completedMinPercent
     }
 }
-
-/// An external health metric: HTTP GET of a JSON document, a JSON pointer to a number, a threshold.
-package struct MetricGate: Codable, Equatable, Sendable {
-    package var name: String
-    package var url: String
-    /// RFC 6901 JSON pointer, e.g. `/data/crashRate`.
-    package var pointer: String
-    /// The gate fails when the value is above `max` …
-    package var max: Double?
-    /// … or below `min`.
-    package var min: Double?
-
-    package init(name: String, url: String, pointer: String, max: Double? = nil, min: Double? = nil) {
-        self.name = name
-        self.url = url
-        self.pointer = pointer
-        self.max = max
-        self.min = min
-    }
-}

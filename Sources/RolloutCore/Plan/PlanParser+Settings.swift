@@ -77,41 +77,6 @@ extension PlanParser.Context {
         }
     }
 
-    func readMetric(_ node: Node, _ field: String, reader: inout PlanNodeReader) -> MetricGate? {
-        guard let map = reader.mapping(node, field, allowed: ["name", "url", "pointer", "max", "min"]) else { return nil }
-        var name: String?, url: String?, pointer = "", max: Double?, min: Double?
-        if let value = map["name"] { name = readToken(value, "\(field).name", reader: &reader) } else {
-            reader.report(node, "\(field).name", "missing; expected a short name such as crash-rate")
-        }
-        if let value = map["url"], let text = reader.nonEmptyString(value, "\(field).url") {
-            if text.hasPrefix("http://") || text.hasPrefix("https://") || text.hasPrefix("sim://") {
-                url = text
-            } else {
-                reader.report(value, "\(field).url", "expected an http:// or https:// URL (or sim://health in "
-                              + "simulation), found `\(text)`")
-            }
-        } else if map["url"] == nil {
-            reader.report(node, "\(field).url", "missing; expected the URL of a JSON document")
-        }
-        if let value = map["pointer"], let text = reader.string(value, "\(field).pointer") {
-            if JSONPointer.isValid(text) {
-                pointer = text
-            } else {
-                reader.report(value, "\(field).pointer", "expected a JSON pointer such as /data/crashRate, found `\(text)`")
-            }
-        }
-        if let value = map["max"] { max = reader.number(value, "\(field).max", range: -1e12...1e12) }
-        if let value = map["min"] { min = reader.number(value, "\(field).min", range: -1e12...1e12) }
-        if map["max"] == nil && map["min"] == nil {
-            reader.report(node, field, "expected a threshold: `max` (fail above) and/or `min` (fail below)")
-        }
-        if let max, let min, min > max {
-            reader.report(node, field, "`min` (\(min)) is above `max` (\(max))")
-        }
-        guard let name, let url else { return nil }
-        return MetricGate(name: name, url: url, pointer: pointer, max: max, min: min)
-    }
-
     func readSchedule(_ node: Node, reader: inout PlanNodeReader) -> Schedule {
         var schedule = Schedule()
         guard let map = reader.mapping(node, "schedule", allowed: ["notBefore", "windows", "evidenceTimeout"]) else {

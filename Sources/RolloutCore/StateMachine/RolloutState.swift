@@ -50,7 +50,10 @@ package struct StageState: Codable, Equatable, Sendable {
     /// Gates may not turn `wait` into `inconclusive` before this + evidence timeout (bake end; reset by resume).
     package var judgingSince: Date?
     package var progress: JobProgress
+    /// Each metric gate's latest reading.
     package var metrics: [String: MetricReading]
+    /// Each metric gate's measurements in this stage (nil in states stored before measurements were counted).
+    package var measurements: [String: MetricTally]?
     package var lastEvaluation: GateEvaluation?
     /// True once a human resumed past a failed gate.
     package var overridden: Bool
@@ -67,19 +70,23 @@ package struct StageState: Codable, Equatable, Sendable {
     }
 }
 
-/// A metric value or the reason it could not be read (Codable form of `Result<Double, MetricReadError>`).
+/// A metric value or the reason it could not be read (Codable form of `Result<Double, MetricReadError>`), with
+/// what was asked (`input`: the expanded query, or the URL with its secrets masked).
 package struct MetricReading: Codable, Equatable, Sendable {
     package var value: Double?
     package var error: String?
+    package var input: String?
 
-    package init(value: Double) {
+    package init(value: Double, input: String? = nil) {
         self.value = value
         self.error = nil
+        self.input = input
     }
 
-    package init(error: String) {
+    package init(error: String, input: String? = nil) {
         self.value = nil
         self.error = error
+        self.input = input
     }
 
     package var result: Result<Double, MetricReadError> {

@@ -28,6 +28,9 @@ extension Step {
             startStage(state.currentStage + 1)
         case .inconclusive:
             state.stages[state.currentStage].judgingSince = at
+            // Measuring starts afresh (a count, errors in a row); the measurements seen stay for people.
+            state.stages[state.currentStage].measurements = state.stages[state.currentStage].measurements?
+                .mapValues { $0.restarted() }
             judge(state.currentStage)
         }
     }

@@ -28,7 +28,7 @@ struct Step {
             guard stage == state.currentStage, state.stages.indices.contains(stage),
                   state.stages[stage].status == .baking, state.phase == .baking else { return }
             state.stages[stage].progress = progress
-            state.stages[stage].metrics.merge(metrics) { _, new in new }
+            recordMeasurements(metrics, stage: stage)
             judge(stage)
         case .approved(let by, _):
             state.stages[state.currentStage].approvedBy = by
@@ -191,6 +191,18 @@ struct Step {
         state.note = .jobCreated(stage: state.stages[index].name, bakeSeconds: plan.stages[index].bakeDurationSeconds)
     }
 
+    /// Keeps each reading as its gate's latest and counts it as a measurement (judged against the gate's bounds).
+    mutating func recordMeasurements(_ readings: [String: MetricReading], stage index: Int) {
+        guard !readings.isEmpty else { return }
+        state.stages[index].metrics.merge(readings) { _, new in new }
+        var tallies = state.stages[index].measurements ?? [:]
+        for gate in plan.gates(for: plan.stages[index]).metrics {
+            guard let reading = readings[gate.name] else { continue }
+            tallies[gate.name, default: MetricTally()].record(reading, gate: gate, at: at)
+        }
+        state.stages[index].measurements = tallies
+    }
+
     /// Evaluates the current stage's gates on the evidence held in the state, and acts on the verdict.
     mutating func judge(_ index: Int) {
         guard state.phase == .baking, state.stages[index].status == .baking,
@@ -201,7 +213,7 @@ struct Step {
         let judgingSince = stage.judgingSince ?? bakeEnd
         let evidence = GateEvidence(
             progress: stage.progress, stageDevices: stage.devices ?? 0,
-            metrics: stage.metrics.mapValues(\.result), bakeOver: at >= bakeEnd,
+            measurements: stage.measurements ?? [:], bakeOver: at >= bakeEnd,
             evidenceExpired: at >= judgingSince.addingTimeInterval(TimeInterval(plan.schedule.evidenceTimeoutSeconds)))
         let evaluation = GateEvaluator.assess(plan.gates(for: spec), evidence: evidence)
         if stage.lastEvaluation?.verdict != evaluation.verdict {

@@ -11,7 +11,17 @@ import Testing
                   metric: Double? = 0.001, bakeOver: Bool = true, expired: Bool = false) -> GateEvidence {
         GateEvidence(progress: JobProgress(queued: queued, succeeded: succeeded, failed: failed, timedOut: timedOut),
                      stageDevices: devices,
-                     metrics: metric.map { ["crash-rate": .success($0)] } ?? [:], bakeOver: bakeOver, evidenceExpired: expired)
+                     measurements: metric.map { ["crash-rate": Self.tally(gates.metrics[0], .init(value: $0))] } ?? [:],
+                     bakeOver: bakeOver, evidenceExpired: expired)
+    }
+
+    /// The tally of `readings` measured one minute apart.
+    static func tally(_ gate: MetricGate, _ readings: MetricReading...) -> MetricTally {
+        var tally = MetricTally()
+        for (index, reading) in readings.enumerated() {
+            tally.record(reading, gate: gate, at: Date(timeIntervalSince1970: 60 * Double(index)))
+        }
+        return tally
     }
 
     @Test func waitsForMinimumExecutions() {
@@ -49,14 +59,14 @@ import Testing
 
     @Test func minThresholdFailsBelow() {
         let gates = GateSet(metrics: [MetricGate(name: "online", url: "sim://h", pointer: "/o", min: 95)])
-        let low = GateEvidence(progress: JobProgress(succeeded: 20), stageDevices: 20, metrics: ["online": .success(90)],
+        let low = GateEvidence(progress: JobProgress(succeeded: 20), stageDevices: 20, measurements: ["online": Self.tally(gates.metrics[0], .init(value: 90))],
                                bakeOver: true, evidenceExpired: false)
         #expect(GateEvaluator.assess(gates, evidence: low).verdict == .fail)
     }
 
     @Test func unreadableMetricWaitsThenTurnsInconclusive() {
         var unreadable = evidence(succeeded: 100, metric: nil)
-        unreadable.metrics = ["crash-rate": .failure(MetricReadError(message: "connection refused"))]
+        unreadable.measurements = ["crash-rate": Self.tally(gates.metrics[0], .init(error: "connection refused"))]
         #expect(GateEvaluator.assess(gates, evidence: unreadable).verdict == .wait)
         unreadable.evidenceExpired = true
         let evaluation = GateEvaluator.assess(gates, evidence: unreadable)

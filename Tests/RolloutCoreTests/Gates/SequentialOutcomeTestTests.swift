@@ -54,7 +54,7 @@ import Testing
     func tooSmallToPass() throws {
         let gates = try self.gates("{method: sequential, failedMaxPercent: 5, executedMin: 1, completedMinPercent: 0}")
         let evaluation = GateEvaluator.assess(gates, evidence: GateEvidence(
-            progress: JobProgress(succeeded: 20), stageDevices: 20, metrics: [:], bakeOver: true, evidenceExpired: false))
+            progress: JobProgress(succeeded: 20), stageDevices: 20, bakeOver: true, evidenceExpired: false))
         #expect(evaluation.verdict == .wait)
         let failed = try #require(evaluation.results.first { $0.gate == "failed" })
         #expect(failed.reason.contains("more than this stage's 20 devices can give"), "\(failed.reason)")
@@ -99,7 +99,7 @@ import Testing
         func assess(succeeded: Int, failed: Int, bakeOver: Bool) -> GateEvaluation {
             GateEvaluator.assess(gates, evidence: GateEvidence(
                 progress: JobProgress(queued: 1000, succeeded: succeeded, failed: failed), stageDevices: 1000 + succeeded + failed,
-                metrics: [:], bakeOver: bakeOver, evidenceExpired: false))
+                bakeOver: bakeOver, evidenceExpired: false))
         }
         let thin = assess(succeeded: 10, failed: 0, bakeOver: true)
         #expect(thin.verdict == .wait)
@@ -113,7 +113,7 @@ import Testing
         let threshold = try self.gates("{failedMaxPercent: 5, executedMin: 1, completedMinPercent: 0}")
         #expect(threshold.jobOutcomes.method == nil)
         let once = GateEvaluator.assess(threshold, evidence: GateEvidence(
-            progress: JobProgress(succeeded: 9, failed: 1), stageDevices: 10, metrics: [:], bakeOver: true,
+            progress: JobProgress(succeeded: 9, failed: 1), stageDevices: 10, bakeOver: true,
             evidenceExpired: false))
         #expect(once.verdict == .fail)
     }

@@ -75,4 +75,13 @@ import Testing
             #expect(range["maximum"] as? Int == PlanLimits.retries.upperBound, "\(kind)")
         }
     }
+
+    /// Every field a metric gate may have is in the schema, and nothing else.
+    @Test func schemaKnowsEveryMetricField() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: "\(repositoryRoot)/workflows/plan.schema.json"))
+        let schema = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let gates = ((schema["$defs"] as? [String: Any])?["gates"] as? [String: Any])?["properties"] as? [String: Any]
+        let item = ((gates?["metrics"] as? [String: Any])?["items"] as? [String: Any])?["properties"] as? [String: Any]
+        #expect(Set(item?.keys.map { $0 } ?? []) == Set(PlanParser.Context.metricFields))
+    }
 }

@@ -42,6 +42,8 @@ import Testing
         state.pause?.deciding = nil
         state.pause?.failedEffectError = nil
         state.rollback?.cause = nil
+        // Metric measurements counted per stage (MetricTally) came later; the readings they count are in the log.
+        for index in state.stages.indices { state.stages[index].measurements = nil }
         return state
     }
 

@@ -1,0 +1,20 @@
+import Engine
+import FleetAWS
+import HTTPAdapters
+import RolloutCore
+
+/// The metric sources of a worker on AWS: HTTP JSON, Prometheus (SigV4 for Amazon Managed Service for Prometheus
+/// with the fleet's credentials), CloudWatch metrics and alarms (the fleet's configuration and credential chain).
+enum ProductionMetricSources {
+    static func make(aws configuration: AWSConfiguration?) -> MetricSourceRouter {
+        var sources: [MetricProvider: any MetricSource] = [.httpJSON: HTTPMetricSource()]
+        let signer = configuration.map { AWSRequestSigner(credentials: $0.credentials, now: $0.now) }
+        sources[.prometheus] = PrometheusMetricSource(signer: signer)
+        if let configuration {
+            let cloudWatch = CloudWatchMetricSource(configuration: configuration)
+            sources[.cloudWatch] = cloudWatch
+            sources[.cloudWatchAlarm] = cloudWatch
+        }
+        return MetricSourceRouter(sources)
+    }
+}
