@@ -14,7 +14,7 @@ package enum Verdict: String, Codable, Sendable, Equatable {
 
 /// One criterion's verdict and the numbers it saw, persisted so a human can see why.
 package struct GateResult: Codable, Equatable, Sendable {
-    /// `failed`, `timedOut`, `rejected`, `executed`, `completed`, or `metric:<name>`.
+    /// `failed`, `timedOut`, `rejected`, `executed`, `completed`, `reporting`, or `metric:<name>`.
     package var gate: String
     package var verdict: Verdict
     package var observed: Double?
@@ -68,12 +68,15 @@ package struct GateEvidence: Equatable, Sendable {
     package var stageDevices: Int
     /// Metric gate name → its measurements in this stage. A missing entry means not measured yet.
     package var measurements: [String: MetricTally]
+    /// `schedule.minimumDevicesReporting`: devices that must have reported (an outcome or an execution under way).
+    package var reportingMin: Int?
     package var bakeOver: Bool
     /// True once the bake plus `schedule.evidenceTimeout` has passed.
     package var evidenceExpired: Bool
 
     package init(progress: JobProgress, stageDevices: Int, measurements: [String: MetricTally] = [:],
-                bakeOver: Bool, evidenceExpired: Bool) {
+                reportingMin: Int? = nil, bakeOver: Bool, evidenceExpired: Bool) {
+        self.reportingMin = reportingMin
         self.progress = progress
         self.stageDevices = stageDevices
         self.measurements = measurements
@@ -91,6 +94,7 @@ package struct GateEvidence: Equatable, Sendable {
 package enum GateEvaluator {
     package static func assess(_ gates: GateSet, evidence: GateEvidence) -> GateEvaluation {
         var results = assessOutcomes(gates.jobOutcomes, evidence: evidence)
+        if let reporting = assessReporting(evidence) { results.append(reporting) }
         for metric in gates.metrics {
             results.append(assessMetric(metric, evidence: evidence))
         }
@@ -157,6 +161,18 @@ package enum GateEvaluator {
             reason: "\(format(completedShare))% of \(evidence.stageDevices) devices have an outcome "
                 + "(min \(format(gate.completedMinPercent))%)"))
         return results
+    }
+
+    /// `minimumDevicesReporting`: waits until that many of the stage's devices (at most all) have reported.
+    static func assessReporting(_ evidence: GateEvidence) -> GateResult? {
+        guard let wanted = evidence.reportingMin else { return nil }
+        let needed = min(wanted, evidence.stageDevices)
+        let reported = evidence.progress.executed + evidence.progress.inProgress
+        let enough = reported >= needed
+        return GateResult(gate: "reporting", verdict: enough ? (evidence.bakeOver ? .pass : .wait) : .wait,
+                          observed: Double(reported), limit: Double(needed),
+                          reason: "\(reported) of \(evidence.stageDevices) devices reported (minimumDevicesReporting "
+                            + "\(needed))" + (enough && !evidence.bakeOver ? ", baking" : ""))
     }
 
     /// The failed share by `SequentialOutcomeTest`: fails when the evidence says the rate is above the limit with

@@ -97,7 +97,8 @@ package enum LaunchProjection {
                 start = WindowSchedule.nextOpening(atOrAfter: ready, windows: plan.schedule.windows)
                 if let start { wait = Int(start.timeIntervalSince(ready)) }
             }
-            let bakeEnd = start?.addingTimeInterval(creation + TimeInterval(spec.bakeDurationSeconds))
+            let bakeEnd = start.map { plan.schedule.bakeEnd(start: $0.addingTimeInterval(creation),
+                                                            seconds: spec.bakeDurationSeconds) }
             stages.append(Stage(stage: spec.name, devices: size, targeting: targeting, windowWaitSeconds: wait,
                                 earliestStart: start, jobCreationSeconds: creation, notificationsPerMinute: perMinute,
                                 notificationSeconds: notification, bakeSeconds: spec.bakeDurationSeconds,

@@ -79,8 +79,24 @@ extension PlanParser.Context {
 
     func readSchedule(_ node: Node, reader: inout PlanNodeReader) -> Schedule {
         var schedule = Schedule()
-        guard let map = reader.mapping(node, "schedule", allowed: ["notBefore", "windows", "evidenceTimeout"]) else {
+        guard let map = reader.mapping(node, "schedule", allowed: ["notBefore", "windows", "evidenceTimeout", "bakeIn",
+                                                                   "minimumDevicesReporting"]) else {
             return schedule
+        }
+        if let value = map["bakeIn"], let text = reader.nonEmptyString(value, "schedule.bakeIn") {
+            if let clock = Schedule.BakeClock(rawValue: text) {
+                schedule.bakeIn = clock == .always ? nil : clock
+            } else {
+                reader.report(value, "schedule.bakeIn", "expected always (the default) or windows, not `\(text)`")
+            }
+            if schedule.bakeIn == .windows, map["windows"] == nil {
+                reader.report(value, "schedule.bakeIn", "`bakeIn: windows` counts bake time inside the maintenance "
+                              + "windows; give schedule.windows")
+            }
+        }
+        if let value = map["minimumDevicesReporting"] {
+            schedule.minimumDevicesReporting = reader.integer(value, "schedule.minimumDevicesReporting",
+                                                              range: 1...10_000_000)
         }
         if let value = map["notBefore"], let text = reader.string(value, "schedule.notBefore") {
             if let date = PlanParser.parseTimestamp(text) {

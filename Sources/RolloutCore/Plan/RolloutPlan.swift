@@ -208,11 +208,31 @@ package struct Schedule: Codable, Equatable, Sendable {
     package var windows: [MaintenanceWindow]
     /// How long a gate may keep answering `wait` after the bake before it turns `inconclusive` (pausing the rollout).
     package var evidenceTimeoutSeconds: Int
+    /// What time a bake counts; nil is `always`.
+    package var bakeIn: BakeClock?
+    /// A stage may pass only once this many of its devices (at most all of them) have reported: an outcome, or
+    /// an execution under way. Nil: no such floor.
+    package var minimumDevicesReporting: Int?
+
+    /// What time counts towards a stage's bake.
+    package enum BakeClock: String, Codable, Sendable, Equatable {
+        /// Every second after the stage's job exists.
+        case always
+        /// Only time inside the maintenance windows (devices that update or report at night say nothing by day).
+        case windows
+    }
 
     package init(notBefore: Date? = nil, windows: [MaintenanceWindow] = [], evidenceTimeoutSeconds: Int = 24 * 3600) {
         self.notBefore = notBefore
         self.windows = windows
         self.evidenceTimeoutSeconds = evidenceTimeoutSeconds
+    }
+
+    /// When a bake of `seconds` that started at `start` is over: `seconds` later, or with `bakeIn: windows` once
+    /// that much open-window time has passed (`distantFuture` if the windows never give it).
+    package func bakeEnd(start: Date, seconds: Int) -> Date {
+        guard bakeIn == .windows else { return start.addingTimeInterval(TimeInterval(seconds)) }
+        return WindowSchedule.endOfOpenTime(from: start, seconds: seconds, windows: windows) ?? .distantFuture
     }
 }
 

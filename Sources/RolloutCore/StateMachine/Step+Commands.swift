@@ -62,8 +62,8 @@ extension Step {
     }
 
     /// When a stage's bake ends: its planned length after the job's creation, or earlier if a person promoted it.
-    static func bakeEnd(of stage: StageState, created: Date, bakeSeconds: Int) -> Date {
-        let planned = created.addingTimeInterval(TimeInterval(bakeSeconds))
+    static func bakeEnd(of stage: StageState, created: Date, bakeSeconds: Int, schedule: Schedule) -> Date {
+        let planned = schedule.bakeEnd(start: created, seconds: bakeSeconds)
         return stage.bakeEndedEarlyAt.map { min($0, planned) } ?? planned
     }
 

@@ -44,7 +44,8 @@ extension Step {
             let index = state.currentStage
             guard let created = state.stages[index].jobCreatedAt else { return }
             let bakeEnd = Step.bakeEnd(of: state.stages[index], created: created,
-                                       bakeSeconds: plan.stages[index].bakeDurationSeconds)
+                                       bakeSeconds: plan.stages[index].bakeDurationSeconds,
+                                       schedule: plan.schedule)
             let deadline = (state.stages[index].judgingSince ?? bakeEnd)
                 .addingTimeInterval(TimeInterval(plan.schedule.evidenceTimeoutSeconds))
             if at < bakeEnd {

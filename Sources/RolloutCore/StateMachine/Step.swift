@@ -187,7 +187,7 @@ struct Step {
         state.phase = .baking
         state.stages[index].status = .baking
         state.stages[index].jobCreatedAt = at
-        state.stages[index].judgingSince = at.addingTimeInterval(TimeInterval(plan.stages[index].bakeDurationSeconds))
+        state.stages[index].judgingSince = plan.schedule.bakeEnd(start: at, seconds: plan.stages[index].bakeDurationSeconds)
         state.note = .jobCreated(stage: state.stages[index].name, bakeSeconds: plan.stages[index].bakeDurationSeconds)
     }
 
@@ -209,11 +209,13 @@ struct Step {
               let created = state.stages[index].jobCreatedAt else { return }
         let spec = plan.stages[index]
         let stage = state.stages[index]
-        let bakeEnd = Self.bakeEnd(of: stage, created: created, bakeSeconds: spec.bakeDurationSeconds)
+        let bakeEnd = Self.bakeEnd(of: stage, created: created, bakeSeconds: spec.bakeDurationSeconds,
+                                    schedule: plan.schedule)
         let judgingSince = stage.judgingSince ?? bakeEnd
         let evidence = GateEvidence(
             progress: stage.progress, stageDevices: stage.devices ?? 0,
-            measurements: stage.measurements ?? [:], bakeOver: at >= bakeEnd,
+            measurements: stage.measurements ?? [:], reportingMin: plan.schedule.minimumDevicesReporting,
+            bakeOver: at >= bakeEnd,
             evidenceExpired: at >= judgingSince.addingTimeInterval(TimeInterval(plan.schedule.evidenceTimeoutSeconds)))
         let evaluation = GateEvaluator.assess(plan.gates(for: spec), evidence: evidence)
         if stage.lastEvaluation?.verdict != evaluation.verdict {

@@ -25,4 +25,24 @@ package enum WindowSchedule {
     package static func closing(openAt date: Date, windows: [MaintenanceWindow]) -> Date? {
         windows.compactMap { $0.occurrence(containing: date)?.end }.max()
     }
+
+    /// When `seconds` of open-window time have passed since `start` (time outside every window does not count):
+    /// how long a `bakeIn: windows` bake really lasts. `start` itself if `seconds` is 0; nil when the windows
+    /// stop opening before that. Bounded: at most 10,000 window occurrences are walked.
+    package static func endOfOpenTime(from start: Date, seconds: Int, windows: [MaintenanceWindow]) -> Date? {
+        guard seconds > 0 else { return start }
+        guard !windows.isEmpty else { return start.addingTimeInterval(TimeInterval(seconds)) }
+        var remaining = TimeInterval(seconds)
+        var cursor = start
+        for _ in 0..<10_000 {
+            guard let opening = nextOpening(atOrAfter: cursor, windows: windows),
+                  let closing = closing(openAt: opening, windows: windows) else { return nil }
+            let open = closing.timeIntervalSince(opening)
+            if open >= remaining { return opening.addingTimeInterval(remaining) }
+            remaining -= open
+            // A window closing exactly where another opens: the next search starts at the close.
+            cursor = closing > opening ? closing : opening.addingTimeInterval(1)
+        }
+        return nil
+    }
 }

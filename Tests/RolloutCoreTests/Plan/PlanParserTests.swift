@@ -166,4 +166,19 @@ import Testing
         #expect(text.contains(#""artifact":"s3:\/\/firmware-bucket\/fw\/2.0.0.bin""#))
         #expect(try JSONDecoder().decode(RolloutPlan.self, from: data) == plan)
     }
+
+    @Test("schedule.bakeIn and minimumDevicesReporting: read, and refused where they cannot work")
+    func bakeClock() throws {
+        let plan = try parsePlan(planText(extra: "schedule:\n  bakeIn: windows\n  minimumDevicesReporting: 50\n"
+            + "  windows:\n    - {cron: \"0 2 * * *\", duration: 2h}"))
+        #expect(plan.schedule.bakeIn == .windows && plan.schedule.minimumDevicesReporting == 50)
+        #expect(try parsePlan(planText(extra: "schedule: {bakeIn: always}")).schedule.bakeIn == nil)
+        let lonely = planErrors(planText(extra: "schedule: {bakeIn: windows}")).first
+        #expect(lonely?.field == "schedule.bakeIn")
+        #expect(lonely?.message == "`bakeIn: windows` counts bake time inside the maintenance windows; give schedule.windows")
+        #expect(planErrors(planText(extra: "schedule: {bakeIn: nights}")).first?.message
+                == "expected always (the default) or windows, not `nights`")
+        #expect(planErrors(planText(extra: "schedule: {minimumDevicesReporting: 0}")).first?.field
+                == "schedule.minimumDevicesReporting")
+    }
 }

@@ -162,6 +162,41 @@ struct MachineDriver {
         #expect(driver.state.stages[1].approvedBy == "bob")
     }
 
+    @Test("bakeIn: windows counts only time inside the windows: a 3h bake in a nightly 2h window ends the next night")
+    func bakeInWindowsCountsOnlyOpenTime() throws {
+        let plan = try parsePlan(planText(
+            canary: "canary: {devices: 10, bake: 3h}", waves: "waves:\n  - {percent: 100, bake: 1h}",
+            extra: "schedule:\n  bakeIn: windows\n  windows:\n    - {cron: \"0 2 * * *\", duration: 2h, timeZone: UTC}"))
+        var driver = MachineDriver(plan: plan, now: date("2026-03-02T02:00:00Z"))
+        driver.prepare(sizes: [10, 990])
+        driver.send(.jobCreated(stage: 0))
+        let bakeEnd = date("2026-03-03T03:00:00Z")
+        #expect(driver.state.waiting == .bake(stage: "canary", until: bakeEnd))
+        driver.now = date("2026-03-02T12:00:00Z")  // 10h later: a plain bake would be long over
+        driver.send(.progressObserved(stage: 0, progress: JobProgress(succeeded: 10, jobDone: true), metrics: [:]))
+        #expect(driver.state.phase == .baking)
+        driver.now = bakeEnd
+        driver.send(.timerFired)
+        #expect(driver.state.stages[0].status == .passed)
+    }
+
+    @Test("minimumDevicesReporting holds a pass until that many devices (at most the stage) have reported")
+    func minimumDevicesReportingHoldsThePass() throws {
+        let plan = try parsePlan(planText(
+            canary: "canary: {devices: 10, bake: 1h, gates: {jobOutcomes: {executedMin: 1, completedMinPercent: 0}}}",
+            waves: "waves:\n  - {percent: 100, bake: 1h}", extra: "schedule:\n  minimumDevicesReporting: 5"))
+        var driver = MachineDriver(plan: plan)
+        driver.prepare(sizes: [10, 990])
+        driver.send(.jobCreated(stage: 0))
+        driver.advance(3600)
+        driver.send(.progressObserved(stage: 0, progress: JobProgress(queued: 7, inProgress: 1, succeeded: 2), metrics: [:]))
+        #expect(driver.state.phase == .baking)
+        let reporting = driver.state.stages[0].lastEvaluation?.results.first { $0.gate == "reporting" }
+        #expect(reporting?.reason == "3 of 10 devices reported (minimumDevicesReporting 5)")
+        driver.send(.progressObserved(stage: 0, progress: JobProgress(queued: 5, inProgress: 2, succeeded: 3), metrics: [:]))
+        #expect(driver.state.stages[0].status == .passed)
+    }
+
     @Test func notBeforeSchedulesTheStart() throws {
         let plan = try parsePlan(planText(extra: "schedule: {notBefore: 2026-03-05T08:00:00Z}"))
         var driver = MachineDriver(plan: plan)

@@ -151,6 +151,22 @@ import Testing
             return window.cron.matches(minute: minute, hour: hour, dayOfMonth: day, month: month, weekday: weekday - 1)
         }
     }
+
+    @Test("open time adds up across windows: 5h of a nightly 02:00–04:00 window end on the third night at 03:00")
+    func endOfOpenTimeCountsOnlyInsideWindows() throws {
+        let nightly = [try Fixture.window("0 2 * * *", minutes: 120, zone: "UTC")]
+        let inside = try Fixture.instant("2024-06-05T03:00:00Z")
+        // 1h left tonight, 2h tomorrow night, 2h the night after.
+        #expect(WindowSchedule.endOfOpenTime(from: inside, seconds: 5 * 3600, windows: nightly)
+                == (try Fixture.instant("2024-06-07T04:00:00Z")))
+        let outside = try Fixture.instant("2024-06-05T12:00:00Z")
+        #expect(WindowSchedule.endOfOpenTime(from: outside, seconds: 3600, windows: nightly)
+                == (try Fixture.instant("2024-06-06T03:00:00Z")))
+        #expect(WindowSchedule.endOfOpenTime(from: outside, seconds: 0, windows: nightly) == outside)
+        #expect(WindowSchedule.endOfOpenTime(from: outside, seconds: 60, windows: []) == outside.addingTimeInterval(60))
+        let never = [try Fixture.window("0 2 30 2 *", minutes: 60, zone: "UTC")]  // 30 February
+        #expect(WindowSchedule.endOfOpenTime(from: outside, seconds: 60, windows: never) == nil)
+    }
 }
 
 /// splitmix64 (Steele, Lea, Flood 2014): a tiny seeded generator, so a failing sample reproduces from its seed.
