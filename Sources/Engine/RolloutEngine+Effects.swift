@@ -89,8 +89,15 @@ extension RolloutEngine {
         } catch {
             throw FleetError.permanent(error.message)
         }
+        var baseline: OutcomeBaseline?
+        if OutcomeBaseline.isWanted(by: plan) {
+            // Bounded: the newest 1,000 finished rollouts are history enough.
+            let history = try store.rollouts(phases: Set(RolloutPhase.allCases.filter(\.isTerminal)), limit: 1_000)
+            baseline = OutcomeBaseline.from(history: history.map { ($0.plan, $0.state) }, for: plan, excluding: rollout.id)
+        }
         let prepared = PreparedRollout(eligibleDevices: cohorts.eligibleCount, stageSizes: cohorts.stageSizes,
-                                       release: release, rollback: rollbackArtifact, stageRingGroups: stageRingGroups)
+                                       release: release, rollback: rollbackArtifact, stageRingGroups: stageRingGroups,
+                                       baseline: baseline)
         return (prepared, cohorts)
     }
 

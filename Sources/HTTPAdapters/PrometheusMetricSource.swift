@@ -25,7 +25,7 @@ package struct PrometheusMetricSource: MetricSource {
 
     package func read(_ gate: MetricGate, values: MetricQueryTemplate.Values) async -> MetricReading {
         let query = MetricQueryTemplate.expand(gate.query ?? "", values, escape: MetricQueryTemplate.promQLEscaped)
-        var base = gate.url
+        var base = MetricQueryTemplate.expand(gate.url, values) { URIEncoding.encode($0) }
         while base.hasSuffix("/") { base.removeLast() }
         let answer = await reader.get(base + "/api/v1/query", query: [QueryItem("query", query)], gate: gate,
                                       headers: [("Accept", "application/json")])

@@ -79,7 +79,8 @@ struct PlanCommand: ParsableCommand {
             }
             rows.append([
                 entry.stage, entry.target, entry.devices.map(String.init) ?? "group",
-                entry.cumulativeDevices.map(String.init) ?? "?", job, notified, DurationText.format(entry.bakeSeconds),
+                entry.cumulativeDevices.map(String.init) ?? "?", job, notified,
+                DurationText.format(entry.bakeSeconds) + (loaded.plan.schedule.bakeIn == .windows ? " in windows" : ""),
                 entry.earliestStart.map(TimeText.format) ?? "never (no window opens)", waits.joined(separator: ", "),
             ])
         }

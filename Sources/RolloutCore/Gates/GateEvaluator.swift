@@ -70,13 +70,16 @@ package struct GateEvidence: Equatable, Sendable {
     package var measurements: [String: MetricTally]
     /// `schedule.minimumDevicesReporting`: devices that must have reported (an outcome or an execution under way).
     package var reportingMin: Int?
+    /// The previous firmware's outcomes on this fleet (`baseline: previous`), as taken at preparation.
+    package var baseline: OutcomeBaseline?
     package var bakeOver: Bool
     /// True once the bake plus `schedule.evidenceTimeout` has passed.
     package var evidenceExpired: Bool
 
     package init(progress: JobProgress, stageDevices: Int, measurements: [String: MetricTally] = [:],
-                reportingMin: Int? = nil, bakeOver: Bool, evidenceExpired: Bool) {
+                reportingMin: Int? = nil, baseline: OutcomeBaseline? = nil, bakeOver: Bool, evidenceExpired: Bool) {
         self.reportingMin = reportingMin
+        self.baseline = baseline
         self.progress = progress
         self.stageDevices = stageDevices
         self.measurements = measurements
@@ -140,9 +143,25 @@ package enum GateEvaluator {
             ("rejected", progress.rejected, gate.rejectedMaxPercent),
         ]
         for (name, count, limit) in shares {
+            // The previous firmware's rate (when compared with it and known) raises the tolerated failed share.
+            var limit = limit
+            var compared = ""
+            if name == "failed", gate.baseline == .previous {
+                if let baseline = evidence.baseline, baseline.executed > 0 {
+                    let rate = 100 * Double(baseline.failed) / Double(baseline.executed)
+                    limit = min(100, rate + gate.failedMaxPercent)
+                    compared = "; previous firmware \(baseline.version): \(format(rate))% of \(baseline.executed)"
+                } else {
+                    compared = "; no outcomes of the previous firmware \(evidence.baseline?.version ?? "") on this fleet "
+                        + "on record: judged against failedMaxPercent alone"
+                }
+            }
             if name == "failed", gate.method == .sequential {
-                results.append(assessSequentially(gate, executed: executed, failed: count, inProgress: progress.inProgress,
-                                                  stageDevices: evidence.stageDevices, bakeOver: evidence.bakeOver))
+                var result = assessSequentially(gate, executed: executed, failed: count, inProgress: progress.inProgress,
+                                                stageDevices: evidence.stageDevices, bakeOver: evidence.bakeOver,
+                                                baseline: gate.baseline == .previous ? evidence.baseline : nil)
+                result.reason += compared
+                results.append(result)
                 continue
             }
             let share = 100 * Double(count) / Double(executed)
@@ -150,7 +169,7 @@ package enum GateEvaluator {
             results.append(GateResult(
                 gate: name, verdict: broken ? .fail : (evidence.bakeOver ? .pass : .wait), observed: share,
                 limit: limit,
-                reason: "\(name) \(format(share))% of \(executed) executed (max \(format(limit))%)"
+                reason: "\(name) \(format(share))% of \(executed) executed (max \(format(limit))%\(compared))"
                     + (broken || evidence.bakeOver ? "" : ", baking")))
         }
         let completedShare = evidence.stageDevices == 0 ? 100 : 100 * Double(executed) / Double(evidence.stageDevices)
@@ -179,14 +198,24 @@ package enum GateEvaluator {
     /// the confidence, passes (once the bake is over) when it says it is below, waits otherwise, naming how many more
     /// outcomes without a failure would pass.
     static func assessSequentially(_ gate: OutcomeGate, executed: Int, failed: Int, inProgress: Int, stageDevices: Int,
-                                   bakeOver: Bool) -> GateResult {
+                                   bakeOver: Bool, baseline: OutcomeBaseline? = nil) -> GateResult {
         let confidence = (gate.confidencePercent ?? OutcomeGate.confidencePercentDefault) / 100
-        let judgement = SequentialOutcomeTest.judge(executed: executed, failed: failed, inProgress: inProgress,
+        let judgement: SequentialOutcomeTest.Judgement
+        let tolerated: String
+        if let baseline, baseline.executed > 0 {
+            judgement = SequentialOutcomeTest.judge(executed: executed, failed: failed, inProgress: inProgress,
+                                                    baselineExecuted: baseline.executed, baselineFailed: baseline.failed,
+                                                    margin: gate.failedMaxPercent / 100, confidence: confidence)
+            tolerated = "\(baseline.version)'s rate + \(format(gate.failedMaxPercent))%"
+        } else {
+            judgement = SequentialOutcomeTest.judge(executed: executed, failed: failed, inProgress: inProgress,
                                                     limit: gate.failedMaxPercent / 100, confidence: confidence)
+            tolerated = "\(format(gate.failedMaxPercent))%"
+        }
         let share = 100 * Double(failed) / Double(executed)
         let evidence = "failed \(failed) of \(executed) executed (\(format(share))%)"
             + (inProgress > 0 ? ", \(inProgress) in progress" : "") + ": P(failure rate > "
-            + "\(format(gate.failedMaxPercent))%) = \(format(judgement.probabilityAbove * 100))%, "
+            + "\(tolerated)) = \(format(judgement.probabilityAbove * 100))%, "
             + "judged at \(format(confidence * 100))% confidence"
         let verdict: Verdict
         var reason = evidence

@@ -22,6 +22,14 @@ package struct OutcomeGate: Codable, Equatable, Sendable {
     package var method: Method?
     /// Confidence of the sequential test, in percent (default 95).
     package var confidencePercent: Double?
+    /// `previous`: `failedMaxPercent` is a margin over the previous firmware's failure rate on this fleet.
+    package var baseline: Baseline?
+
+    /// What the failed share is compared with.
+    package enum Baseline: String, Codable, Sendable, Equatable {
+        /// The previous firmware's outcomes on the same fleet (`OutcomeBaseline`).
+        case previous
+    }
 
     /// How the failed share is judged.
     package enum Method: String, Codable, Sendable, Equatable {

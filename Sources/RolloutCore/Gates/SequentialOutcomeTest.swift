@@ -40,22 +40,48 @@ package enum SequentialOutcomeTest {
     /// an outcome both are the same k of n. (`probabilityAbove` is the failing side's.)
     package static func judge(executed: Int, failed: Int, inProgress: Int = 0, limit: Double,
                               confidence: Double) -> Judgement {
+        precondition(limit > 0 && limit < 1, "a tolerated rate")
+        return judge(executed: executed, failed: failed, inProgress: inProgress, confidence: confidence) {
+            probabilityAbove(executed: $0, failed: $1, limit: limit)
+        }
+    }
+
+    /// The same test against the previous firmware (`baseline: previous`): the tolerated rate is the previous
+    /// firmware's own (unknown, with posterior Beta(1 + kb, 1 + nb − kb) from its `baselineFailed` of
+    /// `baselineExecuted` outcomes) plus `margin`, so a small history counts as the uncertain evidence it is:
+    ///
+    ///     P(p > q + margin) = ∫ f_q(x) · (1 − I_{x+margin}(1 + k, 1 + n − k)) dx
+    ///
+    /// integrated numerically (512 slices of q's posterior within ±12 standard deviations of its mean).
+    package static func judge(executed: Int, failed: Int, inProgress: Int = 0, baselineExecuted: Int,
+                              baselineFailed: Int, margin: Double, confidence: Double) -> Judgement {
+        precondition(baselineExecuted >= 0 && baselineFailed >= 0 && baselineFailed <= baselineExecuted, "baseline counts")
+        precondition(margin >= 0 && margin < 1, "a margin")
+        return judge(executed: executed, failed: failed, inProgress: inProgress, confidence: confidence) {
+            probabilityAbove(executed: $0, failed: $1, baselineExecuted: baselineExecuted, baselineFailed: baselineFailed,
+                             margin: margin)
+        }
+    }
+
+    /// The stopping rule, for any `above(n, k)` = P(failure rate above what is tolerated | k of n).
+    static func judge(executed: Int, failed: Int, inProgress: Int, confidence: Double,
+                      above probability: (Int, Int) -> Double) -> Judgement {
         precondition(executed >= 0 && failed >= 0 && failed <= executed && inProgress >= 0, "counts of outcomes")
-        precondition(limit > 0 && limit < 1 && confidence > 0.5 && confidence < 1, "a rate and a confidence")
+        precondition(confidence > 0.5 && confidence < 1, "a confidence")
         let started = executed + inProgress
-        let above = probabilityAbove(executed: started, failed: failed, limit: limit)
+        let above = probability(started, failed)
         // No failure is no evidence of failing: with a small limit the uniform prior alone puts most of its mass
         // above it (limit 0.1%, 10 successes: P = 0.989), and a stage must not fail on the prior.
         if failed > 0 && above >= confidence {
             return Judgement(decision: .fail, probabilityAbove: above, outcomesNeeded: nil)
         }
         let pessimistic = failed + inProgress
-        if 1 - probabilityAbove(executed: started, failed: pessimistic, limit: limit) >= confidence {
+        if 1 - probability(started, pessimistic) >= confidence {
             return Judgement(decision: .pass, probabilityAbove: above, outcomesNeeded: nil)
         }
         return Judgement(decision: .undecided, probabilityAbove: above,
-                         outcomesNeeded: successesToPass(executed: started, failed: pessimistic, limit: limit,
-                                                         confidence: confidence))
+                         outcomesNeeded: successesToPass(executed: started, failed: pessimistic, confidence: confidence,
+                                                         above: probability))
     }
 
     /// P(p > limit) under the posterior Beta(1 + failed, 1 + executed − failed).
@@ -63,10 +89,34 @@ package enum SequentialOutcomeTest {
         1 - regularizedIncompleteBeta(x: limit, a: Double(1 + failed), b: Double(1 + executed - failed))
     }
 
+    /// P(p > q + margin), p ~ Beta(1 + failed, 1 + executed − failed), q ~ Beta(1 + baselineFailed, 1 +
+    /// baselineExecuted − baselineFailed), independent.
+    package static func probabilityAbove(executed: Int, failed: Int, baselineExecuted: Int, baselineFailed: Int,
+                                         margin: Double) -> Double {
+        let a = Double(1 + baselineFailed), b = Double(1 + baselineExecuted - baselineFailed)
+        let mean = a / (a + b)
+        let deviation = (a * b / ((a + b) * (a + b) * (a + b + 1))).squareRoot()
+        let low = max(0, mean - 12 * deviation), high = min(1, mean + 12 * deviation)
+        let slices = 512
+        let width = (high - low) / Double(slices)
+        var total = 0.0
+        var previousCDF = regularizedIncompleteBeta(x: low, a: a, b: b)
+        for slice in 0..<slices {
+            let right = low + Double(slice + 1) * width
+            let cdf = regularizedIncompleteBeta(x: right, a: a, b: b)
+            let middle = right - width / 2
+            total += (cdf - previousCDF)
+                * probabilityAbove(executed: executed, failed: failed, limit: min(1, middle + margin))
+            previousCDF = cdf
+        }
+        return min(1, max(0, total))
+    }
+
     /// The fewest further successes after which the gate passes (bounded search: doubling, then bisection).
-    static func successesToPass(executed: Int, failed: Int, limit: Double, confidence: Double) -> Int? {
+    static func successesToPass(executed: Int, failed: Int, confidence: Double,
+                                above probability: (Int, Int) -> Double) -> Int? {
         func passes(_ more: Int) -> Bool {
-            1 - probabilityAbove(executed: executed + more, failed: failed, limit: limit) >= confidence
+            1 - probability(executed + more, failed) >= confidence
         }
         var high = 1
         while !passes(high) {

@@ -119,6 +119,9 @@ extension PlanParser.Context {
             return
         }
         reportUnknownPlaceholders(text, value, "\(field).url", reader: &reader)
+        if !needed, text.contains("${") {
+            reader.report(value, "\(field).url", "a CloudWatch endpoint takes no placeholders")
+        }
         if let secret = Self.inlineSecret(inURL: text) {
             reader.report(value, "\(field).url", "\(secret) is a secret written into the plan; give it by reference "
                           + "instead (auth: {bearerTokenFile: …} or {bearerTokenEnv: …}, or auth.basic with passwordFile "

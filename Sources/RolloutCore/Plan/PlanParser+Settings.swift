@@ -9,7 +9,7 @@ extension PlanParser.Context {
         if let value = map["jobOutcomes"],
            let outcomes = reader.mapping(value, "\(field).jobOutcomes", allowed: [
                "failedMaxPercent", "timedOutMaxPercent", "rejectedMaxPercent", "executedMin", "completedMinPercent",
-               "method", "confidence",
+               "method", "confidence", "baseline",
            ]) {
             let path = "\(field).jobOutcomes"
             if let value = outcomes["failedMaxPercent"],
@@ -69,6 +69,14 @@ extension PlanParser.Context {
             if let number = reader.number(value, "\(path).confidence", range: OutcomeGate.confidencePercentRange,
                                           unit: "%") {
                 gate.confidencePercent = number
+            }
+        }
+        if let value = outcomes["baseline"], let text = reader.nonEmptyString(value, "\(path).baseline") {
+            if let baseline = OutcomeGate.Baseline(rawValue: text) {
+                gate.baseline = baseline
+            } else {
+                reader.report(value, "\(path).baseline", "expected previous (the previous firmware's failure rate on "
+                              + "this fleet), not `\(text)`")
             }
         }
         if gate.method == .sequential, !(gate.failedMaxPercent > 0 && gate.failedMaxPercent < 100) {

@@ -124,6 +124,11 @@ extension PlanParser {
                 reader.report(root, "rollback", "missing; `onFailure: rollback` (the default) needs the rollback "
                               + "target (version and artifact), or set `onFailure: pause`")
             }
+            let gateSets = [gates] + ([canary] + waves).compactMap { $0?.gates }
+            if top["rollback"] == nil, gateSets.contains(where: { $0.jobOutcomes.baseline == .previous }) {
+                reader.report(top["gates"] ?? root, "gates.jobOutcomes.baseline", "`baseline: previous` compares with "
+                              + "the outcomes of the rollback version on this fleet; the plan names no rollback")
+            }
             if let release, let rollback, rollback.version == release.version {
                 reader.report(top["rollback"], "rollback.version", "must differ from release.version (\(release.version))")
             }

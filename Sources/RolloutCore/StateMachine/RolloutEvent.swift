@@ -70,9 +70,12 @@ package struct PreparedRollout: Codable, Equatable, Sendable {
     package var rollback: StagedArtifact?
     /// With rings: the ring groups each stage's job targets (empty for a stage that targets devices); nil without.
     package var stageRingGroups: [[String]]?
+    /// The previous firmware's outcomes on this fleet, when a gate compares with them.
+    package var baseline: OutcomeBaseline?
 
     package init(eligibleDevices: Int, stageSizes: [Int], release: StagedArtifact, rollback: StagedArtifact?,
-                 stageRingGroups: [[String]]? = nil) {
+                 stageRingGroups: [[String]]? = nil, baseline: OutcomeBaseline? = nil) {
+        self.baseline = baseline
         self.eligibleDevices = eligibleDevices
         self.stageSizes = stageSizes
         self.release = release

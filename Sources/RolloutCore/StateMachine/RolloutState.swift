@@ -193,6 +193,8 @@ package struct RolloutState: Codable, Equatable, Sendable {
     package var eligibleDevices: Int?
     package var release: StagedArtifact?
     package var rollbackArtifact: StagedArtifact?
+    /// The previous firmware's outcomes on this fleet, when a gate compares with them (`baseline: previous`).
+    package var baseline: OutcomeBaseline?
     /// Number of events applied; also makes effect keys of repeated notifications unique.
     package var eventCount: Int
 

@@ -133,6 +133,7 @@ struct Step {
         state.eligibleDevices = prepared.eligibleDevices
         state.release = prepared.release
         state.rollbackArtifact = prepared.rollback
+        state.baseline = prepared.baseline
         for index in state.stages.indices {
             state.stages[index].devices = prepared.stageSizes[index]
             if let groups = prepared.stageRingGroups?[index], !groups.isEmpty {
@@ -215,6 +216,7 @@ struct Step {
         let evidence = GateEvidence(
             progress: stage.progress, stageDevices: stage.devices ?? 0,
             measurements: stage.measurements ?? [:], reportingMin: plan.schedule.minimumDevicesReporting,
+            baseline: state.baseline,
             bakeOver: at >= bakeEnd,
             evidenceExpired: at >= judgingSince.addingTimeInterval(TimeInterval(plan.schedule.evidenceTimeoutSeconds)))
         let evaluation = GateEvaluator.assess(plan.gates(for: spec), evidence: evidence)

@@ -121,3 +121,30 @@ import Testing
         #expect(fresh.taken == 0 && fresh.recent == long.recent)
     }
 }
+
+@Suite struct OutcomeBaselineTests {
+    @Test("history counts only finished rollouts of the rollback version, same firmware and fleet, not itself")
+    func fromHistory() throws {
+        let plan = try parsePlan(planText(extra: "gates: {jobOutcomes: {baseline: previous}}"))
+        #expect(OutcomeBaseline.isWanted(by: plan))
+        func earlier(_ version: String, group: String = "fleet", phase: RolloutPhase = .completed, id: String,
+                     failed: Int) throws -> (plan: RolloutPlan, state: RolloutState) {
+            let text = planText().replacingOccurrences(of: "version: 2.0.0", with: "version: \(version)")
+                .replacingOccurrences(of: "fw/2.0.0.bin", with: "fw/\(version).bin")
+                .replacingOccurrences(of: "thingGroup: fleet", with: "thingGroup: \(group)")
+                .replacingOccurrences(of: "rollback: {version: 1.0.0", with: "rollback: {version: 0.9.0")
+            var state = RolloutState(rolloutId: id, stageNames: ["canary"], createdAt: Date())
+            state.phase = phase
+            state.stages[0].progress = JobProgress(succeeded: 100 - failed, failed: failed)
+            return (try parsePlan(text), state)
+        }
+        let history = [
+            try earlier("1.0.0", id: "a", failed: 3), try earlier("1.0.0", id: "b", failed: 5),
+            try earlier("1.0.0", group: "other-fleet", id: "c", failed: 50),
+            try earlier("1.0.0", phase: .baking, id: "d", failed: 50), try earlier("1.1.0", id: "e", failed: 50),
+        ]
+        #expect(OutcomeBaseline.from(history: history, for: plan, excluding: "b")
+                == OutcomeBaseline(version: "1.0.0", executed: 100, failed: 3, rolloutIds: ["a"]))
+        #expect(OutcomeBaseline.from(history: history, for: plan, excluding: "x")?.executed == 200)
+    }
+}

@@ -136,3 +136,40 @@ import Testing
         }
     }
 }
+
+/// `baseline: previous`: the tolerated rate is the previous firmware's plus a margin, with its own uncertainty.
+@Suite struct SequentialBaselineTests {
+    @Test("a long history behaves like a known rate; a short one widens the doubt; the evaluator names the comparison")
+    func baseline() {
+        // 1% of a million: as good as knowing the previous rate is 1%; margin 1% ≈ a plain 2% limit.
+        let known = SequentialOutcomeTest.probabilityAbove(executed: 200, failed: 6, baselineExecuted: 1_000_000,
+                                                           baselineFailed: 10_000, margin: 0.01)
+        let plain = SequentialOutcomeTest.probabilityAbove(executed: 200, failed: 6, limit: 0.02)
+        #expect(abs(known - plain) < 0.01, "\(known) vs \(plain)")
+        // 1 of 100 before: the previous rate itself is uncertain, so the same evidence is weaker.
+        let short = SequentialOutcomeTest.probabilityAbove(executed: 200, failed: 6, baselineExecuted: 100,
+                                                           baselineFailed: 1, margin: 0.01)
+        #expect(short < known)
+        // Clear cases decide.
+        #expect(SequentialOutcomeTest.judge(executed: 200, failed: 40, baselineExecuted: 10_000, baselineFailed: 100,
+                                            margin: 0.02, confidence: 0.95).decision == .fail)
+        #expect(SequentialOutcomeTest.judge(executed: 500, failed: 5, baselineExecuted: 10_000, baselineFailed: 100,
+                                            margin: 0.02, confidence: 0.95).decision == .pass)
+        let undecided = SequentialOutcomeTest.judge(executed: 20, failed: 1, baselineExecuted: 10_000, baselineFailed: 100,
+                                                    margin: 0.02, confidence: 0.95)
+        #expect(undecided.decision == .undecided && (undecided.outcomesNeeded ?? 0) > 0)
+    }
+
+    @Test("threshold with a baseline: the limit is the previous rate plus failedMaxPercent")
+    func thresholdWithBaseline() {
+        var gate = OutcomeGate(failedMaxPercent: 2, executedMin: 10)
+        gate.baseline = .previous
+        let evidence = GateEvidence(progress: JobProgress(succeeded: 92, failed: 8), stageDevices: 100,
+                                    baseline: OutcomeBaseline(version: "2.0.3", executed: 1000, failed: 70, rolloutIds: ["r"]),
+                                    bakeOver: true, evidenceExpired: false)
+        let failed = GateEvaluator.assess(GateSet(jobOutcomes: gate), evidence: evidence).results.first { $0.gate == "failed" }
+        #expect(failed?.verdict == .pass, "8% ≤ 7% + 2%")
+        #expect(failed?.limit == 9)
+        #expect(failed?.reason == "failed 8% of 100 executed (max 9%; previous firmware 2.0.3: 7% of 1000)")
+    }
+}
