@@ -88,7 +88,36 @@ enum StatusPage {
             html += "<td>\(rollback.progress.timedOut)</td><td>\(rollback.progress.rejected)</td>"
             html += "<td>\(shown(RolloutText.rollbackCause(rollback.cause)))</td></tr>\n"
         }
-        html += "</table>\n</section>\n"
+        html += "</table>\n"
+        html += measurements(rollout)
+        html += "</section>\n"
+        return html
+    }
+
+    /// The metric gates' measurements of the latest stage that has any: counts, last value or error, the input.
+    static func measurements(_ rollout: StoredRollout) -> String {
+        let stages = rollout.state.stages
+        guard let index = stages.lastIndex(where: { !($0.measurements ?? [:]).isEmpty }) else { return "" }
+        let stage = stages[index]
+        let gates = rollout.plan.stages.indices.contains(index) ? rollout.plan.gates(for: rollout.plan.stages[index]).metrics : []
+        var html = "<table class=\"measurements\">\n<tr><th>metric gate (\(HTMLText.escape(stage.name)))</th><th>provider</th>"
+        html += "<th>measured</th><th>failed</th><th>unreadable</th><th>last</th><th>asked</th></tr>\n"
+        for gate in gates {
+            guard let tally = stage.measurements?[gate.name] else { continue }
+            let last = tally.last
+            var latest = "–"
+            if let value = last?.value {
+                latest = "\(GateEvaluator.format(value)) (\(last?.outcome.rawValue ?? ""))"
+            } else if let error = last?.error {
+                latest = "unreadable: \(error)"
+            }
+            let name = HTMLText.escape(gate.name) + (gate.isDryRun ? " <span class=\"muted\">(dry run)</span>" : "")
+            html += "<tr><td>\(name)</td><td>\(HTMLText.escape(gate.kind.rawValue))</td><td>\(tally.taken)</td>"
+            html += "<td>\(tally.failures)</td><td>\(tally.errors)</td>"
+            html += "<td class=\"verdict-\(last?.outcome == .failure ? "fail" : "pass")\">\(shown(latest))</td>"
+            html += "<td><code>\(shown(last?.input ?? ""))</code></td></tr>\n"
+        }
+        html += "</table>\n"
         return html
     }
 

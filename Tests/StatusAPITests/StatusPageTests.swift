@@ -39,4 +39,25 @@ struct StatusPageTests {
         #expect(html.contains("No rollouts yet"))
         #expect(html.hasPrefix("<!DOCTYPE html>"))
     }
+
+    @Test("the latest stage's metric measurements are shown, escaped and with URLs masked")
+    func measurements() throws {
+        var rollout = try StubRolloutService.hostileRollout()
+        var gate = MetricGate(name: "crash-rate", url: "https://prom.example.com", pointer: "", max: 0.01)
+        gate.provider = .prometheus
+        gate.query = "max(x)"
+        gate.dryRun = true
+        rollout.plan.gates.metrics = [gate]
+        rollout.plan.canary.gates = nil
+        var tally = MetricTally()
+        tally.record(MetricReading(value: 0.02, input: "max(x{v=\"<2>\"}) @ https://u:pw@prom.example.com"), gate: gate,
+                     at: Date(timeIntervalSince1970: 1_800_000_060))
+        rollout.state.stages[0].measurements = ["crash-rate": tally]
+        let html = StatusPage.section(rollout)
+        #expect(html.contains("<th>metric gate (canary)</th>"))
+        #expect(html.contains(#"crash-rate <span class="muted">(dry run)</span></td><td>prometheus</td><td>1</td><td>1</td><td>0</td>"#))
+        #expect(html.contains(#"<td class="verdict-fail">0.02 (failure)</td>"#))
+        #expect(html.contains("<code>max(x{v=&quot;&lt;2&gt;&quot;}) @ https://***@prom.example.com</code>"))
+        #expect(!html.contains("pw@"))
+    }
 }
