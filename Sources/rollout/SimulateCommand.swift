@@ -71,7 +71,6 @@ struct SimulateCommand: AsyncParsableCommand {
         let reproduce = "rollout simulate \(plan) --devices \(deviceCount) --seed \(seed) --start \(TimeText.format(startAt))"
             + (scenario.map { " --scenario \($0)" } ?? "") + (pollInterval == "60s" ? "" : " --poll-interval \(pollInterval)")
             + (approvalDelay == "30m" ? "" : " --approval-delay \(approvalDelay)")
-            + (scenario.map { " --scenario \($0)" } ?? "")
         let logger = verbose ? Logger(label: "rollout") : Logger(label: "rollout", factory: { _ in SwiftLogNoOpLogHandler() })
         let session: SimulationSession
         do {

@@ -89,6 +89,14 @@ import Testing
         #expect(rolledBack.stdout.contains("reproduce: rollout simulate"))
         #expect(rolledBack.stdout.contains("--scenario \(repositoryRoot)/workflows/scenarios/rev-b-fails.yaml"),
                 "the reproduce line names everything that shaped the run")
+        #expect(rolledBack.stdout.components(separatedBy: "--scenario ").count == 2, "the scenario named once")
+
+        // Prometheus and CloudWatch-alarm gates rehearse unchanged but for their endpoints (sim://…).
+        let metricGates = try await rollout(["simulate", "\(repositoryRoot)/workflows/metric-gates.yaml", "--scenario",
+                                             "\(repositoryRoot)/workflows/scenarios/slow-leak-alarm.yaml", "--seed", "3"])
+        #expect(metricGates.status == 3, "\(metricGates.stderr)")
+        #expect(metricGates.stdout.contains("wave-2 gate failed: crash-ratio "), "\(metricGates.stdout)")
+        #expect(metricGates.stdout.contains("failureLimit 1)"))
 
         let stopped = try await rollout(["simulate", "\(repositoryRoot)/workflows/windowed-approval.yaml", "--devices", "300",
                                          "--seed", "1", "--approval-delay", "never"])

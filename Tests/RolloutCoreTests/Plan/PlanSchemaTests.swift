@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func examplePlansMatchTheSchema() throws {
-        let plans = ["canary-3-waves", "windowed-approval", "broken-gate"].map { "\(repositoryRoot)/workflows/\($0).yaml" }
+        let plans = ["canary-3-waves", "windowed-approval", "broken-gate", "metric-gates"].map { "\(repositoryRoot)/workflows/\($0).yaml" }
         let result = try validate(plans)
         #expect(result.status == 0, "\(result.output)")
     }
