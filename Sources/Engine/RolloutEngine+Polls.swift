@@ -68,7 +68,7 @@ extension RolloutEngine {
                                                         version: plan.release.version)
                 for gate in plan.gates(for: plan.stages[index]).metrics
                 where gate.policy.isDue(tally: stage.measurements?[gate.name], bakeStartedAt: stage.jobCreatedAt ?? now,
-                                        now: now) {
+                                        now: now, defaultIntervalSeconds: configuration.pollIntervalSeconds) {
                     metrics[gate.name] = await metricSource.read(gate, values: values)
                 }
                 event = .progressObserved(stage: index, progress: progress, metrics: metrics)

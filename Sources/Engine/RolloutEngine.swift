@@ -285,10 +285,12 @@ package actor RolloutEngine {
         try crash(.afterCommit(rolloutId: runtime.rollout.id, eventKind: event.kind))
     }
 
-    /// An observation that only moved counters: same phase, pause, stage and statuses, no effect, no verdict.
+    /// An observation that only moved counters: same phase, pause, stage and statuses, no effect, no verdict, and
+    /// no metric measurement (each one is counted by the gates, so each is stored).
     static func isRoutineObservation(_ event: RolloutEvent, before: RolloutState, transition: Transition) -> Bool {
         switch event {
-        case .progressObserved, .rollbackProgressObserved: break
+        case .progressObserved(_, _, let metrics) where metrics.isEmpty: break
+        case .rollbackProgressObserved: break
         default: return false
         }
         let after = transition.state

@@ -44,10 +44,12 @@ package struct HTTPMetricSource: MetricSource {
     /// - Parameters:
     ///   - transport: nil for a libcurl transport with `options`' time-outs and size limit (tests inject one).
     ///   - environment: where `bearerTokenEnv` and `passwordEnv` are looked up (the process's environment).
+    ///   - secrets: which files and variables a plan may name (`MetricSecretPolicy`).
     package init(options: Options = Options(), transport: (any HTTPTransport)? = nil,
-                environment: @escaping @Sendable (String) -> String? = { ProcessInfo.processInfo.environment[$0] }) {
+                environment: @escaping @Sendable (String) -> String? = { ProcessInfo.processInfo.environment[$0] },
+                secrets: MetricSecretPolicy = .fromEnvironment()) {
         reader = MetricHTTPReader(options: options, transport: transport ?? options.makeTransport(), signer: nil,
-                                  environment: environment)
+                                  environment: environment, secrets: secrets)
     }
 
     package func read(_ gate: MetricGate, values: MetricQueryTemplate.Values) async -> MetricReading {

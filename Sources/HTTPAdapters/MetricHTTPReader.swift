@@ -14,6 +14,7 @@ struct MetricHTTPReader: Sendable {
     let transport: any HTTPTransport
     let signer: (any HTTPRequestSigner)?
     let environment: @Sendable (String) -> String?
+    let secrets: MetricSecretPolicy
 
     /// What was asked (for the measurement's `input`) and what came back, or why nothing did.
     struct Answer {
@@ -78,6 +79,7 @@ struct MetricHTTPReader: Sendable {
             }
         }
         if let name = auth.bearerTokenEnv {
+            guard secrets.permitsVariable(name) else { return refusal(ofVariable: name) }
             guard let token = environment(name), !token.isEmpty else { return "environment variable \(name) (bearer token) is not set" }
             request.headers["Authorization"] = "Bearer \(token)"
         }
@@ -89,6 +91,7 @@ struct MetricHTTPReader: Sendable {
                 case .failure(let problem): return problem.message
                 }
             } else if let name = auth.basicPasswordEnv {
+                guard secrets.permitsVariable(name) else { return refusal(ofVariable: name) }
                 guard let text = environment(name), !text.isEmpty else { return "environment variable \(name) (password) is not set" }
                 password = text
             }
@@ -105,8 +108,16 @@ struct MetricHTTPReader: Sendable {
         return nil
     }
 
-    /// A secret file's content, trimmed; at most 64 KiB.
+    func refusal(ofVariable name: String) -> String {
+        "environment variable \(name) may not be read: metric credentials come from variables named "
+            + "\(MetricSecretPolicy.environmentPrefix)… only"
+    }
+
+    /// A secret file's content, trimmed; at most 64 KiB; only inside the policy's directories.
     func readSecretFile(_ path: String, what: String) -> Result<String, MetricReadError> {
+        guard secrets.permitsFile(path) else {
+            return .failure(MetricReadError(message: secrets.refusal(ofFile: path, what: what)))
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             return .failure(MetricReadError(message: "cannot read the \(what) file \(path)"))
         }

@@ -18,9 +18,10 @@ package struct PrometheusMetricSource: MetricSource {
     ///   - signer: signs `auth.sigv4` gates (the AWS adapter's); nil refuses them with a readable error.
     package init(options: HTTPMetricSource.Options = .init(), transport: (any HTTPTransport)? = nil,
                 signer: (any HTTPRequestSigner)? = nil,
-                environment: @escaping @Sendable (String) -> String? = { ProcessInfo.processInfo.environment[$0] }) {
+                environment: @escaping @Sendable (String) -> String? = { ProcessInfo.processInfo.environment[$0] },
+                secrets: MetricSecretPolicy = .fromEnvironment()) {
         reader = MetricHTTPReader(options: options, transport: transport ?? options.makeTransport(), signer: signer,
-                                  environment: environment)
+                                  environment: environment, secrets: secrets)
     }
 
     package func read(_ gate: MetricGate, values: MetricQueryTemplate.Values) async -> MetricReading {

@@ -52,7 +52,7 @@ import Testing
         let (previousId, engine) = try await run(world)
         let previous = try #require(try engine.store.rollout(id: previousId))
         #expect(previous.state.phase == .completed)
-        let previousFailed = previous.state.stages.reduce(0) { $0 + $1.progress.failed + $1.progress.timedOut + $1.progress.rejected }
+        let previousFailed = previous.state.stages.reduce(0) { $0 + $1.progress.failed }
         let previousExecuted = previous.state.stages.reduce(0) { $0 + $1.progress.executed }
         #expect(previousFailed > 0)
 

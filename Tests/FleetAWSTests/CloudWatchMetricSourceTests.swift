@@ -24,7 +24,7 @@ struct CloudWatchMetricSourceTests {
         return gate
     }
 
-    @Test("a metric statistic's newest datapoint (or all reduced), dimensions with placeholders; none is no data")
+    @Test("a metric statistic's newest whole-period datapoint, dimensions with placeholders; none is no data")
     func metricData() async throws {
         let moto = try await MotoServer.ready()
         let namespace = UniqueName.make("Fleet")
@@ -41,8 +41,6 @@ struct CloudWatchMetricSourceTests {
         let newest = await source.read(Self.gate(query), values: Self.values)
         #expect(newest.value == 5, "\(newest)")
         #expect(newest.input == "Sum of \(namespace)/CrashCount {Version=2.1.0} per 1m in us-east-1")
-        #expect(await source.read(Self.gate(query, reduce: .sum), values: Self.values).value == 10)
-        #expect(await source.read(Self.gate(query, reduce: .min), values: Self.values).value == 2)
 
         let other = MetricQueryTemplate.Values(stage: "canary", rolloutId: "fw-1", version: "9.9.9")
         let none = await source.read(Self.gate(query), values: other)
@@ -79,6 +77,22 @@ struct CloudWatchMetricSourceTests {
         #expect(alarming.input == "DescribeAlarms \(quiet), \(firing) in us-east-1 (in ALARM: \(firing))")
         gate.alarmNames = [quiet, "no-such-alarm-\(quiet)"]
         #expect(await source.read(gate, values: Self.values).error == "alarms: no such alarm in us-east-1: no-such-alarm-\(quiet)")
+    }
+
+    @Test("one series is its newest datapoint; several need reduce; an empty or forbidden answer is unreadable")
+    func seriesToValue() {
+        func series(_ id: String, _ values: [Double], status: String = "Complete") -> CloudWatchClient.Series {
+            CloudWatchClient.Series(id: id, label: id, values: values, statusCode: status)
+        }
+        #expect(CloudWatchMetricSource.value(of: [series("m1", [5, 3, 2])], reduce: nil, lookbackSeconds: 900) == .success(5))
+        let two = [series("a", [5, 1]), series("b", [7]), series("c", [])]
+        #expect(CloudWatchMetricSource.value(of: two, reduce: nil, lookbackSeconds: 900)
+                == .failure(MetricReadError(message: "the query returned 2 series (a, b, c); set `reduce` (max, min, avg, sum)")))
+        #expect(CloudWatchMetricSource.value(of: two, reduce: .max, lookbackSeconds: 900) == .success(7))
+        #expect(CloudWatchMetricSource.value(of: [series("m1", [])], reduce: nil, lookbackSeconds: 900)
+                == .failure(MetricReadError(message: "no data: no datapoint in the last 15m")))
+        #expect(CloudWatchMetricSource.value(of: [series("m1", [1], status: "Forbidden")], reduce: nil, lookbackSeconds: 60)
+                == .failure(MetricReadError(message: "GetMetricData status Forbidden for m1")))
     }
 
     @Test("the CloudWatch statistic and expression become AWS's query parameters")

@@ -67,13 +67,16 @@ struct PrometheusMetricSourceTests {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try (PrometheusServer.bearerToken + "\n").write(toFile: directory + "/token", atomically: true, encoding: .utf8)
         try PrometheusServer.password.write(toFile: directory + "/password", atomically: true, encoding: .utf8)
-        let environment: @Sendable (String) -> String? = { $0 == "PROM_TOKEN" ? PrometheusServer.bearerToken : nil }
-        let source = PrometheusMetricSource(options: Self.fast, environment: environment)
+        let environment: @Sendable (String) -> String? = {
+            $0 == "ROLLOUT_PROM_TOKEN" || $0 == "PROM_TOKEN" ? PrometheusServer.bearerToken : nil
+        }
+        let source = PrometheusMetricSource(options: Self.fast, environment: environment,
+                                            secrets: MetricSecretPolicy(directories: [directory]))
         var fromFile = MetricAuth()
         fromFile.bearerTokenFile = directory + "/token"
         #expect(await source.read(Self.gate(server.endpoint + "/bearer", "vector(1)", auth: fromFile), values: Self.values).value == 1)
         var fromEnv = MetricAuth()
-        fromEnv.bearerTokenEnv = "PROM_TOKEN"
+        fromEnv.bearerTokenEnv = "ROLLOUT_PROM_TOKEN"
         #expect(await source.read(Self.gate(server.endpoint + "/bearer", "vector(2)", auth: fromEnv), values: Self.values).value == 2)
         var basic = MetricAuth()
         basic.basicUsername = "rollout"
@@ -83,14 +86,26 @@ struct PrometheusMetricSourceTests {
         let anonymous = await source.read(Self.gate(server.endpoint + "/bearer", "vector(1)"), values: Self.values)
         #expect(anonymous.error == "crash-rate: HTTP 401 from \(server.endpoint)/bearer (check the gate's auth)")
         var unset = MetricAuth()
-        unset.bearerTokenEnv = "PROM_TOKEN_UNSET"
+        unset.bearerTokenEnv = "ROLLOUT_PROM_TOKEN_UNSET"
         let missing = await source.read(Self.gate(server.endpoint + "/bearer", "vector(1)", auth: unset), values: Self.values)
-        #expect(missing.error?.hasSuffix("environment variable PROM_TOKEN_UNSET (bearer token) is not set") == true)
+        #expect(missing.error?.hasSuffix("environment variable ROLLOUT_PROM_TOKEN_UNSET (bearer token) is not set") == true)
         var absentFile = MetricAuth()
         absentFile.bearerTokenFile = directory + "/nope"
         let unreadable = await source.read(Self.gate(server.endpoint + "/bearer", "vector(1)", auth: absentFile), values: Self.values)
         #expect(unreadable.error?.hasSuffix("cannot read the bearer token file \(directory)/nope") == true)
-        for reading in [anonymous, missing, unreadable] {
+        // A plan cannot make the worker read its own secrets: files outside the secret directories (whether they
+        // exist or not) and variables without the ROLLOUT_ prefix are refused before any request.
+        var outside = MetricAuth()
+        outside.bearerTokenFile = directory + "/../" + (directory as NSString).lastPathComponent + "-elsewhere/token"
+        let escaped = await source.read(Self.gate(server.endpoint + "/bearer", "vector(1)", auth: outside), values: Self.values)
+        #expect(escaped.error?.contains("is outside the directories metric credentials are read from (") == true,
+                "\(escaped)")
+        var workerVariable = MetricAuth()
+        workerVariable.bearerTokenEnv = "PROM_TOKEN"
+        let refused = await source.read(Self.gate(server.endpoint + "/bearer", "vector(1)", auth: workerVariable), values: Self.values)
+        #expect(refused.error?.hasSuffix("environment variable PROM_TOKEN may not be read: metric credentials come from "
+                                         + "variables named ROLLOUT_… only") == true, "\(refused)")
+        for reading in [anonymous, missing, unreadable, escaped, refused] {
             #expect(!(reading.error ?? "").contains(PrometheusServer.bearerToken), "no secret in a reason")
         }
     }

@@ -27,7 +27,7 @@ struct CredentialRedactionEndToEndTests {
         gates:
           jobOutcomes: {failedMaxPercent: 5, executedMin: 5}
           metrics:
-            - {name: crash-rate, url: "http://ops@127.0.0.1:\(port)/health?tenant=K3YSECRET&window=5m",
+            - {name: crash-rate, url: "http://127.0.0.1:\(port)/health?tenant=K3YSECRET&window=5m",
                pointer: /release/crashRate, max: 0.01}
         schedule: {evidenceTimeout: 300d}
         notifications:
@@ -77,7 +77,7 @@ struct CredentialRedactionEndToEndTests {
         let id = try #require(try submitted.jsonValue()["id"]?.string)
 
         // The metric gate has been read (and failed) and a notification has failed, so their errors exist.
-        let shownMetric = "http://***@127.0.0.1:\(port)/health?tenant=***&window=***"
+        let shownMetric = "http://127.0.0.1:\(port)/health?tenant=***&window=***"
         let shownWebhook = "http://127.0.0.1:\(port)/***"
         let metricFailed = await harness.worker.engine.readModel.wait(for: id, timeoutSeconds: 60) {
             $0.rollout.state.stages.contains { $0.metrics["crash-rate"]?.error != nil }

@@ -19,8 +19,8 @@ package struct CloudWatchClient: Sendable {
         package var statusCode: String
     }
 
-    /// GetMetricData from `start` to `end`, newest datapoints first. `queries` are `MetricDataQueries.member.N`
-    /// parameter sets, already numbered by the caller (`CloudWatchClient.parameters`).
+    /// GetMetricData from `start` to `end`, newest datapoints first. `parameters` are the `MetricDataQueries.member.N`
+    /// parameter sets, already numbered by the caller (`CloudWatchMetricSource.parameters`).
     package func metricData(_ parameters: [(String, String)], start: Date, end: Date) async throws -> [Series] {
         let request = QueryRequest.make(endpoint: client.endpoint, action: "GetMetricData", version: "2010-08-01",
                                         parameters: parameters + [
@@ -41,6 +41,8 @@ package struct CloudWatchClient: Sendable {
     package func alarmStates(names: [String]) async throws -> [String: String] {
         precondition(!names.isEmpty && names.count <= 100, "1…100 alarm names")
         var parameters = QueryRequest.list("AlarmNames", names)
+        // Without AlarmTypes, DescribeAlarms answers metric alarms only.
+        parameters += QueryRequest.list("AlarmTypes", ["MetricAlarm", "CompositeAlarm"])
         parameters.append(("MaxRecords", "100"))
         let request = QueryRequest.make(endpoint: client.endpoint, action: "DescribeAlarms", version: "2010-08-01",
                                         parameters: parameters)

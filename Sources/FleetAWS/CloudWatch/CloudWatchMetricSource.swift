@@ -6,8 +6,10 @@ import RolloutText
 
 /// The CloudWatch `MetricSource`, for both CloudWatch providers, signed with the fleet's credential chain.
 ///
-/// - `cloudWatch`: GetMetricData over the gate's lookback; the value is the newest datapoint of the one returned
-///   series (or, with `reduce`, all its datapoints reduced). No datapoint is "no data" (an error measurement).
+/// - `cloudWatch`: GetMetricData over the gate's lookback, ending at the last whole period (the period still open
+///   would read low for a sum); the value is the newest datapoint of the one returned series. Several series (a
+///   `SEARCH` expression) need the gate's `reduce` over their newest datapoints. No datapoint is "no data" (an
+///   error measurement).
 /// - `cloudWatchAlarm`: DescribeAlarms of the named alarms; the value is how many are in ALARM (the gate's max is
 ///   0). A named alarm that does not exist is an error, never a silent pass.
 ///
@@ -61,26 +63,44 @@ package struct CloudWatchMetricSource: MetricSource {
         guard let query = gate.cloudWatch else { return MetricReading(error: "\(gate.name): no CloudWatch query") }
         let parameters = Self.parameters(query, values: values)
         let input = Self.describe(query, values: values) + " in \(region)"
-        let end = configuration.now()
+        let period = TimeInterval(query.periodSeconds)
+        let end = Date(timeIntervalSince1970: (configuration.now().timeIntervalSince1970 / period).rounded(.down) * period)
         let start = end.addingTimeInterval(-TimeInterval(query.lookbackSeconds))
         do {
             let series = try await client.metricData(parameters, start: start, end: end)
-            guard let judged = series.first else {
-                return MetricReading(error: "\(gate.name): GetMetricData returned no result", input: input)
+            switch Self.value(of: series, reduce: gate.reduce, lookbackSeconds: query.lookbackSeconds) {
+            case .success(let value): return MetricReading(value: value, input: input)
+            case .failure(let problem): return MetricReading(error: "\(gate.name): \(problem.message)", input: input)
             }
-            if judged.statusCode == "Forbidden" || judged.statusCode == "InternalError" {
-                return MetricReading(error: "\(gate.name): GetMetricData status \(judged.statusCode)", input: input)
-            }
-            guard let newest = judged.values.first else {
-                return MetricReading(error: "\(gate.name): no data: no datapoint in the last "
-                                     + DurationText.format(query.lookbackSeconds), input: input)
-            }
-            let value = gate.reduce?.reduce(judged.values) ?? newest
-            guard value.isFinite else { return MetricReading(error: "\(gate.name): value is not finite", input: input) }
-            return MetricReading(value: value, input: input)
         } catch {
             return MetricReading(error: "\(gate.name): GetMetricData: \(CredentialRedaction.text("\(error)"))", input: input)
         }
+    }
+
+    /// The one number of a GetMetricData answer: the newest datapoint of its one series; several series need
+    /// `reduce` (over each one's newest datapoint); a series without datapoints counts as none. Pure.
+    static func value(of series: [CloudWatchClient.Series], reduce: SeriesReduction?,
+                      lookbackSeconds: Int) -> Result<Double, MetricReadError> {
+        if let failed = series.first(where: { $0.statusCode == "Forbidden" || $0.statusCode == "InternalError" }) {
+            return .failure(MetricReadError(message: "GetMetricData status \(failed.statusCode) for \(failed.id)"))
+        }
+        let newest = series.compactMap { $0.values.first }
+        guard !newest.isEmpty else {
+            return .failure(MetricReadError(message: "no data: no datapoint in the last "
+                                            + DurationText.format(lookbackSeconds)))
+        }
+        let value: Double
+        if newest.count == 1 {
+            value = newest[0]
+        } else if let reduce, let reduced = reduce.reduce(newest) {
+            value = reduced
+        } else {
+            let labels = series.prefix(3).map { $0.label.isEmpty ? $0.id : $0.label }.joined(separator: ", ")
+            return .failure(MetricReadError(message: "the query returned \(newest.count) series (\(labels)"
+                + (series.count > 3 ? ", …" : "") + "); set `reduce` (max, min, avg, sum)"))
+        }
+        guard value.isFinite else { return .failure(MetricReadError(message: "value is not finite")) }
+        return .success(value)
     }
 
     /// `MetricDataQueries.member.N.…` for the gate: its statistic as `m1`, or its expression as `result` with the

@@ -202,7 +202,9 @@ package enum GateEvaluator {
         let confidence = (gate.confidencePercent ?? OutcomeGate.confidencePercentDefault) / 100
         let judgement: SequentialOutcomeTest.Judgement
         let tolerated: String
+        var limit = gate.failedMaxPercent
         if let baseline, baseline.executed > 0 {
+            limit = min(100, 100 * Double(baseline.failed) / Double(baseline.executed) + gate.failedMaxPercent)
             judgement = SequentialOutcomeTest.judge(executed: executed, failed: failed, inProgress: inProgress,
                                                     baselineExecuted: baseline.executed, baselineFailed: baseline.failed,
                                                     margin: gate.failedMaxPercent / 100, confidence: confidence)
@@ -237,7 +239,7 @@ package enum GateEvaluator {
                     + "a higher failedMaxPercent decides)"
             }
         }
-        return GateResult(gate: "failed", verdict: verdict, observed: share, limit: gate.failedMaxPercent,
+        return GateResult(gate: "failed", verdict: verdict, observed: share, limit: limit,
                           reason: reason, probabilityAbove: judgement.probabilityAbove, confidence: confidence,
                           outcomesNeeded: judgement.outcomesNeeded)
     }
@@ -283,25 +285,31 @@ package enum GateEvaluator {
                               reason: "\(metric.name) unreadable \(tally.consecutiveErrors) times in a row "
                                 + "(consecutiveErrorLimit \(policy.consecutiveErrorLimit)): \(last.error ?? "no value")")
         }
-        let countReached = policy.count.map { tally.taken >= $0 } ?? false
-        let successesInARow = policy.consecutiveSuccessLimit.map { tally.consecutiveSuccesses >= $0 }
-            ?? (last.outcome == .success)
+        // As Argo: once `count` measurements are taken (or, without a count, once the bake is over) the gate passes
+        // if its failures stayed within the limit, unless it asks for a run of successes it did not get.
+        let countReached = policy.count.map { tally.takenTowardsCount >= $0 } ?? false
+        let runMet = policy.consecutiveSuccessLimit.map { tally.consecutiveSuccesses >= $0 } ?? true
         let observed = tally.recent.last { $0.value != nil }?.value
-        if countReached && !successesInARow {
-            let wanted = policy.consecutiveSuccessLimit.map { "\($0) successful measurements in a row" }
-                ?? "a readable last measurement"
-            return GateResult(gate: gate, verdict: .inconclusive, observed: observed, limit: limit,
-                              reason: "\(metric.name): \(tally.taken) of \(tally.taken) measurements taken without "
-                                + "\(wanted) (\(counts))")
-        }
         var reason: String
         switch last.outcome {
         case .error: reason = "\(metric.name) unreadable: \(last.error ?? "no value")"
-        default: reason = "\(metric.name) \(format(last.value ?? 0)) within bounds"
+        case .failure: reason = "\(metric.name) \(format(last.value ?? 0)) out of bounds, tolerated"
+        case .success: reason = "\(metric.name) \(format(last.value ?? 0)) within bounds"
         }
-        if tally.failures > 0 { reason += " (\(counts))" }
-        if successesInARow && (countReached || bakeOver) {
+        if tally.failures > 0 { reason += " (\(counts), failureLimit \(policy.failureLimit))" }
+        if countReached && !runMet {
+            return GateResult(gate: gate, verdict: .inconclusive, observed: observed, limit: limit,
+                              reason: "\(metric.name): \(policy.count ?? tally.taken) measurements taken without "
+                                + "\(policy.consecutiveSuccessLimit ?? 0) successful ones in a row (\(counts))")
+        }
+        let decidable = countReached || bakeOver
+        if decidable && runMet && tally.successes > 0 {
             return GateResult(gate: gate, verdict: .pass, observed: observed, limit: limit, reason: reason)
+        }
+        if countReached {
+            // Every measurement of the count was unreadable: nothing shows the metric is fine.
+            return GateResult(gate: gate, verdict: .inconclusive, observed: observed, limit: limit,
+                              reason: "\(metric.name): \(policy.count ?? tally.taken) measurements taken, none readable")
         }
         if let wanted = policy.consecutiveSuccessLimit, tally.consecutiveSuccesses < wanted {
             reason += ", \(tally.consecutiveSuccesses) of \(wanted) successes in a row"

@@ -10,11 +10,17 @@ import Foundation
 ///   an error is not a failure.
 /// - With `consecutiveSuccessLimit`, the gate passes only after that many successful measurements in a row.
 package struct MeasurementPolicy: Codable, Equatable, Sendable {
+    /// At most one measurement per interval; nil: one per poll.
     package var intervalSeconds: Int?
+    /// Measurements to take, then the gate decides; nil: measured until the stage is decided.
     package var count: Int?
+    /// Failed measurements tolerated.
     package var failureLimit: Int
+    /// Unreadable measurements in a row tolerated.
     package var consecutiveErrorLimit: Int
+    /// Successful measurements in a row a pass needs; nil: no such run.
     package var consecutiveSuccessLimit: Int?
+    /// No measurement before this long after the stage's job was created.
     package var initialDelaySeconds: Int
 
     /// Argo's default: five errors in a row are too many.
@@ -33,12 +39,15 @@ package struct MeasurementPolicy: Codable, Equatable, Sendable {
         self.initialDelaySeconds = initialDelaySeconds
     }
 
-    /// Whether a measurement is due at `now` for a stage whose job was created at `bakeStartedAt`.
-    package func isDue(tally: MetricTally?, bakeStartedAt: Date, now: Date) -> Bool {
+    /// Whether a measurement is due at `now` for a stage whose job was created at `bakeStartedAt`. Without an
+    /// `interval`, `defaultIntervalSeconds` (the worker's poll interval) spaces them: derived from the stored last
+    /// measurement, so a restarted worker measures exactly when the first would have.
+    package func isDue(tally: MetricTally?, bakeStartedAt: Date, now: Date, defaultIntervalSeconds: Double = 0) -> Bool {
         if now < bakeStartedAt.addingTimeInterval(TimeInterval(initialDelaySeconds)) { return false }
         guard let tally else { return true }
-        if let count, tally.taken >= count { return false }
-        if let intervalSeconds, let last = tally.lastAt, now < last.addingTimeInterval(TimeInterval(intervalSeconds)) {
+        if let count, tally.takenTowardsCount >= count { return false }
+        let interval = intervalSeconds.map(Double.init) ?? defaultIntervalSeconds
+        if let last = tally.lastAt, now < last.addingTimeInterval(interval) || now <= last {
             return false
         }
         return true

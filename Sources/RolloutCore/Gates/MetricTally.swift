@@ -3,14 +3,19 @@ import Foundation
 /// A metric gate's measurements within one stage: counts that decide, and the most recent measurements with their
 /// inputs, for people. Bounded: only the last `recentKept` measurements are kept whole.
 package struct MetricTally: Codable, Equatable, Sendable {
+    /// Measurements taken in the stage, of each outcome.
     package var taken: Int
     package var successes: Int
     package var failures: Int
     package var errors: Int
+    /// The current runs of successes and of errors (a failure ends both; a success ends a run of errors).
     package var consecutiveSuccesses: Int
     package var consecutiveErrors: Int
+    /// When the last measurement was taken (the next is due an `interval` later).
     package var lastAt: Date?
-    /// Oldest first.
+    /// `taken` when a resumed inconclusive gate started counting again (`count` counts from there); nil: from 0.
+    package var countedFrom: Int?
+    /// The last measurements, oldest first.
     package var recent: [MetricMeasurement]
 
     package static let recentKept = 10
@@ -27,10 +32,15 @@ package struct MetricTally: Codable, Equatable, Sendable {
 
     package var last: MetricMeasurement? { recent.last }
 
-    /// The counts back to zero, the recent measurements kept: a resumed inconclusive gate measures again.
+    /// Measurements counted towards the gate's `count`.
+    package var takenTowardsCount: Int { taken - (countedFrom ?? 0) }
+
+    /// After a person resumed an inconclusive gate: its `count` and its run of errors start again; failures stay
+    /// counted (resuming judges again, it forgives nothing).
     package func restarted() -> MetricTally {
-        var fresh = MetricTally()
-        fresh.recent = recent
+        var fresh = self
+        fresh.consecutiveErrors = 0
+        fresh.countedFrom = taken
         return fresh
     }
 

@@ -5,7 +5,7 @@ import Foundation
 /// deployed the plan's rollback version to the same fleet selection; kept in the state as a fact.
 package struct OutcomeBaseline: Codable, Equatable, Sendable {
     package var version: String
-    /// Outcomes (succeeded, failed, timed out, rejected) and failures over every stage of those rollouts.
+    /// Outcomes (succeeded, failed, timed out, rejected) and `failed` ones over every stage of those rollouts.
     package var executed: Int
     package var failed: Int
     /// The rollouts counted, newest first (at most `rolloutsListedMax` named).
@@ -36,7 +36,8 @@ package struct OutcomeBaseline: Codable, Equatable, Sendable {
             && earlier.fleet == plan.fleet {
             let progress = state.stages.map(\.progress)
             baseline.executed += progress.reduce(0) { $0 + $1.executed }
-            baseline.failed += progress.reduce(0) { $0 + $1.failed + $1.timedOut + $1.rejected }
+            // `failed` only, as the stage's own failed share counts it (time-outs and rejections have their limits).
+            baseline.failed += progress.reduce(0) { $0 + $1.failed }
             if baseline.rolloutIds.count < rolloutsListedMax { baseline.rolloutIds.append(state.rolloutId) }
         }
         return baseline

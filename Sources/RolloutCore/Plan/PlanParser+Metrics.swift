@@ -135,6 +135,7 @@ extension PlanParser.Context {
     static func inlineSecret(inURL text: String) -> String? {
         guard let components = URLComponents(string: text) else { return nil }
         if components.password != nil { return "the password in the URL's user info" }
+        if components.user != nil { return "the URL's user info (a user name or token)" }
         for item in components.queryItems ?? [] {
             let key = item.name.lowercased().replacingOccurrences(of: "-", with: "").replacingOccurrences(of: "_", with: "")
             if secretQueryNames.contains(key) { return "the query parameter `\(item.name)`" }
@@ -265,8 +266,14 @@ extension PlanParser.Context {
         return auth
     }
 
+    /// A variable the worker may read for a plan: `ROLLOUT_…` only, so a plan cannot name the worker's own secrets.
     func readEnvName(_ node: Node, _ field: String, reader: inout PlanNodeReader) -> String? {
         guard let text = reader.nonEmptyString(node, field) else { return nil }
+        guard text.hasPrefix("ROLLOUT_"), text.count > "ROLLOUT_".count else {
+            reader.report(node, field, "expected a variable named ROLLOUT_… (e.g. ROLLOUT_PROMETHEUS_TOKEN): the worker "
+                          + "reads no other variable for a plan, found `\(text)`")
+            return nil
+        }
         let valid = text.count <= 128 && text.unicodeScalars.allSatisfy {
             ($0.properties.isASCIIHexDigit || ("A"..."Z").contains($0) || ("a"..."z").contains($0) || $0 == "_")
         } && !(text.first?.isNumber ?? true)

@@ -39,7 +39,11 @@ import Testing
         #expect(policy.isDue(tally: tally, bakeStartedAt: start, now: start.addingTimeInterval(900)))
         tally.record(MetricReading(value: 0), gate: gate(policy), at: start.addingTimeInterval(900))
         #expect(!policy.isDue(tally: tally, bakeStartedAt: start, now: start.addingTimeInterval(99_999)), "count reached")
-        #expect(MeasurementPolicy().isDue(tally: tally, bakeStartedAt: start, now: start), "no interval: every poll")
+        let every = MeasurementPolicy()
+        let measured = start.addingTimeInterval(900)
+        #expect(!every.isDue(tally: tally, bakeStartedAt: start, now: measured, defaultIntervalSeconds: 60),
+                "no interval: once per poll interval, never twice at one instant (a restarted worker)")
+        #expect(every.isDue(tally: tally, bakeStartedAt: start, now: measured.addingTimeInterval(60), defaultIntervalSeconds: 60))
     }
 
     @Test("failureLimit tolerates that many failed measurements; one more fails the gate, even while baking")
@@ -57,7 +61,8 @@ import Testing
     func consecutiveErrors() {
         let policy = gate(MeasurementPolicy(consecutiveErrorLimit: 2))
         #expect(verdict(policy, [nil, nil]).verdict == .wait)
-        #expect(verdict(policy, [nil, nil, 0.001, nil, nil]).verdict == .wait, "the success in between resets the run")
+        #expect(verdict(policy, [nil, nil, 0.001, nil, nil], bakeOver: false).verdict == .wait,
+                "the success in between resets the run")
         let stuck = verdict(policy, [0.001, nil, nil, nil])
         #expect(stuck.verdict == .inconclusive)
         #expect(stuck.reason == "crash-rate unreadable 3 times in a row (consecutiveErrorLimit 2): timed out")
@@ -72,8 +77,16 @@ import Testing
         #expect(verdict(counted, [0.001, 0.002, 0.001], bakeOver: false).verdict == .pass)
         #expect(verdict(gate(MeasurementPolicy()), [0.001, 0.002, 0.001], bakeOver: false).verdict == .wait)
         #expect(verdict(gate(MeasurementPolicy()), [0.001], bakeOver: true).verdict == .pass)
-        #expect(verdict(gate(MeasurementPolicy()), [0.001, nil], bakeOver: true).verdict == .wait,
-                "an unreadable last measurement does not pass")
+        #expect(verdict(gate(MeasurementPolicy()), [0.001, nil], bakeOver: true).verdict == .pass,
+                "as Argo: an error within the limit does not hold a pass")
+        #expect(verdict(gate(MeasurementPolicy()), [nil, nil], bakeOver: true).verdict == .wait,
+                "no readable measurement yet: nothing shows the metric is fine")
+        let tolerant = gate(MeasurementPolicy(count: 3, failureLimit: 1))
+        let tolerated = verdict(tolerant, [0.001, 0.001, 0.02], bakeOver: false)
+        #expect(tolerated.verdict == .pass, "count reached with failures within the limit")
+        #expect(tolerated.reason == "crash-rate 0.02 out of bounds, tolerated (1 of 3 measurements failed, failureLimit 1)")
+        #expect(verdict(gate(MeasurementPolicy(count: 2)), [nil, nil]).verdict == .inconclusive,
+                "a count of unreadable measurements shows nothing")
     }
 
     @Test("consecutiveSuccessLimit: a pass needs that many successes in a row; a count spent without them is inconclusive")
@@ -86,7 +99,7 @@ import Testing
         let spent = gate(MeasurementPolicy(count: 4, failureLimit: 2, consecutiveSuccessLimit: 3))
         let inconclusive = verdict(spent, [0.001, 0.001, 0.02, 0.001])
         #expect(inconclusive.verdict == .inconclusive)
-        #expect(inconclusive.reason.contains("without 3 successful measurements in a row"))
+        #expect(inconclusive.reason.contains("4 measurements taken without 3 successful ones in a row"))
     }
 
     @Test("a dry-run gate is judged and shown but decides nothing")
@@ -118,7 +131,8 @@ import Testing
         #expect(long.recent.last?.input == "q")
         #expect(long.recent.last?.at == start.addingTimeInterval(60 * 24))
         let fresh = long.restarted()
-        #expect(fresh.taken == 0 && fresh.recent == long.recent)
+        #expect(fresh.taken == 25 && fresh.takenTowardsCount == 0 && fresh.consecutiveErrors == 0)
+        #expect(fresh.failures == long.failures && fresh.recent == long.recent, "resuming forgives no failure")
     }
 }
 

@@ -57,14 +57,14 @@ import Testing
 
     @Test("a plan is shown with every metric URL (plan and stage gates) and every webhook masked; nothing else changes")
     func plan() throws {
-        let metric = "{name: crash, url: \"https://u@m.example.com/q?tenant=K1\", pointer: /x, max: 1}"
+        let metric = "{name: crash, url: \"https://m.example.com/q?tenant=K1\", pointer: /x, max: 1}"
         let stageMetric = "{name: errors, url: \"https://m.example.com/e?team=K2\", pointer: /y, max: 1}"
         let original = try parsePlan(planText(
             canary: "canary: {devices: 10, bake: 30m, gates: {metrics: [\(stageMetric)]}}",
             waves: "waves:\n  - {percent: 50, bake: 1h, gates: {metrics: [\(stageMetric)]}}\n  - {percent: 100, bake: 1h}",
             extra: "gates: {metrics: [\(metric)]}\nnotifications: {webhooks: [\"https://hooks.slack.com/services/T0/B0/SECRET\"]}"))
         let shown = CredentialRedaction.plan(original)
-        #expect(shown.gates.metrics.map(\.url) == ["https://***@m.example.com/q?tenant=***"])
+        #expect(shown.gates.metrics.map(\.url) == ["https://m.example.com/q?tenant=***"])
         #expect(shown.canary.gates?.metrics.map(\.url) == ["https://m.example.com/e?team=***"])
         #expect(shown.waves[0].gates?.metrics.map(\.url) == ["https://m.example.com/e?team=***"])
         #expect(shown.waves[1].gates == nil)
@@ -76,6 +76,6 @@ import Testing
         restored.waves = original.waves
         restored.notifications = original.notifications
         #expect(restored == original, "only URLs change")
-        #expect(original.gates.metrics[0].url == "https://u@m.example.com/q?tenant=K1", "the original is untouched")
+        #expect(original.gates.metrics[0].url == "https://m.example.com/q?tenant=K1", "the original is untouched")
     }
 }

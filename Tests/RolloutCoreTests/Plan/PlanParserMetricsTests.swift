@@ -58,7 +58,7 @@ import Testing
             - name: json
               url: https://metrics.example.com/health
               pointer: /release/crashRate
-              auth: {basic: {username: rollout, passwordEnv: METRICS_PASSWORD}}
+              auth: {basic: {username: rollout, passwordEnv: ROLLOUT_METRICS_PASSWORD}}
               max: 0.01
         """))
         let metrics = parsed.gates.metrics
@@ -79,7 +79,7 @@ import Testing
         #expect(metrics[3].cloudWatch?.expression == "100 * errors / attempts")
         #expect(metrics[3].cloudWatch?.metrics.map(\.id) == ["errors", "attempts"])
         #expect(metrics[4].alarmNames == ["fleet-crash-spike", "fleet-offline"] && metrics[4].max == 0)
-        #expect(metrics[5].auth?.basicUsername == "rollout" && metrics[5].auth?.basicPasswordEnv == "METRICS_PASSWORD")
+        #expect(metrics[5].auth?.basicUsername == "rollout" && metrics[5].auth?.basicPasswordEnv == "ROLLOUT_METRICS_PASSWORD")
     }
 
     @Test("a gate written before providers existed is still an HTTP JSON gate with the default policy")
@@ -103,6 +103,11 @@ import Testing
         #expect(password?.message.hasPrefix("the password in the URL's user info is a secret") == true)
         let query = issue("    - {name: p, url: \"https://m.example.com/h?api_key=abc\", pointer: /x, max: 1}")
         #expect(query?.message.hasPrefix("the query parameter `api_key` is a secret") == true)
+        let userInfo = issue("    - {name: p, url: \"https://t0ken@m.example.com/h\", pointer: /x, max: 1}")
+        #expect(userInfo?.message.hasPrefix("the URL's user info (a user name or token) is a secret") == true)
+        let workerSecret = issue("    - {name: p, provider: prometheus, url: \"https://p.example.com\", query: up, max: 1, auth: {bearerTokenEnv: AWS_SECRET_ACCESS_KEY}}")
+        #expect(workerSecret?.field == "gates.metrics[0].auth.bearerTokenEnv")
+        #expect(workerSecret?.message.hasPrefix("expected a variable named ROLLOUT_…") == true)
         let basic = issue("    - {name: p, url: \"https://m.example.com/h\", pointer: /x, max: 1, auth: {basic: {username: u, password: pw}}}")
         #expect(basic?.field == "gates.metrics[0].auth.basic.password")
     }
