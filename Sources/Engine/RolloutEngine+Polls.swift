@@ -62,15 +62,14 @@ extension RolloutEngine {
                 let index = state.currentStage
                 let stage = state.stages[index]
                 let progress = try await fleet.jobProgress(jobId: stage.jobId)
-                var metrics: [String: MetricReading] = [:]
                 let plan = runtime.rollout.plan
                 let values = MetricQueryTemplate.Values(stage: stage.name, rolloutId: state.rolloutId,
                                                         version: plan.release.version)
-                for gate in plan.gates(for: plan.stages[index]).metrics
-                where gate.policy.isDue(tally: stage.measurements?[gate.name], bakeStartedAt: stage.jobCreatedAt ?? now,
-                                        now: now, defaultIntervalSeconds: configuration.pollIntervalSeconds) {
-                    metrics[gate.name] = await metricSource.read(gate, values: values)
+                let due = plan.gates(for: plan.stages[index]).metrics.filter {
+                    $0.policy.isDue(tally: stage.measurements?[$0.name], bakeStartedAt: stage.jobCreatedAt ?? now, now: now,
+                                    defaultIntervalSeconds: configuration.pollIntervalSeconds)
                 }
+                let metrics = due.isEmpty ? [:] : await metricSource.readAll(due, values: values)
                 event = .progressObserved(stage: index, progress: progress, metrics: metrics)
             }
         } catch FleetError.capacity(let wait) {

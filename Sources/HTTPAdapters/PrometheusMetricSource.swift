@@ -46,7 +46,8 @@ package struct PrometheusMetricSource: MetricSource {
             }
             switch PrometheusQueryResult.value(of: decoded, reduce: gate.reduce) {
             case .success(let value): return MetricReading(value: value, input: input)
-            case .failure(let problem): return MetricReading(error: "\(gate.name): \(problem.message)", input: input)
+            case .failure(let problem):
+                return MetricReading(error: "\(gate.name): \(problem.message)", input: input, noData: problem.noData)
             }
         }
     }

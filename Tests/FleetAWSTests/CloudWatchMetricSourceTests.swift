@@ -45,6 +45,7 @@ struct CloudWatchMetricSourceTests {
         let other = MetricQueryTemplate.Values(stage: "canary", rolloutId: "fw-1", version: "9.9.9")
         let none = await source.read(Self.gate(query), values: other)
         #expect(none.error == "crashes: no data: no datapoint in the last 10m", "\(none)")
+        #expect(none.noData == true)
 
         // moto evaluates an expression only when it names one query; the request's shape is AWS's all the same.
         let expression = CloudWatchMetricQuery(periodSeconds: 60, lookbackSeconds: 600, expression: "crashes",
@@ -90,7 +91,7 @@ struct CloudWatchMetricSourceTests {
                 == .failure(MetricReadError(message: "the query returned 2 series (a, b, c); set `reduce` (max, min, avg, sum)")))
         #expect(CloudWatchMetricSource.value(of: two, reduce: .max, lookbackSeconds: 900) == .success(7))
         #expect(CloudWatchMetricSource.value(of: [series("m1", [])], reduce: nil, lookbackSeconds: 900)
-                == .failure(MetricReadError(message: "no data: no datapoint in the last 15m")))
+                == .failure(MetricReadError(message: "no data: no datapoint in the last 15m", noData: true)))
         #expect(CloudWatchMetricSource.value(of: [series("m1", [1], status: "Forbidden")], reduce: nil, lookbackSeconds: 60)
                 == .failure(MetricReadError(message: "GetMetricData status Forbidden for m1")))
     }

@@ -54,7 +54,9 @@ struct PrometheusMetricSourceTests {
         #expect(abs(average - 0.026) < 1e-12)
 
         let none = Self.gate(server.endpoint + "/open", "\(metric){version=\"9.9.9\"}")
-        #expect(await source.read(none, values: Self.values).error == "crash-rate: no data: the query returned no series")
+        let noData = await source.read(none, values: Self.values)
+        #expect(noData.error == "crash-rate: no data: the query returned no series")
+        #expect(noData.noData == true, "no data is told apart from a failed read")
         let broken = Self.gate(server.endpoint + "/open", "sum(\(metric)")
         let error = await source.read(broken, values: Self.values).error
         #expect(error?.hasPrefix("crash-rate: Prometheus bad_data:") == true, "\(error ?? "")")

@@ -8,6 +8,20 @@ package protocol MetricSource: Sendable {
     /// throws: an unreadable metric is evidence too. Bounded in time: a source gives up after its time-outs.
     /// `nonisolated(nonsending)`: see `Fleet` (the simulated source answers on the engine's thread).
     nonisolated(nonsending) func read(_ gate: MetricGate, values: MetricQueryTemplate.Values) async -> MetricReading
+
+    /// Every gate of one poll, by name. The default reads them one after another (the simulated source answers on
+    /// the engine's thread); sources of the outside world read them at once, so a poll takes as long as the slowest.
+    nonisolated(nonsending) func readAll(_ gates: [MetricGate],
+                                         values: MetricQueryTemplate.Values) async -> [String: MetricReading]
+}
+
+extension MetricSource {
+    package nonisolated(nonsending) func readAll(_ gates: [MetricGate],
+                                                 values: MetricQueryTemplate.Values) async -> [String: MetricReading] {
+        var readings: [String: MetricReading] = [:]
+        for gate in gates { readings[gate.name] = await read(gate, values: values) }
+        return readings
+    }
 }
 
 /// The production `MetricSource`: each gate goes to the source of its provider; a provider without a source (a
@@ -21,10 +35,29 @@ package struct MetricSourceRouter: MetricSource {
 
     package nonisolated(nonsending) func read(_ gate: MetricGate, values: MetricQueryTemplate.Values) async -> MetricReading {
         guard let source = sources[gate.kind] else {
-            return MetricReading(error: "\(gate.name): this worker has no \(gate.kind.rawValue) source "
-                                 + "(CloudWatch gates need the AWS fleet's credentials)")
+            let why = gate.kind == .cloudWatch || gate.kind == .cloudWatchAlarm
+                ? " (CloudWatch gates read with the AWS fleet's credentials: a worker with --fleet aws)" : ""
+            return MetricReading(error: "\(gate.name): this worker has no \(gate.kind.rawValue) source\(why)")
         }
         return await source.read(gate, values: values)
+    }
+
+    /// All at once (at most the plan's 8 metric gates): each source bounds its own time.
+    package nonisolated(nonsending) func readAll(_ gates: [MetricGate],
+                                                 values: MetricQueryTemplate.Values) async -> [String: MetricReading] {
+        await withTaskGroup(of: (String, MetricReading).self) { group in
+            for gate in gates {
+                group.addTask { (gate.name, await self.readConcurrently(gate, values: values)) }
+            }
+            var readings: [String: MetricReading] = [:]
+            for await (name, reading) in group { readings[name] = reading }
+            return readings
+        }
+    }
+
+    @concurrent
+    func readConcurrently(_ gate: MetricGate, values: MetricQueryTemplate.Values) async -> MetricReading {
+        await read(gate, values: values)
     }
 }
 

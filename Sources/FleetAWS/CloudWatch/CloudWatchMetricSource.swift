@@ -70,7 +70,8 @@ package struct CloudWatchMetricSource: MetricSource {
             let series = try await client.metricData(parameters, start: start, end: end)
             switch Self.value(of: series, reduce: gate.reduce, lookbackSeconds: query.lookbackSeconds) {
             case .success(let value): return MetricReading(value: value, input: input)
-            case .failure(let problem): return MetricReading(error: "\(gate.name): \(problem.message)", input: input)
+            case .failure(let problem):
+                return MetricReading(error: "\(gate.name): \(problem.message)", input: input, noData: problem.noData)
             }
         } catch {
             return MetricReading(error: "\(gate.name): GetMetricData: \(CredentialRedaction.text("\(error)"))", input: input)
@@ -87,7 +88,7 @@ package struct CloudWatchMetricSource: MetricSource {
         let newest = series.compactMap { $0.values.first }
         guard !newest.isEmpty else {
             return .failure(MetricReadError(message: "no data: no datapoint in the last "
-                                            + DurationText.format(lookbackSeconds)))
+                                            + DurationText.format(lookbackSeconds), noData: true))
         }
         let value: Double
         if newest.count == 1 {

@@ -62,12 +62,15 @@ package enum JSONPointer {
     }
 }
 
-/// Why a metric could not be read; turns a gate's verdict into `wait` (then `inconclusive`).
+/// Why a metric could not be read (an error measurement, not a failure: see `MeasurementPolicy`).
 package struct MetricReadError: Error, Equatable, Sendable, Codable, CustomStringConvertible {
     package var message: String
+    /// The source answered, with nothing to judge (no series, no datapoint): told apart from a failed read.
+    package var noData: Bool
 
-    package init(message: String) {
+    package init(message: String, noData: Bool = false) {
         self.message = message
+        self.noData = noData
     }
 
     package var description: String { message }

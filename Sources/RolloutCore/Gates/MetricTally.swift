@@ -67,8 +67,10 @@ package struct MetricTally: Codable, Equatable, Sendable {
             errors += 1
             consecutiveErrors += 1
         }
-        recent.append(MetricMeasurement(at: at, outcome: outcome, value: reading.value, error: reading.error,
-                                  input: reading.input))
+        var measurement = MetricMeasurement(at: at, outcome: outcome, value: reading.value, error: reading.error,
+                                            input: reading.input)
+        measurement.noData = reading.noData
+        recent.append(measurement)
         if recent.count > Self.recentKept { recent.removeFirst(recent.count - Self.recentKept) }
     }
 }
@@ -81,6 +83,8 @@ package struct MetricMeasurement: Codable, Equatable, Sendable {
     package var error: String?
     /// What was asked: the expanded query, or the URL with its secrets masked.
     package var input: String?
+    /// An `error` measurement whose source answered with nothing to judge (no series, no datapoint).
+    package var noData: Bool?
 
     package init(at: Date, outcome: MeasurementOutcome, value: Double?, error: String?, input: String?) {
         self.at = at

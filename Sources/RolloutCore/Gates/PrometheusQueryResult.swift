@@ -62,7 +62,7 @@ package enum PrometheusQueryResult {
             return .failure(MetricReadError(message: message))
         case .series(let series):
             guard !series.isEmpty else {
-                return .failure(MetricReadError(message: "no data: the query returned no series"))
+                return .failure(MetricReadError(message: "no data: the query returned no series", noData: true))
             }
             let value: Double
             if series.count == 1 {

@@ -70,12 +70,15 @@ package struct StageState: Codable, Equatable, Sendable {
     }
 }
 
-/// A metric value or the reason it could not be read (Codable form of `Result<Double, MetricReadError>`), with
-/// what was asked (`input`: the expanded query, or the URL with its secrets masked).
+/// One measurement's result, typed: a value, "no data" (the source answered with nothing to judge), or an error
+/// with its reason; with what was asked (`input`: the expanded query, or the URL with its secrets masked). Several
+/// values (series) are reduced by the source with the gate's `reduce`, or are an error saying how many there were.
 package struct MetricReading: Codable, Equatable, Sendable {
     package var value: Double?
     package var error: String?
     package var input: String?
+    /// Set (true) when the source answered with no series or datapoint; `error` then says so in words.
+    package var noData: Bool?
 
     package init(value: Double, input: String? = nil) {
         self.value = value
@@ -83,10 +86,11 @@ package struct MetricReading: Codable, Equatable, Sendable {
         self.input = input
     }
 
-    package init(error: String, input: String? = nil) {
+    package init(error: String, input: String? = nil, noData: Bool = false) {
         self.value = nil
         self.error = error
         self.input = input
+        self.noData = noData ? true : nil
     }
 
     package var result: Result<Double, MetricReadError> {

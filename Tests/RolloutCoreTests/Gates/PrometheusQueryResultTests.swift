@@ -13,7 +13,7 @@ import Testing
         #expect(try value(one).get() == 0.25)
         #expect(try value(#"{"status":"success","data":{"resultType":"scalar","result":[1.5,"3"]}}"#).get() == 3)
         let none = #"{"status":"success","data":{"resultType":"vector","result":[]}}"#
-        #expect(value(none) == .failure(MetricReadError(message: "no data: the query returned no series")))
+        #expect(value(none) == .failure(MetricReadError(message: "no data: the query returned no series", noData: true)))
         let two = #"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"__name__":"up","hw":"a"},"value":[1,"1"]},{"metric":{"hw":"b"},"value":[1,"4"]}]}}"#
         #expect(value(two) == .failure(MetricReadError(message: "the query returned 2 series (up{hw=\"a\"}, {hw=\"b\"}); "
             + "aggregate them in PromQL or set `reduce` (max, min, avg, sum)")))
