@@ -192,6 +192,11 @@ struct Step {
         state.note = .jobCreated(stage: state.stages[index].name, bakeSeconds: plan.stages[index].bakeDurationSeconds)
     }
 
+    static func dryRunVerdicts(_ evaluation: GateEvaluation?) -> [String: Verdict] {
+        Dictionary((evaluation?.results ?? []).filter { $0.dryRun == true }.map { ($0.gate, $0.verdict) },
+                   uniquingKeysWith: { _, last in last })
+    }
+
     /// Keeps each reading as its gate's latest and counts it as a measurement (judged against the gate's bounds).
     mutating func recordMeasurements(_ readings: [String: MetricReading], stage index: Int) {
         guard !readings.isEmpty else { return }
@@ -223,6 +228,10 @@ struct Step {
         if stage.lastEvaluation?.verdict != evaluation.verdict {
             verdicts.append(VerdictRecord(stage: spec.name, at: at, evaluation: evaluation))
             notify(.verdict(evaluation), stage: spec.name)
+        } else if Self.dryRunVerdicts(stage.lastEvaluation) != Self.dryRunVerdicts(evaluation) {
+            // A dry-run gate changed its mind: recorded in the verdict history (that is how a team learns to trust
+            // it), but no notification: it decides nothing.
+            verdicts.append(VerdictRecord(stage: spec.name, at: at, evaluation: evaluation))
         }
         state.stages[index].lastEvaluation = evaluation
         switch evaluation.verdict {

@@ -197,6 +197,24 @@ struct MachineDriver {
         #expect(driver.state.stages[0].status == .passed)
     }
 
+    @Test("a dry-run gate's change of verdict is recorded in the verdict history, though it decides nothing")
+    func dryRunVerdictsAreRecorded() throws {
+        let plan = try parsePlan(planText(
+            canary: "canary: {devices: 10, bake: 1h}", waves: "waves:\n  - {percent: 100, bake: 1h}",
+            extra: "gates:\n  metrics:\n    - {name: crash, url: \"sim://health\", pointer: /x, max: 0.01, dryRun: true}"))
+        var driver = MachineDriver(plan: plan)
+        driver.prepare(sizes: [10, 990])
+        driver.send(.jobCreated(stage: 0))
+        driver.advance(60)
+        driver.send(.progressObserved(stage: 0, progress: JobProgress(queued: 10), metrics: ["crash": MetricReading(value: 0)]))
+        let before = driver.verdicts.count
+        driver.advance(60)
+        driver.send(.progressObserved(stage: 0, progress: JobProgress(queued: 10), metrics: ["crash": MetricReading(value: 1)]))
+        #expect(driver.state.phase == .baking, "a dry-run failure decides nothing")
+        #expect(driver.verdicts.count == before + 1)
+        #expect(driver.verdicts.last?.evaluation.results.first { $0.gate == "metric:crash" }?.verdict == .fail)
+    }
+
     @Test func notBeforeSchedulesTheStart() throws {
         let plan = try parsePlan(planText(extra: "schedule: {notBefore: 2026-03-05T08:00:00Z}"))
         var driver = MachineDriver(plan: plan)
