@@ -32,6 +32,9 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(help: "Only rollouts in this phase (list).")
     var phase: String?
 
+    @Flag(help: "With a rollout id: also the verdict history (every change of a stage's verdict, with its numbers; the last 50).")
+    var verdicts = false
+
     @OptionGroup var serverOptions: ServerOptions
 
     @Option(help: "text or json.")
@@ -42,6 +45,7 @@ struct StatusCommand: AsyncParsableCommand {
         if let timeout, DurationText.parseSeconds(timeout) == nil {
             throw ValidationError("--timeout must be a duration such as 30m or 2h")
         }
+        if verdicts && id == nil { throw ValidationError("--verdicts goes with a rollout id") }
         if (untilPerson || timeout != nil) && (!watch || id == nil) {
             throw ValidationError("--until-person and --timeout go with --watch and a rollout id")
         }
@@ -98,6 +102,9 @@ struct StatusCommand: AsyncParsableCommand {
                 : [answer as? [String: Any] ?? [:]]
             if rollouts.isEmpty { print("no rollouts") }
             for rollout in rollouts { print(StatusText.render(rollout)) }
+            if verdicts, let detail = rollouts.first {
+                print(StatusText.verdictHistory(detail["verdicts"] as? [[String: Any]] ?? []).joined(separator: "\n"))
+            }
         }
         return answer
     }
@@ -199,6 +206,31 @@ enum StatusText {
         }
         return lines
     }
+
+    /// The verdict history, newest last: one line per change (time, stage, verdict, what decided it), then the
+    /// numbers of each criterion. Bounded: the last `verdictsShownMax` changes, saying how many came before.
+    static func verdictHistory(_ entries: [[String: Any]]) -> [String] {
+        guard !entries.isEmpty else { return ["  verdicts: none yet"] }
+        var lines = ["  verdicts:"]
+        if entries.count > verdictsShownMax {
+            lines.append("    (\(entries.count - verdictsShownMax) earlier; --output json has them all)")
+        }
+        for entry in entries.suffix(verdictsShownMax) {
+            let at = entry["at"] as? String ?? "?"
+            let stage = entry["stage"] as? String ?? "?"
+            let verdict = entry["verdict"] as? String ?? "?"
+            lines.append("    \(at)  \(stage)  \(verdict)")
+            for result in (entry["results"] as? [[String: Any]] ?? []).prefix(16) {
+                let gate = result["gate"] as? String ?? "?"
+                let dryRun = result["dryRun"] as? Bool == true ? " (dry run)" : ""
+                lines.append("      \(result["verdict"] as? String ?? "?")\(dryRun)  \(gate): "
+                             + cut(result["reason"] as? String ?? "", 110))
+            }
+        }
+        return lines
+    }
+
+    static let verdictsShownMax = 50
 
     /// What a person can do now, as the command to type.
     static func nextAction(phase: String, id: String) -> String? {

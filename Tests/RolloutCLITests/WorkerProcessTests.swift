@@ -102,6 +102,13 @@ import Testing
         #expect(table.contains { $0.hasPrefix("  canary") && $0.contains("passed") && $0.hasSuffix("pass") }, "\(status.stdout)")
         #expect(!status.stdout.contains("next:"), "a finished rollout takes no command")
         #expect(!status.stdout.contains("\u{1B}["), "no colours when stdout is not a terminal")
+        let history = try await rollout(["status", id, "--server", server, "--verdicts"])
+        let historyLines = history.stdout.split(separator: "\n").map(String.init)
+        #expect(historyLines.contains("  verdicts:"), "\(history.stdout)")
+        #expect(historyLines.contains { $0.contains("  canary  pass") }, "\(history.stdout)")
+        #expect(historyLines.contains { $0.hasPrefix("      pass  failed: failed 0% of") }, "\(history.stdout)")
+        let alone = try await rollout(["status", "--verdicts", "--server", server])
+        #expect(alone.status == 64 && alone.stderr.contains("--verdicts goes with a rollout id"), "\(alone.stderr)")
 
         let missing = try await rollout(["events", "no-such-12345678", "--server", server])
         #expect(missing.status == 1 && missing.stderr.contains("no rollout"), "\(missing.stderr)")
