@@ -11,6 +11,8 @@ package enum PlanParser {
     package static let wavesMax = 20
     package static let windowsMax = 16
     package static let metricGatesMax = 8
+    /// Where `bakeIn: windows` is checked to end at all (any instant would do: window rules repeat).
+    static let windowCheckStart = Date(timeIntervalSince1970: 1_767_225_600)
     package static let webhooksMax = 8
     package static let planBytesMax = 1 << 20
 
@@ -123,6 +125,13 @@ extension PlanParser {
             if onFailure == .rollback && rollback == nil && top["rollback"] == nil {
                 reader.report(root, "rollback", "missing; `onFailure: rollback` (the default) needs the rollback "
                               + "target (version and artifact), or set `onFailure: pause`")
+            }
+            if schedule.bakeIn == .windows, !schedule.windows.isEmpty,
+               let longest = ([canary] + waves).compactMap({ $0?.bakeDurationSeconds }).max(), longest > 0,
+               WindowSchedule.endOfOpenTime(from: PlanParser.windowCheckStart, seconds: longest,
+                                            windows: schedule.windows) == nil {
+                reader.report(top["schedule"], "schedule.bakeIn", "the windows never add up to a bake of "
+                              + "\(DurationText.format(longest)) (within 10,000 openings): that stage would bake for ever")
             }
             let gateSets = [gates] + ([canary] + waves).compactMap { $0?.gates }
             if top["rollback"] == nil, gateSets.contains(where: { $0.jobOutcomes.baseline == .previous }) {

@@ -180,5 +180,9 @@ import Testing
                 == "expected always (the default) or windows, not `nights`")
         #expect(planErrors(planText(extra: "schedule: {minimumDevicesReporting: 0}")).first?.field
                 == "schedule.minimumDevicesReporting")
+        let never = planErrors(planText(extra: "schedule:\n  bakeIn: windows\n  windows:\n    - {cron: \"0 2 30 2 *\", duration: 1h}"))
+        #expect(never.first?.field == "schedule.bakeIn")
+        #expect(never.first?.message == "the windows never add up to a bake of 1h (within 10,000 openings): that stage "
+                + "would bake for ever")
     }
 }
