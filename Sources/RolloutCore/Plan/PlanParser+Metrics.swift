@@ -340,6 +340,16 @@ extension PlanParser.Context {
                 }
                 if items.count > 10 { reader.report(list, "\(field).metrics", "at most 10 metrics per expression") }
             }
+            if let expression = query.expression, let node = map["expression"] {
+                let used = Self.expressionIds(expression)
+                let defined = Set(query.metrics.map(\.id))
+                if let unknown = used.first(where: { !defined.contains($0) }) {
+                    reader.report(node, "\(field).expression", "`\(unknown)` is not the id of one of the gate's `metrics` "
+                                  + "(ids: \(defined.sorted().joined(separator: ", ")))")
+                } else if let unused = query.metrics.first(where: { !used.contains($0.id) }) {
+                    reader.report(map["metrics"], "\(field).metrics", "`\(unused.id)` is not used by the expression")
+                }
+            }
             return query
         }
         if map["metrics"] != nil {
@@ -347,6 +357,32 @@ extension PlanParser.Context {
         }
         query.stat = readCloudWatchStat(node, "\(field)", id: "m1", reader: &reader, map: map)
         return query
+    }
+
+    /// The query ids a metric-math expression names: identifiers starting with a lower-case letter, outside quotes
+    /// (CloudWatch's functions are upper case: `SUM`, `METRICS`, `SEARCH`).
+    static func expressionIds(_ expression: String) -> [String] {
+        var ids: [String] = []
+        var current = ""
+        var quote: Character?
+        for character in expression + " " {
+            if let open = quote {
+                if character == open { quote = nil }
+                continue
+            }
+            if character == "\"" || character == "'" {
+                quote = character
+                current = ""
+                continue
+            }
+            if character.isLetter || character.isNumber || character == "_" {
+                current.append(character)
+                continue
+            }
+            if let first = current.first, first.isLowercase, first.isASCII, !ids.contains(current) { ids.append(current) }
+            current = ""
+        }
+        return ids
     }
 
     /// One metric statistic; `map` is the gate's own mapping when the statistic is written inline in the gate.

@@ -137,6 +137,10 @@ import Testing
              "gates.metrics[0].period", "expected 1s, 5s, 10s, 30s or a multiple of 60s, found 45s"),
             ("    - {name: p, provider: prometheus, url: \"https://x\", query: up, max: 1, auth: {sigv4: {region: Europe}}}",
              "gates.metrics[0].auth.sigv4.region", "expected an AWS region such as eu-west-1, found `Europe`"),
+            ("    - {name: p, provider: cloudWatch, expression: \"100 * errs / SUM(METRICS())\", metrics: [{id: errors, namespace: N, metric: M, statistic: Sum}], max: 1}",
+             "gates.metrics[0].expression", "`errs` is not the id of one of the gate's `metrics` (ids: errors)"),
+            ("    - {name: p, provider: cloudWatch, expression: \"100 * a\", metrics: [{id: a, namespace: N, metric: M, statistic: Sum}, {id: b, namespace: N, metric: M, statistic: Sum}], max: 1}",
+             "gates.metrics[0].metrics", "`b` is not used by the expression"),
             ("    - {name: p, provider: prometheus, url: \"https://x\", max: 1}", "gates.metrics[0].query",
              "missing; expected a PromQL instant query, e.g. sum(rate(crashes_total{version=\"${version}\"}[5m]))"),
         ]
