@@ -289,14 +289,14 @@ package actor RolloutEngine {
     /// no metric measurement (each one is counted by the gates, so each is stored).
     static func isRoutineObservation(_ event: RolloutEvent, before: RolloutState, transition: Transition) -> Bool {
         switch event {
-        case .progressObserved(_, _, let metrics) where metrics.isEmpty: break
-        case .rollbackProgressObserved: break
+        case .progressObserved, .rollbackProgressObserved: break
         default: return false
         }
         let after = transition.state
         return transition.effects.isEmpty && transition.verdicts.isEmpty && after.phase == before.phase
             && after.pause == before.pause && after.currentStage == before.currentStage
             && after.stages.map(\.status) == before.stages.map(\.status) && after.rollback?.devices == before.rollback?.devices
+            && after.stages.map(\.measurements) == before.stages.map(\.measurements)
     }
 
     /// Commits the event that records an effect's completion, reloading once if a command got in first.

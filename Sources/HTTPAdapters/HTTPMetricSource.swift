@@ -31,7 +31,7 @@ package struct HTTPMetricSource: MetricSource {
         }
 
         /// A libcurl transport with these time-outs and size limit.
-        func makeTransport() -> any HTTPTransport {
+        package func makeTransport() -> any HTTPTransport {
             CurlTransport(options: .init(connectTimeoutSeconds: connectTimeoutSeconds,
                                          totalTimeoutSeconds: totalTimeoutSeconds, maxResponseBytes: maxResponseBytes,
                                          threadCount: 2))

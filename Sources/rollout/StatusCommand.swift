@@ -144,7 +144,10 @@ enum StatusText {
             let failed = (stage["failed"] as? Int ?? 0) + (stage["timedOut"] as? Int ?? 0) + (stage["rejected"] as? Int ?? 0)
             var verdict = ""
             if let gate = gates[name], let kind = gate["verdict"] as? String {
-                let deciding = (gate["results"] as? [[String: Any]] ?? []).filter { $0["verdict"] as? String == kind }
+                // As `GateEvaluation.deciding`: a dry-run gate never decides.
+                let deciding = (gate["results"] as? [[String: Any]] ?? []).filter {
+                    $0["verdict"] as? String == kind && $0["dryRun"] as? Bool != true
+                }
                 let reason = deciding.first?["reason"] as? String ?? ""
                 verdict = kind + (reason.isEmpty || kind == "pass" ? "" : ": " + Self.cut(reason, 70))
             }

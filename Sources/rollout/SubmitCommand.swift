@@ -138,7 +138,8 @@ struct EnqueueCommand: AsyncParsableCommand {
     }
 }
 
-/// `${NAME}` substitution for plan templates.
+/// `${NAME}` substitution for plan templates. The metric gates' own placeholders (`${stage}`, `${rolloutId}`,
+/// `${version}`: `MetricQueryTemplate`) belong to the worker, which fills them per measurement: they stay as written.
 enum TemplateFilling {
     struct UnknownName: Error, CustomStringConvertible {
         var name: String
@@ -155,6 +156,11 @@ enum TemplateFilling {
             if character == "$", text[index...].hasPrefix("${"),
                let close = text[index...].firstIndex(of: "}") {
                 let name = String(text[text.index(index, offsetBy: 2)..<close])
+                if MetricQueryTemplate.placeholders.contains(name) {
+                    result += "${\(name)}"
+                    index = text.index(after: close)
+                    continue
+                }
                 guard let value = values[name] else { throw UnknownName(name: name, line: line) }
                 result += value
                 index = text.index(after: close)

@@ -138,6 +138,20 @@ import Testing
                                          "--tag", "v2.4.0", "--dry-run"])
         #expect(missing.status == 65)
         #expect(missing.stderr.contains("${ARTIFACT}"))
+
+        // A gate's own placeholders are the worker's, filled per measurement: the template keeps them as written.
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let template = try String(contentsOfFile: "\(repositoryRoot)/deploy/ci/rollout-plan.template.yaml", encoding: .utf8)
+        let gate = #"  metrics: [{name: crash, provider: prometheus, url: "https://prom.example.com", "#
+            + #"query: "max(crash{version=\"${version}\",stage=\"${stage}\"})", max: 0.01}]"#
+        let withGate = template.replacingOccurrences(of: "\nschedule:", with: "\n\(gate)\nschedule:")
+        try withGate.write(toFile: "\(directory)/gated.template.yaml", atomically: true, encoding: .utf8)
+        let gated = try await rollout(["enqueue", "--template", "\(directory)/gated.template.yaml", "--tag", "v2.4.0",
+                                       "--set", "ARTIFACT=s3://my-firmware-bucket/fw-2.4.0.bin", "--set", "PREVIOUS_TAG=v2.3.1",
+                                       "--set", "PREVIOUS_VERSION=2.3.1", "--dry-run"])
+        #expect(gated.status == 0, "\(gated.stderr)")
+        #expect(gated.stdout.contains(#"query: "max(crash{version=\"${version}\",stage=\"${stage}\"})""#), "\(gated.stdout)")
     }
 }
 

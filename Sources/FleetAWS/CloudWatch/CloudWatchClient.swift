@@ -62,8 +62,6 @@ package struct CloudWatchClient: Sendable {
 
     /// `2026-11-30T08:00:00Z`.
     static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: date)
+        date.ISO8601Format()
     }
 }

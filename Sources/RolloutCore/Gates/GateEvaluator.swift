@@ -147,9 +147,9 @@ package enum GateEvaluator {
             var limit = limit
             var compared = ""
             if name == "failed", gate.baseline == .previous {
-                if let baseline = evidence.baseline, baseline.executed > 0 {
-                    let rate = 100 * Double(baseline.failed) / Double(baseline.executed)
-                    limit = min(100, rate + gate.failedMaxPercent)
+                if let baseline = evidence.baseline, let rate = baseline.failedPercent,
+                   let tolerated = baseline.failedLimitPercent(marginPercent: gate.failedMaxPercent) {
+                    limit = tolerated
                     compared = "; previous firmware \(baseline.version): \(format(rate))% of \(baseline.executed)"
                 } else {
                     compared = "; no outcomes of the previous firmware \(evidence.baseline?.version ?? "") on this fleet "
@@ -203,8 +203,8 @@ package enum GateEvaluator {
         let judgement: SequentialOutcomeTest.Judgement
         let tolerated: String
         var limit = gate.failedMaxPercent
-        if let baseline, baseline.executed > 0 {
-            limit = min(100, 100 * Double(baseline.failed) / Double(baseline.executed) + gate.failedMaxPercent)
+        if let baseline, let baselineLimit = baseline.failedLimitPercent(marginPercent: gate.failedMaxPercent) {
+            limit = baselineLimit
             judgement = SequentialOutcomeTest.judge(executed: executed, failed: failed, inProgress: inProgress,
                                                     baselineExecuted: baseline.executed, baselineFailed: baseline.failed,
                                                     margin: gate.failedMaxPercent / 100, confidence: confidence)

@@ -20,6 +20,16 @@ package struct OutcomeBaseline: Codable, Equatable, Sendable {
         self.rolloutIds = rolloutIds
     }
 
+    /// The previous firmware's failed share, in percent (nil without outcomes).
+    package var failedPercent: Double? {
+        executed > 0 ? 100 * Double(failed) / Double(executed) : nil
+    }
+
+    /// The tolerated failed share: the previous firmware's plus `marginPercent` (nil without outcomes).
+    package func failedLimitPercent(marginPercent: Double) -> Double? {
+        failedPercent.map { min(100, $0 + marginPercent) }
+    }
+
     /// Whether any of `plan`'s gates compares with the previous firmware.
     package static func isWanted(by plan: RolloutPlan) -> Bool {
         plan.rollback != nil && ([plan.gates] + plan.stages.compactMap(\.gates)).contains { $0.jobOutcomes.baseline == .previous }

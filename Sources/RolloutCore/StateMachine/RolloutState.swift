@@ -92,11 +92,6 @@ package struct MetricReading: Codable, Equatable, Sendable {
         self.input = input
         self.noData = noData ? true : nil
     }
-
-    package var result: Result<Double, MetricReadError> {
-        if let value { return .success(value) }
-        return .failure(MetricReadError(message: error ?? "unknown error"))
-    }
 }
 
 /// Why the rollout is held and what `resume` will do: facts only (`RolloutText.pause` says them in words).
