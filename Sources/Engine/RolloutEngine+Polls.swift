@@ -69,7 +69,12 @@ extension RolloutEngine {
                     $0.policy.isDue(tally: stage.measurements?[$0.name], bakeStartedAt: stage.jobCreatedAt ?? now, now: now,
                                     defaultIntervalSeconds: configuration.pollIntervalSeconds)
                 }
-                let metrics = due.isEmpty ? [:] : await metricSource.readAll(due, values: values)
+                let requests = due.map { gate in
+                    var own = values
+                    own.windowStart = stage.measurements?[gate.name]?.lastAt ?? stage.jobCreatedAt
+                    return MetricRequest(gate, values: own)
+                }
+                let metrics = due.isEmpty ? [:] : await metricSource.readAll(requests)
                 event = .progressObserved(stage: index, progress: progress, metrics: metrics)
             }
         } catch FleetError.capacity(let wait) {

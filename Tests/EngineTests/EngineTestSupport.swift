@@ -48,9 +48,11 @@ final class SimulatedWorld: @unchecked Sendable {
         planSource = planText
     }
 
-    func makeEngine(crashHook: (@Sendable (CrashPoint) throws -> Void)? = nil) throws -> RolloutEngine {
+    func makeEngine(crashHook: (@Sendable (CrashPoint) throws -> Void)? = nil,
+                    metricSource: (any MetricSource)? = nil) throws -> RolloutEngine {
         let store = try Self.openStore(databasePath)
-        return RolloutEngine(store: store, fleet: fleet, metricSource: SimulatedMetricSource(fleet: fleet, clock: clock),
+        return RolloutEngine(store: store, fleet: fleet,
+                             metricSource: metricSource ?? SimulatedMetricSource(fleet: fleet, clock: clock),
                              notifier: RecordingNotifier(), clock: clock,
                              configuration: EngineConfiguration(pollIntervalSeconds: 60), logger: silentLogger,
                              crashHook: crashHook)

@@ -91,4 +91,40 @@ import Testing
         let failed = rollout.state.stages[0].lastEvaluation?.results.first { $0.gate == "failed" }
         #expect(failed?.reason.hasSuffix("on record: judged against failedMaxPercent alone") == true, "\(failed?.reason ?? "")")
     }
+
+    /// The simulated source, noting each read's window.
+    final class WindowRecordingSource: MetricSource, @unchecked Sendable {
+        let inner: SimulatedMetricSource
+        private let lock = NSLock()
+        private var windows: [Date?] = []
+
+        init(_ inner: SimulatedMetricSource) {
+            self.inner = inner
+        }
+
+        var recorded: [Date?] { lock.withLock { windows } }
+
+        func read(_ gate: MetricGate, values: MetricQueryTemplate.Values) async -> MetricReading {
+            lock.withLock { windows.append(values.windowStart) }
+            return await inner.read(gate, values: values)
+        }
+    }
+
+    @Test("each measurement's window begins where the gate's previous one was taken, the first at the bake's start")
+    func measurementWindows() async throws {
+        let world = try SimulatedWorld(devices: 200, seed: 5, scenario: SimulationScenario(), planText: Self.releasePlan
+            .replacingOccurrences(of: "method: sequential, baseline: previous", with: "method: threshold"))
+        defer { world.remove() }
+        let source = WindowRecordingSource(SimulatedMetricSource(fleet: world.fleet, clock: world.clock))
+        let engine = try world.makeEngine(metricSource: source)
+        let plan = try PlanParser.parse(world.planSource, file: "engine-test.yaml")
+        let rolloutId = try await engine.submit(plan: plan, planSource: world.planSource).rolloutId
+        _ = try await SimulationRunner(engine: engine, clock: world.clock,
+                                       options: SimulationRunner.Options(approvalDelaySeconds: 1800)).run(rolloutId: rolloutId)
+        let canary = try #require(try engine.store.rollout(id: rolloutId)).state.stages[0]
+        let taken = try #require(canary.measurements?["crash-rate"]).recent.map(\.at)
+        #expect(taken.count == 3)
+        // The canary's three reads come first: the bake's start, then each previous measurement.
+        #expect(Array(source.recorded.prefix(3)) == [canary.jobCreatedAt, taken[0], taken[1]], "\(source.recorded)")
+    }
 }

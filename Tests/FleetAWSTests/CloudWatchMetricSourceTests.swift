@@ -80,6 +80,48 @@ struct CloudWatchMetricSourceTests {
         #expect(await source.read(gate, values: Self.values).error == "alarms: no such alarm in us-east-1: no-such-alarm-\(quiet)")
     }
 
+    @Test("an alarm that went into ALARM and back since the window began counts; one that stayed OK does not")
+    func alarmThatClearedBetweenMeasurements() async throws {
+        let moto = try await MotoServer.ready()
+        let flapping = UniqueName.make("flapping")
+        let quiet = UniqueName.make("quiet")
+        for name in [flapping, quiet] {
+            _ = try await moto.boto3("cloudwatch", "put_metric_alarm", [
+                "AlarmName": name, "MetricName": "CrashCount", "Namespace": "Fleet", "Statistic": "Sum", "Period": 60,
+                "EvaluationPeriods": 1, "Threshold": 5, "ComparisonOperator": "GreaterThanThreshold",
+            ])
+        }
+        let source = CloudWatchMetricSource(configuration: try moto.configuration())
+        var gate = MetricGate(name: "alarms", url: "", pointer: "", max: 0)
+        gate.provider = .cloudWatchAlarm
+        gate.alarmNames = [flapping, quiet]
+        var values = Self.values
+        values.windowStart = Date().addingTimeInterval(-60)
+        #expect(await source.read(gate, values: values).value == 0)
+
+        for state in ["ALARM", "OK"] {
+            _ = try await moto.boto3("cloudwatch", "set_alarm_state", ["AlarmName": flapping, "StateValue": state,
+                                                                       "StateReason": "test"])
+        }
+        let flapped = await source.read(gate, values: values)
+        #expect(flapped.value == 1, "\(flapped)")
+        #expect(flapped.input?.hasSuffix("(in ALARM since the last measurement: \(flapping))") == true, "\(flapped)")
+        // A window that begins after the flap sees nothing; without a window only the present state counts.
+        values.windowStart = Date().addingTimeInterval(2)
+        #expect(await source.read(gate, values: values).value == 0)
+        #expect(await source.read(gate, values: Self.values).value == 0)
+    }
+
+    @Test("a state update enters ALARM by its HistoryData, else by AWS's summary")
+    func historyItems() {
+        let data = #"{"version":"1.0","oldState":{"stateValue":"OK"},"newState":{"stateValue":"ALARM"}}"#
+        #expect(CloudWatchClient.entersAlarm(historyData: data, summary: nil))
+        #expect(!CloudWatchClient.entersAlarm(historyData: data.replacingOccurrences(of: "\"ALARM\"", with: "\"OK\""),
+                                              summary: "Alarm updated from ALARM to OK"))
+        #expect(CloudWatchClient.entersAlarm(historyData: nil, summary: "Alarm updated from INSUFFICIENT_DATA to ALARM"))
+        #expect(!CloudWatchClient.entersAlarm(historyData: "not json", summary: "Alarm updated from ALARM to OK"))
+    }
+
     @Test("one series is its newest datapoint; several need reduce; an empty or forbidden answer is unreadable")
     func seriesToValue() {
         func series(_ id: String, _ values: [Double], status: String = "Complete") -> CloudWatchClient.Series {

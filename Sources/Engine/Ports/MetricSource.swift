@@ -9,17 +9,27 @@ package protocol MetricSource: Sendable {
     /// `nonisolated(nonsending)`: see `Fleet` (the simulated source answers on the engine's thread).
     nonisolated(nonsending) func read(_ gate: MetricGate, values: MetricQueryTemplate.Values) async -> MetricReading
 
-    /// Every gate of one poll, by name. The default reads them one after another (the simulated source answers on
-    /// the engine's thread); sources of the outside world read them at once, so a poll takes as long as the slowest.
-    nonisolated(nonsending) func readAll(_ gates: [MetricGate],
-                                         values: MetricQueryTemplate.Values) async -> [String: MetricReading]
+    /// Every gate of one poll, each with its own values (their windows differ), by name. The default reads them one
+    /// after another (the simulated source answers on the engine's thread); sources of the outside world read them at
+    /// once, so a poll takes as long as the slowest.
+    nonisolated(nonsending) func readAll(_ requests: [MetricRequest]) async -> [String: MetricReading]
+}
+
+/// One gate to measure, with the values of its measurement.
+package struct MetricRequest: Sendable {
+    package var gate: MetricGate
+    package var values: MetricQueryTemplate.Values
+
+    package init(_ gate: MetricGate, values: MetricQueryTemplate.Values) {
+        self.gate = gate
+        self.values = values
+    }
 }
 
 extension MetricSource {
-    package nonisolated(nonsending) func readAll(_ gates: [MetricGate],
-                                                 values: MetricQueryTemplate.Values) async -> [String: MetricReading] {
+    package nonisolated(nonsending) func readAll(_ requests: [MetricRequest]) async -> [String: MetricReading] {
         var readings: [String: MetricReading] = [:]
-        for gate in gates { readings[gate.name] = await read(gate, values: values) }
+        for request in requests { readings[request.gate.name] = await read(request.gate, values: request.values) }
         return readings
     }
 }
@@ -43,11 +53,10 @@ package struct MetricSourceRouter: MetricSource {
     }
 
     /// All at once (at most the plan's 8 metric gates): each source bounds its own time.
-    package nonisolated(nonsending) func readAll(_ gates: [MetricGate],
-                                                 values: MetricQueryTemplate.Values) async -> [String: MetricReading] {
+    package nonisolated(nonsending) func readAll(_ requests: [MetricRequest]) async -> [String: MetricReading] {
         await withTaskGroup(of: (String, MetricReading).self) { group in
-            for gate in gates {
-                group.addTask { (gate.name, await self.readConcurrently(gate, values: values)) }
+            for request in requests {
+                group.addTask { (request.gate.name, await self.readConcurrently(request.gate, values: request.values)) }
             }
             var readings: [String: MetricReading] = [:]
             for await (name, reading) in group { readings[name] = reading }

@@ -1,7 +1,7 @@
 import Foundation
 import HTTPTransport
 
-/// The two CloudWatch calls metric gates make (Query protocol, `Version=2010-08-01`).
+/// The CloudWatch calls metric gates make (Query protocol, `Version=2010-08-01`).
 package struct CloudWatchClient: Sendable {
     package let client: AWSClient
 
@@ -58,6 +58,49 @@ package struct CloudWatchClient: Sendable {
             }
         }
         return states
+    }
+
+    /// Whether the alarm entered ALARM between `start` and `end` (DescribeAlarmHistory, state updates, newest
+    /// first): an alarm that went off and back between two measurements is in no DescribeAlarms answer, but it is in
+    /// its history. Reads at most `maxPages` pages of 100 and stops at the first entry into ALARM.
+    package func enteredAlarm(name: String, start: Date, end: Date, maxPages: Int = 5) async throws -> Bool {
+        precondition(maxPages > 0, "at least one page")
+        var nextToken: String?
+        for _ in 0..<maxPages {
+            var parameters: [(String, String)] = [
+                ("AlarmName", name), ("HistoryItemType", "StateUpdate"),
+                ("StartDate", Self.timestamp(start)), ("EndDate", Self.timestamp(end)),
+                ("ScanBy", "TimestampDescending"), ("MaxRecords", "100"),
+            ]
+            parameters += QueryRequest.list("AlarmTypes", ["MetricAlarm", "CompositeAlarm"])
+            if let nextToken { parameters.append(("NextToken", nextToken)) }
+            let request = QueryRequest.make(endpoint: client.endpoint, action: "DescribeAlarmHistory",
+                                            version: "2010-08-01", parameters: parameters)
+            let text = String(decoding: try await client.send(request, operation: "DescribeAlarmHistory").body,
+                              as: UTF8.self)
+            if let items = XMLText.firstElement("AlarmHistoryItems", in: text, raw: true) {
+                for member in XMLText.allElements("member", in: items, raw: true, topLevelOnly: true)
+                where Self.entersAlarm(historyData: XMLText.firstElement("HistoryData", in: member),
+                                       summary: XMLText.firstElement("HistorySummary", in: member)) {
+                    return true
+                }
+            }
+            nextToken = XMLText.firstElement("NextToken", in: text).flatMap { $0.isEmpty ? nil : $0 }
+            if nextToken == nil { return false }
+        }
+        // More than `maxPages` × 100 state changes in one window: an alarm that flaps so much has surely been in ALARM.
+        return true
+    }
+
+    /// A state update's new state is ALARM: from its JSON `HistoryData` (`newState.stateValue`), else from the
+    /// summary AWS writes ("Alarm updated from OK to ALARM"). Pure.
+    static func entersAlarm(historyData: String?, summary: String?) -> Bool {
+        if let historyData,
+           let object = try? JSONSerialization.jsonObject(with: Data(historyData.utf8)) as? [String: Any],
+           let newState = object["newState"] as? [String: Any], let value = newState["stateValue"] as? String {
+            return value == "ALARM"
+        }
+        return summary?.hasSuffix(" to ALARM") == true
     }
 
     /// `2026-11-30T08:00:00Z`.

@@ -10,8 +10,10 @@ import RolloutText
 ///   would read low for a sum); the value is the newest datapoint of the one returned series. Several series (a
 ///   `SEARCH` expression) need the gate's `reduce` over their newest datapoints. No datapoint is "no data" (an
 ///   error measurement).
-/// - `cloudWatchAlarm`: DescribeAlarms of the named alarms; the value is how many are in ALARM (the gate's max is
-///   0). A named alarm that does not exist is an error, never a silent pass.
+/// - `cloudWatchAlarm`: DescribeAlarms of the named alarms, and DescribeAlarmHistory of those not in ALARM since the
+///   measurement window began; the value is how many are in ALARM or went into ALARM in the window (the gate's max is
+///   0), so an alarm that fired and cleared between two polls still counts. A named alarm that does not exist is an
+///   error, never a silent pass.
 ///
 /// Every call is bounded by the AWS client's retry policy and the transport's time-outs.
 package struct CloudWatchMetricSource: MetricSource {
@@ -33,29 +35,45 @@ package struct CloudWatchMetricSource: MetricSource {
         let client = configuration.cloudWatchClient(region: region, endpoint: endpointOverride)
         switch gate.kind {
         case .cloudWatchAlarm:
-            return await readAlarms(gate, client: client, region: region)
+            return await readAlarms(gate, client: client, region: region, since: values.windowStart)
         default:
             return await readMetricData(gate, values: values, client: client, region: region)
         }
     }
 
-    func readAlarms(_ gate: MetricGate, client: CloudWatchClient, region: String) async -> MetricReading {
+    func readAlarms(_ gate: MetricGate, client: CloudWatchClient, region: String, since: Date?) async -> MetricReading {
         let names = gate.alarmNames ?? []
-        let input = "DescribeAlarms \(names.joined(separator: ", ")) in \(region)"
+        var input = "DescribeAlarms \(names.joined(separator: ", ")) in \(region)"
         guard !names.isEmpty else { return MetricReading(error: "\(gate.name): no alarm names", input: input) }
+        let states: [String: String]
         do {
-            let states = try await client.alarmStates(names: names)
-            let missing = names.filter { states[$0] == nil }
-            guard missing.isEmpty else {
-                return MetricReading(error: "\(gate.name): no such alarm in \(region): \(missing.joined(separator: ", "))",
-                                     input: input)
-            }
-            let alarming = names.filter { states[$0] == "ALARM" }
-            return MetricReading(value: Double(alarming.count),
-                                 input: input + (alarming.isEmpty ? "" : " (in ALARM: \(alarming.joined(separator: ", ")))"))
+            states = try await client.alarmStates(names: names)
         } catch {
             return MetricReading(error: "\(gate.name): DescribeAlarms: \(CredentialRedaction.text("\(error)"))", input: input)
         }
+        let missing = names.filter { states[$0] == nil }
+        guard missing.isEmpty else {
+            return MetricReading(error: "\(gate.name): no such alarm in \(region): \(missing.joined(separator: ", "))",
+                                 input: input)
+        }
+        let alarming = names.filter { states[$0] == "ALARM" }
+        var wentOff: [String] = []
+        let now = configuration.now()
+        if let since, since < now {
+            // The others may have gone off and back since the last measurement: their history says.
+            input += "; DescribeAlarmHistory since \(since.ISO8601Format())"
+            for name in names where states[name] != "ALARM" {
+                do {
+                    if try await client.enteredAlarm(name: name, start: since, end: now) { wentOff.append(name) }
+                } catch {
+                    return MetricReading(error: "\(gate.name): DescribeAlarmHistory \(name): "
+                                         + CredentialRedaction.text("\(error)"), input: input)
+                }
+            }
+        }
+        if !alarming.isEmpty { input += " (in ALARM: \(alarming.joined(separator: ", ")))" }
+        if !wentOff.isEmpty { input += " (in ALARM since the last measurement: \(wentOff.joined(separator: ", ")))" }
+        return MetricReading(value: Double(alarming.count + wentOff.count), input: input)
     }
 
     func readMetricData(_ gate: MetricGate, values: MetricQueryTemplate.Values, client: CloudWatchClient,

@@ -11,11 +11,16 @@ package enum MetricQueryTemplate {
         package var stage: String
         package var rolloutId: String
         package var version: String
+        /// Where the window this measurement covers began: the gate's previous measurement in the stage, else the
+        /// bake's start. Not a placeholder: sources that read events rather than a state (an alarm's history, so
+        /// that an alarm that went off and back between two measurements is still seen) look back to it.
+        package var windowStart: Date?
 
-        package init(stage: String, rolloutId: String, version: String) {
+        package init(stage: String, rolloutId: String, version: String, windowStart: Date? = nil) {
             self.stage = stage
             self.rolloutId = rolloutId
             self.version = version
+            self.windowStart = windowStart
         }
 
         func value(of name: String) -> String? {

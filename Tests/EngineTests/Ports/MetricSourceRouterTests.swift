@@ -53,8 +53,8 @@ import Testing
             try await Task.sleep(nanoseconds: 20_000_000_000)
             await rendezvous.giveUp()
         }
-        let readings = await router.readAll([prometheus, json, alarms],
-                                            values: .init(stage: "canary", rolloutId: "r", version: "1"))
+        let values = MetricQueryTemplate.Values(stage: "canary", rolloutId: "r", version: "1")
+        let readings = await router.readAll([prometheus, json, alarms].map { MetricRequest($0, values: values) })
         deadline.cancel()
         #expect(readings["p"] == MetricReading(value: 1))
         #expect(readings["j"] == MetricReading(value: 2))

@@ -35,6 +35,7 @@ Over moto's WSGI app it adds:
       count, bucket} creates `count` things `<prefix>-0000000…` in thing group `group` (and the bucket) directly in
       moto's backend; every AddThingToThingGroup is recorded per (thing, group) and POST /_device-layer/adds answers
       {calls, pairs, repeated} (a pair added twice counts once in `repeated`);
+  (k) CloudWatch DescribeAlarmHistory (moto has none): the state updates of one alarm, from the states moto keeps;
   and ListThingsInThingGroup honours maxResults / nextToken (moto ignores them).
 Control endpoints live under /_device-layer/ on the same port.
 """
@@ -191,6 +192,13 @@ class DeviceLayer:
             if form.get("Action") == ["SimulatePrincipalPolicy"]:
                 return self.simulate_principal_policy(start_response, form)
             environ["wsgi.input"] = io.BytesIO(body)  # moto reads the form again
+        if service == "monitoring" and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            form = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+            if form.get("Action") == ["DescribeAlarmHistory"]:
+                return self.describe_alarm_history(start_response, form, region)
+            environ["wsgi.input"] = io.BytesIO(body)  # moto reads the form again
         if service != "iot":
             return self.app(environ, start_response)
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
@@ -339,6 +347,43 @@ class DeviceLayer:
                 "</RequestId></ResponseMetadata></SimulatePrincipalPolicyResponse>").encode()
         with self.lock:
             self.stats["simulations"] = self.stats.get("simulations", 0) + 1
+        start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+        return [body]
+
+    # -- CloudWatch alarm history (moto 5.2.1 has none) --------------------------------------------------------
+
+    def describe_alarm_history(self, start_response, form, region):
+        """(k) DescribeAlarmHistory of state updates for one alarm (AlarmName), newest first, between StartDate and
+        EndDate, from the states moto keeps for it (each SetAlarmState appends the state it replaces): every change
+        is an item with HistoryData {oldState, newState} as AWS writes it. No paging: the tests make few changes."""
+        from datetime import datetime, timezone
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        def when(name):
+            text = form.get(name, [""])[0]
+            return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+        start, end = when("StartDate"), when("EndDate")
+        alarm = cloudwatch_backends[DEFAULT_ACCOUNT_ID][region].alarms.get(form.get("AlarmName", [""])[0])
+        items = []
+        if alarm is not None:
+            states = [(entry[3], entry[4]) for entry in alarm.history if entry[0] == "StateUpdate"]
+            states.append((alarm.state_value, alarm.state_updated_timestamp))
+            for (old, _), (new, stamp) in zip(states, states[1:]):
+                stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+                if (start is None or stamp >= start) and (end is None or stamp <= end):
+                    items.append((stamp, old, new))
+        members = ""
+        for stamp, old, new in sorted(items, reverse=True):
+            data = json.dumps({"version": "1.0", "oldState": {"stateValue": old}, "newState": {"stateValue": new}})
+            members += (f"<member><AlarmName>{escape(alarm.name)}</AlarmName><AlarmType>MetricAlarm</AlarmType>"
+                        f"<Timestamp>{stamp.isoformat()}</Timestamp><HistoryItemType>StateUpdate</HistoryItemType>"
+                        f"<HistorySummary>Alarm updated from {old} to {new}</HistorySummary>"
+                        f"<HistoryData>{escape(data)}</HistoryData></member>")
+        body = ("<DescribeAlarmHistoryResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\">"
+                f"<DescribeAlarmHistoryResult><AlarmHistoryItems>{members}</AlarmHistoryItems>"
+                "</DescribeAlarmHistoryResult><ResponseMetadata><RequestId>device-layer</RequestId>"
+                "</ResponseMetadata></DescribeAlarmHistoryResponse>").encode()
         start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
         return [body]
 
