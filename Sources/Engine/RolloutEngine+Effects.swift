@@ -94,6 +94,13 @@ extension RolloutEngine {
             // Bounded: the newest 1,000 finished rollouts are history enough.
             let history = try store.rollouts(phases: Set(RolloutPhase.allCases.filter(\.isTerminal)), limit: 1_000)
             baseline = OutcomeBaseline.from(history: history.map { ($0.plan, $0.state) }, for: plan, excluding: rollout.id)
+        } else if let metric = OutcomeBaseline.metric(of: plan), let version = plan.rollback?.version {
+            // Read once, here: the reading is a fact of the prepared rollout, so a replay judges identically. An
+            // unreadable rate leaves the gate on failedMaxPercent alone (stricter, never looser).
+            let values = MetricQueryTemplate.Values(stage: plan.stages.first?.name ?? "", rolloutId: rollout.id,
+                                                    version: version)
+            let reading = await metricSource.read(metric, values: values)
+            baseline = OutcomeBaseline.measured(version: version, reading: reading)
         }
         let prepared = PreparedRollout(eligibleDevices: cohorts.eligibleCount, stageSizes: cohorts.stageSizes,
                                        release: release, rollback: rollbackArtifact, stageRingGroups: stageRingGroups,

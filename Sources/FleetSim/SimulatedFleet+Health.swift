@@ -70,10 +70,22 @@ extension SimulatedFleet {
             ] as [String: Any],
         ]
     }
+
+    /// The share of devices (in percent) the scenario's outcome rules fail when they install `firmware`, over the
+    /// fleet's hardware mix: what a metric reporting that firmware's failure rate would say.
+    package func expectedFailedPercent(firmware: String) -> Double {
+        var failed = 0.0
+        for (index, name) in population.hardwareNames.enumerated() {
+            let share = scenario.outcome(firmware: firmware, hardware: name)?.failPercent ?? 0
+            failed += Double(devicesPerHardware[index]) * share
+        }
+        return population.count == 0 ? 0 : ((failed / Double(population.count)) * 1e9).rounded() / 1e9
+    }
 }
 
 /// Metric gates in simulation, every provider answered from the simulated fleet's health document (so a plan's
-/// real gates rehearse with only their endpoint changed to `sim://…`):
+/// real gates rehearse with only their endpoint changed to `sim://…`). The baseline metric
+/// (`jobOutcomes.baseline.metric`) reads `/previous/failedPercent`: the rollback version's expected failed share.
 /// - HTTP JSON: the gate's pointer into the document;
 /// - Prometheus and CloudWatch: the value the scenario names for the gate (`health.gates`, default
 ///   `/release/crashRate`), since a rehearsal cannot run the real query;
@@ -89,8 +101,18 @@ package struct SimulatedMetricSource: MetricSource {
     }
 
     package nonisolated(nonsending) func read(_ gate: MetricGate, values: MetricQueryTemplate.Values) async -> MetricReading {
-        let document = fleet.healthDocument(rolloutId: values.rolloutId, at: clock.now())
+        var document = fleet.healthDocument(rolloutId: values.rolloutId, at: clock.now())
         let health = fleet.scenario.health
+        if gate.name == MetricGate.baselineName {
+            // The previous firmware's failure rate (`${version}` is the rollback version): what the scenario's outcome
+            // rules give it over the fleet's hardware, unless the scenario points the baseline elsewhere.
+            document["previous"] = ["version": values.version,
+                                    "failedPercent": fleet.expectedFailedPercent(firmware: values.version)]
+            let pointer = health.gateValues[gate.name] ?? "/previous/failedPercent"
+            return Self.reading(JSONPointer.number(at: pointer, in: document), input: "\(gate.kind.rawValue) "
+                                + (gate.query.map { MetricQueryTemplate.expand($0, values) } ?? gate.url + "#" + gate.pointer)
+                                + " (rehearsed as \(pointer))")
+        }
         // The document is already a JSON value: resolve the pointer on it directly (no encode/decode per poll).
         switch gate.kind {
         case .httpJSON:

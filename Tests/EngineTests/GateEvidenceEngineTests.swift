@@ -92,6 +92,26 @@ import Testing
         #expect(failed?.reason.hasSuffix("on record: judged against failedMaxPercent alone") == true, "\(failed?.reason ?? "")")
     }
 
+    @Test("a baseline from a metric is read once, when the rollout is prepared, with the rollback version")
+    func baselineFromMetric() async throws {
+        let scenario = SimulationScenario(outcomes: [OutcomeRule(firmware: "2.0.3", failPercent: 10),
+                                                     OutcomeRule(firmware: "2.1.0", failPercent: 4)])
+        let text = Self.releasePlan.replacingOccurrences(of: "baseline: previous", with: """
+            baseline: {metric: {provider: prometheus, url: "sim://prometheus", query: "failed_percent{version=\\"${version}\\"}"}}
+            """)
+        let world = try SimulatedWorld(devices: 500, seed: 3, scenario: scenario, planText: text)
+        defer { world.remove() }
+        let (rolloutId, engine) = try await run(world)
+        let release = try #require(try engine.store.rollout(id: rolloutId))
+        #expect(release.state.baseline?.measuredPercent == 10)
+        #expect(release.state.baseline?.measurement?.input
+                == "prometheus failed_percent{version=\"2.0.3\"} (rehearsed as /previous/failedPercent)")
+        let stages = release.state.stages.map { "\($0.name) \($0.status) \($0.lastEvaluation?.summary ?? "")" }
+        #expect(release.state.phase == .completed, "4% against a measured 10% + 5%: \(stages)")
+        let failed = release.state.stages[0].lastEvaluation?.results.first { $0.gate == "failed" }
+        #expect(failed?.reason.contains("2.0.3's measured rate + 5%") == true, "\(failed?.reason ?? "")")
+    }
+
     /// The simulated source, noting each read's window.
     final class WindowRecordingSource: MetricSource, @unchecked Sendable {
         let inner: SimulatedMetricSource

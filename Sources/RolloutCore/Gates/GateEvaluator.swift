@@ -146,11 +146,15 @@ package enum GateEvaluator {
             // The previous firmware's rate (when compared with it and known) raises the tolerated failed share.
             var limit = limit
             var compared = ""
-            if name == "failed", gate.baseline == .previous {
+            if name == "failed", gate.baseline != nil {
                 if let baseline = evidence.baseline, let rate = baseline.failedPercent,
                    let tolerated = baseline.failedLimitPercent(marginPercent: gate.failedMaxPercent) {
                     limit = tolerated
-                    compared = "; previous firmware \(baseline.version): \(format(rate))% of \(baseline.executed)"
+                    compared = "; previous firmware \(baseline.version): \(format(rate))%"
+                        + (baseline.measuredPercent != nil ? " measured" : " of \(baseline.executed)")
+                } else if let problem = evidence.baseline?.measurement?.error {
+                    compared = "; the previous firmware's rate is unreadable (\(problem)): judged against "
+                        + "failedMaxPercent alone"
                 } else {
                     compared = "; no outcomes of the previous firmware \(evidence.baseline?.version ?? "") on this fleet "
                         + "on record: judged against failedMaxPercent alone"
@@ -159,7 +163,7 @@ package enum GateEvaluator {
             if name == "failed", gate.method == .sequential {
                 var result = assessSequentially(gate, executed: executed, failed: count, inProgress: progress.inProgress,
                                                 stageDevices: evidence.stageDevices, bakeOver: evidence.bakeOver,
-                                                baseline: gate.baseline == .previous ? evidence.baseline : nil)
+                                                baseline: gate.baseline != nil ? evidence.baseline : nil)
                 result.reason += compared
                 results.append(result)
                 continue
@@ -203,7 +207,14 @@ package enum GateEvaluator {
         let judgement: SequentialOutcomeTest.Judgement
         let tolerated: String
         var limit = gate.failedMaxPercent
-        if let baseline, let baselineLimit = baseline.failedLimitPercent(marginPercent: gate.failedMaxPercent) {
+        if let baseline, baseline.measuredPercent != nil,
+           let baselineLimit = baseline.failedLimitPercent(marginPercent: gate.failedMaxPercent) {
+            // A measured rate has no counts: taken as known, the test is the plain one against rate + margin.
+            limit = baselineLimit
+            judgement = SequentialOutcomeTest.judge(executed: executed, failed: failed, inProgress: inProgress,
+                                                    limit: Swift.min(baselineLimit / 100, 0.9999), confidence: confidence)
+            tolerated = "\(baseline.version)'s measured rate + \(format(gate.failedMaxPercent))%"
+        } else if let baseline, let baselineLimit = baseline.failedLimitPercent(marginPercent: gate.failedMaxPercent) {
             limit = baselineLimit
             judgement = SequentialOutcomeTest.judge(executed: executed, failed: failed, inProgress: inProgress,
                                                     baselineExecuted: baseline.executed, baselineFailed: baseline.failed,

@@ -22,13 +22,18 @@ package struct OutcomeGate: Codable, Equatable, Sendable {
     package var method: Method?
     /// Confidence of the sequential test, in percent (default 95).
     package var confidencePercent: Double?
-    /// `previous`: `failedMaxPercent` is a margin over the previous firmware's failure rate on this fleet.
+    /// `previous` or `metric`: `failedMaxPercent` is a margin over the previous firmware's failure rate on this fleet.
     package var baseline: Baseline?
+    /// `baseline: {metric: …}`: where the previous firmware's failure rate (in percent) is read, once, when the
+    /// rollout is prepared (named `MetricGate.baselineName`; `${version}` is the rollback version).
+    package var baselineMetric: MetricGate?
 
     /// What the failed share is compared with.
     package enum Baseline: String, Codable, Sendable, Equatable {
-        /// The previous firmware's outcomes on the same fleet (`OutcomeBaseline`).
+        /// The previous firmware's outcomes on the same fleet, from this worker's history (`OutcomeBaseline`).
         case previous
+        /// The previous firmware's failure rate as a metric reports it (`baselineMetric`).
+        case metric
     }
 
     /// How the failed share is judged.

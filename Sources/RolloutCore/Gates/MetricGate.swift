@@ -40,6 +40,9 @@ package struct MetricGate: Codable, Equatable, Sendable {
         self.min = min
     }
 
+    /// The name of `jobOutcomes.baseline.metric` (not a gate's name: those are plain tokens).
+    package static let baselineName = "jobOutcomes.baseline"
+
     package var kind: MetricProvider { provider ?? .httpJSON }
     package var policy: MeasurementPolicy { measurement ?? MeasurementPolicy() }
     package var isDryRun: Bool { dryRun ?? false }

@@ -23,10 +23,31 @@ extension PlanParser.Context {
         "authorization", "auth", "signature", "sig", "xamzsignature", "xamzsecuritytoken", "xamzcredential",
     ]
 
-    func readMetric(_ node: Node, _ field: String, reader: inout PlanNodeReader) -> MetricGate? {
+    /// What a metric is read for: a gate judged at each measurement, or the baseline read once (no name, bounds,
+    /// measurement policy or dry run; not an alarm).
+    enum MetricPurpose {
+        case gate, baseline
+    }
+
+    /// Fields of a metric gate that a baseline metric has no use for.
+    static let gateOnlyFields: Set<String> = [
+        "name", "max", "min", "interval", "count", "failureLimit", "consecutiveErrorLimit", "consecutiveSuccessLimit",
+        "initialDelay", "dryRun",
+    ]
+
+    func readMetric(_ node: Node, _ field: String, purpose: MetricPurpose = .gate,
+                    reader: inout PlanNodeReader) -> MetricGate? {
         guard let map = reader.mapping(node, field, allowed: Self.metricFields) else { return nil }
         var name: String?
-        if let value = map["name"] { name = readToken(value, "\(field).name", reader: &reader) } else {
+        if purpose == .baseline {
+            name = MetricGate.baselineName
+            for key in Self.gateOnlyFields.sorted() where map[key] != nil {
+                reader.report(map[key], "\(field).\(key)", "a baseline is read once, when the rollout is prepared, and "
+                              + "judged by jobOutcomes; `\(key)` belongs to a gate under gates.metrics")
+            }
+        } else if let value = map["name"] {
+            name = readToken(value, "\(field).name", reader: &reader)
+        } else {
             reader.report(node, "\(field).name", "missing; expected a short name such as crash-rate")
         }
         var provider = MetricProvider.httpJSON
@@ -38,6 +59,10 @@ extension PlanParser.Context {
                               + MetricProvider.allCases.map(\.rawValue).joined(separator: ", ") + ", not `\(text)`")
                 return nil
             }
+        }
+        if purpose == .baseline, provider == .cloudWatchAlarm {
+            reader.report(map["provider"], "\(field).provider", "a baseline is a failure rate; an alarm gives none")
+            return nil
         }
         let own = Self.providerFields[provider] ?? []
         for (key, value) in map.sorted(by: { $0.key < $1.key }) {
@@ -94,6 +119,7 @@ extension PlanParser.Context {
             }
         }
         if let value = map["auth"] { gate.auth = readMetricAuth(value, "\(field).auth", reader: &reader) }
+        guard purpose == .gate else { return name == nil ? nil : gate }
         readMetricBounds(node, map, field, provider: provider, into: &gate, reader: &reader)
         gate.measurement = readMeasurementPolicy(node, map, field, reader: &reader)
         if let value = map["dryRun"], let flag = reader.boolean(value, "\(field).dryRun") { gate.dryRun = flag ? true : nil }

@@ -71,12 +71,26 @@ extension PlanParser.Context {
                 gate.confidencePercent = number
             }
         }
-        if let value = outcomes["baseline"], let text = reader.nonEmptyString(value, "\(path).baseline") {
-            if let baseline = OutcomeGate.Baseline(rawValue: text) {
-                gate.baseline = baseline
-            } else {
-                reader.report(value, "\(path).baseline", "expected previous (the previous firmware's failure rate on "
-                              + "this fleet), not `\(text)`")
+        if let value = outcomes["baseline"] {
+            if case .mapping = value {
+                if let map = reader.mapping(value, "\(path).baseline", allowed: ["metric"]) {
+                    if let metric = map["metric"] {
+                        gate.baseline = .metric
+                        gate.baselineMetric = readMetric(metric, "\(path).baseline.metric", purpose: .baseline,
+                                                         reader: &reader)
+                    } else {
+                        reader.report(value, "\(path).baseline.metric", "missing; expected the metric that reports the "
+                                      + "previous firmware's failure rate in percent")
+                    }
+                }
+            } else if let text = reader.nonEmptyString(value, "\(path).baseline") {
+                if text == OutcomeGate.Baseline.previous.rawValue {
+                    gate.baseline = .previous
+                } else {
+                    reader.report(value, "\(path).baseline", "expected previous (the previous firmware's failure rate "
+                                  + "on this fleet, from this worker's history) or {metric: …} (as a metric reports it), "
+                                  + "not `\(text)`")
+                }
             }
         }
         if gate.method == .sequential, !(gate.failedMaxPercent > 0 && gate.failedMaxPercent < 100) {

@@ -134,9 +134,16 @@ extension PlanParser {
                               + "\(DurationText.format(longest)) (within 10,000 openings): that stage would bake for ever")
             }
             let gateSets = [gates] + ([canary] + waves).compactMap { $0?.gates }
-            if top["rollback"] == nil, gateSets.contains(where: { $0.jobOutcomes.baseline == .previous }) {
-                reader.report(top["gates"] ?? root, "gates.jobOutcomes.baseline", "`baseline: previous` compares with "
-                              + "the outcomes of the rollback version on this fleet; the plan names no rollback")
+            if top["rollback"] == nil, gateSets.contains(where: { $0.jobOutcomes.baseline != nil }) {
+                reader.report(top["gates"] ?? root, "gates.jobOutcomes.baseline", "a baseline compares with the failure "
+                              + "rate of the rollback version on this fleet; the plan names no rollback")
+            }
+            // A rollout keeps one baseline: every gate set that has one must have the same.
+            let baselines = gateSets.filter { $0.jobOutcomes.baseline != nil }
+                .map { [$0.jobOutcomes.baseline?.rawValue ?? "", $0.jobOutcomes.baselineMetric.map { "\($0)" } ?? ""] }
+            if Set(baselines).count > 1 {
+                reader.report(top["gates"] ?? root, "gates.jobOutcomes.baseline", "the stages name different baselines; "
+                              + "a rollout compares with one (set it once under the plan's `gates`, or the same in each)")
             }
             if let release, let rollback, rollback.version == release.version {
                 reader.report(top["rollback"], "rollback.version", "must differ from release.version (\(release.version))")

@@ -172,4 +172,36 @@ import Testing
         #expect(failed?.limit == 9)
         #expect(failed?.reason == "failed 8% of 100 executed (max 9%; previous firmware 2.0.3: 7% of 1000)")
     }
+
+    @Test("a measured baseline: the limit is the metric's rate plus the margin, taken as known; unreadable, the margin alone")
+    func measuredBaseline() {
+        var gate = OutcomeGate(failedMaxPercent: 2, executedMin: 10)
+        gate.baseline = .metric
+        func failed(_ baseline: OutcomeBaseline, _ progress: JobProgress) -> GateResult? {
+            let evidence = GateEvidence(progress: progress, stageDevices: 100, baseline: baseline, bakeOver: true,
+                                        evidenceExpired: false)
+            return GateEvaluator.assess(GateSet(jobOutcomes: gate), evidence: evidence).results.first { $0.gate == "failed" }
+        }
+        let measured = OutcomeBaseline.measured(version: "2.0.3", reading: MetricReading(value: 7, input: "q"))
+        let passing = failed(measured, JobProgress(succeeded: 92, failed: 8))
+        #expect(passing?.verdict == .pass && passing?.limit == 9)
+        #expect(passing?.reason == "failed 8% of 100 executed (max 9%; previous firmware 2.0.3: 7% measured)")
+
+        let unreadable = OutcomeBaseline.measured(version: "2.0.3", reading: MetricReading(error: "no data", input: "q"))
+        let strict = failed(unreadable, JobProgress(succeeded: 92, failed: 8))
+        #expect(strict?.verdict == .fail && strict?.limit == 2)
+        #expect(strict?.reason.hasSuffix("the previous firmware's rate is unreadable (no data): judged against "
+                                         + "failedMaxPercent alone)") == true, "\(strict?.reason ?? "")")
+        let notARate = OutcomeBaseline.measured(version: "2.0.3", reading: MetricReading(value: 250, input: "q"))
+        #expect(notARate.measuredPercent == nil
+                && notARate.measurement?.error == "jobOutcomes.baseline: 250.0 is not a failure rate in percent (0 to 100)")
+
+        // Sequential against a measured rate: the plain test at rate + margin (here 9%), which 1 failure in 200 passes
+        // and 40 in 200 fails; a rate near 100% never asks the test for a limit of 1.
+        gate.method = .sequential
+        #expect(failed(measured, JobProgress(succeeded: 199, failed: 1))?.verdict == .pass)
+        #expect(failed(measured, JobProgress(succeeded: 160, failed: 40))?.verdict == .fail)
+        let high = OutcomeBaseline.measured(version: "2.0.3", reading: MetricReading(value: 99.5, input: "q"))
+        #expect(failed(high, JobProgress(succeeded: 50, failed: 50))?.verdict == .pass)
+    }
 }

@@ -152,6 +152,59 @@ import Testing
         }
     }
 
+    @Test("the previous firmware's rate from a metric: one per plan, no gate-only fields, never an alarm")
+    func baselineMetric() throws {
+        let parsed = try parsePlan(planText(extra: """
+            gates:
+              jobOutcomes:
+                failedMaxPercent: 2
+                method: sequential
+                baseline:
+                  metric:
+                    provider: prometheus
+                    url: https://prometheus.example.com
+                    query: 100 * sum(ota_failed{version="${version}"}) / sum(ota_attempts{version="${version}"})
+            """))
+        #expect(parsed.gates.jobOutcomes.baseline == .metric)
+        let metric = try #require(parsed.gates.jobOutcomes.baselineMetric)
+        #expect(metric.name == MetricGate.baselineName && metric.kind == .prometheus && metric.max == nil)
+        #expect(OutcomeBaseline.metric(of: parsed) == metric)
+        #expect(!OutcomeBaseline.isWanted(by: parsed), "no history is read for a measured baseline")
+
+        func firstIssue(_ gates: String, rollback: Bool = true) -> PlanIssue? {
+            var text = planText(extra: gates)
+            if !rollback {
+                text = text.replacingOccurrences(of: "rollback: {version: 1.0.0, artifact: s3://firmware-bucket/fw/1.0.0.bin}\n",
+                                                 with: "onFailure: pause\n")
+            }
+            return planErrors(text).first
+        }
+        let prometheus = "{provider: prometheus, url: \"https://p\", query: up}"
+        let cases: [(String, Bool, String, String)] = [
+            ("gates:\n  jobOutcomes:\n    baseline: {metric: {provider: prometheus, url: \"https://p\", query: up, max: 1}}",
+             true, "gates.jobOutcomes.baseline.metric.max", "a baseline is read once, when the rollout is prepared, "
+             + "and judged by jobOutcomes; `max` belongs to a gate under gates.metrics"),
+            ("gates:\n  jobOutcomes:\n    baseline: {metric: {provider: cloudWatchAlarm, alarms: [a]}}",
+             true, "gates.jobOutcomes.baseline.metric.provider", "a baseline is a failure rate; an alarm gives none"),
+            ("gates:\n  jobOutcomes:\n    baseline: {}", true, "gates.jobOutcomes.baseline.metric",
+             "missing; expected the metric that reports the previous firmware's failure rate in percent"),
+            ("gates:\n  jobOutcomes:\n    baseline: latest", true, "gates.jobOutcomes.baseline",
+             "expected previous (the previous firmware's failure rate on this fleet, from this worker's history) or "
+             + "{metric: …} (as a metric reports it), not `latest`"),
+            ("gates:\n  jobOutcomes:\n    baseline: {metric: \(prometheus)}", false, "gates.jobOutcomes.baseline",
+             "a baseline compares with the failure rate of the rollback version on this fleet; the plan names no rollback"),
+        ]
+        for (gates, rollback, field, message) in cases {
+            let found = firstIssue(gates, rollback: rollback)
+            #expect(found?.field == field, "\(gates)")
+            #expect(found?.message.hasPrefix(message) == true, "\(gates): \(found?.message ?? "none")")
+        }
+        let twoBaselines = planText(canary: "canary:\n  devices: 10\n  bake: 30m\n  gates: {jobOutcomes: {baseline: previous}}",
+                                    extra: "gates:\n  jobOutcomes:\n    baseline: {metric: \(prometheus)}")
+        #expect(planErrors(twoBaselines).contains { $0.field == "gates.jobOutcomes.baseline"
+                && $0.message.hasPrefix("the stages name different baselines") })
+    }
+
     @Test("placeholders expand; PromQL values are escaped; brackets inside strings and comments do not count")
     func templates() {
         let values = MetricQueryTemplate.Values(stage: "wave-1", rolloutId: "fw-1", version: "2.1.0\"x")
