@@ -16,11 +16,13 @@ extension SimulatedFleet {
         let hardwareCount = population.hardwareNames.count
         let releaseJobs = jobs.filter { !$0.isRollback }
         let releaseVersion = releaseJobs.first?.version ?? "unknown"
+        func rounded(_ value: Double) -> Double { (value * 1e9).rounded() / 1e9 }
         let rollbackJobs = jobs.filter(\.isRollback)
         let baseVersion = scenario.currentFirmware ?? rollbackJobs.first?.version ?? "previous"
         var totalCrash = 0.0
         var releaseCrash = 0.0
         var releaseDevices = 0
+        var perHardware: [String: Any] = [:]
         for hardware in 0..<hardwareCount {
             let name = population.hardwareNames[hardware]
             // Devices on the release: updated by a stage job, minus those the rollback job put back.
@@ -53,9 +55,16 @@ extension SimulatedFleet {
             totalCrash += Double(onBase) * baseRate + Double(onRelease) * releaseRate
             releaseCrash += Double(onRelease) * releaseRate
             releaseDevices += onRelease
+            // As a query grouped by model sees it: no `release` series for a model none of whose devices runs it.
+            var model: [String: Any] = [
+                "devices": devicesPerHardware[hardware],
+                "crashRate": devicesPerHardware[hardware] == 0 ? 0
+                    : rounded((Double(onBase) * baseRate + Double(onRelease) * releaseRate) / Double(devicesPerHardware[hardware])),
+            ]
+            if onRelease > 0 { model["release"] = ["devices": onRelease, "crashRate": rounded(releaseRate)] }
+            perHardware[name] = model
         }
         let offline = offlineCount
-        func rounded(_ value: Double) -> Double { (value * 1e9).rounded() / 1e9 }
         let fleetRate = rounded(totalCrash / Double(population.count))
         let releaseRate = releaseDevices == 0 ? 0 : rounded(releaseCrash / Double(releaseDevices))
         return [
@@ -68,6 +77,7 @@ extension SimulatedFleet {
                                   : rounded((totalCrash - releaseCrash) / Double(population.count - releaseDevices))],
                 releaseVersion: ["devices": releaseDevices, "crashRate": releaseRate],
             ] as [String: Any],
+            "hardware": perHardware,
         ]
     }
 
@@ -120,7 +130,18 @@ package struct SimulatedMetricSource: MetricSource {
         case .prometheus, .cloudWatch:
             let pointer = health.gateValues[gate.name] ?? HealthModel.gateValueDefault
             let asked = gate.query.map { MetricQueryTemplate.expand($0, values) } ?? gate.kind.rawValue
-            return Self.reading(JSONPointer.number(at: pointer, in: document), input: "\(asked) (rehearsed as \(pointer))")
+            guard health.gatesPerHardware.contains(gate.name) else {
+                return Self.reading(JSONPointer.number(at: pointer, in: document), input: "\(asked) (rehearsed as \(pointer))")
+            }
+            // One series per model that has the value, judged by the rule every provider uses.
+            let models = document["hardware"] as? [String: Any] ?? [:]
+            let series = models.keys.sorted().compactMap { name -> (label: String, value: Double)? in
+                guard case .success(let value) = JSONPointer.number(at: pointer, in: models[name] ?? [:]) else { return nil }
+                return (label: "{hardware=\"\(name)\"}", value: value)
+            }
+            let result = SeriesReduction.value(of: series, reduce: gate.reduce,
+                                               noData: "no series (no hardware model has \(pointer))")
+            return Self.reading(result, input: "\(asked) (rehearsed as \(pointer) per hardware model)")
         case .cloudWatchAlarm:
             var alarming = 0
             for name in gate.alarmNames ?? [] {
@@ -140,7 +161,7 @@ package struct SimulatedMetricSource: MetricSource {
     static func reading(_ result: Result<Double, MetricReadError>, input: String) -> MetricReading {
         switch result {
         case .success(let value): return MetricReading(value: value, input: input)
-        case .failure(let error): return MetricReading(error: error.message, input: input)
+        case .failure(let error): return MetricReading(error: error.message, input: input, noData: error.noData)
         }
     }
 }

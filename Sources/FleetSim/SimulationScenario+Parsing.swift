@@ -193,16 +193,36 @@ extension SimulationScenario {
     static func readHealthGates(_ health: [String: Node], into model: inout HealthModel, reader: inout PlanNodeReader) {
         if let node = health["gates"], case .mapping(let pairs) = node {
             for (key, value) in pairs.prefix(64) {
-                guard let name = key.string, let pointer = reader.string(value, "health.gates.\(name)") else { continue }
+                guard let name = key.string else { continue }
+                let field = "health.gates.\(name)"
+                var pointerNode = value
+                if case .mapping = value {
+                    guard let rule = reader.mapping(value, field, allowed: ["pointer", "series"]) else { continue }
+                    if let series = rule["series"], let text = reader.string(series, "\(field).series") {
+                        guard text == "hardware" else {
+                            reader.report(series, "\(field).series", "expected hardware (one series per hardware model), "
+                                          + "not `\(text)`")
+                            continue
+                        }
+                        model.gatesPerHardware.insert(name)
+                    }
+                    guard let pointer = rule["pointer"] else {
+                        reader.report(value, "\(field).pointer", "missing; expected a JSON pointer such as /release/crashRate")
+                        continue
+                    }
+                    pointerNode = pointer
+                }
+                guard let pointer = reader.string(pointerNode, field) else { continue }
                 guard JSONPointer.isValid(pointer) else {
-                    reader.report(value, "health.gates.\(name)", "expected a JSON pointer into the health document, "
+                    reader.report(pointerNode, field, "expected a JSON pointer into the health document, "
                                   + "e.g. /release/crashRate, found `\(pointer)`")
                     continue
                 }
                 model.gateValues[name] = pointer
             }
         } else if let node = health["gates"] {
-            reader.report(node, "health.gates", "expected a mapping of gate names to JSON pointers")
+            reader.report(node, "health.gates", "expected a mapping of gate names to JSON pointers (or to {pointer, "
+                          + "series: hardware})")
         }
         if let node = health["alarms"], case .mapping(let pairs) = node {
             for (key, value) in pairs.prefix(100) {

@@ -117,6 +117,11 @@ package struct HealthModel: Equatable, Sendable {
     /// What a Prometheus or CloudWatch gate reads in a rehearsal (`sim://prometheus`, `sim://cloudwatch`): gate name
     /// → JSON pointer into the health document. A gate not named reads `/release/crashRate`.
     package var gateValues: [String: String]
+    /// Gates whose pointer is read once per hardware model (`health.gates.NAME: {pointer, series: hardware}`), so
+    /// the rehearsal answers as a query grouped by model would: one series per model that has the value (a model with
+    /// no device on the release has no `/release` series), none at all is "no data", several need the gate's
+    /// `reduce`.
+    package var gatesPerHardware: Set<String> = []
     /// The CloudWatch alarms a rehearsal knows (`cloudWatchAlarm` gates): in ALARM while the value at `pointer` is
     /// above `above`. An alarm not named here does not exist, as on AWS.
     package var alarms: [String: SimulatedAlarm]

@@ -130,7 +130,7 @@ struct CloudWatchMetricSourceTests {
         #expect(CloudWatchMetricSource.value(of: [series("m1", [5, 3, 2])], reduce: nil, lookbackSeconds: 900) == .success(5))
         let two = [series("a", [5, 1]), series("b", [7]), series("c", [])]
         #expect(CloudWatchMetricSource.value(of: two, reduce: nil, lookbackSeconds: 900)
-                == .failure(MetricReadError(message: "the query returned 2 series (a, b, c); set `reduce` (max, min, avg, sum)")))
+                == .failure(MetricReadError(message: "the query returned 2 series (a, b); set `reduce` (max, min, avg, sum)")))
         #expect(CloudWatchMetricSource.value(of: two, reduce: .max, lookbackSeconds: 900) == .success(7))
         #expect(CloudWatchMetricSource.value(of: [series("m1", [])], reduce: nil, lookbackSeconds: 900)
                 == .failure(MetricReadError(message: "no data: no datapoint in the last 15m", noData: true)))

@@ -111,6 +111,37 @@ import Testing
         #expect(await source.read(missing, values: .init(stage: "canary", rolloutId: "r", version: "2.1.0")).error != nil)
     }
 
+    @Test("a gate rehearsed per hardware model: no series before a model runs the release, several need reduce")
+    func perHardwareSeries() async throws {
+        let clock = VirtualClock(start: start)
+        var health = HealthModel(baselineCrashRate: 0.001, crashRates: [
+            CrashRateRule(firmware: "2.1.0", hardware: "B", crashRate: 0.04, afterUpdateSeconds: 0),
+        ], gateValues: ["crash-rate": "/release/crashRate"])
+        health.gatesPerHardware = ["crash-rate"]
+        let scenario = SimulationScenario(hardware: [("A", 1), ("B", 1)], checkInDelayMaxSeconds: 1, installSecondsMin: 60,
+                                          installSecondsMax: 60, health: health)
+        let fleet = SimulatedFleet(devices: 100, seed: 4, scenario: scenario, clock: clock)
+        let source = SimulatedMetricSource(fleet: fleet, clock: clock)
+        var gate = MetricGate(name: "crash-rate", url: "sim://prometheus", pointer: "", max: 0.01)
+        gate.provider = .prometheus
+        gate.query = "max by (hardware) (crash_ratio)"
+        let values = MetricQueryTemplate.Values(stage: "canary", rolloutId: "r", version: "2.1.0")
+
+        let before = await source.read(gate, values: values)
+        #expect(before.noData == true && before.error == "no data: no series (no hardware model has /release/crashRate)")
+        #expect(before.input == "max by (hardware) (crash_ratio) (rehearsed as /release/crashRate per hardware model)")
+
+        try await fleet.createJob(request("r-canary", devices: try await fleet.inventory(FleetSelection()).deviceIds))
+        clock.advance(to: start.addingTimeInterval(3600))
+        let unreduced = await source.read(gate, values: values)
+        #expect(unreduced.error == "the query returned 2 series ({hardware=\"A\"}, {hardware=\"B\"}); "
+                + "set `reduce` (max, min, avg, sum)", "\(unreduced)")
+        gate.reduce = .max
+        #expect(await source.read(gate, values: values).value == 0.04)
+        gate.reduce = .min
+        #expect(await source.read(gate, values: values).value == 0.001)
+    }
+
     @Test func journalRebuildsTheFleetInANewProcess() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: path) }

@@ -61,6 +61,26 @@ import Testing
         }
     }
 
+    @Test("health.gates takes a pointer, or a pointer read per hardware model; anything else names its field")
+    func healthGatesPerHardware() throws {
+        let scenario = try SimulationScenario.parse("""
+            health:
+              gates:
+                crash-rate: {pointer: /release/crashRate, series: hardware}
+                offline: /fleet/offlinePercent
+            """, file: "s.yaml")
+        #expect(scenario.health.gateValues == ["crash-rate": "/release/crashRate", "offline": "/fleet/offlinePercent"])
+        #expect(scenario.health.gatesPerHardware == ["crash-rate"])
+        do {
+            _ = try SimulationScenario.parse("health:\n  gates:\n    a: {pointer: /x, series: region}\n    b: {series: hardware}\n",
+                                             file: "s.yaml")
+            Issue.record("expected errors")
+        } catch {
+            #expect(error.issues.map(\.field) == ["health.gates.a.series", "health.gates.b.pointer"])
+            #expect(error.description.contains("expected hardware (one series per hardware model), not `region`"))
+        }
+    }
+
     @Test func scriptedOutcomesAreParsedAndCheckedByField() throws {
         let scenario = try SimulationScenario.parse("scripted:\n  - {stage: wave-2, first: 2, outcome: failed}\n",
                                                     file: "s.yaml")

@@ -103,23 +103,9 @@ package struct CloudWatchMetricSource: MetricSource {
         if let failed = series.first(where: { $0.statusCode == "Forbidden" || $0.statusCode == "InternalError" }) {
             return .failure(MetricReadError(message: "GetMetricData status \(failed.statusCode) for \(failed.id)"))
         }
-        let newest = series.compactMap { $0.values.first }
-        guard !newest.isEmpty else {
-            return .failure(MetricReadError(message: "no data: no datapoint in the last "
-                                            + DurationText.format(lookbackSeconds), noData: true))
-        }
-        let value: Double
-        if newest.count == 1 {
-            value = newest[0]
-        } else if let reduce, let reduced = reduce.reduce(newest) {
-            value = reduced
-        } else {
-            let labels = series.prefix(3).map { $0.label.isEmpty ? $0.id : $0.label }.joined(separator: ", ")
-            return .failure(MetricReadError(message: "the query returned \(newest.count) series (\(labels)"
-                + (series.count > 3 ? ", …" : "") + "); set `reduce` (max, min, avg, sum)"))
-        }
-        guard value.isFinite else { return .failure(MetricReadError(message: "value is not finite")) }
-        return .success(value)
+        let newest = series.compactMap { one in one.values.first.map { (label: one.label.isEmpty ? one.id : one.label, value: $0) } }
+        return SeriesReduction.value(of: newest, reduce: reduce,
+                                     noData: "no datapoint in the last " + DurationText.format(lookbackSeconds))
     }
 
     /// `MetricDataQueries.member.N.…` for the gate: its statistic as `m1`, or its expression as `result` with the

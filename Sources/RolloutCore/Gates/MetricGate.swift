@@ -71,6 +71,26 @@ package enum MetricProvider: String, Codable, Sendable, Equatable, CaseIterable 
 package enum SeriesReduction: String, Codable, Sendable, Equatable, CaseIterable {
     case max, min, avg, sum
 
+    /// The one number a gate judges from the series a query returned (each by its label and value), the same rule
+    /// for every provider and the rehearsal: none is "no data" (`noData` says what was empty), one is its value,
+    /// several need `reduce` (`hint` says where else they could be aggregated); NaN and infinities are errors.
+    package static func value(of series: [(label: String, value: Double)], reduce: SeriesReduction?, noData: String,
+                              hint: String = "set `reduce` (max, min, avg, sum)") -> Result<Double, MetricReadError> {
+        guard !series.isEmpty else { return .failure(MetricReadError(message: "no data: " + noData, noData: true)) }
+        let value: Double
+        if series.count == 1 {
+            value = series[0].value
+        } else if let reduce, let reduced = reduce.reduce(series.map(\.value)) {
+            value = reduced
+        } else {
+            let shown = series.prefix(3).map(\.label).joined(separator: ", ")
+            return .failure(MetricReadError(message: "the query returned \(series.count) series (\(shown)"
+                + (series.count > 3 ? ", …" : "") + "); " + hint))
+        }
+        guard value.isFinite else { return .failure(MetricReadError(message: "the value is \(value) (not a finite number)")) }
+        return .success(value)
+    }
+
     package func reduce(_ values: [Double]) -> Double? {
         guard let first = values.first else { return nil }
         switch self {

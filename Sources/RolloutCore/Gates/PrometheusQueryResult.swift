@@ -61,23 +61,9 @@ package enum PrometheusQueryResult {
         case .error(let message):
             return .failure(MetricReadError(message: message))
         case .series(let series):
-            guard !series.isEmpty else {
-                return .failure(MetricReadError(message: "no data: the query returned no series", noData: true))
-            }
-            let value: Double
-            if series.count == 1 {
-                value = series[0].value
-            } else if let reduce, let reduced = reduce.reduce(series.map(\.value)) {
-                value = reduced
-            } else {
-                let shown = series.prefix(3).map(\.labels).joined(separator: ", ")
-                return .failure(MetricReadError(message: "the query returned \(series.count) series (\(shown)"
-                    + (series.count > 3 ? ", …" : "") + "); aggregate them in PromQL or set `reduce` (max, min, avg, sum)"))
-            }
-            guard value.isFinite else {
-                return .failure(MetricReadError(message: "the value is \(value) (not a finite number)"))
-            }
-            return .success(value)
+            return SeriesReduction.value(of: series.map { (label: $0.labels, value: $0.value) }, reduce: reduce,
+                                         noData: "the query returned no series",
+                                         hint: "aggregate them in PromQL or set `reduce` (max, min, avg, sum)")
         }
     }
 
