@@ -9,8 +9,18 @@ package enum PlanFile {
         let text = try readText(atPath: path)
         let directory = (path as NSString).deletingLastPathComponent
         let plan = try PlanParser.parse(text, file: path, baseDirectory: directory.isEmpty ? "." : directory,
-                                        fileExists: { FileManager.default.fileExists(atPath: $0) })
+                                        fileExists: { FileManager.default.fileExists(atPath: $0) },
+                                        readFile: readTemplate(atPath:))
         return (text, plan)
+    }
+
+    /// A job document template's text, at most one byte over `JobDocumentRenderer.templateBytesMax` (the parser
+    /// then says it is too large); nil when unreadable or not UTF-8.
+    package static func readTemplate(atPath path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.read(upToCount: JobDocumentRenderer.templateBytesMax + 1) else { return nil }
+        return String(data: data, encoding: .utf8)
     }
 
     /// The text of a plan (or scenario) file, or a `PlanError` saying why it cannot be read.

@@ -146,7 +146,7 @@ extension RolloutEngine {
         // also a group stage: the group may hold devices outside the fleet or excluded by the plan.
         let targets = state.stages[index].ringGroups.map { JobTargets.groups($0) } ?? JobTargets.devices(devices)
         let document = JobDocument.forStage(rolloutId: rollout.id, stage: spec.name, release: release,
-                                            previousVersion: plan.rollback?.version)
+                                            previousVersion: plan.rollback?.version, rollback: state.rollbackArtifact)
         return JobRequest(rolloutId: rollout.id, jobId: state.stages[index].jobId, stage: spec.name, targets: targets,
                           document: document, settings: plan.job, aws: plan.aws,
                           abortCriteria: JobAbortCriterion.derived(from: plan.gates(for: spec).jobOutcomes))

@@ -174,6 +174,12 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         }
         let targetFingerprint = targets.reduce(UInt64(targets.count)) { StableHash.mix($0 ^ UInt64($1)) }
         let documentFingerprint = StableHash.hash(request.document.version, request.document.checksum + request.stage)
+        // The same bytes the AWS fleet would send: a template that cannot make them fails here too.
+        do {
+            _ = try JobDocumentRenderer.render(request.document, shape: request.settings.document)
+        } catch {
+            throw FleetError.permanent("job \(request.jobId): job document: \(error.message)")
+        }
         let now = clock.now()
         if case .devices(let ids) = request.targets, ids.count > Self.jobTargetsMax {
             try awaitTemporaryGroupFill(jobId: request.jobId, devices: ids.count, now: now)

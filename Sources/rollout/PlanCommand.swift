@@ -33,6 +33,10 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "text or json.")
     var output: OutputFormat = .text
 
+    @Option(name: .customLong("show-document"),
+            help: "Print the job document of this stage (or `rollback`) in the plan's job.document shape, and exit.")
+    var showDocument: String?
+
     func validate() throws {
         guard devices >= 1 && devices <= 10_000_000 else {
             throw ValidationError("--devices must be 1…10000000 (an empty fleet cannot be rolled out to)")
@@ -44,6 +48,18 @@ struct PlanCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try LoadedPlan.load(plan)
+        if let stage = showDocument {
+            let id = RolloutIdentity.rolloutId(planName: loaded.plan.name, planSource: loaded.source)
+            do {
+                let preview = try DocumentPreview.render(plan: loaded.plan, rolloutId: id, stage: stage)
+                for note in preview.notes { Console.error("note: \(note)") }
+                print(preview.document)
+                return
+            } catch {
+                Console.error("rollout plan: \(error)")
+                throw ExitCode(ExitStatus.invalidInput)
+            }
+        }
         let now = start ?? Date()
         let fillRate = try quotas.quotas().ratesPerSecond["AddThingToThingGroup"] ?? 100
         let rates = LaunchProjection.Rates(groupFillPerSecond: fillRate,

@@ -112,6 +112,33 @@ struct AWSFleetMotoTests {
         }
     }
 
+    @Test("the job document goes to AWS in the plan's shape: nrf-fota, a template; the same bytes adopt the job")
+    func documentShapes() async throws {
+        let setup = try await Self.setUp("shape", things: 2)
+        let devices = (0..<2).map { Self.thingName(setup.prefix, $0) }
+        var nrf = Self.jobRequest(setup, jobId: "\(setup.prefix)-nrf", targets: .devices(DeviceIdList(devices)))
+        nrf.settings.document = .nrfFOTA
+        try await setup.fleet.createJob(nrf)
+        let nrfAnswer = try await setup.moto.boto3("iot", "get_job_document", ["jobId": nrf.jobId])
+        let nrfDocument = try #require(try JSONSerialization.jsonObject(
+            with: Data((nrfAnswer["document"] as? String ?? "").utf8)) as? [String: Any])
+        #expect(nrfDocument["operation"] as? String == "app_fw_update")
+        #expect(nrfDocument["fwversion"] as? String == nrf.document.version)
+        try await setup.fleet.createJob(nrf)  // adopted: the same bytes
+
+        var templated = Self.jobRequest(setup, jobId: "\(setup.prefix)-tpl", targets: .devices(DeviceIdList(devices)))
+        templated.settings.document = .template(path: "doc.json",
+                                                text: #"{"cmd": "flash", "image": "${firmware.url}", "n": ${firmware.size}}"#)
+        try await setup.fleet.createJob(templated)
+        let templatedAnswer = try await setup.moto.boto3("iot", "get_job_document", ["jobId": templated.jobId])
+        #expect(templatedAnswer["document"] as? String
+                == #"{"cmd": "flash", "image": "\#(templated.document.firmwareUrl)", "n": \#(templated.document.size)}"#)
+        // The same job asked for in another shape is another document: a conflict, never a silent adoption.
+        var reshaped = templated
+        reshaped.settings.document = .awsOTA
+        await #expect(throws: FleetError.self) { try await setup.fleet.createJob(reshaped) }
+    }
+
     @Test("createJob targets thing ARNs, adopts a matching job, refuses a differing one")
     func createJobIdempotent() async throws {
         let setup = try await Self.setUp("job", things: 5)
@@ -129,7 +156,7 @@ struct AWSFleetMotoTests {
         #expect((job["timeoutConfig"] as? [String: Int])?["inProgressTimeoutInMinutes"] == 10)
         #expect((job["jobExecutionsRolloutConfig"] as? [String: Int])?["maximumPerMinute"] == 50)
         let documentAnswer = try await setup.moto.boto3("iot", "get_job_document", ["jobId": jobId])
-        let sent = try AWSFleet.encodeDocument(request.document)
+        let sent = try AWSFleet.encodeDocument(request.document, shape: request.settings.document)
         #expect(documentAnswer["document"] as? String == String(decoding: sent, as: UTF8.self))
         let stored = try await setup.moto.boto3("s3", "get_object", ["Bucket": setup.bucket, "Key": "jobs/\(jobId).json"],
                                                 readBody: true)

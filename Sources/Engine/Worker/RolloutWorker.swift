@@ -114,8 +114,11 @@ package actor RolloutWorker: RolloutService {
     /// never run side by side. Submitting an existing rollout's plan again answers it, whatever else runs.
     package func submit(planSource: String, fileName: String, baseDirectory: String?,
                         supersede: Bool) async throws -> SubmitResult {
+        // Over the API, the status server has already held the plan's files (artifacts, key, job document template)
+        // to the worker's artifact directories before this parse reads any of them.
         var plan = try PlanParser.parse(planSource, file: fileName, baseDirectory: baseDirectory,
-                                        fileExists: { FileManager.default.fileExists(atPath: $0) })
+                                        fileExists: { FileManager.default.fileExists(atPath: $0) },
+                                        readFile: PlanFile.readTemplate(atPath:))
         // The worker's webhooks join the plan's (the plan text, and so the rollout id, stay as submitted).
         for webhook in configuration.webhooks where !plan.notifications.contains(webhook) {
             plan.notifications.append(webhook)

@@ -25,7 +25,7 @@ extension AWSFleet {
                 digest = hashed.digest.lowercaseHex
                 size = hashed.size
                 bucket = aws.bucket
-                key = "firmware/\(artifact.firmware)/\(artifact.version)/\(digest).bin"
+                key = AWSFleet.firmwareKey(firmware: artifact.firmware, version: artifact.version, digest: digest)
                 let existing = try await s3.headObject(bucket: bucket, key: key)
                 if let existing, existing.knownSHA256Hex == digest, existing.size == size {
                     logger.info("artifact s3://\(bucket)/\(key) already staged")
@@ -66,6 +66,11 @@ extension AWSFleet {
                                   bucket: bucket, key: key, sha256Hex: digest, sizeBytes: size,
                                   signatureBase64: signature?.base64EncodedString())
         }
+    }
+
+    /// Where an uploaded image lives in the bucket: content-addressed, so the same image is uploaded once.
+    package static func firmwareKey(firmware: String, version: String, digest: String) -> String {
+        "firmware/\(firmware)/\(version)/\(digest).bin"
     }
 
     /// With a presigning role: the placeholder IoT replaces by a presigned URL,

@@ -110,7 +110,7 @@ package struct AWSFleet: Fleet {
             let region = aws.region ?? configuration.region
             let iot = configuration.iotClient(region: region)
             let s3 = configuration.s3Client(region: region)
-            let document = try AWSFleet.encodeDocument(request.document)
+            let document = try AWSFleet.encodeDocument(request.document, shape: request.settings.document)
             let wanted = try wantedTargets(request)
 
             if let existing = try await describeJobIfPresent(request.jobId, iot: iot) {
@@ -244,10 +244,13 @@ package struct AWSFleet: Fleet {
 
     // MARK: - Helpers
 
-    package static func encodeDocument(_ document: JobDocument) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(document)
+    /// The document's bytes in the plan's shape; a template that cannot make one is a permanent failure.
+    package static func encodeDocument(_ document: JobDocument, shape: JobDocumentShape?) throws -> Data {
+        do {
+            return try JobDocumentRenderer.render(document, shape: shape)
+        } catch {
+            throw FleetError.permanent("job document: \(error.message)")
+        }
     }
 
     static func documentSourceURL(bucket: String, key: String, region: String) -> String {

@@ -276,13 +276,20 @@ extension AWSPreflight {
         let plan = context.plan
         let longest = plan.stages.map(\.name).max { $0.count < $1.count } ?? plan.canary.name
         var documents = [("stage", JobDocument.forStage(rolloutId: context.rolloutId, stage: longest, release: release,
-                                                        previousVersion: plan.rollback?.version))]
+                                                        previousVersion: plan.rollback?.version,
+                                                        rollback: context.rollback))]
         if let rollback = context.rollback {
             documents.append(("rollback", JobDocument.forRollback(rolloutId: context.rolloutId, rollback: rollback,
                                                                   releaseVersion: plan.release.version)))
         }
         return documents.map { label, document in
-            let size = (try? AWSFleet.encodeDocument(document).count) ?? 0
+            let size: Int
+            do {
+                size = try AWSFleet.encodeDocument(document, shape: plan.job.document).count
+            } catch {
+                return PreflightFinding(check: "job document", status: .blocked, resource: "\(label) job document",
+                                        summary: "\(error)", remedy: "fix the plan's job.document template")
+            }
             let limit = AWSQuotas.jobDocumentBytesMax
             let resource = "\(label) job document"
             guard size <= limit else {

@@ -1,6 +1,8 @@
 /// What a device receives in a job: compatible with the firmware-update documents of the AWS IoT guides.
 ///
-/// Encoded with sorted keys so the same rollout always produces byte-identical documents (and S3 keys).
+/// These are the job's facts; `JobDocumentRenderer` makes the bytes in the plan's shape (`job.document`), this
+/// struct's own JSON with sorted keys being the default `aws-ota` shape, so the same rollout always produces
+/// byte-identical documents (and S3 keys).
 package struct JobDocument: Codable, Equatable, Sendable {
     package var operation: String
     package var version: String
@@ -14,6 +16,10 @@ package struct JobDocument: Codable, Equatable, Sendable {
     package var signatureAlgorithm: String?
     package var rolloutId: String
     package var stage: String
+    /// What a device puts back if this release must go (the AWS OTA guide's `rollbackVersion`/`rollbackUrl`): set in
+    /// a stage's document when the plan has a rollback target, absent otherwise (and in the rollback's own).
+    package var rollbackVersion: String?
+    package var rollbackUrl: String?
 
     package init(operation: String = "firmwareUpdate", version: String, previousVersion: String?, firmwareUrl: String,
                 checksum: String, size: Int64, signature: String?, rolloutId: String, stage: String) {

@@ -2,7 +2,7 @@
 /// configured with (`rollout worker --artifacts-dir`).
 ///
 /// A plan sent over HTTP names files that the worker then reads: it hashes the artifacts (their hash and size are
-/// shown), uploads them on AWS, and signs with the key file. Without a bound, anyone allowed to submit could make
+/// shown), uploads them on AWS, signs with the key file, and fills in the job document template. Without a bound, anyone allowed to submit could make
 /// the worker read, and publish, any file it can read. `s3://` artifacts are not the worker's files and always pass.
 ///
 /// Pure: paths are compared after `canonicalPath`, which the caller provides (absolute, `.` and `..` resolved,
@@ -24,6 +24,7 @@ package struct ArtifactPolicy: Sendable, Equatable {
         if case .file(let path) = plan.release.artifact { named.append(("release.artifact", path)) }
         if let key = plan.release.signingKeyPath { named.append(("release.signingKey", key)) }
         if case .file(let path) = plan.rollback?.artifact { named.append(("rollback.artifact", path)) }
+        if case .template(let path, _) = plan.job.document { named.append(("job.document.template", path)) }
         return named.compactMap { field, path in
             // A path that does not resolve cannot be shown to stay inside: refused like one that leaves.
             guard let canonical = canonicalPath(path), permits(canonical) else {

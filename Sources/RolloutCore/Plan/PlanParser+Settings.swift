@@ -179,9 +179,11 @@ extension PlanParser.Context {
 
     func readJob(_ node: Node, reader: inout PlanNodeReader) -> JobSettings {
         var job = JobSettings()
-        guard let map = reader.mapping(node, "job", allowed: ["inProgressTimeout", "maxPerMinute", "retries", "cancelForce"]) else {
+        guard let map = reader.mapping(node, "job", allowed: ["inProgressTimeout", "maxPerMinute", "retries", "cancelForce",
+                                                              "document"]) else {
             return job
         }
+        if let value = map["document"] { job.document = readJobDocument(value, reader: &reader) }
         if let value = map["inProgressTimeout"] {
             job.inProgressTimeoutSeconds = reader.duration(
                 value, "job.inProgressTimeout", minimumSeconds: PlanLimits.inProgressTimeoutSeconds.lowerBound,
@@ -202,6 +204,43 @@ extension PlanParser.Context {
             job.cancelForce = reader.boolean(value, "job.cancelForce") ?? false
         }
         return job
+    }
+
+    /// `job.document`: `aws-ota`, `nrf-fota` or `{template: path}` (read with `readFile` and checked, its problems
+    /// reported at the template's own line).
+    func readJobDocument(_ node: Node, reader: inout PlanNodeReader) -> JobDocumentShape? {
+        let field = "job.document"
+        if case .mapping = node {
+            guard let map = reader.mapping(node, field, allowed: ["template"]), let value = map["template"] else {
+                reader.report(node, "\(field).template", "missing; expected the path of a JSON template")
+                return nil
+            }
+            guard let written = reader.nonEmptyString(value, "\(field).template") else { return nil }
+            let path = resolve(written)
+            guard let readFile else { return .template(path: path, text: "") }
+            guard let text = readFile(path) else {
+                reader.report(value, "\(field).template", "cannot read \(path) (missing or not readable)")
+                return nil
+            }
+            guard text.utf8.count <= JobDocumentRenderer.templateBytesMax else {
+                reader.report(value, "\(field).template", "\(path) is larger than \(JobDocumentRenderer.templateBytesMax) bytes")
+                return nil
+            }
+            for failure in JobDocumentRenderer.check(template: text, path: path) {
+                reader.report(value, "\(field).template", (failure.line.map { "\(path):\($0): " } ?? "\(path): ")
+                              + failure.message)
+            }
+            return .template(path: path, text: text)
+        }
+        guard let text = reader.nonEmptyString(node, field) else { return nil }
+        switch text {
+        case JobDocumentShape.awsOTA.name: return .awsOTA
+        case JobDocumentShape.nrfFOTA.name: return .nrfFOTA
+        default:
+            reader.report(node, field, "expected aws-ota (the default), nrf-fota or {template: path/to/document.json}, "
+                          + "not `\(text)`")
+            return nil
+        }
     }
 
     func readNotifications(_ node: Node, reader: inout PlanNodeReader) -> [WebhookTarget] {

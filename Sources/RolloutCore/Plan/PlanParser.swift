@@ -24,8 +24,12 @@ package enum PlanParser {
     ///   - file: the name shown in errors.
     ///   - baseDirectory: relative artifact and key paths are resolved against it (nil keeps them as written).
     ///   - fileExists: when given, local artifact and key paths must exist.
+    ///   - readFile: when given, reads a job document template (`job.document: {template: …}`), which is then checked
+    ///     (placeholders, JSON, size) and kept in the plan; without it the template's text stays empty (a parse
+    ///     that must not touch the file system, such as the API's policy check).
     package static func parse(_ text: String, file: String, baseDirectory: String? = nil,
-                             fileExists: ((String) -> Bool)? = nil) throws(PlanError) -> RolloutPlan {
+                             fileExists: ((String) -> Bool)? = nil,
+                             readFile: ((String) -> String?)? = nil) throws(PlanError) -> RolloutPlan {
         var reader = PlanNodeReader(file: file)
         guard text.utf8.count <= planBytesMax else {
             throw PlanError(issues: [PlanIssue(file: file, line: 0, column: 0, field: "",
@@ -45,7 +49,7 @@ package enum PlanParser {
         } catch {
             throw PlanError(issues: [PlanIssue(file: file, line: 0, column: 0, field: "", message: "\(error)")])
         }
-        var context = Context(baseDirectory: baseDirectory, fileExists: fileExists)
+        var context = Context(baseDirectory: baseDirectory, fileExists: fileExists, readFile: readFile)
         let plan = context.readPlan(root, reader: &reader)
         if !reader.issues.isEmpty || plan == nil {
             let issues = reader.issues.isEmpty
@@ -73,6 +77,7 @@ extension PlanParser {
     struct Context {
         let baseDirectory: String?
         let fileExists: ((String) -> Bool)?
+        let readFile: ((String) -> String?)?
 
         func resolve(_ path: String) -> String {
             guard let baseDirectory, !path.hasPrefix("/") else { return path }

@@ -246,6 +246,8 @@ package struct JobSettings: Codable, Equatable, Sendable {
     package var retriesOnTimeout: Int
     /// Cancel with `force`, stopping executions already IN_PROGRESS.
     package var cancelForce: Bool
+    /// The job document's shape (`job.document`); nil is `aws-ota`.
+    package var document: JobDocumentShape?
 
     package init(inProgressTimeoutSeconds: Int? = 1800, maxPerMinute: Int? = nil, retriesOnFailure: Int = 0,
                 retriesOnTimeout: Int = 0, cancelForce: Bool = false) {

@@ -47,6 +47,15 @@ import Testing
         ])
     }
 
+    @Test("a job document template is a file the worker reads: held to the same directories")
+    func jobDocumentTemplate() throws {
+        var plan = try Self.plan(release: "s3://b/k", rollback: "s3://b/k")
+        plan.job.document = .template(path: "/etc/passwd", text: "")
+        #expect(Self.violations(plan) == [.init(field: "job.document.template", path: "/etc/passwd")])
+        plan.job.document = .template(path: "/srv/fw/2.1.0.bin", text: "")
+        #expect(Self.violations(plan).isEmpty)
+    }
+
     @Test("a path that does not resolve is refused: where it leads cannot be checked")
     func unresolvable() throws {
         #expect(Self.violations(try Self.plan(release: "/srv/fw/missing.bin", rollback: "s3://b/k"))

@@ -185,4 +185,38 @@ import Testing
         #expect(never.first?.message == "the windows never add up to a bake of 1h (within 10,000 openings): that stage "
                 + "would bake for ever")
     }
+
+    @Test("job.document: the presets, a template read and checked with its file and line, errors naming the field")
+    func jobDocument() throws {
+        #expect(try parsePlan(planText(extra: "job: {document: nrf-fota}")).job.document == .nrfFOTA)
+        #expect(try parsePlan(planText(extra: "job: {document: aws-ota}")).job.document == .awsOTA)
+        #expect(try parsePlan(planText()).job.document == nil)
+        let template = "{\"url\": \"${firmware.url}\",\n \"size\": ${firmware.size}}"
+        let files = ["/plans/doc.json": template, "/plans/bad.json": "{\n\"a\": \"${firmware.md5}\"}"]
+        func parse(_ extra: String, reader: ((String) -> String?)? = { files[$0] }) throws -> RolloutPlan {
+            try PlanParser.parse(planText(extra: extra), file: "plan.yaml", baseDirectory: "/plans", readFile: reader)
+        }
+        #expect(try parse("job: {document: {template: doc.json}}").job.document
+                == .template(path: "/plans/doc.json", text: template))
+        // Without a reader (the API's file-free policy parse) the path is kept, unread.
+        #expect(try parse("job: {document: {template: doc.json}}", reader: nil).job.document
+                == .template(path: "/plans/doc.json", text: ""))
+        func issue(_ extra: String) -> PlanIssue? {
+            do {
+                _ = try parse(extra)
+                return nil
+            } catch let error as PlanError {
+                return error.issues.first
+            } catch {
+                return nil
+            }
+        }
+        let bad = issue("job: {document: {template: bad.json}}")
+        #expect(bad?.field == "job.document.template" && bad?.line == 9)
+        #expect(bad?.message.hasPrefix("/plans/bad.json:2: unknown placeholder `${firmware.md5}`") == true, "\(bad?.message ?? "")")
+        #expect(issue("job: {document: {template: missing.json}}")?.message == "cannot read /plans/missing.json (missing or not readable)")
+        #expect(issue("job: {document: mender}")?.message
+                == "expected aws-ota (the default), nrf-fota or {template: path/to/document.json}, not `mender`")
+        #expect(issue("job: {document: {}}")?.field == "job.document.template")
+    }
 }
