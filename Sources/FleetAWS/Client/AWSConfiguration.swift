@@ -9,7 +9,9 @@ import RolloutCore
 /// `resolve` applies the same rules as the AWS CLI: region from the argument, `AWS_REGION`, `AWS_DEFAULT_REGION`,
 /// then the profile in the config file; endpoints from `--endpoint-url`, `AWS_ENDPOINT_URL_IOT` /
 /// `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL_IAM` / `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL` (ignored with
-/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), else the public endpoints; credentials from the standard chain.
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), else the public endpoints; credentials from the standard chain
+/// (whose roles and web identity call that STS in that region, and whose SSO profiles call the portal at
+/// `AWS_ENDPOINT_URL_SSO` when set).
 package struct AWSConfiguration: Sendable {
     package var region: String
     /// Set when IoT was pointed elsewhere than `https://iot.<region>.amazonaws.com`.
@@ -90,13 +92,18 @@ package struct AWSConfiguration: Sendable {
         }
         let metadataTransport = CurlTransport(options: .init(connectTimeoutSeconds: 1, totalTimeoutSeconds: 3,
                                                              maxResponseBytes: 1 << 20, threadCount: 1))
-        let chain = try CredentialsChain.standard(environment: environment, profile: profile, transport: transport,
-                                                  metadataTransport: metadataTransport)
+        // Roles and web identity call the same STS as preflight does; the SSO portal has its own override.
+        let stsEndpointOverride = try endpoint(serviceVariable: "AWS_ENDPOINT_URL_STS")
+        let chain = try CredentialsChain.standard(environment: environment, profile: profile, region: region,
+                                                  stsEndpointOverride: stsEndpointOverride,
+                                                  ssoEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_SSO"),
+                                                  transport: transport, metadataTransport: metadataTransport,
+                                                  retry: retry)
         return AWSConfiguration(region: region, iotEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_IOT"),
                                 s3EndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_S3"),
                                 credentials: chain, transport: transport, retry: retry, quotas: quotas,
                                 iamEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_IAM"),
-                                stsEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_STS"),
+                                stsEndpointOverride: stsEndpointOverride,
                                 cloudWatchEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_CLOUDWATCH"))
     }
 

@@ -1,8 +1,9 @@
 import Foundation
 import HTTPTransport
 
-/// The standard chain (environment → shared files → container → IMDS), with caching: temporary credentials are
-/// reloaded `refreshMarginSeconds` (5 minutes) before their `Expiration`; one load at a time.
+/// The standard chain (environment keys → the profile: assume role, web identity, SSO, static keys,
+/// credential_process → container → IMDS), with caching: temporary credentials are reloaded
+/// `refreshMarginSeconds` (5 minutes) before their `Expiration`; one load at a time.
 package actor CredentialsChain: AWSCredentialsProvider {
     package static let refreshMarginSeconds: TimeInterval = 300
 
@@ -18,18 +19,32 @@ package actor CredentialsChain: AWSCredentialsProvider {
     }
 
     /// The chain as the AWS CLI resolves it, from `environment` (never read from the process here).
-    package static func standard(environment: [String: String], profile: String? = nil,
+    ///
+    /// - Parameters:
+    ///   - region: where STS is called for roles and web identity (nil: those sources fail with a clear message).
+    ///   - stsEndpointOverride: STS elsewhere than `https://sts.<region>.amazonaws.com` (`AWS_ENDPOINT_URL_STS`).
+    ///   - ssoEndpointOverride: the SSO portal elsewhere than `https://portal.sso.<sso_region>.amazonaws.com`
+    ///     (`AWS_ENDPOINT_URL_SSO`).
+    ///   - transport: STS, the SSO portal and the container endpoint; `metadataTransport`: IMDS.
+    package static func standard(environment: [String: String], profile: String? = nil, region: String? = nil,
+                                stsEndpointOverride: HTTPEndpoint? = nil, ssoEndpointOverride: HTTPEndpoint? = nil,
                                 transport: any HTTPTransport, metadataTransport: any HTTPTransport,
-                                imdsBaseURL: String? = nil,
+                                imdsBaseURL: String? = nil, retry: RetryPolicy = RetryPolicy(maxAttempts: 3),
+                                processTimeoutSeconds: Double = 60,
                                 now: @escaping @Sendable () -> Date = { Date() }) throws -> CredentialsChain {
         let files = try SharedConfigFiles.load(environment: environment, profile: profile)
         let profileRequired = profile != nil || environment["AWS_PROFILE"].map { !$0.isEmpty } == true
+        let context = CredentialsContext(environment: environment, explicitProfile: profile != nil, region: region,
+                                         stsEndpointOverride: stsEndpointOverride,
+                                         ssoEndpointOverride: ssoEndpointOverride, transport: transport,
+                                         metadataTransport: metadataTransport, imdsBaseURL: imdsBaseURL, retry: retry,
+                                         processTimeoutSeconds: processTimeoutSeconds, now: now)
         var sources: [any AWSCredentialsSource] = []
         // An explicit profile wins over environment keys, as in the AWS CLI (`--profile`).
         if profile == nil {
             sources.append(EnvironmentCredentialsSource(environment: environment))
         }
-        sources.append(SharedFileCredentialsSource(files: files, profileRequired: profileRequired))
+        sources.append(ProfileCredentialsSource(files: files, required: profileRequired, context: context))
         sources.append(ContainerCredentialsSource(environment: environment, transport: transport))
         sources.append(IMDSCredentialsSource(environment: environment, transport: metadataTransport, baseURL: imdsBaseURL))
         return CredentialsChain(sources: sources, now: now)

@@ -1,81 +1,77 @@
 import Foundation
 
-/// `~/.aws/credentials` and `~/.aws/config` for one profile, located as the AWS CLI does:
-/// `AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE`, `AWS_PROFILE` (else `default`), `~` from `HOME`.
+/// `~/.aws/credentials` and `~/.aws/config`, located as the AWS CLI does: `AWS_SHARED_CREDENTIALS_FILE`,
+/// `AWS_CONFIG_FILE`, `AWS_PROFILE` (else `default`), `~` from `HOME`. Holds every profile (a role's
+/// `source_profile` names another one) and every `[sso-session NAME]` section.
 package struct SharedConfigFiles: Sendable, Equatable {
+    /// The selected profile.
     package var profile: String
     package var credentialsPath: String
     package var configPath: String
-    /// Keys of `[profile]` in the credentials file.
-    package var credentialsSection: [String: String]?
-    /// Keys of `[profile <name>]` (or `[default]`) in the config file.
-    package var configSection: [String: String]?
+    package var credentialsFile: INIFile?
+    package var configFile: INIFile?
+
+    package init(profile: String, credentialsPath: String, configPath: String, credentialsFile: INIFile?,
+                configFile: INIFile?) {
+        self.profile = profile
+        self.credentialsPath = credentialsPath
+        self.configPath = configPath
+        self.credentialsFile = credentialsFile
+        self.configFile = configFile
+    }
 
     package static func load(environment: [String: String], profile explicitProfile: String? = nil) throws
         -> SharedConfigFiles
     {
         let home = environment["HOME"] ?? NSHomeDirectory()
-        func expand(_ path: String) -> String {
-            path == "~" ? home : path.hasPrefix("~/") ? home + path.dropFirst(1) : path
-        }
         let profile = explicitProfile ?? environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
-        let credentialsPath = expand(environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials")
-        let configPath = expand(environment["AWS_CONFIG_FILE"] ?? "~/.aws/config")
-        let credentialsFile = try INIFile.load(path: credentialsPath)
-        let configFile = try INIFile.load(path: configPath)
-        let configSection = profile == "default"
-            ? (configFile?.sections["default"] ?? configFile?.sections["profile default"])
-            : configFile?.sections["profile \(profile)"]
+        let credentialsPath = expand(environment["AWS_SHARED_CREDENTIALS_FILE"] ?? "~/.aws/credentials", home: home)
+        let configPath = expand(environment["AWS_CONFIG_FILE"] ?? "~/.aws/config", home: home)
         return SharedConfigFiles(profile: profile, credentialsPath: credentialsPath, configPath: configPath,
-                                 credentialsSection: credentialsFile?.sections[profile], configSection: configSection)
+                                 credentialsFile: try INIFile.load(path: credentialsPath),
+                                 configFile: try INIFile.load(path: configPath))
     }
 
-    /// The value of `key` for the profile: credentials file first, then config file.
-    package func value(_ key: String) -> String? {
-        credentialsSection?[key.lowercased()] ?? configSection?[key.lowercased()]
+    /// `~` and `~/…` from `home`, as the AWS CLI expands its file settings.
+    package static func expand(_ path: String, home: String) -> String {
+        path == "~" ? home : path.hasPrefix("~/") ? home + path.dropFirst(1) : path
+    }
+
+    /// Keys of `[profile]` in the credentials file, for the selected profile.
+    package var credentialsSection: [String: String]? { credentialsSection(of: profile) }
+    /// Keys of `[profile <name>]` (or `[default]`) in the config file, for the selected profile.
+    package var configSection: [String: String]? { configSection(of: profile) }
+
+    package func credentialsSection(of name: String) -> [String: String]? {
+        credentialsFile?.sections[name]
+    }
+
+    package func configSection(of name: String) -> [String: String]? {
+        name == "default"
+            ? (configFile?.sections["default"] ?? configFile?.sections["profile default"])
+            : configFile?.sections["profile \(name)"]
+    }
+
+    /// True when either file has a section for profile `name`.
+    package func hasProfile(_ name: String) -> Bool {
+        credentialsSection(of: name) != nil || configSection(of: name) != nil
+    }
+
+    /// The value of `key` for profile `name` (the selected one by default): credentials file first, then config
+    /// file; empty values count as unset.
+    package func value(_ key: String, profile name: String? = nil) -> String? {
+        let name = name ?? profile
+        let key = key.lowercased()
+        let found = credentialsSection(of: name)?[key] ?? configSection(of: name)?[key]
+        return found.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Keys of `[sso-session NAME]` in the config file.
+    package func ssoSession(_ name: String) -> [String: String]? {
+        configFile?.sections["sso-session \(name)"]
     }
 
     package var region: String? {
         configSection?["region"].flatMap { $0.isEmpty ? nil : $0 }
-    }
-}
-
-/// Static keys of the profile in the shared credentials or config file.
-package struct SharedFileCredentialsSource: AWSCredentialsSource {
-    package var name: String { "shared config files (profile \(files.profile))" }
-    private let files: SharedConfigFiles
-    /// True when the profile was asked for explicitly (`--profile`, `AWS_PROFILE`): then it must exist.
-    private let profileRequired: Bool
-
-    package init(files: SharedConfigFiles, profileRequired: Bool) {
-        self.files = files
-        self.profileRequired = profileRequired
-    }
-
-    package func loadCredentials() async throws -> AWSCredentials? {
-        let keyId = files.value("aws_access_key_id")
-        let secret = files.value("aws_secret_access_key")
-        switch (keyId, secret) {
-        case (let keyId?, let secret?):
-            let token = files.value("aws_session_token").flatMap { $0.isEmpty ? nil : $0 }
-            return AWSCredentials(accessKeyId: keyId, secretAccessKey: secret, sessionToken: token,
-                                  source: "shared config files, profile \(files.profile)",
-                                  accountId: files.value("aws_account_id").flatMap { $0.isEmpty ? nil : $0 })
-        case (nil, nil):
-            if files.credentialsSection == nil && files.configSection == nil {
-                if profileRequired {
-                    throw CredentialsError("profile \(files.profile) not found in \(files.credentialsPath) or \(files.configPath)")
-                }
-                return nil
-            }
-            if files.value("role_arn") != nil || files.value("sso_session") != nil || files.value("sso_start_url") != nil
-                || files.value("credential_process") != nil || files.value("web_identity_token_file") != nil
-            {
-                throw CredentialsError("profile \(files.profile) uses role_arn / SSO / credential_process, which rollout does not support: export keys (e.g. `aws configure export-credentials --format env`)")
-            }
-            return nil
-        default:
-            throw CredentialsError("profile \(files.profile) has only one of aws_access_key_id / aws_secret_access_key")
-        }
     }
 }

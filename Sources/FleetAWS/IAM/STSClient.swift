@@ -1,8 +1,10 @@
 import Foundation
 import HTTPTransport
 
-/// The one STS call preflight makes: who the credentials are.
+/// STS: who the credentials are (preflight), and the temporary credentials of a role (the credential chain).
 package struct STSClient: Sendable {
+    static let version = "2011-06-15"
+
     package let client: AWSClient
 
     package init(client: AWSClient) {
@@ -12,13 +14,71 @@ package struct STSClient: Sendable {
 
     /// The caller's ARN and account (`GetCallerIdentity` needs no permission).
     package func callerIdentity() async throws -> CallerIdentity {
-        let request = QueryRequest.make(endpoint: client.endpoint, action: "GetCallerIdentity", version: "2011-06-15")
+        let request = QueryRequest.make(endpoint: client.endpoint, action: "GetCallerIdentity", version: STSClient.version)
         let text = String(decoding: try await client.send(request, operation: "GetCallerIdentity").body, as: UTF8.self)
         guard let arn = XMLText.firstElement("Arn", in: text), let account = XMLText.firstElement("Account", in: text) else {
             throw AWSError(code: "InvalidResponse", message: "GetCallerIdentity answered without Arn and Account",
                            status: 200, operation: "GetCallerIdentity")
         }
         return CallerIdentity(arn: arn, account: account)
+    }
+
+    /// `AssumeRole`, signed with this client's credentials (the profile's source): the role's temporary
+    /// credentials, labelled `source`.
+    package func assumeRole(roleArn: String, sessionName: String, externalId: String? = nil,
+                            durationSeconds: Int? = nil, source: String) async throws -> AWSCredentials {
+        var parameters = [("RoleArn", roleArn), ("RoleSessionName", sessionName)]
+        if let externalId { parameters.append(("ExternalId", externalId)) }
+        if let durationSeconds { parameters.append(("DurationSeconds", String(durationSeconds))) }
+        let request = QueryRequest.make(endpoint: client.endpoint, action: "AssumeRole", version: STSClient.version,
+                                        parameters: parameters)
+        let response = try await client.send(request, operation: "AssumeRole")
+        return try STSClient.temporaryCredentials(in: response, operation: "AssumeRole", source: source)
+    }
+
+    /// `AssumeRoleWithWebIdentity`: unsigned (the OIDC token is the proof), so it needs no client credentials.
+    /// `IDPCommunicationError` (the identity provider was slow to answer STS) is retried like throttling.
+    package static func assumeRoleWithWebIdentity(endpoint: HTTPEndpoint, transport: any HTTPTransport,
+                                                  retry: RetryPolicy, roleArn: String, sessionName: String,
+                                                  webIdentityToken: String, source: String) async throws
+        -> AWSCredentials
+    {
+        let request = QueryRequest.make(endpoint: endpoint, action: "AssumeRoleWithWebIdentity", version: version,
+                                        parameters: [("RoleArn", roleArn), ("RoleSessionName", sessionName),
+                                                     ("WebIdentityToken", webIdentityToken)])
+        let response = try await UnsignedRequestSender.send(request, operation: "AssumeRoleWithWebIdentity",
+                                                            transport: transport, retry: retry,
+                                                            retryableCodes: ["IDPCommunicationError"])
+        return try temporaryCredentials(in: response, operation: "AssumeRoleWithWebIdentity", source: source)
+    }
+
+    /// The `<Credentials>` of an AssumeRole* answer, with the account taken from `<AssumedRoleUser><Arn>`.
+    static func temporaryCredentials(in response: HTTPResponse, operation: String, source: String) throws
+        -> AWSCredentials
+    {
+        let text = String(decoding: response.body.prefix(1 << 20), as: UTF8.self)
+        guard let block = XMLText.firstElement("Credentials", in: text, raw: true),
+              let keyId = XMLText.firstElement("AccessKeyId", in: block),
+              let secret = XMLText.firstElement("SecretAccessKey", in: block),
+              let token = XMLText.firstElement("SessionToken", in: block),
+              let expirationText = XMLText.firstElement("Expiration", in: block),
+              let expiration = TemporaryCredentialsDocument.parseDate(expirationText.trimmingCharacters(in: .whitespaces))
+        else {
+            throw AWSError(code: "InvalidResponse", message: "\(operation) answered without complete credentials",
+                           status: response.status, operation: operation)
+        }
+        let account = XMLText.firstElement("AssumedRoleUser", in: text, raw: true)
+            .flatMap { XMLText.firstElement("Arn", in: $0) }
+            .flatMap(accountId(inArn:))
+        return AWSCredentials(accessKeyId: keyId, secretAccessKey: secret, sessionToken: token,
+                              expiration: expiration, source: source, accountId: account)
+    }
+
+    /// The account field of an ARN (`arn:aws:sts::123456789012:assumed-role/…` → `123456789012`), if it has one.
+    static func accountId(inArn arn: String) -> String? {
+        let parts = arn.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        guard parts.count == 6, !parts[4].isEmpty else { return nil }
+        return String(parts[4])
     }
 }
 
