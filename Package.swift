@@ -72,7 +72,8 @@ let package = Package(
         .testTarget(name: "FleetAWSTests", dependencies: ["FleetAWS", "FleetSim", "HTTPTransport", "HTTPAdapters", "Engine",
                                                          "RolloutCore", "RolloutText", "StoreSQLite"],
                     exclude: ["Support/moto_device_layer.py", "Support/boto3_call.py", "Support/botocore_sign.py",
-                              "Support/fake_metadata_server.py", "Support/lost_answer_proxy.py"]),
+                              "Support/fake_metadata_server.py", "Support/lost_answer_proxy.py",
+                              "Support/fake_sso_portal.py", "Support/prometheus_harness.py"]),
         // Runs the built `rollout` executable (exit codes, output, a worker killed with SIGKILL and restarted).
         .testTarget(name: "RolloutCLITests", dependencies: ["RolloutCore", "Engine", "StoreSQLite"]),
         // FleetAWS for its HTTP metric source and webhook notifier, whose failures must reach no response or log unmasked.
