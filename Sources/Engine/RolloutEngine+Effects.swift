@@ -48,6 +48,9 @@ extension RolloutEngine {
         case .cleanUp(let jobId):
             try await fleet.cleanUp(rolloutId: state.rolloutId, jobId: jobId)
             return EffectOutcome()
+        case .cancelExecution(let jobId, let thing, let force):
+            try await fleet.cancelExecution(jobId: jobId, thing: thing, force: force)
+            return EffectOutcome()
         case .notify(let notification):
             try await notifier.send(notification, to: plan.notifications)
             return EffectOutcome()
@@ -66,7 +69,12 @@ extension RolloutEngine {
                 rolloutId: rollout.id, firmware: plan.release.firmware, version: rollback.version,
                 location: rollback.artifact, signingKeyPath: plan.release.signingKeyPath, aws: plan.aws))
         }
-        let inventory = try await fleet.inventory(plan.fleet)
+        var inventory = try await fleet.inventory(plan.fleet)
+        // Devices people took out before the rollout assigned its devices are left out of every stage.
+        let takenOut = Set((rollout.state.exclusions ?? []).filter { $0.stage == nil }.map(\.thing))
+        if !takenOut.isEmpty {
+            inventory.deviceIds = DeviceIdList(inventory.deviceIds.filter { !takenOut.contains($0) })
+        }
         var groups: [String: [String]] = [:]
         for stage in plan.stages {
             if case .group(let name) = stage.target, groups[name] == nil {
@@ -141,7 +149,11 @@ extension RolloutEngine {
             throw FleetError.permanent("cohorts or release artifact missing for \(state.stages[index].name)")
         }
         let spec = plan.stages[index]
-        let devices = cohorts.devices(ofStage: index)
+        var devices = cohorts.devices(ofStage: index)
+        // Devices taken out before the stage started are left out of its job (those taken out later are in it: a
+        // retried CreateJob must ask for the same job).
+        let takenOut = Set((state.exclusions ?? []).filter { $0.stage == spec.name && !$0.inJob }.map(\.thing))
+        if !takenOut.isEmpty { devices = DeviceIdList(devices.filter { !takenOut.contains($0) }) }
         // A ring stage targets its ring groups (O(1) calls however large); any other stage its assigned devices,
         // also a group stage: the group may hold devices outside the fleet or excluded by the plan.
         let targets = state.stages[index].ringGroups.map { JobTargets.groups($0) } ?? JobTargets.devices(devices)

@@ -20,6 +20,8 @@ extension SimulatedFleet {
         var targets: String?
         var at: Double?
         var force: Bool?
+        /// `cancelExecution`: the device.
+        var thing: String?
     }
 
     package struct JournalError: Error, CustomStringConvertible {
@@ -80,6 +82,9 @@ extension SimulatedFleet {
         case "cancel":
             guard let jobId = entry.jobId, let at = entry.at else { return }
             restoreCancel(jobId: jobId, at: Date(timeIntervalSince1970: at), force: entry.force ?? false)
+        case "cancelExecution":
+            guard let jobId = entry.jobId, let thing = entry.thing, let at = entry.at else { return }
+            restoreDeviceCancel(jobId: jobId, thing: thing, at: Date(timeIntervalSince1970: at), force: entry.force ?? false)
         default:
             return
         }

@@ -343,7 +343,7 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
 
     /// Counts the call and, as the scenario says, answers it with throttling or a server error instead.
     /// The decision derives from the seed, the call and how often that call was made, never from wall time.
-    private func apiCall(_ operation: String, _ subject: String) throws {
+    func apiCall(_ operation: String, _ subject: String) throws {
         let key = "\(operation):\(subject)"
         let now = clock.now()
         let metered = SimulatedAPIBudget.meteredAPI(operation, quotas: scenario.quotas)

@@ -25,6 +25,8 @@ final class SimulatedJob: @unchecked Sendable {
     private let scripted: [Int: ScriptedOutcome.Outcome]
     private(set) var cancelledAt: Date?
     private(set) var cancelForce = false
+    /// Single executions cancelled by a person (`rollout device cancel`), by target position.
+    private(set) var deviceCancels: [Int: (at: Date, force: Bool)] = [:]
     /// Sorted instants (seconds after `createdAt`) for counting: starts of devices that start; finishes of failed,
     /// timed-out and rejected executions; finishes of successful ones per hardware revision (also for health).
     private var sortedStarts: [Float] = []
@@ -73,8 +75,31 @@ final class SimulatedJob: @unchecked Sendable {
         let execution = model.execution(device: device, position: position, online: population.online[device],
                                          hardware: population.hardware[device],
                                          script: scripted.isEmpty ? nil : scripted[position])
-        guard let cancelledAt else { return execution }
-        return execution.cancelled(at: Float(cancelledAt.timeIntervalSince(createdAt)), force: cancelForce)
+        var cuts: [(at: Date, force: Bool)] = []
+        if let device = deviceCancels[position] { cuts.append(device) }
+        if let cancelledAt { cuts.append((cancelledAt, cancelForce)) }
+        return cuts.sorted { $0.at < $1.at }.reduce(execution) {
+            $0.cancelled(at: Float($1.at.timeIntervalSince(createdAt)), force: $1.force)
+        }
+    }
+
+    /// The position of device index `device` among the targets, if the job targets it.
+    func position(ofDevice device: Int) -> Int? {
+        targets.firstIndex(of: Int32(device))
+    }
+
+    /// Cancels one target's execution at `at` (queued; with `force`, installing too). The first cancel stands.
+    func cancelDevice(position: Int, at: Date, force: Bool) {
+        guard deviceCancels[position] == nil else { return }
+        deviceCancels[position] = (at, force)
+        countInstants()
+    }
+
+    /// Whether the execution at `position` was cut by a cancel in force at `date` (`running`: it had started).
+    private func isCancelled(position: Int, running: Bool, at date: Date) -> Bool {
+        if let cancelledAt, date >= cancelledAt, !running || cancelForce { return true }
+        if let device = deviceCancels[position], date >= device.at, !running || device.force { return true }
+        return false
     }
 
     /// Draws every target's execution and sorts the instants counted by `progress` and `successes`.
@@ -122,6 +147,22 @@ final class SimulatedJob: @unchecked Sendable {
         progress.timedOut = countAtOrBelow(sortedFailures[1], t)
         progress.rejected = countAtOrBelow(sortedFailures[2], t)
         let done = progress.succeeded + progress.failed + progress.timedOut + progress.rejected
+        // Executions cancelled one by one: out of queued (never started) or in progress (forced), into canceled.
+        var cancelledQueued = 0, cancelledRunning = 0
+        for (position, cancel) in deviceCancels where date >= cancel.at {
+            let execution = execution(ofPosition: position)
+            if execution.start == .infinity {
+                if cancelledAt == nil || date < cancelledAt! { cancelledQueued += 1 }
+            } else if execution.finish == .infinity, cancel.force, !(cancelledAt.map { date >= $0 && cancelForce } ?? false) {
+                cancelledRunning += 1
+            }
+        }
+        defer {
+            progress.queued -= cancelledQueued
+            progress.inProgress -= cancelledRunning
+            progress.canceled += cancelledQueued + cancelledRunning
+            progress.jobDone = progress.queued == 0 && progress.inProgress == 0
+        }
         if let cancelledAt, date >= cancelledAt {
             // Not started by the cancel: cancelled (offline devices included). Running: go on, or cancelled by force.
             let running = started - done
@@ -138,17 +179,17 @@ final class SimulatedJob: @unchecked Sendable {
 
     /// Current status of the target at `position` at `date`.
     func status(ofPosition position: Int, at date: Date) -> ExecutionStatus {
-        status(of: execution(ofPosition: position), at: date)
+        status(of: execution(ofPosition: position), position: position, at: date)
     }
 
-    private func status(of execution: SimulatedExecution, at date: Date) -> ExecutionStatus {
+    private func status(of execution: SimulatedExecution, position: Int, at date: Date) -> ExecutionStatus {
         let t = Float(date.timeIntervalSince(createdAt))
         if execution.start == .infinity {
-            return cancelledAt != nil && date >= cancelledAt! ? .canceled : .queued
+            return isCancelled(position: position, running: false, at: date) ? .canceled : .queued
         }
         if t < execution.start { return .queued }
         if execution.finish == .infinity {
-            return cancelledAt != nil && date >= cancelledAt! && cancelForce ? .canceled : .inProgress
+            return isCancelled(position: position, running: true, at: date) ? .canceled : .inProgress
         }
         if t < execution.finish { return .inProgress }
         switch execution.outcome {
@@ -164,7 +205,7 @@ final class SimulatedJob: @unchecked Sendable {
     /// out, or was stopped mid-install by a forced cancel (`Fleet.devicesThatMayHoldFirmware`).
     func mayHoldFirmware(position: Int, at date: Date) -> Bool {
         let execution = execution(ofPosition: position)
-        switch status(of: execution, at: date) {
+        switch status(of: execution, position: position, at: date) {
         case .succeeded, .inProgress, .timedOut: return true
         case .canceled: return execution.start != .infinity
         case .queued, .failed, .rejected, .removed: return false

@@ -62,6 +62,10 @@ package enum RolloutText {
             return "resumed by \(by) past the failed gate of \(stage)"
         case .promoted(let stage, let by):
             return "\(stage) bake ended early by \(by); its gates judge now and must still pass"
+        case .deviceExcluded(let thing, let stage, let cancelled, let by):
+            let place = stage.map { " (\($0))" } ?? ""
+            return cancelled ? "\(thing)\(place) cancelled and taken out of the rollout by \(by)"
+                : "\(thing)\(place) taken out of later stages by \(by)"
         case .retrying(let key, let by):
             return "resumed by \(by): retrying \(key)"
         case .effectFailed(let key, let error):

@@ -60,6 +60,11 @@ struct APIError: HTTPResponseError, Encodable {
                             issues: error.issues)
         case let error as CommandRejected:
             return APIError(.conflict, code: "illegal_transition", message: error.reason)
+        case let error as DeviceLookupError:
+            switch error {
+            case .invalidName: return .badRequest(error.description)
+            case .notInRollout: return APIError(.notFound, code: "device_not_in_rollout", message: error.description)
+            }
         case let error as SupersedeConflict:
             return APIError(.conflict, code: "release_already_rolling_out", message: error.description)
         case let error as StoreError:

@@ -14,8 +14,12 @@ struct CommandResult: Encodable, Sendable {
     var eventSequence: Int
 
     init(verb: ControlVerb, state: RolloutState) {
+        self.init(command: verb.rawValue, state: state)
+    }
+
+    init(command: String, state: RolloutState) {
         id = state.rolloutId
-        command = verb.rawValue
+        self.command = command
         accepted = true
         phase = state.displayPhase.rawValue
         currentStage = state.stages.indices.contains(state.currentStage) ? state.stages[state.currentStage].name : nil

@@ -64,6 +64,15 @@ struct StatusRoutes: Sendable {
                 try await control(verb, request: request, id: try rolloutId(context))
             }
         }
+        router.get("/v1/rollouts/:id/devices/:thing") { _, context in
+            JSONResponse.make(try await service.device(rolloutId: try rolloutId(context), thing: try thing(context)))
+        }
+        for cancel in [false, true] {
+            router.post("/v1/rollouts/:id/devices/:thing/\(cancel ? "cancel" : "exclude")") { request, context in
+                try await deviceCommand(cancel: cancel, request: request, id: try rolloutId(context),
+                                        thing: try thing(context))
+            }
+        }
     }
 
     // MARK: probes
@@ -187,6 +196,18 @@ struct StatusRoutes: Sendable {
         return response
     }
 
+    /// `exclude` or `cancel` of one device; the body as the control verbs', plus `force` for cancel.
+    func deviceCommand(cancel: Bool, request: Request, id: String, thing: String) async throws -> Response {
+        let body = try DeviceCommandBody.parse(try await collectBody(request))
+        let by = body?.by.flatMap { $0.isEmpty ? nil : $0 } ?? ControlVerb.byDefault
+        let reason = body?.reason.flatMap { $0.isEmpty ? nil : $0 }
+        if let problem = ControlVerb.problem(by: by, reason: reason ?? "") { throw APIError.badRequest(problem) }
+        if !cancel, body?.force != nil { throw APIError.badRequest("`force` applies to cancel only") }
+        let state = try await service.excludeDevice(rolloutId: id, thing: thing, cancel: cancel,
+                                                    force: body?.force ?? false, by: by, reason: reason)
+        return JSONResponse.make(CommandResult(command: cancel ? "cancel" : "exclude", state: state), status: .accepted)
+    }
+
     func control(_ verb: ControlVerb, request: Request, id: String) async throws -> Response {
         let body = try ControlVerb.parseBody(try await collectBody(request))
         let command = try verb.command(body: body)
@@ -223,6 +244,11 @@ struct StatusRoutes: Sendable {
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             throw tooLarge
         }
+    }
+
+    func thing(_ context: BasicRequestContext) throws -> String {
+        guard let thing = context.parameters.get("thing"), !thing.isEmpty else { throw APIError.notFound("no thing name") }
+        return thing
     }
 
     func rolloutId(_ context: BasicRequestContext) throws -> String {

@@ -181,8 +181,24 @@ enum StatusText {
             lines.append(DeviceListText.render(rollback["notRolledBack"] as? [String] ?? [], count: count,
                                                more: "--output json lists up to 1,000", indent: "  "))
         }
+        lines += exclusionLines((rollout["state"] as? [String: Any])?["exclusions"] as? [[String: Any]] ?? [])
         if let next = nextAction(phase: phase, id: id) { lines.append("  next: \(next)") }
         return lines.joined(separator: "\n")
+    }
+
+    /// Devices people took out (`rollout device`): the first 5, with who and why, and how many more.
+    static func exclusionLines(_ exclusions: [[String: Any]]) -> [String] {
+        guard !exclusions.isEmpty else { return [] }
+        var lines = ["  taken out by hand: \(exclusions.count) device\(exclusions.count == 1 ? "" : "s")"]
+        for exclusion in exclusions.prefix(5) {
+            let cancelled = exclusion["cancelled"] as? Bool == true
+            lines.append("    \(exclusion["thing"] as? String ?? "?")"
+                         + ((exclusion["stage"] as? String).map { " (\($0))" } ?? "")
+                         + (cancelled ? " cancelled" : " excluded") + " by \(exclusion["by"] as? String ?? "?")"
+                         + ((exclusion["reason"] as? String).map { ": \(cut($0, 60))" } ?? ""))
+        }
+        if exclusions.count > 5 { lines.append("    … and \(exclusions.count - 5) more (--output json lists them)") }
+        return lines
     }
 
     /// The metric gates' measurements of the latest stage that has any: one line per gate (counts, the last

@@ -136,6 +136,12 @@ class ForwardingFleet: Fleet, @unchecked Sendable {
         try await inner.cancelJob(jobId: jobId, reason: reason, force: force)
     }
     func cleanUp(rolloutId: String, jobId: String) async throws { try await inner.cleanUp(rolloutId: rolloutId, jobId: jobId) }
+    func execution(jobId: String, thing: String) async throws -> DeviceExecution? {
+        try await inner.execution(jobId: jobId, thing: thing)
+    }
+    func cancelExecution(jobId: String, thing: String, force: Bool) async throws {
+        try await inner.cancelExecution(jobId: jobId, thing: thing, force: force)
+    }
     func temporaryResources(rolloutId: String, jobId: String) async throws -> [String] {
         try await inner.temporaryResources(rolloutId: rolloutId, jobId: jobId)
     }

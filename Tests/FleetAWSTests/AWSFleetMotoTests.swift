@@ -139,6 +139,31 @@ struct AWSFleetMotoTests {
         await #expect(throws: FleetError.self) { try await setup.fleet.createJob(reshaped) }
     }
 
+    @Test("one device's execution: described, a queued one cancelled, an installing one only with force, repeats harmless")
+    func singleExecutions() async throws {
+        let setup = try await Self.setUp("exec", things: 3)
+        let devices = (0..<3).map { Self.thingName(setup.prefix, $0) }
+        let jobId = "\(setup.prefix)-canary"
+        try await setup.fleet.createJob(Self.jobRequest(setup, jobId: jobId, targets: .devices(DeviceIdList(devices))))
+        let queued = try #require(try await setup.fleet.execution(jobId: jobId, thing: devices[0]))
+        #expect(queued.status == .queued && queued.jobId == jobId && queued.queuedAt != nil)
+        #expect(try await setup.fleet.execution(jobId: jobId, thing: "\(setup.prefix)-stranger") == nil)
+        #expect(try await setup.fleet.execution(jobId: "\(setup.prefix)-no-such-job", thing: devices[0]) == nil)
+
+        try await setup.fleet.cancelExecution(jobId: jobId, thing: devices[0], force: false)
+        #expect(try await setup.fleet.execution(jobId: jobId, thing: devices[0])?.status == .canceled)
+        try await setup.fleet.cancelExecution(jobId: jobId, thing: devices[0], force: false)  // a repeat after a lost answer
+
+        try await setup.moto.control("outcomes", ["jobId": jobId, "rules": [["match": "-0001$", "status": "IN_PROGRESS"]],
+                                                  "default": NSNull()])
+        try await setup.fleet.cancelExecution(jobId: jobId, thing: devices[1], force: false)
+        #expect(try await setup.fleet.execution(jobId: jobId, thing: devices[1])?.status == .inProgress,
+                "without force an installing device goes on")
+        try await setup.fleet.cancelExecution(jobId: jobId, thing: devices[1], force: true)
+        #expect(try await setup.fleet.execution(jobId: jobId, thing: devices[1])?.status == .canceled)
+        #expect(try await setup.fleet.execution(jobId: jobId, thing: devices[2])?.status == .queued, "the others untouched")
+    }
+
     @Test("createJob targets thing ARNs, adopts a matching job, refuses a differing one")
     func createJobIdempotent() async throws {
         let setup = try await Self.setUp("job", things: 5)

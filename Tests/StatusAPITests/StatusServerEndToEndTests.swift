@@ -160,6 +160,55 @@ struct StatusServerEndToEndTests {
         await harness.stop()
     }
 
+    @Test("one device: shown, excluded, cancelled over the API, each answer as documented")
+    func devices() async throws {
+        let harness = try await WorkerHarness()
+        let server = try await TestServer.start(service: harness.worker, token: Self.token)
+        let checker = try RepositoryFiles.openAPIChecker()
+        let client = server.client
+
+        let submitted = try await client.checked("POST", "/v1/rollouts", body: TestPlans.slow(name: "api-devices"), checker: checker)
+        let id = try #require(try submitted.jsonValue()["id"]?.string)
+        try await waitForPhase("baking", id: id, in: harness, client: client, checker: checker)
+        let thing = "sim-0000001"
+        let shown = try await client.checked("GET", "/v1/rollouts/\(id)/devices/\(thing)",
+                                             documentedAs: "/v1/rollouts/{id}/devices/{thing}", checker: checker)
+        #expect(shown.status == 200)
+        #expect(try shown.jsonValue()["stage"]?.string != nil)
+
+        let excluded = try await client.checked("POST", "/v1/rollouts/\(id)/devices/\(thing)/exclude",
+                                                documentedAs: "/v1/rollouts/{id}/devices/{thing}/exclude",
+                                                body: #"{"by": "alice", "reason": "field unit"}"#, checker: checker)
+        #expect(excluded.status == 202)
+        #expect(try excluded.jsonValue()["command"]?.string == "exclude")
+        let again = try await client.checked("POST", "/v1/rollouts/\(id)/devices/\(thing)/exclude",
+                                             documentedAs: "/v1/rollouts/{id}/devices/{thing}/exclude", checker: checker)
+        #expect(again.status == 409)
+        let cancelled = try await client.checked("POST", "/v1/rollouts/\(id)/devices/\(thing)/cancel",
+                                                 documentedAs: "/v1/rollouts/{id}/devices/{thing}/cancel",
+                                                 body: #"{"force": true}"#, checker: checker)
+        #expect(cancelled.status == 202)
+        let after = try await client.checked("GET", "/v1/rollouts/\(id)/devices/\(thing)",
+                                             documentedAs: "/v1/rollouts/{id}/devices/{thing}", checker: checker)
+        #expect(try after.jsonValue()["exclusion"]?["cancelled"]?.bool == true)
+        #expect(try after.jsonValue()["exclusion"]?["by"]?.string == "alice")
+
+        let stranger = try await client.checked("GET", "/v1/rollouts/\(id)/devices/sim-9999999",
+                                                documentedAs: "/v1/rollouts/{id}/devices/{thing}", checker: checker)
+        #expect(stranger.status == 404)
+        #expect(try stranger.jsonValue()["code"]?.string == "device_not_in_rollout")
+        let badName = try await client.checked("GET", "/v1/rollouts/\(id)/devices/a%20b",
+                                               documentedAs: "/v1/rollouts/{id}/devices/{thing}", checker: checker)
+        #expect(badName.status == 400)
+        let forceOnExclude = try await client.checked("POST", "/v1/rollouts/\(id)/devices/sim-0000002/exclude",
+                                                      documentedAs: "/v1/rollouts/{id}/devices/{thing}/exclude",
+                                                      body: #"{"force": true}"#, checker: checker)
+        #expect(forceOnExclude.status == 400)
+
+        await server.stop()
+        await harness.stop()
+    }
+
     @Test("an edited plan of a release already rolling out on the fleet is refused (409), or supersedes it")
     func aSecondLiveRolloutOfTheSameReleaseIsRefusedUnlessItSupersedes() async throws {
         let harness = try await WorkerHarness()

@@ -33,6 +33,18 @@ actor StubRolloutService: RolloutService {
         return rollout.state
     }
 
+    /// The stub's rollouts have no devices of their own: every thing is "not in the rollout".
+    func device(rolloutId: String, thing: String) async throws -> DeviceReport {
+        if let failure { throw failure }
+        guard stored.contains(where: { $0.id == rolloutId }) else { throw StoreError.notFound(rolloutId: rolloutId) }
+        throw DeviceLookupError.notInRollout(thing, rolloutId: rolloutId)
+    }
+
+    func excludeDevice(rolloutId: String, thing: String, cancel: Bool, force: Bool, by: String,
+                       reason: String?) async throws -> RolloutState {
+        try await device(rolloutId: rolloutId, thing: thing).exclusion.map { _ in stored[0].state } ?? stored[0].state
+    }
+
     func rollouts(phase: RolloutPhase?, limit: Int) async throws -> [StoredRollout] {
         if let failure { throw failure }
         return Array(stored.filter { phase == nil || $0.state.displayPhase == phase }.prefix(limit))

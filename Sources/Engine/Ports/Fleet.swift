@@ -47,6 +47,13 @@ package protocol Fleet: Sendable {
     /// Cancels a job; cancelling a job that is already cancelled or completed succeeds.
     nonisolated(nonsending) func cancelJob(jobId: String, reason: String, force: Bool) async throws
 
+    /// One device's execution of a job; nil when the job has none for it (or the job does not exist).
+    nonisolated(nonsending) func execution(jobId: String, thing: String) async throws -> DeviceExecution?
+
+    /// Cancels one device's execution (`force`: also while it installs). An execution that is already over, or
+    /// absent, counts as cancelled: the call succeeds.
+    nonisolated(nonsending) func cancelExecution(jobId: String, thing: String, force: Bool) async throws
+
     /// Removes what the rollout created for a stage beyond the job itself (temporary thing groups). Idempotent.
     nonisolated(nonsending) func cleanUp(rolloutId: String, jobId: String) async throws
 

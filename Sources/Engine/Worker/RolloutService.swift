@@ -15,6 +15,12 @@ package protocol RolloutService: Sendable {
     func submit(planSource: String, fileName: String, baseDirectory: String?, supersede: Bool) async throws -> SubmitResult
     /// Records a command. Throws `CommandRejected` (409) or `StoreError.notFound` (404).
     func command(_ command: RolloutEvent, rolloutId: String) async throws -> RolloutState
+    /// One device of a rollout: its stage, whether it was taken out, its executions. Throws `DeviceLookupError`.
+    func device(rolloutId: String, thing: String) async throws -> DeviceReport
+    /// Takes a device out of a rollout (`cancel`: and cancels its execution). Throws `DeviceLookupError`,
+    /// `CommandRejected`, `StoreError.notFound`.
+    func excludeDevice(rolloutId: String, thing: String, cancel: Bool, force: Bool, by: String,
+                       reason: String?) async throws -> RolloutState
     /// Rollouts, newest first, optionally only those whose display phase is `phase`.
     func rollouts(phase: RolloutPhase?, limit: Int) async throws -> [StoredRollout]
     func rollout(id: String) async throws -> RolloutDetail?

@@ -139,6 +139,18 @@ package actor RolloutWorker: RolloutService {
         return state
     }
 
+    package func excludeDevice(rolloutId: String, thing: String, cancel: Bool, force: Bool, by: String,
+                               reason: String?) async throws -> RolloutState {
+        let state = try await engine.excludeDevice(rolloutId: rolloutId, thing: thing, cancel: cancel, force: force,
+                                                   by: by, reason: reason)
+        await driver.wake(rolloutId)
+        return state
+    }
+
+    package nonisolated func device(rolloutId: String, thing: String) async throws -> DeviceReport {
+        try await engine.deviceReport(rolloutId: rolloutId, thing: thing)
+    }
+
     // Reads: nonisolated, so they never queue behind the worker's actor; the read model answers them, and what only
     // the store knows is read on the engine's thread.
 

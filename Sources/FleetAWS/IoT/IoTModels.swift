@@ -206,12 +206,20 @@ package struct IoTJobExecutionSummary: Decodable, Sendable, Equatable {
     }
 }
 
-/// `DescribeJobExecution`'s `execution`.
+/// `DescribeJobExecution`'s `execution`; dates are epoch seconds.
 package struct IoTJobExecution: Decodable, Sendable, Equatable {
+    package struct StatusDetails: Decodable, Sendable, Equatable {
+        package var detailsMap: [String: String]?
+    }
+
     package var jobId: String?
     package var status: String?
     package var thingArn: String?
     package var executionNumber: Int64?
     package var versionNumber: Int64?
     package var forceCanceled: Bool?
+    package var statusDetails: StatusDetails?
+    package var queuedAt: Double?
+    package var startedAt: Double?
+    package var lastUpdatedAt: Double?
 }

@@ -17,6 +17,9 @@ package enum Effect: Codable, Equatable, Sendable {
     case cleanUp(jobId: String)
     /// Tell the plan's webhooks. No completion event; failures never block the rollout.
     case notify(RolloutNotification)
+    /// Cancel one device's execution of a job (`rollout device cancel`). No completion event: the execution's
+    /// status says it; an execution that is already over or absent counts as done.
+    case cancelExecution(jobId: String, thing: String, force: Bool)
 
     package var kind: String {
         switch self {
@@ -27,6 +30,7 @@ package enum Effect: Codable, Equatable, Sendable {
         case .listRollbackStragglers: return "listRollbackStragglers"
         case .cleanUp: return "cleanUp"
         case .notify: return "notify"
+        case .cancelExecution: return "cancelExecution"
         }
     }
 }
@@ -44,6 +48,7 @@ extension Effect {
         case .createRollbackJob: return "rollback-job"
         case .listRollbackStragglers: return "list-rollback-stragglers"
         case .cleanUp(let jobId): return "cleanup:\(jobId)"
+        case .cancelExecution(let jobId, let thing, _): return "cancel-execution:\(jobId):\(thing)"
         case .notify: preconditionFailure("a notification's key comes from its event: use Effect.notificationKey")
         }
     }

@@ -30,6 +30,10 @@ package enum RolloutEvent: Codable, Equatable, Sendable {
     case rollbackStragglersListed(devices: [String], count: Int)
     /// An effect failed for good (a permanent error, or retries exhausted); `resume` queues it again.
     case effectFailed(effect: EffectRecord, message: String)
+    /// A person took `thing` out of the rollout: later stages leave it out; with `cancel` its execution in the
+    /// stage that holds it is cancelled. `stage`: the stage the rollout assigned it to (looked up by the engine when
+    /// recording; nil before devices are assigned).
+    case deviceExcluded(thing: String, stage: Int?, cancel: Bool, force: Bool, by: String, reason: String?)
 
     /// Short name used in the event log's `type` column and in logs.
     package var kind: String {
@@ -50,13 +54,15 @@ package enum RolloutEvent: Codable, Equatable, Sendable {
         case .rollbackProgressObserved: return "rollbackProgressObserved"
         case .rollbackStragglersListed: return "rollbackStragglersListed"
         case .effectFailed: return "effectFailed"
+        case .deviceExcluded: return "deviceExcluded"
         }
     }
 
     /// True for events that record a person's intent (the control verbs).
     package var isCommand: Bool {
         switch self {
-        case .approved, .pauseRequested, .resumeRequested, .promoteRequested, .abortRequested, .rollbackRequested: return true
+        case .approved, .pauseRequested, .resumeRequested, .promoteRequested, .abortRequested, .rollbackRequested,
+             .deviceExcluded: return true
         default: return false
         }
     }

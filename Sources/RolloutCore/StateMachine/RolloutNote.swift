@@ -18,6 +18,8 @@ package enum RolloutNote: Codable, Equatable, Sendable {
     case resumedPastGate(by: String, stage: String)
     /// A person ended the stage's bake early; its gates judge now.
     case promoted(stage: String, by: String)
+    /// A person took a device out (`stage`: where it was assigned; `cancelled`: its execution too).
+    case deviceExcluded(thing: String, stage: String?, cancelled: Bool, by: String)
     case retrying(effectKey: String, by: String)
     /// A fleet call failed for good (the rollout waits for a person).
     case effectFailed(effectKey: String, error: String)

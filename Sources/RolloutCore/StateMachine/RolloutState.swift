@@ -194,6 +194,8 @@ package struct RolloutState: Codable, Equatable, Sendable {
     package var rollbackArtifact: StagedArtifact?
     /// The previous firmware's outcomes on this fleet, when a gate compares with them (`baseline: previous`).
     package var baseline: OutcomeBaseline?
+    /// Devices people took out of the rollout, in the order they did (`DeviceExclusion.perRolloutMax` at most).
+    package var exclusions: [DeviceExclusion]?
     /// Number of events applied; also makes effect keys of repeated notifications unique.
     package var eventCount: Int
 

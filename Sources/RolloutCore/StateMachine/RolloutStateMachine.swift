@@ -97,6 +97,16 @@ package enum RolloutStateMachine {
             return promoteRejection(state: state, plan: plan)
         case .abortRequested:
             break
+        case .deviceExcluded(let thing, _, let cancel, _, _, _):
+            let exclusions = state.exclusions ?? []
+            if let earlier = exclusions.first(where: { $0.thing == thing }), earlier.cancelled || !cancel {
+                return "\(thing) was already \(earlier.cancelled ? "cancelled" : "excluded") by \(earlier.by) at "
+                    + TimeText.format(earlier.at)
+            }
+            if exclusions.count >= DeviceExclusion.perRolloutMax, !exclusions.contains(where: { $0.thing == thing }) {
+                return "a rollout takes at most \(DeviceExclusion.perRolloutMax) devices out by hand; leave more out "
+                    + "with the plan's fleet.exclude"
+            }
         default:
             break
         }
@@ -151,7 +161,7 @@ package enum RolloutStateMachine {
             return state.phase != .rollingBack || state.rollback?.devices != nil
         case .listRollbackStragglers:
             return state.phase != .rollingBack || state.rollback?.incompleteSince == nil
-        case .cancelJob, .cleanUp, .notify:
+        case .cancelJob, .cleanUp, .notify, .cancelExecution:
             return false
         }
     }

@@ -184,3 +184,38 @@ extension Step {
         }
     }
 }
+
+/// A device taken out by a person (`rollout device exclude|cancel`).
+extension Step {
+    /// Records the exclusion. A device of a stage not started yet is left out of its job (its count leaves the
+    /// stage); one already in a started stage's job keeps running unless `cancel`, which cancels its execution (and
+    /// the stage stops waiting for its outcome). Asking to cancel a device excluded earlier cancels it then.
+    mutating func onDeviceExcluded(thing: String, stage: Int?, cancel: Bool, force: Bool, by: String, reason: String?) {
+        let index = stage.flatMap { state.stages.indices.contains($0) ? $0 : nil }
+        var exclusions = state.exclusions ?? []
+        let position: Int
+        let queueCancel: Bool
+        if let earlier = exclusions.firstIndex(where: { $0.thing == thing }) {
+            // `rejection` lets through only a cancel of a device excluded without one.
+            position = earlier
+            queueCancel = exclusions[earlier].inJob
+            exclusions[earlier].cancelled = true
+            exclusions[earlier].force = force
+        } else {
+            let inJob = index.map { state.stages[$0].startedAt != nil } ?? false
+            exclusions.append(DeviceExclusion(thing: thing, stage: index.map { state.stages[$0].name }, by: by,
+                                              reason: reason, at: at, cancelled: cancel, force: force, inJob: inJob))
+            position = exclusions.count - 1
+            queueCancel = inJob && cancel
+            if let index, !inJob, let devices = state.stages[index].devices {
+                state.stages[index].devices = max(0, devices - 1)
+            }
+        }
+        if queueCancel, let index {
+            effect(.cancelExecution(jobId: state.stages[index].jobId, thing: thing, force: force))
+            if let devices = state.stages[index].devices { state.stages[index].devices = max(0, devices - 1) }
+        }
+        state.exclusions = exclusions
+        state.note = .deviceExcluded(thing: thing, stage: exclusions[position].stage, cancelled: cancel, by: by)
+    }
+}

@@ -57,6 +57,8 @@ struct Step {
             } else {
                 beginRollback(cause: .requested(by: by, reason: reason))
             }
+        case .deviceExcluded(let thing, let stage, let cancel, let force, let by, let reason):
+            onDeviceExcluded(thing: thing, stage: stage, cancel: cancel, force: force, by: by, reason: reason)
         case .jobCancelled(let stage):
             guard state.phase == .rollingBack, let rollback = state.rollback, rollback.devices == nil else { return }
             guard var pending = rollback.cancelsPending else {
@@ -190,6 +192,12 @@ struct Step {
         state.stages[index].jobCreatedAt = at
         state.stages[index].judgingSince = plan.schedule.bakeEnd(start: at, seconds: plan.stages[index].bakeDurationSeconds)
         state.note = .jobCreated(stage: state.stages[index].name, bakeSeconds: plan.stages[index].bakeDurationSeconds)
+        // A ring stage targets whole ring groups, excluded devices included: their executions are cancelled at once.
+        if state.stages[index].ringGroups != nil {
+            for exclusion in state.exclusions ?? [] where exclusion.stage == state.stages[index].name && !exclusion.inJob {
+                effect(.cancelExecution(jobId: state.stages[index].jobId, thing: exclusion.thing, force: false))
+            }
+        }
     }
 
     static func dryRunVerdicts(_ evaluation: GateEvaluation?) -> [String: Verdict] {
