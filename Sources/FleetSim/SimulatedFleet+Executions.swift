@@ -52,3 +52,19 @@ extension SimulatedFleet {
         }
     }
 }
+
+/// Deleting an ended rollout's jobs (`aws.retention`): the simulated fleet forgets them at once (its memory is what
+/// accumulates here), journalled so a restarted rehearsal does not bring them back.
+extension SimulatedFleet {
+    package nonisolated(nonsending) func purgeJobs(rolloutId: String, jobIds: [String], aws: AWSPlanSettings?) async throws -> Bool {
+        for jobId in jobIds {
+            try apiCall("DeleteJob", jobId)
+            let removed = lock.withLock { forgetJob(jobId) }
+            if removed, let journalPath = lock.withLock({ journalPath }) {
+                try? appendToJournal(JournalEntry(operation: "purge", jobId: jobId, at: clock.now().timeIntervalSince1970),
+                                     path: journalPath)
+            }
+        }
+        return true
+    }
+}

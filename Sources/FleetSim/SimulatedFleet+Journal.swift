@@ -82,6 +82,9 @@ extension SimulatedFleet {
         case "cancel":
             guard let jobId = entry.jobId, let at = entry.at else { return }
             restoreCancel(jobId: jobId, at: Date(timeIntervalSince1970: at), force: entry.force ?? false)
+        case "purge":
+            guard let jobId = entry.jobId else { return }
+            _ = lock.withLock { forgetJob(jobId) }
         case "cancelExecution":
             guard let jobId = entry.jobId, let thing = entry.thing, let at = entry.at else { return }
             restoreDeviceCancel(jobId: jobId, thing: thing, at: Date(timeIntervalSince1970: at), force: entry.force ?? false)

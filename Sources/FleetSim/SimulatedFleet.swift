@@ -261,6 +261,13 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         }
     }
 
+    /// Drops a job (under the lock); true when there was one.
+    func forgetJob(_ jobId: String) -> Bool {
+        guard jobs.removeValue(forKey: jobId) != nil else { return false }
+        jobOrder.removeAll { $0 == jobId }
+        return true
+    }
+
     func restoreCancel(jobId: String, at: Date, force: Bool) {
         lock.withLock { jobs[jobId]?.cancel(at: at, force: force) }
     }

@@ -62,6 +62,8 @@ package enum RolloutText {
             return "resumed by \(by) past the failed gate of \(stage)"
         case .promoted(let stage, let by):
             return "\(stage) bake ended early by \(by); its gates judge now and must still pass"
+        case .purged(let jobs):
+            return "its \(jobs) job\(jobs == 1 ? "" : "s") and their job documents deleted after the plan's retention"
         case .deviceExcluded(let thing, let stage, let cancelled, let by):
             let place = stage.map { " (\($0))" } ?? ""
             return cancelled ? "\(thing)\(place) cancelled and taken out of the rollout by \(by)"

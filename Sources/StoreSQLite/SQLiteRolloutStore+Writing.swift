@@ -28,7 +28,8 @@ extension SQLiteRolloutStore {
         }
 
         try db.withStatement("""
-            UPDATE rollouts SET state_json = ?2, event_count = ?3, display_phase = ?4, due_at = ?5, updated_at = ?6
+            UPDATE rollouts SET state_json = ?2, event_count = ?3, display_phase = ?4, due_at = ?5, updated_at = ?6,
+                purge_at = ?7
             WHERE id = ?1
             """) { statement in
             try statement.bind(1, id)
@@ -37,6 +38,7 @@ extension SQLiteRolloutStore {
             try statement.bind(4, commit.state.displayPhase.rawValue)
             try statement.bind(5, commit.state.dueAt)
             try statement.bind(6, commit.state.updatedAt)
+            try statement.bind(7, commit.state.purgeDueAt)
             try statement.run()
         }
 

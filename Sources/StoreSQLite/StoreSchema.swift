@@ -82,6 +82,10 @@ enum StoreSchema {
                 device_ids   BLOB NOT NULL
             );
             """),
+        Migration(version: 3, summary: "when an ended rollout's jobs are due for deletion (aws.retention)", sql: """
+            ALTER TABLE rollouts ADD COLUMN purge_at REAL;
+            CREATE INDEX rollouts_by_purge ON rollouts (purge_at) WHERE purge_at IS NOT NULL;
+            """),
     ]
 
     static var latestVersion: Int { migrations.last!.version }

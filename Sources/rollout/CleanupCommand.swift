@@ -11,12 +11,15 @@ import StoreSQLite
 struct CleanupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cleanup",
-        abstract: "List and remove temporary thing groups that finished rollouts left behind (older versions).",
+        abstract: "List and remove what finished rollouts left on AWS: temporary thing groups, and (--older-than) their jobs.",
         discussion: """
             Reads the database (a worker may be running on it) and, for every finished AWS rollout, asks AWS which of \
-            its temporary thing groups (`rollout-<job id>`) still exist, then deletes them. Unfinished rollouts are \
-            left alone: they still use theirs. With --dry-run nothing is deleted. Needs the AWS permissions \
-            iot:DescribeThingGroup and iot:DeleteThingGroup.
+            its temporary thing groups (`rollout-<job id>`) still exist, then deletes them. With --older-than D, the \
+            jobs (DeleteJob, at most 10 deleting at once; force only for a job still in progress; its executions go \
+            with it) and job-document copies (s3://<bucket>/jobs/<job id>.json) of rollouts that ended more than D ago \
+            are deleted too, whatever their plan's aws.retention; firmware objects are kept. Unfinished rollouts are \
+            left alone. With --dry-run nothing is deleted. Needs iot:DescribeThingGroup, iot:DeleteThingGroup, and \
+            for --older-than iot:DescribeJob, iot:DeleteJob and s3:DeleteObject.
             Exit: 0 nothing left (or all removed), 2 --dry-run found something to remove, 1 an error.
             """
     )
@@ -27,6 +30,14 @@ struct CleanupCommand: AsyncParsableCommand {
     @Flag(help: "Only list what would be removed.")
     var dryRun = false
 
+    @Option(help: "Also delete the jobs and job documents of rollouts that ended longer ago than this (e.g. 90d).")
+    var olderThan: String?
+
+    func validate() throws {
+        if let olderThan, DurationText.parseSeconds(olderThan) == nil {
+            throw ValidationError("--older-than takes a duration such as 90d or 12h, not `\(olderThan)`")
+        }
+    }
 
 
     @OptionGroup var aws: AWSConnectionOptions
@@ -55,22 +66,22 @@ struct CleanupCommand: AsyncParsableCommand {
         var leftovers: [Leftover] = []
         var failures = 0
         var fleets: [String: AWSFleet] = [:]
+        func fleet(for rollout: StoredRollout) throws -> AWSFleet {
+            let regionName = aws.region ?? rollout.plan.aws?.region ?? ""
+            if let known = fleets[regionName] { return known }
+            do {
+                let fleet = AWSFleet(configuration: try aws.resolve(fallbackRegion: regionName.isEmpty ? nil : regionName))
+                fleets[regionName] = fleet
+                return fleet
+            } catch {
+                Console.error("error: \(error)")
+                throw ExitCode(ExitStatus.otherError)
+            }
+        }
         for rollout in try store.rollouts(phases: nil, limit: 100_000)
         where rollout.fleetKind == "aws" && rollout.state.phase.isTerminal {
-            let regionName = aws.region ?? rollout.plan.aws?.region ?? ""
-            let fleet: AWSFleet
-            if let known = fleets[regionName] {
-                fleet = known
-            } else {
-                do {
-                    fleet = AWSFleet(configuration: try aws.resolve(fallbackRegion: regionName.isEmpty ? nil : regionName))
-                } catch {
-                    Console.error("error: \(error)")
-                    throw ExitCode(ExitStatus.otherError)
-                }
-                fleets[regionName] = fleet
-            }
-            for jobId in Self.jobIds(of: rollout.state) {
+            let fleet = try fleet(for: rollout)
+            for jobId in rollout.state.createdJobIds {
                 do {
                     for resource in try await fleet.temporaryResources(rolloutId: rollout.id, jobId: jobId) {
                         if !dryRun { try await fleet.cleanUp(rolloutId: rollout.id, jobId: jobId) }
@@ -83,15 +94,41 @@ struct CleanupCommand: AsyncParsableCommand {
                 }
             }
         }
+        if let olderThan, let seconds = DurationText.parseSeconds(olderThan) {
+            let cutoff = Date().addingTimeInterval(-Double(seconds))
+            for rollout in try store.rollouts(phases: nil, limit: 100_000)
+            where rollout.fleetKind == "aws" && rollout.state.phase.isTerminal && rollout.state.purgedAt == nil
+                && (rollout.state.endedAt ?? rollout.state.updatedAt) < cutoff {
+                let fleet = try fleet(for: rollout)
+                do {
+                    leftovers += try await purge(rollout, fleet: fleet)
+                } catch {
+                    failures += 1
+                    Console.error("error: \(rollout.id): \(error)")
+                }
+            }
+        }
         try report(leftovers)
         if failures > 0 { throw ExitCode(ExitStatus.otherError) }
         if dryRun && !leftovers.isEmpty { throw ExitCode(2) }
     }
 
-    /// Every job a rollout may have made: each stage that started, and the rollback job.
-    static func jobIds(of state: RolloutState) -> [String] {
-        state.stages.filter { $0.startedAt != nil || $0.jobCreatedAt != nil }.map(\.jobId)
-            + (state.rollback?.devices ?? 0 > 0 ? [state.rollback!.jobId] : [])
+    /// The rollout's jobs that still exist and their documents: listed (--dry-run), or deleted, waiting (bounded)
+    /// while AWS deletes them ten at a time.
+    func purge(_ rollout: StoredRollout, fleet: AWSFleet) async throws -> [Leftover] {
+        let existing = try await fleet.existingJobs(rollout.state.createdJobIds, aws: rollout.plan.aws)
+        guard !existing.isEmpty else { return [] }
+        let bucket = rollout.plan.aws?.bucket ?? "?"
+        let found = existing.map {
+            Leftover(rolloutId: rollout.id, phase: rollout.state.phase.rawValue, jobId: $0,
+                     resource: "job \($0) and s3://\(bucket)/jobs/\($0).json", removed: !dryRun)
+        }
+        guard !dryRun else { return found }
+        for _ in 0..<120 {
+            if try await fleet.purgeJobs(rolloutId: rollout.id, jobIds: existing, aws: rollout.plan.aws) { return found }
+            try await Task.sleep(nanoseconds: 2_000_000_000)  // AWS deletes asynchronously (DELETION_IN_PROGRESS)
+        }
+        throw ValidationError("AWS was still deleting jobs of \(rollout.id) after 4 minutes; run cleanup again")
     }
 
     func report(_ leftovers: [Leftover]) throws {

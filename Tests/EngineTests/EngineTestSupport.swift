@@ -136,6 +136,9 @@ class ForwardingFleet: Fleet, @unchecked Sendable {
         try await inner.cancelJob(jobId: jobId, reason: reason, force: force)
     }
     func cleanUp(rolloutId: String, jobId: String) async throws { try await inner.cleanUp(rolloutId: rolloutId, jobId: jobId) }
+    func purgeJobs(rolloutId: String, jobIds: [String], aws: AWSPlanSettings?) async throws -> Bool {
+        try await inner.purgeJobs(rolloutId: rolloutId, jobIds: jobIds, aws: aws)
+    }
     func execution(jobId: String, thing: String) async throws -> DeviceExecution? {
         try await inner.execution(jobId: jobId, thing: thing)
     }

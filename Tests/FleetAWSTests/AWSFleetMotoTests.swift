@@ -164,6 +164,36 @@ struct AWSFleetMotoTests {
         #expect(try await setup.fleet.execution(jobId: jobId, thing: devices[2])?.status == .queued, "the others untouched")
     }
 
+    @Test("purge deletes an ended rollout's jobs (force only for one in progress) and job documents, keeps firmware")
+    func purge() async throws {
+        let setup = try await Self.setUp("purge", things: 2)
+        let devices = (0..<2).map { Self.thingName(setup.prefix, $0) }
+        let jobIds = ["\(setup.prefix)-canary", "\(setup.prefix)-wave-1"]
+        for jobId in jobIds {
+            try await setup.fleet.createJob(Self.jobRequest(setup, jobId: jobId, targets: .devices(DeviceIdList(devices))))
+        }
+        _ = try await setup.moto.boto3("s3", "put_object", ["Bucket": setup.bucket, "Key": "firmware/fw/2.1.0/abc.bin",
+                                                            "Body": "image"])
+        try await setup.moto.control("outcomes", ["jobId": jobIds[0], "default": "SUCCEEDED"])
+        let aws = Self.jobRequest(setup, jobId: jobIds[0], targets: .devices([])).aws
+        #expect(try await setup.fleet.existingJobs(jobIds + ["\(setup.prefix)-rollback"], aws: aws) == jobIds)
+
+        #expect(try await setup.fleet.purgeJobs(rolloutId: setup.prefix, jobIds: jobIds, aws: aws) == false,
+                "deletion asked; AWS deletes asynchronously, so the next call confirms")
+        let deletes = setup.recorder.calls.filter { $0.method == "DELETE" && $0.path.hasPrefix("/jobs/") }
+        #expect(deletes.count == 2)
+        #expect(deletes.first { $0.path.hasSuffix("wave-1") }?.query.contains("force=true") == true,
+                "the second job is still in progress: only force deletes it")
+        #expect(deletes.first { $0.path.hasSuffix("canary") }?.query.contains("force=true") == false)
+        #expect(try await setup.fleet.purgeJobs(rolloutId: setup.prefix, jobIds: jobIds, aws: aws) == true)
+        #expect(try await setup.fleet.existingJobs(jobIds, aws: aws).isEmpty)
+        let listed = try await setup.moto.boto3("s3", "list_objects_v2", ["Bucket": setup.bucket])
+        let keys = (listed["Contents"] as? [[String: Any]] ?? []).compactMap { $0["Key"] as? String }
+        #expect(!keys.contains { $0.hasPrefix("jobs/") }, "\(keys)")
+        #expect(keys.contains("firmware/fw/2.1.0/abc.bin"), "firmware is kept")
+        #expect(try await setup.fleet.purgeJobs(rolloutId: setup.prefix, jobIds: jobIds, aws: aws) == true, "again: harmless")
+    }
+
     @Test("createJob targets thing ARNs, adopts a matching job, refuses a differing one")
     func createJobIdempotent() async throws {
         let setup = try await Self.setUp("job", things: 5)

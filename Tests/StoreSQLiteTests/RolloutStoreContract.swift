@@ -259,6 +259,24 @@ enum RolloutStoreContract {
         var active: [String]
     }
 
+    /// Ended rollouts past their retention come back longest due first; purged ones and those not due yet do not.
+    static func listsRolloutsDueForPurge(_ store: any RolloutStore) throws {
+        let start = Fixtures.start
+        for (id, due) in [("late", 3600.0), ("early", 60.0), ("later", 7200.0), ("kept", nil)] as [(String, Double?)] {
+            try Fixtures.create(store, id: id)
+            var ended = Fixtures.commit(id: id, after: 1, event: .abortRequested(by: "a", reason: ""), phase: .aborted)
+            ended.state.purgeDueAt = due.map { start.addingTimeInterval($0) }
+            try store.commit(ended)
+        }
+        #expect(try store.rolloutsDueForPurge(at: start.addingTimeInterval(3600), limit: 10).map(\.id) == ["early", "late"])
+        #expect(try store.rolloutsDueForPurge(at: start.addingTimeInterval(9000), limit: 2).map(\.id) == ["early", "late"])
+        var purged = Fixtures.commit(id: "early", after: 2, event: .purged(jobs: 3), phase: .aborted)
+        purged.state.purgedAt = start.addingTimeInterval(100)
+        try store.commit(purged)
+        #expect(try store.rolloutsDueForPurge(at: start.addingTimeInterval(9000), limit: 10).map(\.id) == ["late", "later"])
+        #expect(try store.rolloutsDueForPurge(at: start, limit: 10).isEmpty)
+    }
+
     static func snapshot(_ store: any RolloutStore, _ id: String) throws -> Snapshot {
         Snapshot(state: try store.rollout(id: id)?.state,
                  events: try store.events(rolloutId: id, afterSequence: 0, limit: 10_000),
@@ -271,6 +289,11 @@ enum RolloutStoreContract {
     @Test(arguments: StoreKind.allCases)
     func createsOnceAndRefusesADuplicate(kind: StoreKind) throws {
         try kind.withStore(RolloutStoreContract.createsOnceAndRefusesADuplicate)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func listsRolloutsDueForPurge(kind: StoreKind) throws {
+        try kind.withStore(RolloutStoreContract.listsRolloutsDueForPurge)
     }
 
     @Test(arguments: StoreKind.allCases)

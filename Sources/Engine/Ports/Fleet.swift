@@ -57,6 +57,11 @@ package protocol Fleet: Sendable {
     /// Removes what the rollout created for a stage beyond the job itself (temporary thing groups). Idempotent.
     nonisolated(nonsending) func cleanUp(rolloutId: String, jobId: String) async throws
 
+    /// Deletes an ended rollout's jobs and their job-document copies (`aws.retention`, `rollout cleanup
+    /// --older-than`), a bounded number at a time (`JobDeletion`); returns true once every one is gone. Called again
+    /// until then. Firmware objects are kept (content-addressed, maybe shared). Idempotent.
+    nonisolated(nonsending) func purgeJobs(rolloutId: String, jobIds: [String], aws: AWSPlanSettings?) async throws -> Bool
+
     /// What `cleanUp` would remove for a job, as names people recognise (`thing group rollout-…`): for
     /// `rollout cleanup`, which lists and removes what older versions left behind. Read-only.
     nonisolated(nonsending) func temporaryResources(rolloutId: String, jobId: String) async throws -> [String]

@@ -22,10 +22,14 @@ package actor RolloutWorker: RolloutService {
         package var rolloutsMax: Int
         /// Webhooks told about every rollout submitted to this worker, besides the plan's own.
         package var webhooks: [WebhookTarget]
+        /// How often ended rollouts past their `aws.retention` are looked for (clock seconds).
+        package var retentionSweepSeconds: Double
 
         package init(stepsInFlightMax: Int = 8, stepErrorBackoffSeconds: Double = 5, rolloutsMax: Int = 100_000,
-                    webhooks: [WebhookTarget] = []) {
+                    webhooks: [WebhookTarget] = [], retentionSweepSeconds: Double = 600) {
             precondition(rolloutsMax >= 1, "at least one rollout")
+            precondition(retentionSweepSeconds > 0, "a positive sweep interval")
+            self.retentionSweepSeconds = retentionSweepSeconds
             self.stepsInFlightMax = stepsInFlightMax
             self.stepErrorBackoffSeconds = stepErrorBackoffSeconds
             self.rolloutsMax = rolloutsMax
@@ -90,7 +94,23 @@ package actor RolloutWorker: RolloutService {
                 return
             }
         }
+        // On a real (or sped-up) clock only: a virtual clock moves when the driver is idle, never for a sweep.
+        let sweeps = Task { [engine, clock, configuration, logger] in
+            while !Task.isCancelled && !clock.advancesOnlyWhenIdle {
+                do {
+                    let purged = try await engine.purgeDue()
+                    if !purged.isEmpty { logger.info("purged ended rollouts", metadata: ["rollouts": "\(purged)"]) }
+                    try await clock.sleep(until: clock.now().addingTimeInterval(configuration.retentionSweepSeconds))
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.warning("retention sweep failed", metadata: ["error": "\(error)"])
+                    try? await clock.sleep(until: clock.now().addingTimeInterval(configuration.retentionSweepSeconds))
+                }
+            }
+        }
         await driver.run()
+        sweeps.cancel()
         logger.info("worker stopped")
     }
 

@@ -263,7 +263,8 @@ extension PlanParser.Context {
     }
 
     func readAWS(_ node: Node, reader: inout PlanNodeReader) -> AWSPlanSettings? {
-        guard let map = reader.mapping(node, "aws", allowed: ["bucket", "presignedUrlRoleArn", "presignedUrlExpires", "region"]) else {
+        guard let map = reader.mapping(node, "aws", allowed: ["bucket", "presignedUrlRoleArn", "presignedUrlExpires", "region",
+                                                              "retention"]) else {
             return nil
         }
         var bucket: String?
@@ -292,6 +293,10 @@ extension PlanParser.Context {
         }
         if let value = map["region"], let text = reader.nonEmptyString(value, "aws.region") {
             settings.region = text
+        }
+        if let value = map["retention"], value.string != "keep" {
+            settings.retentionSeconds = reader.duration(value, "aws.retention", minimumSeconds: 3600,
+                                                        maximumSeconds: 3650 * 86400)
         }
         return bucket == nil ? nil : settings
     }

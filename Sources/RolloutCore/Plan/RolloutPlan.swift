@@ -277,6 +277,8 @@ package struct AWSPlanSettings: Codable, Equatable, Sendable {
     package var presignedUrlExpiresSeconds: Int
     /// Region for this plan; else the worker's `--region` / `AWS_REGION` / config file.
     package var region: String?
+    /// `aws.retention`: this long after the rollout ends, its jobs and job-document copies are deleted; nil keeps them.
+    package var retentionSeconds: Int?
 
     package init(bucket: String, presignedUrlRoleArn: String? = nil, presignedUrlExpiresSeconds: Int = 3600,
                 region: String? = nil) {

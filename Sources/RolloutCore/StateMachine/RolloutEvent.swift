@@ -34,6 +34,8 @@ package enum RolloutEvent: Codable, Equatable, Sendable {
     /// stage that holds it is cancelled. `stage`: the stage the rollout assigned it to (looked up by the engine when
     /// recording; nil before devices are assigned).
     case deviceExcluded(thing: String, stage: Int?, cancel: Bool, force: Bool, by: String, reason: String?)
+    /// The ended rollout's `jobs` jobs and their job-document copies are gone from the fleet (`aws.retention`).
+    case purged(jobs: Int)
 
     /// Short name used in the event log's `type` column and in logs.
     package var kind: String {
@@ -55,6 +57,7 @@ package enum RolloutEvent: Codable, Equatable, Sendable {
         case .rollbackStragglersListed: return "rollbackStragglersListed"
         case .effectFailed: return "effectFailed"
         case .deviceExcluded: return "deviceExcluded"
+        case .purged: return "purged"
         }
     }
 

@@ -20,6 +20,8 @@ package enum RolloutNote: Codable, Equatable, Sendable {
     case promoted(stage: String, by: String)
     /// A person took a device out (`stage`: where it was assigned; `cancelled`: its execution too).
     case deviceExcluded(thing: String, stage: String?, cancelled: Bool, by: String)
+    /// The ended rollout's jobs and job documents were deleted (`aws.retention`).
+    case purged(jobs: Int)
     case retrying(effectKey: String, by: String)
     /// A fleet call failed for good (the rollout waits for a person).
     case effectFailed(effectKey: String, error: String)

@@ -196,6 +196,10 @@ package struct RolloutState: Codable, Equatable, Sendable {
     package var baseline: OutcomeBaseline?
     /// Devices people took out of the rollout, in the order they did (`DeviceExclusion.perRolloutMax` at most).
     package var exclusions: [DeviceExclusion]?
+    /// When the ended rollout's jobs are to be deleted (`aws.retention` after its end); nil once purged, or kept.
+    package var purgeDueAt: Date?
+    /// When they were deleted.
+    package var purgedAt: Date?
     /// Number of events applied; also makes effect keys of repeated notifications unique.
     package var eventCount: Int
 
@@ -217,5 +221,13 @@ package struct RolloutState: Codable, Equatable, Sendable {
     /// `<rollout id>-<stage>`: deterministic, so a restart never creates a second job.
     package static func jobId(rolloutId: String, stage: String) -> String {
         "\(rolloutId)-\(stage)"
+    }
+}
+
+extension RolloutState {
+    /// Every job the rollout may have made: each stage that started, and the rollback job when it had devices.
+    package var createdJobIds: [String] {
+        stages.filter { $0.startedAt != nil || $0.jobCreatedAt != nil }.map(\.jobId)
+            + (rollback.map { $0.devices ?? 0 > 0 ? [$0.jobId] : [] } ?? [])
     }
 }

@@ -132,6 +132,15 @@ package enum RolloutStateMachine {
         }
         if !state.phase.isTerminal {
             step.refreshTimers()
+            // The rollout ends now: its jobs are kept for the plan's retention, then deleted.
+            if step.state.phase.isTerminal, let retention = plan.aws?.retentionSeconds {
+                step.state.purgeDueAt = (step.state.endedAt ?? at).addingTimeInterval(TimeInterval(retention))
+            }
+        } else if case .purged(let jobs) = event, state.purgedAt == nil {
+            // The one fact an ended rollout still takes.
+            step.state.purgeDueAt = nil
+            step.state.purgedAt = at
+            step.state.note = .purged(jobs: jobs)
         }
         let changed = step.state != state || !step.effects.isEmpty || !step.verdicts.isEmpty
         if changed {

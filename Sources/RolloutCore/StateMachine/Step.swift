@@ -57,6 +57,8 @@ struct Step {
             } else {
                 beginRollback(cause: .requested(by: by, reason: reason))
             }
+        case .purged:
+            return  // an ended rollout's fact (`RolloutStateMachine.apply`); a live one has nothing to purge
         case .deviceExcluded(let thing, let stage, let cancel, let force, let by, let reason):
             onDeviceExcluded(thing: thing, stage: stage, cancel: cancel, force: force, by: by, reason: reason)
         case .jobCancelled(let stage):

@@ -7,13 +7,13 @@ import Foundation
 final class RecordingTransport: HTTPTransport, @unchecked Sendable {
     private let inner: any HTTPTransport
     private let lock = NSLock()
-    private var recorded: [(method: String, path: String, status: Int)] = []
+    private var recorded: [(method: String, path: String, status: Int, query: String)] = []
 
     init(_ inner: any HTTPTransport) {
         self.inner = inner
     }
 
-    var calls: [(method: String, path: String, status: Int)] { lock.withLock { recorded } }
+    var calls: [(method: String, path: String, status: Int, query: String)] { lock.withLock { recorded } }
 
     /// Requests answered (any status), or with `succeeded` only those answered 2xx (a retried attempt counts once).
     func count(_ method: String, pathContains: String, succeeded: Bool = false) -> Int {
@@ -23,7 +23,8 @@ final class RecordingTransport: HTTPTransport, @unchecked Sendable {
 
     func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let response = try await inner.send(request)
-        lock.withLock { recorded.append((request.method, request.path, response.status)) }
+        let query = request.query.map { "\($0.name)=\($0.value)" }.joined(separator: "&")
+        lock.withLock { recorded.append((request.method, request.path, response.status, query)) }
         return response
     }
 }
