@@ -35,9 +35,11 @@ extension RolloutEngine {
             let document = JobDocument.forRollback(rolloutId: state.rolloutId, rollback: target,
                                                    releaseVersion: plan.release.version)
             // No abort criteria: a rollback must reach every device it can, however many fail.
-            try await fleet.createJob(JobRequest(rolloutId: state.rolloutId, jobId: rollback.jobId, stage: "rollback",
-                                                 targets: .devices(DeviceIdList(devices)), document: document,
-                                                 settings: plan.job, aws: plan.aws))
+            var request = JobRequest(rolloutId: state.rolloutId, jobId: rollback.jobId, stage: "rollback",
+                                     targets: .devices(DeviceIdList(devices)), document: document, settings: plan.job,
+                                     aws: plan.aws)
+            request.templateArn = plan.job.rollbackTemplateArn
+            try await fleet.createJob(request)
             counters.withLock { $0.jobsCreated += 1 }
             return EffectOutcome(event: .rollbackJobCreated(devices: devices.count))
         case .listRollbackStragglers(let jobId):
@@ -159,9 +161,11 @@ extension RolloutEngine {
         let targets = state.stages[index].ringGroups.map { JobTargets.groups($0) } ?? JobTargets.devices(devices)
         let document = JobDocument.forStage(rolloutId: rollout.id, stage: spec.name, release: release,
                                             previousVersion: plan.rollback?.version, rollback: state.rollbackArtifact)
-        return JobRequest(rolloutId: rollout.id, jobId: state.stages[index].jobId, stage: spec.name, targets: targets,
-                          document: document, settings: plan.job, aws: plan.aws,
-                          abortCriteria: JobAbortCriterion.derived(from: plan.gates(for: spec).jobOutcomes))
+        var request = JobRequest(rolloutId: rollout.id, jobId: state.stages[index].jobId, stage: spec.name, targets: targets,
+                                 document: document, settings: plan.job, aws: plan.aws,
+                                 abortCriteria: JobAbortCriterion.derived(from: plan.gates(for: spec).jobOutcomes))
+        request.templateArn = plan.job.templateArn
+        return request
     }
 
     /// The rollback job's devices: read from the fleet by the first attempt and kept in the store, so a retry after

@@ -14,7 +14,7 @@ enum DocumentPreview {
     }
 
     static func render(plan: RolloutPlan, rolloutId: String, stage: String,
-                       environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (document: String, notes: [String]) {
+                       environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (document: String?, notes: [String]) {
         var notes: [String] = []
         let region = plan.aws?.region ?? environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"]
         if plan.aws != nil, region == nil { notes.append("no region in the plan or AWS_REGION: URLs shown for us-east-1") }
@@ -51,6 +51,12 @@ enum DocumentPreview {
         let rollback = try plan.rollback.map {
             try staged(firmware: plan.release.firmware, version: $0.version, location: $0.artifact,
                        signed: plan.release.signingKeyPath != nil)
+        }
+        let templateArn = stage == "rollback" ? plan.job.rollbackTemplateArn : plan.job.templateArn
+        if let templateArn {
+            let id = templateArn.split(separator: "/").last.map(String.init) ?? templateArn
+            return (nil, ["this job is created from job template \(id): AWS sends the template's document "
+                          + "(aws iot describe-job-template --job-template-id \(id))"])
         }
         let facts: JobDocument
         if stage == "rollback" {

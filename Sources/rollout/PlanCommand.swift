@@ -53,7 +53,7 @@ struct PlanCommand: ParsableCommand {
             do {
                 let preview = try DocumentPreview.render(plan: loaded.plan, rolloutId: id, stage: stage)
                 for note in preview.notes { Console.error("note: \(note)") }
-                print(preview.document)
+                if let document = preview.document { print(document) }
                 return
             } catch {
                 Console.error("rollout plan: \(error)")

@@ -139,6 +139,32 @@ struct AWSFleetMotoTests {
         await #expect(throws: FleetError.self) { try await setup.fleet.createJob(reshaped) }
     }
 
+    @Test("a job from a job template: created with jobTemplateArn and the plan's settings, no copy of ours, adopted again")
+    func fromJobTemplate() async throws {
+        let setup = try await Self.setUp("tpl", things: 2)
+        let devices = (0..<2).map { Self.thingName(setup.prefix, $0) }
+        let templateDocument = #"{"operation": "vendor-ota", "image": "fw-2.0.0.bin"}"#
+        let created = try await setup.moto.boto3("iot", "create_job_template", [
+            "jobTemplateId": "\(setup.prefix)-ota", "document": templateDocument, "description": "vendor OTA",
+        ])
+        let templateArn = try #require(created["jobTemplateArn"] as? String)
+        var request = Self.jobRequest(setup, jobId: "\(setup.prefix)-canary", targets: .devices(DeviceIdList(devices)))
+        request.templateArn = templateArn
+        try await setup.fleet.createJob(request)
+        let answer = try await setup.moto.boto3("iot", "get_job_document", ["jobId": request.jobId])
+        #expect(answer["document"] as? String == templateDocument)
+        let described = try await setup.moto.boto3("iot", "describe_job", ["jobId": request.jobId])
+        #expect(((described["job"] as? [String: Any])?["timeoutConfig"] as? [String: Int])?["inProgressTimeoutInMinutes"] == 10,
+                "the plan's settings go with the template")
+        let listed = try await setup.moto.boto3("s3", "list_objects_v2", ["Bucket": setup.bucket])
+        #expect(!((listed["Contents"] as? [[String: Any]]) ?? []).contains { ($0["Key"] as? String)?.hasPrefix("jobs/") == true },
+                "no document of ours, so no copy")
+        try await setup.fleet.createJob(request)  // a retry after a lost answer: adopted
+        #expect(setup.recorder.calls.filter { $0.method == "PUT" && $0.path == "/jobs/\(request.jobId)" }.count == 1)
+        request.templateArn = nil  // the same job id with a document of ours instead: not the same job
+        await #expect(throws: FleetError.self) { try await setup.fleet.createJob(request) }
+    }
+
     @Test("one device's execution: described, a queued one cancelled, an installing one only with force, repeats harmless")
     func singleExecutions() async throws {
         let setup = try await Self.setUp("exec", things: 3)

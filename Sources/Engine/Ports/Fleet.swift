@@ -119,6 +119,8 @@ package struct JobRequest: Sendable, Equatable {
     package var aws: AWSPlanSettings?
     /// When the fleet itself stops the job's queued executions (AWS `abortConfig`), even with the worker down.
     package var abortCriteria: [JobAbortCriterion]
+    /// Create the job from this AWS IoT job template (its document) instead of `document` (AWS fleet only).
+    package var templateArn: String?
 
     package init(rolloutId: String, jobId: String, stage: String, targets: JobTargets, document: JobDocument,
                 settings: JobSettings, aws: AWSPlanSettings? = nil, abortCriteria: [JobAbortCriterion] = []) {

@@ -110,8 +110,12 @@ package struct AWSFleet: Fleet {
             let region = aws.region ?? configuration.region
             let iot = configuration.iotClient(region: region)
             let s3 = configuration.s3Client(region: region)
-            let document = try AWSFleet.encodeDocument(request.document, shape: request.settings.document)
             let wanted = try wantedTargets(request)
+            if let templateArn = request.templateArn {
+                try await createJob(request, fromTemplate: templateArn, wanted: wanted, aws: aws, region: region)
+                return
+            }
+            let document = try AWSFleet.encodeDocument(request.document, shape: request.settings.document)
 
             if let existing = try await describeJobIfPresent(request.jobId, iot: iot) {
                 try await adopt(existing, jobId: request.jobId, targets: wanted, document: document, iot: iot, s3: s3,

@@ -167,6 +167,14 @@ package struct IoTClient: Sendable {
         try await client.json("GET", "/jobs/\(IoTClient.segment(jobId))", operation: "DescribeJob")
     }
 
+    /// A job template's document (DescribeJobTemplate); nil when it has none inline.
+    package func jobTemplateDocument(_ templateId: String) async throws -> String? {
+        struct Answer: Decodable { var document: String? }
+        let answer: Answer = try await client.json("GET", "/job-templates/\(IoTClient.segment(templateId))",
+                                                   operation: "DescribeJobTemplate")
+        return answer.document
+    }
+
     /// The job document as created (placeholders not substituted).
     package func getJobDocument(_ jobId: String) async throws -> String? {
         struct Answer: Decodable { var document: String? }

@@ -101,12 +101,17 @@ package struct IoTCreateJobRequest: Encodable, Sendable, Equatable {
     package var jobExecutionsRolloutConfig: IoTRolloutConfig?
     package var jobExecutionsRetryConfig: IoTRetryConfig?
     package var abortConfig: IoTAbortConfig?
+    /// The job takes its document from this template (then neither `document` nor `documentSource`).
+    package var jobTemplateArn: String?
 
     package init(targets: [String], document: String? = nil, documentSource: String? = nil, description: String? = nil,
                 targetSelection: String = "SNAPSHOT", presignedUrlConfig: IoTPresignedUrlConfig? = nil,
                 timeoutConfig: IoTTimeoutConfig? = nil, jobExecutionsRolloutConfig: IoTRolloutConfig? = nil,
-                jobExecutionsRetryConfig: IoTRetryConfig? = nil, abortConfig: IoTAbortConfig? = nil) {
-        precondition((document == nil) != (documentSource == nil), "exactly one of document / documentSource")
+                jobExecutionsRetryConfig: IoTRetryConfig? = nil, abortConfig: IoTAbortConfig? = nil,
+                jobTemplateArn: String? = nil) {
+        precondition([document != nil, documentSource != nil, jobTemplateArn != nil].filter { $0 }.count == 1,
+                     "exactly one of document / documentSource / jobTemplateArn")
+        self.jobTemplateArn = jobTemplateArn
         self.targets = targets
         self.document = document
         self.documentSource = documentSource

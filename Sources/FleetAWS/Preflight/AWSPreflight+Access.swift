@@ -275,10 +275,14 @@ extension AWSPreflight {
         guard let release = context.release else { return [] }
         let plan = context.plan
         let longest = plan.stages.map(\.name).max { $0.count < $1.count } ?? plan.canary.name
-        var documents = [("stage", JobDocument.forStage(rolloutId: context.rolloutId, stage: longest, release: release,
-                                                        previousVersion: plan.rollback?.version,
-                                                        rollback: context.rollback))]
-        if let rollback = context.rollback {
+        var documents: [(String, JobDocument)] = []
+        // A job made from a job template carries the template's document: not ours to measure.
+        if plan.job.templateArn == nil {
+            documents.append(("stage", JobDocument.forStage(rolloutId: context.rolloutId, stage: longest, release: release,
+                                                            previousVersion: plan.rollback?.version,
+                                                            rollback: context.rollback)))
+        }
+        if let rollback = context.rollback, plan.job.rollbackTemplateArn == nil {
             documents.append(("rollback", JobDocument.forRollback(rolloutId: context.rolloutId, rollback: rollback,
                                                                   releaseVersion: plan.release.version)))
         }

@@ -180,8 +180,17 @@ extension PlanParser.Context {
     func readJob(_ node: Node, reader: inout PlanNodeReader) -> JobSettings {
         var job = JobSettings()
         guard let map = reader.mapping(node, "job", allowed: ["inProgressTimeout", "maxPerMinute", "retries", "cancelForce",
-                                                              "document"]) else {
+                                                              "document", "templateArn", "rollbackTemplateArn"]) else {
             return job
+        }
+        for (key, field) in [("templateArn", "job.templateArn"), ("rollbackTemplateArn", "job.rollbackTemplateArn")] {
+            guard let value = map[key], let text = reader.nonEmptyString(value, field) else { continue }
+            guard JobSettings.isJobTemplateArn(text) else {
+                reader.report(value, field, "expected a job template ARN such as "
+                              + "arn:aws:iot:eu-west-1:123456789012:jobtemplate/sensor-ota, found `\(text.prefix(200))`")
+                continue
+            }
+            if key == "templateArn" { job.templateArn = text } else { job.rollbackTemplateArn = text }
         }
         if let value = map["document"] { job.document = readJobDocument(value, reader: &reader) }
         if let value = map["inProgressTimeout"] {

@@ -248,6 +248,17 @@ package struct JobSettings: Codable, Equatable, Sendable {
     package var cancelForce: Bool
     /// The job document's shape (`job.document`); nil is `aws-ota`.
     package var document: JobDocumentShape?
+    /// `job.templateArn`: stage jobs are created from this AWS IoT job template (its document, not one of ours).
+    package var templateArn: String?
+    /// `job.rollbackTemplateArn`: the rollback job's template; without it the rollback job carries our document
+    /// (a template holds one firmware's document, and the rollback needs the previous firmware's).
+    package var rollbackTemplateArn: String?
+
+    /// `arn:aws:iot:<region>:<account>:jobtemplate/<id>` (any partition). Pure.
+    package static func isJobTemplateArn(_ text: String) -> Bool {
+        text.range(of: "^arn:aws[a-z-]*:iot:[a-z0-9-]+:[0-9]{12}:jobtemplate/[a-zA-Z0-9_-]{1,64}$",
+                   options: .regularExpression) != nil
+    }
 
     package init(inProgressTimeoutSeconds: Int? = 1800, maxPerMinute: Int? = nil, retriesOnFailure: Int = 0,
                 retriesOnTimeout: Int = 0, cancelForce: Bool = false) {

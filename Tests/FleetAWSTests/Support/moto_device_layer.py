@@ -36,6 +36,7 @@ Over moto's WSGI app it adds:
       moto's backend; every AddThingToThingGroup is recorded per (thing, group) and POST /_device-layer/adds answers
       {calls, pairs, repeated} (a pair added twice counts once in `repeated`);
   (k) CloudWatch DescribeAlarmHistory (moto has none): the state updates of one alarm, from the states moto keeps;
+  (l) CreateJob with `jobTemplateArn` takes the template's document (moto ignores the template);
   and ListThingsInThingGroup honours maxResults / nextToken (moto ignores them).
 Control endpoints live under /_device-layer/ on the same port.
 """
@@ -234,6 +235,7 @@ class DeviceLayer:
             self.regions.add(region)
             if job_match and method == "PUT":
                 job_id = unquote(job_match.group(1))
+                self.fill_from_template(environ, backend)
                 record = self.creates.setdefault(job_id, {"attempts": 0, "created": 0, "conflicts": 0})
                 record["attempts"] += 1
                 if job_id in backend.jobs:
@@ -349,6 +351,25 @@ class DeviceLayer:
             self.stats["simulations"] = self.stats.get("simulations", 0) + 1
         start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
         return [body]
+
+    # -- Jobs from job templates (moto 5.2.1 ignores jobTemplateArn) --------------------------------------------
+
+    @staticmethod
+    def fill_from_template(environ, backend):
+        """(l) A CreateJob with `jobTemplateArn` and no document takes the template's document, as AWS does."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            request = None
+        arn = request.get("jobTemplateArn") if isinstance(request, dict) else None
+        template = backend.jobs_templates.get(arn.rsplit("/", 1)[-1]) if arn else None
+        if template is not None and not request.get("document") and not request.get("documentSource"):
+            request["document"] = template.document
+            body = json.dumps(request).encode()
+            environ["CONTENT_LENGTH"] = str(len(body))
+        environ["wsgi.input"] = io.BytesIO(body)  # moto reads it again
 
     # -- CloudWatch alarm history (moto 5.2.1 has none) --------------------------------------------------------
 

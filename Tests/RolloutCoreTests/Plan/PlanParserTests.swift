@@ -218,5 +218,9 @@ import Testing
         #expect(issue("job: {document: mender}")?.message
                 == "expected aws-ota (the default), nrf-fota or {template: path/to/document.json}, not `mender`")
         #expect(issue("job: {document: {}}")?.field == "job.document.template")
+        let arn = "arn:aws:iot:eu-west-1:123456789012:jobtemplate/sensor-ota"
+        let templated = try parse("job: {templateArn: \"\(arn)\", rollbackTemplateArn: \"\(arn)-back\"}")
+        #expect(templated.job.templateArn == arn && templated.job.rollbackTemplateArn == arn + "-back")
+        #expect(issue("job: {templateArn: sensor-ota}")?.message.hasPrefix("expected a job template ARN such as") == true)
     }
 }
