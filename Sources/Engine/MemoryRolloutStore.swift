@@ -76,10 +76,11 @@ package final class MemoryRolloutStore: RolloutStore {
         }
     }
 
-    package func rolloutsDueForPurge(at now: Date, limit: Int) throws -> [StoredRollout] {
+    package func rolloutsDueForPurge(at now: Date, fleetKind: String, limit: Int) throws -> [StoredRollout] {
         precondition(limit > 0, "limit must be positive")
         return contents.withLock { contents in
-            contents.entries.values.compactMap { entry in entry.rollout.state.purgeDueAt.map { (entry, $0) } }
+            contents.entries.values.filter { $0.rollout.fleetKind == fleetKind }
+                .compactMap { entry in entry.rollout.state.purgeDueAt.map { (entry, $0) } }
                 .filter { $0.1 <= now }
                 .sorted { ($0.1, $0.0.insertion) < ($1.1, $1.0.insertion) }
                 .prefix(min(limit, Self.rowsPerQueryMax))

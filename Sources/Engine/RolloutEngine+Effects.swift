@@ -154,7 +154,10 @@ extension RolloutEngine {
         var devices = cohorts.devices(ofStage: index)
         // Devices taken out before the stage started are left out of its job (those taken out later are in it: a
         // retried CreateJob must ask for the same job).
-        let takenOut = Set((state.exclusions ?? []).filter { $0.stage == spec.name && !$0.inJob }.map(\.thing))
+        // (`stage == nil`: taken out before devices were assigned; the preparation left them out already, and this set
+        // is fixed from then on.)
+        let takenOut = Set((state.exclusions ?? []).filter { ($0.stage == spec.name || $0.stage == nil) && !$0.inJob }
+            .map(\.thing))
         if !takenOut.isEmpty { devices = DeviceIdList(devices.filter { !takenOut.contains($0) }) }
         // A ring stage targets its ring groups (O(1) calls however large); any other stage its assigned devices,
         // also a group stage: the group may hold devices outside the fleet or excluded by the plan.

@@ -5,21 +5,27 @@ import RolloutCore
 /// Nothing accumulates (`aws.retention`): an ended rollout's jobs and job documents are deleted once its retention
 /// has passed, and the deletion is recorded as the rollout's last event (`purged`).
 extension RolloutEngine {
-    /// One sweep: the rollouts longest due first, at most `limit`; each one's jobs are deleted a bounded number at a
-    /// time (`Fleet.purgeJobs`), so a rollout may need several sweeps. Returns the rollouts purged now. A fleet error
-    /// is logged and that rollout waits for the next sweep.
+    /// One sweep: the rollouts longest due first (at most `limit` looked at); each one's jobs are deleted a bounded
+    /// number at a time (`Fleet.purgeJobs`). The sweep ends at the first rollout whose jobs are still being deleted,
+    /// so this worker never has more deletions in flight than one call allows (AWS: 10 per account). A fleet error is
+    /// logged, that rollout waits for the next sweep and the sweep goes on (at most `failuresMax` of them, so rollouts
+    /// that cannot be purged, say for a missing permission, never starve the others for long). Returns the rollouts
+    /// purged now.
     @discardableResult
-    package func purgeDue(limit: Int = 10) async throws -> [String] {
-        precondition(limit > 0, "at least one rollout per sweep")
+    package func purgeDue(limit: Int = 100, failuresMax: Int = 10) async throws -> [String] {
+        precondition(limit > 0 && failuresMax > 0, "at least one rollout per sweep")
         var purged: [String] = []
-        for rollout in try store.rolloutsDueForPurge(at: clock.now(), limit: limit) where rollout.fleetKind == fleet.kind {
+        var failures = 0
+        for rollout in try store.rolloutsDueForPurge(at: clock.now(), fleetKind: fleet.kind, limit: limit) {
             let jobIds = rollout.state.createdJobIds
             do {
-                guard try await fleet.purgeJobs(rolloutId: rollout.id, jobIds: jobIds, aws: rollout.plan.aws) else { continue }
+                guard try await fleet.purgeJobs(rolloutId: rollout.id, jobIds: jobIds, aws: rollout.plan.aws) else { break }
             } catch {
                 logger.warning("purge failed; retried at the next sweep", metadata: [
                     "rollout": "\(rollout.id)", "error": "\(CredentialRedaction.text("\(error)"))",
                 ])
+                failures += 1
+                if failures >= failuresMax { break }
                 continue
             }
             try recordPurge(rolloutId: rollout.id, jobs: jobIds.count)

@@ -62,11 +62,14 @@ package enum RolloutText {
             return "resumed by \(by) past the failed gate of \(stage)"
         case .promoted(let stage, let by):
             return "\(stage) bake ended early by \(by); its gates judge now and must still pass"
+        case .promotedPastWait(let stage, let by):
+            return stage.map { "\($0) started outside its maintenance windows by \(by)" }
+                ?? "started before its start time by \(by)"
         case .purged(let jobs):
             return "its \(jobs) job\(jobs == 1 ? "" : "s") and their job documents deleted after the plan's retention"
         case .deviceExcluded(let thing, let stage, let cancelled, let by):
             let place = stage.map { " (\($0))" } ?? ""
-            return cancelled ? "\(thing)\(place) cancelled and taken out of the rollout by \(by)"
+            return cancelled ? "\(thing)\(place) taken out of the rollout by \(by), its execution's cancel requested"
                 : "\(thing)\(place) taken out of later stages by \(by)"
         case .retrying(let key, let by):
             return "resumed by \(by): retrying \(key)"

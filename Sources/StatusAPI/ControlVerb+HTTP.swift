@@ -8,6 +8,8 @@ extension ControlVerb {
     struct Body: Decodable, Sendable {
         var by: String?
         var reason: String?
+        /// promote only: act only if this is the current stage.
+        var stage: String?
     }
 
     static let byDefault = "api"
@@ -17,7 +19,8 @@ extension ControlVerb {
         let by = body?.by.flatMap { $0.isEmpty ? nil : $0 } ?? Self.byDefault
         let reason = body?.reason.flatMap { $0.isEmpty ? nil : $0 } ?? "\(rawValue) requested via the API"
         if let problem = Self.problem(by: by, reason: reason) { throw .badRequest(problem) }
-        return event(by: by, reason: reason)
+        if body?.stage != nil, self != .promote { throw .badRequest("`stage` applies to promote only") }
+        return event(by: by, reason: reason, stage: body?.stage)
     }
 
     /// Parses the optional body: empty means defaults; anything else must be a JSON object.

@@ -161,16 +161,17 @@ package final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         return try RolloutRow.decodeAll(rows, json: json)
     }
 
-    package func rolloutsDueForPurge(at now: Date, limit: Int) throws -> [StoredRollout] {
+    package func rolloutsDueForPurge(at now: Date, fleetKind: String, limit: Int) throws -> [StoredRollout] {
         precondition(limit > 0, "limit must be positive")
         let rowsMax = min(limit, Self.rowsPerQueryMax)
         let rows = try perform("listing rollouts due for purging") { db in
             try db.withStatement("""
                 SELECT id, plan_json, plan_source, fleet_kind, state_json, event_count FROM rollouts
-                WHERE purge_at IS NOT NULL AND purge_at <= ?1 ORDER BY purge_at, rowid LIMIT ?2
+                WHERE purge_at IS NOT NULL AND purge_at <= ?1 AND fleet_kind = ?3 ORDER BY purge_at, rowid LIMIT ?2
                 """) { statement in
                 try statement.bind(1, now)
                 try statement.bind(2, rowsMax)
+                try statement.bind(3, fleetKind)
                 var rows: [RolloutRow] = []
                 for _ in 0..<rowsMax {
                     guard try statement.step() else { break }

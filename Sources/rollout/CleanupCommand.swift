@@ -117,7 +117,12 @@ struct CleanupCommand: AsyncParsableCommand {
     /// while AWS deletes them ten at a time.
     func purge(_ rollout: StoredRollout, fleet: AWSFleet) async throws -> [Leftover] {
         let existing = try await fleet.existingJobs(rollout.state.createdJobIds, aws: rollout.plan.aws)
-        guard !existing.isEmpty else { return [] }
+        guard !existing.isEmpty else {
+            // The jobs are gone: their document copies may not be (DeleteObject of an absent one succeeds).
+            if !dryRun { _ = try await fleet.purgeJobs(rolloutId: rollout.id, jobIds: rollout.state.createdJobIds,
+                                                       aws: rollout.plan.aws) }
+            return []
+        }
         let bucket = rollout.plan.aws?.bucket ?? "?"
         let found = existing.map {
             Leftover(rolloutId: rollout.id, phase: rollout.state.phase.rawValue, jobId: $0,

@@ -8,6 +8,8 @@ import StoreSQLite
 protocol ControlVerbCommand: AsyncParsableCommand {
     static var verb: ControlVerb { get }
     var target: ControlTarget { get }
+    /// promote's `--stage`; nil for the other verbs.
+    var stage: String? { get }
 }
 
 /// What every control verb takes: the rollout, why, and where to record it (a worker, or a database with `--db`).
@@ -33,8 +35,10 @@ extension ControlVerbCommand {
     var localOptions: LocalDatabaseOption { target.localOptions }
     var by: String { target.by ?? ProcessInfo.processInfo.environment["USER"] ?? "cli" }
 
+    var stage: String? { nil }
+
     /// The event this verb records.
-    var event: RolloutEvent { Self.verb.event(by: by, reason: reason ?? "") }
+    var event: RolloutEvent { Self.verb.event(by: by, reason: reason ?? "", stage: stage) }
 
     func validate() throws {
         if let problem = ControlVerb.problem(by: by, reason: reason ?? "") { throw ValidationError(problem) }
@@ -48,6 +52,7 @@ extension ControlVerbCommand {
         let client = try serverOptions.client()
         var body: [String: String] = ["by": by]
         if let reason { body["reason"] = reason }
+        if let stage { body["stage"] = stage }
         do {
             let answer = try await client.send("POST", "/v1/rollouts/\(id)/\(Self.verb.rawValue)",
                                                body: try JSONSerialization.data(withJSONObject: body))
@@ -122,6 +127,12 @@ struct PromoteCommand: ControlVerbCommand {
     static let verb = ControlVerb.promote
     static let configuration = CommandConfiguration(
         commandName: "promote",
-        abstract: "End the current stage's bake now: its gates judge at once and must still pass (recorded with who and why).")
+        abstract: "End the current stage's bake now (its gates judge at once and must still pass), or skip a wait for the "
+            + "start time or a maintenance window; recorded with who and why.",
+        discussion: """
+            Never in place of an approval (approve does that) and never while paused. With --stage NAME it acts only \
+            if NAME is the current stage, so a promote typed for the canary cannot end a wave's bake.
+            """)
     @OptionGroup var target: ControlTarget
+    @Option(help: "Act only if this is the current stage.") var stage: String?
 }

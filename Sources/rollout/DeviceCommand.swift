@@ -68,7 +68,7 @@ struct DeviceShowCommand: AsyncParsableCommand {
                      + (report["stage"] as? String ?? "not assigned yet")]
         if let exclusion = report["exclusion"] as? [String: Any] {
             let what = exclusion["cancelled"] as? Bool == true
-                ? "cancelled" + (exclusion["force"] as? Bool == true ? " (forced)" : "") + " and taken out"
+                ? "taken out, cancel requested" + (exclusion["force"] as? Bool == true ? " (forced)" : "")
                 : "taken out of later stages"
             lines.append("\(what) by \(exclusion["by"] as? String ?? "?") at \(exclusion["at"] as? String ?? "?")"
                          + ((exclusion["reason"] as? String).map { ": \($0)" } ?? ""))

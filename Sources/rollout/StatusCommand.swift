@@ -194,7 +194,7 @@ enum StatusText {
             let cancelled = exclusion["cancelled"] as? Bool == true
             lines.append("    \(exclusion["thing"] as? String ?? "?")"
                          + ((exclusion["stage"] as? String).map { " (\($0))" } ?? "")
-                         + (cancelled ? " cancelled" : " excluded") + " by \(exclusion["by"] as? String ?? "?")"
+                         + (cancelled ? " cancel requested" : " excluded") + " by \(exclusion["by"] as? String ?? "?")"
                          + ((exclusion["reason"] as? String).map { ": \(cut($0, 60))" } ?? ""))
         }
         if exclusions.count > 5 { lines.append("    … and \(exclusions.count - 5) more (--output json lists them)") }

@@ -39,6 +39,45 @@ import Testing
         #expect(stages.first?["earliestStart"] as? String == "2026-12-07T01:00:00Z")
     }
 
+    @Test("plan --show-document prints a stage's and the rollback's document in the plan's shape, from a template too")
+    func showDocument() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("show-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Data(repeating: 7, count: 1000).write(to: URL(fileURLWithPath: "\(directory)/fw.bin"))
+        try #"{"cmd": "flash", "url": "${firmware.url}", "bytes": ${firmware.size}, "back": "${rollback.version}"}"#
+            .write(toFile: "\(directory)/doc.json", atomically: true, encoding: .utf8)
+        func plan(_ document: String) throws -> String {
+            let path = "\(directory)/plan-\(UUID().uuidString).yaml"
+            try """
+                name: doc-test
+                release: {firmware: fw, version: 2.1.0, artifact: fw.bin}
+                rollback: {version: 2.0.3, artifact: fw.bin}
+                fleet: {thingGroup: fleet}
+                canary: {devices: 10, bake: 30m}
+                waves:
+                  - {percent: 100, bake: 1h}
+                job: {document: \(document)}
+                aws: {bucket: fw-bucket, region: eu-west-1}
+                """.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let nrf = try await rollout(["plan", try plan("nrf-fota"), "--show-document", "canary"])
+        #expect(nrf.status == 0, "\(nrf.stderr)")
+        let document = try JSONSerialization.jsonObject(with: Data(nrf.stdout.utf8)) as? [String: Any]
+        #expect(document?["operation"] as? String == "app_fw_update" && document?["size"] as? Int == 1000)
+        #expect((document?["location"] as? [String: String])?["host"] == "s3.eu-west-1.amazonaws.com")
+
+        let templated = try await rollout(["plan", try plan("{template: doc.json}"), "--show-document", "rollback"])
+        #expect(templated.status == 0, "\(templated.stderr)")
+        let rollback = try JSONSerialization.jsonObject(with: Data(templated.stdout.utf8)) as? [String: Any]
+        #expect(rollback?["cmd"] as? String == "flash" && rollback?["bytes"] as? Int == 1000)
+        #expect((rollback?["url"] as? String)?.hasPrefix("https://s3.eu-west-1.amazonaws.com/fw-bucket/firmware/fw/2.0.3/") == true)
+
+        let unknown = try await rollout(["plan", try plan("aws-ota"), "--show-document", "wave-9"])
+        #expect(unknown.status == 65 && unknown.stderr.contains("no stage wave-9; the plan's stages: canary, wave-1, rollback"))
+    }
+
     @Test("rollout plan projects each job as AWS runs it: a temporary group's fill without rings, a few calls with them")
     func planProjectsJobCreationAndNotification() async throws {
         func stages(_ extra: [String]) async throws -> [[String: Any]] {

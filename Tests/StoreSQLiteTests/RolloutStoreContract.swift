@@ -268,13 +268,14 @@ enum RolloutStoreContract {
             ended.state.purgeDueAt = due.map { start.addingTimeInterval($0) }
             try store.commit(ended)
         }
-        #expect(try store.rolloutsDueForPurge(at: start.addingTimeInterval(3600), limit: 10).map(\.id) == ["early", "late"])
-        #expect(try store.rolloutsDueForPurge(at: start.addingTimeInterval(9000), limit: 2).map(\.id) == ["early", "late"])
+        #expect(try store.rolloutsDueForPurge(at: start.addingTimeInterval(3600), fleetKind: "simulated", limit: 10).map(\.id) == ["early", "late"])
+        #expect(try store.rolloutsDueForPurge(at: start.addingTimeInterval(9000), fleetKind: "simulated", limit: 2).map(\.id) == ["early", "late"])
         var purged = Fixtures.commit(id: "early", after: 2, event: .purged(jobs: 3), phase: .aborted)
         purged.state.purgedAt = start.addingTimeInterval(100)
         try store.commit(purged)
-        #expect(try store.rolloutsDueForPurge(at: start.addingTimeInterval(9000), limit: 10).map(\.id) == ["late", "later"])
-        #expect(try store.rolloutsDueForPurge(at: start, limit: 10).isEmpty)
+        #expect(try store.rolloutsDueForPurge(at: start.addingTimeInterval(9000), fleetKind: "simulated", limit: 10).map(\.id) == ["late", "later"])
+        #expect(try store.rolloutsDueForPurge(at: start, fleetKind: "simulated", limit: 10).isEmpty)
+        #expect(try store.rolloutsDueForPurge(at: start.addingTimeInterval(9000), fleetKind: "aws", limit: 10).isEmpty)
     }
 
     static func snapshot(_ store: any RolloutStore, _ id: String) throws -> Snapshot {

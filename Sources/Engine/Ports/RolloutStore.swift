@@ -28,8 +28,9 @@ package protocol RolloutStore: AnyObject, Sendable {
     func events(rolloutId: String, afterSequence: Int, limit: Int) throws -> [RolloutEventRecord]
     func verdicts(rolloutId: String) throws -> [VerdictRecord]
     func cohorts(rolloutId: String) throws -> CohortAssignment?
-    /// Ended rollouts whose jobs are due for deletion at `now` (`RolloutState.purgeDueAt`), the longest due first.
-    func rolloutsDueForPurge(at now: Date, limit: Int) throws -> [StoredRollout]
+    /// Ended rollouts of `fleetKind` whose jobs are due for deletion at `now` (`RolloutState.purgeDueAt`), the
+    /// longest due first.
+    func rolloutsDueForPurge(at now: Date, fleetKind: String, limit: Int) throws -> [StoredRollout]
     /// The devices the rollback job targets, fixed by the first attempt that read them (nil before): a retry after a
     /// lost answer asks for exactly the same job, however the fleet's job executions moved meanwhile.
     func rollbackSet(rolloutId: String) throws -> [String]?

@@ -38,6 +38,11 @@ extension AWSFleet {
                 logger.info("cancelled the execution of job \(jobId) on \(thing)\(force ? " (forced)" : "")")
             } catch let error where FleetErrorMapping.isNotFound(error) {
                 return
+            } catch let error as AWSError where !error.isRetryable {
+                // The device moved meanwhile (InvalidStateTransition): done, unless it is still waiting to start.
+                let now = try? await iot.describeJobExecution(jobId: jobId, thing: thing)
+                if now?.status != ExecutionStatus.queued.rawValue { return }
+                throw error
             }
         }
     }

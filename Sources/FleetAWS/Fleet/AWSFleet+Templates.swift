@@ -42,10 +42,12 @@ extension AWSFleet {
             throw FleetError.conflict("job \(jobId) exists with other targets (\(found.count) found, \(wanted.count) wanted)")
         }
         let templateId = String(templateArn.split(separator: "/").last ?? "")
-        let templateDocument = try await iot.jobTemplateDocument(templateId)
-        guard let document = try await iot.getJobDocument(jobId), let templateDocument,
-              AWSFleet.sameJSON(Data(document.utf8), Data(templateDocument.utf8)) else {
-            throw FleetError.conflict("job \(jobId) exists with a document other than template \(templateId)'s")
+        // A template whose document lives in S3 (documentSource) has none inline to compare: the targets decide.
+        if let templateDocument = try await iot.jobTemplateDocument(templateId) {
+            guard let document = try await iot.getJobDocument(jobId),
+                  AWSFleet.sameJSON(Data(document.utf8), Data(templateDocument.utf8)) else {
+                throw FleetError.conflict("job \(jobId) exists with a document other than template \(templateId)'s")
+            }
         }
         logger.info("job \(jobId) already exists from template \(templateId); adopted")
     }

@@ -8,14 +8,14 @@ package enum ControlVerb: String, CaseIterable, Codable, Sendable {
     package static let reasonLengthMax = 2000
 
     /// The command event: who asks and why (an empty reason of approve and resume is recorded as none).
-    package func event(by: String, reason: String) -> RolloutEvent {
+    package func event(by: String, reason: String, stage: String? = nil) -> RolloutEvent {
         switch self {
         case .pause: return .pauseRequested(by: by, reason: reason)
         case .resume: return .resumeRequested(by: by, reason: reason.isEmpty ? nil : reason)
         case .abort: return .abortRequested(by: by, reason: reason)
         case .approve: return .approved(by: by, reason: reason.isEmpty ? nil : reason)
         case .rollback: return .rollbackRequested(by: by, reason: reason)
-        case .promote: return .promoteRequested(by: by, reason: reason.isEmpty ? nil : reason)
+        case .promote: return .promoteRequested(by: by, reason: reason.isEmpty ? nil : reason, stage: stage)
         }
     }
 

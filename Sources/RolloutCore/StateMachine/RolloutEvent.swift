@@ -17,8 +17,9 @@ package enum RolloutEvent: Codable, Equatable, Sendable {
     case pauseRequested(by: String, reason: String)
     /// `reason`: why it goes on (nil as for `approved`).
     case resumeRequested(by: String, reason: String? = nil)
-    /// End the current stage's bake now: its gates judge at once and must still pass.
-    case promoteRequested(by: String, reason: String? = nil)
+    /// End the current stage's bake now (its gates judge at once and must still pass), or skip the wait for the
+    /// start time or a maintenance window. `stage`: only if that is the current stage (nil: whichever it is).
+    case promoteRequested(by: String, reason: String? = nil, stage: String? = nil)
     case abortRequested(by: String, reason: String)
     case rollbackRequested(by: String, reason: String)
     /// The job of `stage` was cancelled.

@@ -42,6 +42,8 @@ package struct StageState: Codable, Equatable, Sendable {
     package var devices: Int?
     /// The ring groups the stage's job targets (rings); nil when it targets devices or a named group.
     package var ringGroups: [String]?
+    /// A person started the stage outside its maintenance windows (`rollout promote` while it waited for one).
+    package var windowWaivedBy: String?
     package var jobId: String
     package var approvedBy: String?
     package var startedAt: Date?
@@ -200,6 +202,8 @@ package struct RolloutState: Codable, Equatable, Sendable {
     package var purgeDueAt: Date?
     /// When they were deleted.
     package var purgedAt: Date?
+    /// A person started the rollout before its start time (`rollout promote` while scheduled).
+    package var startWaivedBy: String?
     /// Number of events applied; also makes effect keys of repeated notifications unique.
     package var eventCount: Int
 

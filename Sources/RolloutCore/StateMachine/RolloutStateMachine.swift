@@ -93,8 +93,8 @@ package enum RolloutStateMachine {
                 return "rollout is already rolling back"
             }
             if plan.rollback == nil { return "the plan has no rollback target" }
-        case .promoteRequested:
-            return promoteRejection(state: state, plan: plan)
+        case .promoteRequested(_, _, let stage):
+            return promoteRejection(state: state, plan: plan, stage: stage)
         case .abortRequested:
             break
         case .deviceExcluded(let thing, _, let cancel, _, _, _):
@@ -113,15 +113,32 @@ package enum RolloutStateMachine {
         return nil
     }
 
-    /// Why a promote makes no sense now, or nil: only a stage still baking (not paused) can have its bake ended.
-    static func promoteRejection(state: RolloutState, plan: RolloutPlan) -> String? {
+    /// Why a promote makes no sense now, or nil: a stage still baking can have its bake ended, a wait for the start
+    /// time or a maintenance window can be skipped; never while paused, never in place of an approval.
+    static func promoteRejection(state: RolloutState, plan: RolloutPlan, stage wanted: String? = nil) -> String? {
         if state.pause != nil { return "rollout is paused: resume it first" }
-        guard state.phase == .baking, state.stages.indices.contains(state.currentStage) else {
-            return "nothing bakes: rollout is \(state.displayPhase.rawValue)"
+        let current = state.stages.indices.contains(state.currentStage) ? state.stages[state.currentStage] : nil
+        if let wanted, state.phase != .scheduled, current?.name != wanted {
+            return "the current stage is \(current?.name ?? "none"), not \(wanted)"
         }
-        let stage = state.stages[state.currentStage]
-        if stage.bakeEndedEarlyAt != nil { return "the bake of \(stage.name) was already ended early" }
-        return nil
+        switch state.phase {
+        case .scheduled where plan.schedule.notBefore != nil:
+            if let wanted, wanted != plan.stages.first?.name {
+                return "the rollout has not started; its first stage is \(plan.stages.first?.name ?? "none"), not \(wanted)"
+            }
+            return nil
+        case .waitingForWindow:
+            return nil
+        case .awaitingApproval:
+            return "\(current?.name ?? "the stage") awaits approval: approve it (rollout approve \(state.rolloutId)); "
+                + "promote ends a bake or skips a wait for a start time or window"
+        case .baking:
+            guard let current else { return "nothing bakes" }
+            if current.bakeEndedEarlyAt != nil { return "the bake of \(current.name) was already ended early" }
+            return nil
+        default:
+            return "nothing bakes or waits: rollout is \(state.displayPhase.rawValue)"
+        }
     }
 
     /// Applies one event at instant `at`.

@@ -49,10 +49,24 @@ extension Step {
         }
     }
 
-    /// Ends the current stage's bake now (the gates judge at once and must still pass); the evidence deadline
-    /// counts from now.
+    /// Ends the current stage's bake now (the gates judge at once and must still pass; the evidence deadline counts
+    /// from now), or skips the wait for the start time or the current stage's maintenance window.
     mutating func onPromote(by: String) {
         let index = state.currentStage
+        switch state.phase {
+        case .scheduled:
+            state.startWaivedBy = by
+            onTime()
+            state.note = .promotedPastWait(stage: nil, by: by)
+            return
+        case .waitingForWindow where state.pause == nil && state.stages.indices.contains(index):
+            state.stages[index].windowWaivedBy = by
+            startStage(index)
+            state.note = .promotedPastWait(stage: state.stages[index].name, by: by)
+            return
+        default:
+            break
+        }
         guard state.phase == .baking, state.pause == nil, state.stages.indices.contains(index),
               state.stages[index].status == .baking, state.stages[index].bakeEndedEarlyAt == nil else { return }
         state.stages[index].bakeEndedEarlyAt = at

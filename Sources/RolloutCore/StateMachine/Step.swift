@@ -45,7 +45,7 @@ struct Step {
             state.pause = pause
             state.note = .paused
             notify(.paused(pause), stage: nil)
-        case .promoteRequested(let by, _):
+        case .promoteRequested(let by, _, _):
             onPromote(by: by)
         case .resumeRequested(let by, _):
             onResume(by: by)
@@ -106,7 +106,7 @@ struct Step {
     mutating func onTime() {
         switch state.phase {
         case .scheduled:
-            if let notBefore = plan.schedule.notBefore, at < notBefore { return }
+            if let notBefore = plan.schedule.notBefore, at < notBefore, state.startWaivedBy == nil { return }
             state.phase = .preparing
             state.note = .preparing
             effect(.prepare)
@@ -173,7 +173,7 @@ struct Step {
             state.note = .stageHeld(stage: spec.name)
             return
         }
-        if !WindowSchedule.isOpen(at: at, windows: plan.schedule.windows) {
+        if !WindowSchedule.isOpen(at: at, windows: plan.schedule.windows), state.stages[index].windowWaivedBy == nil {
             state.phase = .waitingForWindow
             state.note = .waitingForWindow(stage: spec.name)
             return

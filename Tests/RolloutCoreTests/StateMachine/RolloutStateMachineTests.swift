@@ -339,6 +339,35 @@ struct MachineDriver {
         #expect(RolloutStateMachine.replay(rolloutId: driver.state.rolloutId, plan: driver.plan, events: driver.log) == driver.state)
     }
 
+    @Test("promote skips a wait for a window or the start time, for that stage only; never an approval; --stage guards")
+    func promoteSkipsAWait() throws {
+        let plan = try parsePlan(planText(
+            waves: "waves:\n  - {percent: 50, bake: 1h, approval: required}\n  - {percent: 100, bake: 1h}",
+            extra: "schedule:\n  notBefore: 2026-03-05T00:00:00Z\n  windows:\n    - {cron: \"0 2 * * *\", duration: 2h, timeZone: UTC}"))
+        var driver = MachineDriver(plan: plan, now: date("2026-03-02T10:00:00Z"))
+        #expect(driver.state.phase == .scheduled)
+        let early = RolloutEvent.promoteRequested(by: "alice", reason: "hotfix", stage: "wave-1")
+        #expect(RolloutStateMachine.rejection(of: early, in: driver.state, plan: plan)?
+            .hasPrefix("the rollout has not started; its first stage is canary") == true)
+        driver.send(.promoteRequested(by: "alice", reason: "hotfix"))
+        #expect(driver.state.phase == .preparing && driver.state.startWaivedBy == "alice")
+        #expect(driver.state.note == .promotedPastWait(stage: nil, by: "alice"))
+
+        driver.prepare(sizes: [10, 490, 500])
+        #expect(driver.state.phase == .waitingForWindow, "10:00 is outside 02:00–04:00")
+        #expect(RolloutStateMachine.rejection(of: .promoteRequested(by: "a", stage: "wave-1"), in: driver.state, plan: plan)
+                == "the current stage is canary, not wave-1")
+        driver.send(.promoteRequested(by: "alice", reason: "lab verified", stage: "canary"))
+        #expect(driver.state.phase == .deploying && driver.state.stages[0].windowWaivedBy == "alice")
+        driver.passCurrentStage()
+        #expect(driver.state.phase == .awaitingApproval)
+        #expect(RolloutStateMachine.rejection(of: .promoteRequested(by: "a"), in: driver.state, plan: plan)?
+            .hasPrefix("wave-1 awaits approval: approve it") == true)
+        driver.send(.approved(by: "bob"))
+        #expect(driver.state.phase == .waitingForWindow, "the waiver was the canary's alone")
+        #expect(RolloutStateMachine.replay(rolloutId: driver.state.rolloutId, plan: plan, events: driver.log) == driver.state)
+    }
+
     @Test func anApprovalGivenWhilePausedIsActedOnAtResume() throws {
         let plan = try parsePlan(planText(canary: "canary: {devices: 10, bake: 30m, approval: required}"))
         var driver = MachineDriver(plan: plan)
