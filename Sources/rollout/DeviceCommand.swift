@@ -59,7 +59,7 @@ struct DeviceShowCommand: AsyncParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print(Self.text(report))
+        print(LocalTime.rewrite(Self.text(report)))
     }
 
     /// The report as lines people read.

@@ -51,7 +51,10 @@ struct EventsCommand: AsyncParsableCommand {
             for _ in 0..<10_000 {
                 let page = try await fetch("/v1/rollouts/\(id)/events?after=\(after)&limit=1000", client: client)
                 let events = page["events"] as? [[String: Any]] ?? []
-                for event in events { print(try Self.render(event, format: output)) }
+                for event in events {
+                    let line = try Self.render(event, format: output)
+                    print(output == .json ? line : LocalTime.rewrite(line))
+                }
                 after = events.last?["sequence"] as? Int ?? after
                 if page["next"] as? Int == nil { break }
             }

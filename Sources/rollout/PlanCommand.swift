@@ -100,9 +100,10 @@ struct PlanCommand: ParsableCommand {
                 entry.earliestStart.map(TimeText.format) ?? "never (no window opens)", waits.joined(separator: ", "),
             ])
         }
-        print(TextTable.render(header: header, rows: rows))
+        print(TextTable.render(header: header, rows: rows.map { $0.map { LocalTime.rewrite($0) } }))
         if let last = entries.last, let end = last.earliestBakeEnd {
-            print("earliest completion: \(TimeText.format(end)) (\(DurationWords.format(end.timeIntervalSince(now))) from start)")
+            print(LocalTime.rewrite("earliest completion: \(TimeText.format(end)) "
+                                    + "(\(DurationWords.format(end.timeIntervalSince(now))) from start)"))
         }
     }
 }

@@ -101,9 +101,10 @@ struct StatusCommand: AsyncParsableCommand {
             let rollouts = id == nil ? (answer as? [String: Any])?["rollouts"] as? [[String: Any]] ?? []
                 : [answer as? [String: Any] ?? [:]]
             if rollouts.isEmpty { print("no rollouts") }
-            for rollout in rollouts { print(StatusText.render(rollout)) }
+            for rollout in rollouts { print(LocalTime.rewrite(StatusText.render(rollout))) }
             if verdicts, let detail = rollouts.first {
-                print(StatusText.verdictHistory(detail["verdicts"] as? [[String: Any]] ?? []).joined(separator: "\n"))
+                print(LocalTime.rewrite(StatusText.verdictHistory(detail["verdicts"] as? [[String: Any]] ?? [])
+                    .joined(separator: "\n")))
             }
         }
         return answer

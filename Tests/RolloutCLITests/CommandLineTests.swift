@@ -39,6 +39,20 @@ import Testing
         #expect(stages.first?["earliestStart"] as? String == "2026-12-07T01:00:00Z")
     }
 
+    @Test("text output shows times in the operator's zone (TZ); ROLLOUT_UTC=1 and JSON keep UTC")
+    func operatorTimeZone() async throws {
+        let arguments = ["plan", "\(repositoryRoot)/workflows/windowed-approval.yaml", "--devices", "1000",
+                         "--start", "2026-12-01T00:00:00Z"]
+        let berlin = try await rollout(arguments, environment: ["TZ": "Europe/Berlin"])
+        #expect(berlin.status == 0, "\(berlin.stderr)")
+        #expect(berlin.stdout.contains("2026-12-07 02:00:00 +01:00"), "the 02:00 Berlin window: \(berlin.stdout)")
+        #expect(!berlin.stdout.contains("T01:00:00Z"))
+        let utc = try await rollout(arguments, environment: ["TZ": "Europe/Berlin", "ROLLOUT_UTC": "1"])
+        #expect(utc.stdout.contains("2026-12-07T01:00:00Z"))
+        let json = try await rollout(arguments + ["--output", "json"], environment: ["TZ": "Europe/Berlin"])
+        #expect(json.stdout.contains("2026-12-07T01:00:00Z"))
+    }
+
     @Test("plan --show-document prints a stage's and the rollback's document in the plan's shape, from a template too")
     func showDocument() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("show-\(UUID().uuidString)").path
