@@ -13,8 +13,9 @@ struct PreflightMotoTests {
     typealias World = RunEndToEndTests.World
 
     /// A plan of the world: canary 3, then everyone; optional presigning role; another bucket when given.
-    static func plan(_ world: World, bucket: String? = nil, roleArn: String? = nil) throws -> (RolloutPlan, String) {
-        let role = roleArn.map { ", presignedUrlRoleArn: \"\($0)\"" } ?? ""
+    static func plan(_ world: World, bucket: String? = nil, roleArn: String? = nil,
+                     awsExtra: String = "") throws -> (RolloutPlan, String) {
+        let role = (roleArn.map { ", presignedUrlRoleArn: \"\($0)\"" } ?? "") + awsExtra
         let text = """
             name: \(world.prefix)
             release: {firmware: sensor-fw, version: 2.1.0, artifact: fw-2.1.0.bin}
@@ -31,9 +32,12 @@ struct PreflightMotoTests {
     }
 
     /// An IAM user allowed every IoT and S3 action and to pass roles, and a configuration signing as that user.
-    static func allowedUser(_ world: World) async throws -> AWSConfiguration {
+    static func allowedUser(_ world: World, denying denied: [String] = []) async throws -> AWSConfiguration {
         let user = "\(world.prefix)-deployer"
-        let policy = #"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["iot:*", "s3:*", "iam:PassRole"], "Resource": "*"}]}"#
+        let deny = denied.isEmpty ? ""
+            : #", {"Effect": "Deny", "Action": ["# + denied.map { "\"\($0)\"" }.joined(separator: ", ") + #"], "Resource": "*"}"#
+        let policy = #"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["iot:*", "s3:*", "iam:PassRole"], "Resource": "*"}"#
+            + deny + "]}"
         let answers = try await world.moto.boto3Batch([
             ("iam", "create_user", ["UserName": user]),
             ("iam", "put_user_policy", ["UserName": user, "PolicyName": "rollout", "PolicyDocument": policy]),
@@ -85,6 +89,19 @@ struct PreflightMotoTests {
         #expect(report.stages.map(\.devices) == [3, 3])
         #expect(report.stages.map(\.targeting) == [.things, .things])
         #expect(report.stages.allSatisfy { $0.notificationsPerMinute == 100 })
+    }
+
+    @Test("aws.retention needs DeleteJob and DeleteObject now, not in 30 days: preflight checks them")
+    func retentionPermissions() async throws {
+        let world = try await World.make("pf-retention", things: 3)
+        defer { world.remove() }
+        let (plan, text) = try Self.plan(world, roleArn: try await Self.role(world), awsExtra: ", retention: 30d")
+        let configuration = try await Self.allowedUser(world, denying: ["iot:DeleteJob", "s3:DeleteObject"])
+        let report = await AWSPreflight(configuration: configuration).run(plan: plan, planSource: text, now: Date())
+        let permissions = try Self.finding(report, "permissions")
+        #expect(permissions.status != .ok, "\(Self.describe(report))")
+        #expect(permissions.summary.contains("iot:DeleteJob") && permissions.summary.contains("s3:DeleteObject"),
+                "\(permissions.summary)")
     }
 
     @Test("a plan whose bucket is missing is blocked, names the bucket and what to run")

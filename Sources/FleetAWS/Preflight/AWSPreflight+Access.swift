@@ -166,8 +166,9 @@ extension AWSPreflight {
         let iot = "arn:\(partition):iot:\(region):\(account)"
         let canaryJob = RolloutState.jobId(rolloutId: rolloutId, stage: plan.canary.name)
         let rollbackJob = RolloutState.jobId(rolloutId: rolloutId, stage: "rollback")
+        // `aws.retention` deletes the jobs once the rollout is over: checked now, not found missing in 30 days.
         let jobActions = ["iot:CreateJob", "iot:DescribeJob", "iot:GetJobDocument", "iot:ListJobExecutionsForJob",
-                          "iot:CancelJob"]
+                          "iot:CancelJob"] + (settings.retentionSeconds != nil ? ["iot:DeleteJob"] : [])
         var probes = [PermissionProbe(resource: "\(iot):job/\(canaryJob)", actions: jobActions)]
         if plan.onFailure == .rollback {
             probes.append(PermissionProbe(resource: "\(iot):job/\(rollbackJob)", actions: jobActions))
@@ -205,7 +206,12 @@ extension AWSPreflight {
                                       actions: uploads(plan.release.artifact) ? ["s3:GetObject", "s3:PutObject"]
                                           : ["s3:GetObject"]))
         probes.append(PermissionProbe(resource: "\(s3)\(settings.bucket)/jobs/\(canaryJob).json",
-                                      actions: ["s3:GetObject", "s3:PutObject"]))
+                                      actions: ["s3:GetObject", "s3:PutObject"]
+                                          + (settings.retentionSeconds != nil ? ["s3:DeleteObject"] : [])))
+        // Jobs from job templates: CreateJob is also authorised on the template, and adoption reads it.
+        for templateArn in Set([plan.job.templateArn, plan.job.rollbackTemplateArn].compactMap { $0 }).sorted() {
+            probes.append(PermissionProbe(resource: templateArn, actions: ["iot:CreateJob", "iot:DescribeJobTemplate"]))
+        }
         if let role = settings.presignedUrlRoleArn {
             probes.append(PermissionProbe(resource: role, actions: ["iam:PassRole"]))
         }
