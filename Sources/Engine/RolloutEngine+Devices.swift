@@ -32,8 +32,23 @@ extension RolloutEngine {
            let execution = try await fleet.execution(jobId: rollback.jobId, thing: thing) {
             executions.append(execution)
         }
+        var history: [DeviceReport.Moment] = []
+        if let stage {
+            let spec = state.stages[stage]
+            if let at = spec.jobCreatedAt { history.append(.init(at: at, fact: .stageJobCreated(stage: spec.name))) }
+            if let at = spec.endedAt { history.append(.init(at: at, fact: .stageEnded(stage: spec.name, status: spec.status))) }
+        }
+        let exclusion = state.exclusions?.first { $0.thing == thing }
+        if let exclusion {
+            history.append(.init(at: exclusion.at, fact: .takenOut(by: exclusion.by, cancelled: exclusion.cancelled)))
+        }
+        if let rollback = state.rollback, let at = rollback.jobCreatedAt,
+           try store.rollbackSet(rolloutId: rolloutId)?.contains(thing) == true {
+            history.append(.init(at: at, fact: .rollbackJobCreated))
+        }
         return DeviceReport(rolloutId: rolloutId, thing: thing, stage: stage.map { state.stages[$0].name },
-                            exclusion: state.exclusions?.first { $0.thing == thing }, executions: executions)
+                            exclusion: exclusion, executions: executions,
+                            history: history.sorted { $0.at < $1.at })
     }
 
     /// The stage the rollout assigned `thing` to; nil before it assigned its devices. Throws when assigned devices
@@ -75,6 +90,26 @@ package struct DeviceReport: Codable, Equatable, Sendable {
     package var exclusion: DeviceExclusion?
     /// Its executions: the stage's job first, then the rollback job's, when they exist.
     package var executions: [DeviceExecution]
+    /// What happened to it within the rollout, oldest first.
+    package var history: [Moment]
+
+    /// One fact of the device's history.
+    package struct Moment: Codable, Equatable, Sendable {
+        package var at: Date
+        package var fact: Fact
+
+        package init(at: Date, fact: Fact) {
+            self.at = at
+            self.fact = fact
+        }
+    }
+
+    package enum Fact: Codable, Equatable, Sendable {
+        case stageJobCreated(stage: String)
+        case stageEnded(stage: String, status: StageStatus)
+        case takenOut(by: String, cancelled: Bool)
+        case rollbackJobCreated
+    }
 }
 
 /// A device that `rollout device` cannot act on.

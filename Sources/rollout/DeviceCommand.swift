@@ -87,6 +87,24 @@ struct DeviceShowCommand: AsyncParsableCommand {
                 lines.append("  statusDetails: " + details.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))
             }
         }
+        let history = report["history"] as? [[String: Any]] ?? []
+        if !history.isEmpty { lines.append("history:") }
+        for moment in history.prefix(20) {
+            let fact = moment["fact"] as? [String: Any] ?? [:]
+            let text: String
+            if let created = fact["stageJobCreated"] as? [String: Any] {
+                text = "\(created["stage"] as? String ?? "?") job created"
+            } else if let ended = fact["stageEnded"] as? [String: Any] {
+                text = "\(ended["stage"] as? String ?? "?") ended \(ended["status"] as? String ?? "?")"
+            } else if let out = fact["takenOut"] as? [String: Any] {
+                text = "taken out by \(out["by"] as? String ?? "?")" + (out["cancelled"] as? Bool == true ? ", cancel requested" : "")
+            } else if fact["rollbackJobCreated"] != nil {
+                text = "in the rollback job"
+            } else {
+                text = fact.keys.sorted().joined(separator: ", ")
+            }
+            lines.append("  \(moment["at"] as? String ?? "?")  \(text)")
+        }
         return lines.joined(separator: "\n")
     }
 }

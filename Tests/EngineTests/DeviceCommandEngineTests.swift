@@ -69,6 +69,10 @@ import Testing
         #expect(try await world.fleet.execution(jobId: waveJob, thing: cohorts.devices(ofStage: 1)[1])?.status == .succeeded)
         let waveReport = try await engine.deviceReport(rolloutId: id, thing: waveDevice)
         #expect(waveReport.stage == "wave-1" && waveReport.executions.isEmpty && waveReport.exclusion?.cancelled == false)
+        #expect(waveReport.history.map(\.fact) == [.takenOut(by: "alice", cancelled: false), .stageJobCreated(stage: "wave-1"),
+                                                  .stageEnded(stage: "wave-1", status: .passed)])
+        #expect(try await engine.deviceReport(rolloutId: id, thing: canaryDevice).history.first?.fact
+                == .stageJobCreated(stage: "canary"))
         let kinds = try await engine.store.events(rolloutId: id, afterSequence: 0, limit: 1000).map(\.event.kind)
         #expect(kinds.filter { $0 == "deviceExcluded" }.count == 2)
     }
