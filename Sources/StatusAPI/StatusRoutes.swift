@@ -23,7 +23,7 @@ struct StatusRoutes: Sendable {
     /// One rollout's section of the status page, by rollout id and revision.
     let pageSections = ResponseCache<String, UInt64, String>()
     /// The status page, by the read model's revision and the second it shows as "rendered".
-    let pages = ResponseCache<Int, PageVersion, ByteBuffer>(entriesMax: 1)
+    let pages = ResponseCache<Int, PageVersion, ByteBuffer>(entriesMax: RolloutPhase.allCases.count + 1)
     /// `/metrics` bodies, by the numbers they show.
     let metricsBodies = ResponseCache<Int, WorkerMetrics, ByteBuffer>(entriesMax: 1)
 
@@ -54,7 +54,8 @@ struct StatusRoutes: Sendable {
         router.get("/openapi.json") { _, _ in
             JSONResponse.text(configuration.openAPIDocument, contentType: "application/json; charset=utf-8")
         }
-        router.get("/") { _, _ in try await statusPage() }
+        router.get("/") { request, _ in try await statusPage(request) }
+        router.get("/rollouts/:id") { _, context in try await rolloutPage(try rolloutId(context)) }
         router.get("/v1/rollouts") { request, _ in try await list(request) }
         router.post("/v1/rollouts") { request, _ in try await submit(request) }
         router.get("/v1/rollouts/:id") { _, context in try await detail(try rolloutId(context)) }
@@ -91,21 +92,40 @@ struct StatusRoutes: Sendable {
                         body: ResponseBody(byteBuffer: body))
     }
 
-    func statusPage() async throws -> Response {
+    func statusPage(_ request: Request) async throws -> Response {
         let now = Date()
+        var filter: RolloutPhase?
+        if let text = request.uri.queryParameters["phase"], !text.isEmpty {
+            guard let phase = RolloutPhase(rawValue: String(text)) else {
+                throw APIError.badRequest("unknown phase `\(String(text).prefix(40))`")
+            }
+            filter = phase
+        }
+        let key = filter.flatMap { RolloutPhase.allCases.firstIndex(of: $0).map { $0 + 1 } } ?? 0
         // The page shows when it was rendered, to the second: the same second and revision give the same page.
         let second = Int64(now.timeIntervalSince1970.rounded(.down))
         let version = service.readRevision().map { PageVersion(revision: $0, second: second) }
-        if let version, let page = pages.cached(0, version: version) { return Self.page(page) }
+        if let version, let page = pages.cached(key, version: version) { return Self.page(page) }
         let items = try await service.listing(phase: nil, limit: configuration.pageRolloutsMax)
-        let sections = items.map { item in
-            guard item.revision != 0 else { return StatusPage.section(item.rollout) }
-            return pageSections.value(for: item.rollout.id, version: item.revision) { StatusPage.section(item.rollout) }
+        let entries = items.map { item in
+            let section = item.revision == 0 ? StatusPage.section(item.rollout)
+                : pageSections.value(for: item.rollout.id, version: item.revision) { StatusPage.section(item.rollout) }
+            return StatusPage.Entry(phase: item.rollout.state.displayPhase, section: section)
         }
-        let page = ByteBuffer(string: StatusPage.render(sections: sections, refreshSeconds: configuration.pageRefreshSeconds,
-                                                        now: now))
-        if let version { pages.keep(page, for: 0, version: version) }
+        let page = ByteBuffer(string: StatusPage.render(entries: entries, refreshSeconds: configuration.pageRefreshSeconds,
+                                                        now: now, filter: filter))
+        if let version { pages.keep(page, for: key, version: version) }
         return Self.page(page)
+    }
+
+    /// One rollout's page: its bars, what it waits for, the legal commands, verdicts, the timeline, the plan.
+    func rolloutPage(_ id: String) async throws -> Response {
+        guard let detail = try await service.rollout(id: id) else { throw APIError.notFound("no rollout \(id)") }
+        let events = try await service.events(rolloutId: id, afterSequence: max(0, detail.rollout.state.eventCount - 200),
+                                              limit: 200)
+        return Self.page(ByteBuffer(string: RolloutPage.render(detail, events: events,
+                                                               refreshSeconds: configuration.pageRefreshSeconds,
+                                                               now: Date())))
     }
 
     static func page(_ body: ByteBuffer) -> Response {

@@ -28,9 +28,41 @@ struct StatusPageTests {
         #expect(html.contains("aborted by &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;more&quot;"))
         #expect(html.contains("approval of &lt;b&gt;canary&lt;/b&gt;"))
         #expect(html.contains("50% &lt;of&gt; 10 devices"))
-        #expect(html.contains(#"<progress value="5" max="10">"#))
+        #expect(html.contains(#"<span class="seg-succeeded" style="width:40.0%" title="4 succeeded"></span>"#))
         #expect(html.contains(#"<span class="phase phase-baking">baking</span>"#))
         await server.stop()
+    }
+
+    @Test("the overview pins what needs a person, then what runs, then what is over (collapsed); a filter keeps one phase")
+    func pinnedOrder() {
+        let phases: [(String, RolloutPhase)] = [
+            ("done-1", .completed), ("run-1", .baking), ("approve-1", .awaitingApproval), ("paused-1", .paused),
+            ("run-2", .waitingForWindow), ("broken-1", .rollbackIncomplete), ("back-1", .rolledBack),
+        ]
+        let entries = phases.map { StatusPage.Entry(phase: $0.1, section: "<section id=\"\($0.0)\"></section>\n") }
+        let html = StatusPage.render(entries: entries, refreshSeconds: 5, now: Date(timeIntervalSince1970: 0))
+        let order = ["approve-1", "paused-1", "broken-1", "run-1", "run-2", "done-1", "back-1"].map { id in
+            html.range(of: "id=\"\(id)\"")?.lowerBound
+        }
+        #expect(order.allSatisfy { $0 != nil } && order.map { $0! } == order.map { $0! }.sorted(), "\(html)")
+        #expect(html.contains("<h2 class=\"group-title\">Needs a person (3)</h2>"))
+        #expect(html.contains("<details class=\"group group-finished\"><summary><h2 class=\"group-title\">Finished (2)</h2>"))
+        #expect(html.contains("<a href=\"/?phase=baking\">baking (1)</a>"))
+        let filtered = StatusPage.render(entries: entries, refreshSeconds: 5, now: Date(timeIntervalSince1970: 0),
+                                         filter: .rolledBack)
+        #expect(filtered.contains("id=\"back-1\"") && !filtered.contains("id=\"run-1\"") && !filtered.contains("<details"))
+        #expect(filtered.contains("<strong>rolledBack (1)</strong>"))
+    }
+
+    @Test("a stage's bar stacks its devices by outcome, each segment its share, hatched for failures")
+    func stackedBar() {
+        let bar = StatusPage.bar(JobProgress(queued: 1, inProgress: 1, succeeded: 6, failed: 1, timedOut: 1), devices: 10)
+        #expect(bar.contains(#"<span class="seg-succeeded" style="width:60.0%" title="6 succeeded"></span>"#))
+        #expect(bar.contains(#"<span class="seg-failed" style="width:10.0%" title="1 failed"></span>"#))
+        #expect(bar.contains(#"<span class="seg-timedOut" style="width:10.0%""#))
+        #expect(bar.contains(#"aria-label="6 succeeded, 1 failed, 1 timedOut, 1 inProgress, 1 queued of 10""#))
+        #expect(!bar.contains("seg-rejected"), "no empty segment")
+        #expect(StatusPage.barStyle.contains("#D55E00") && StatusPage.barStyle.contains("repeating-linear-gradient"))
     }
 
     @Test("an empty worker renders a page too")

@@ -193,6 +193,16 @@ struct StatusServerEndToEndTests {
         #expect(try after.jsonValue()["exclusion"]?["cancelled"]?.bool == true)
         #expect(try after.jsonValue()["exclusion"]?["by"]?.string == "alice")
 
+        let page = try await client.checked("GET", "/rollouts/\(id)", documentedAs: "/rollouts/{id}", checker: checker)
+        #expect(page.status == 200)
+        #expect(page.text.contains("<h2>Timeline</h2>") && page.text.contains("alice · field unit · \(thing)"), "\(page.text)")
+        #expect(page.text.contains("<code>rollout pause \(id) --reason &quot;…&quot;</code>"))
+        #expect(!page.text.contains("rollout approve \(id)"), "only the commands the rollout takes now")
+        #expect(page.text.contains("<h2>Plan</h2>") && !page.text.contains("<script"))
+        let missing = try await client.checked("GET", "/rollouts/no-such-rollout", documentedAs: "/rollouts/{id}",
+                                               checker: checker)
+        #expect(missing.status == 404)
+
         let stranger = try await client.checked("GET", "/v1/rollouts/\(id)/devices/sim-9999999",
                                                 documentedAs: "/v1/rollouts/{id}/devices/{thing}", checker: checker)
         #expect(stranger.status == 404)

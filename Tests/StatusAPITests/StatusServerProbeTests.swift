@@ -70,7 +70,7 @@ struct StatusServerProbeTests {
             "/v1/rollouts/{id}/pause": ["post"], "/v1/rollouts/{id}/resume": ["post"], "/v1/rollouts/{id}/abort": ["post"],
             "/v1/rollouts/{id}/approve": ["post"], "/v1/rollouts/{id}/rollback": ["post"], "/v1/rollouts/{id}/promote": ["post"],
             "/v1/rollouts/{id}/devices/{thing}": ["get"], "/v1/rollouts/{id}/devices/{thing}/exclude": ["post"],
-            "/v1/rollouts/{id}/devices/{thing}/cancel": ["post"],
+            "/v1/rollouts/{id}/devices/{thing}/cancel": ["post"], "/rollouts/{id}": ["get"],
         ]
         #expect(Set(paths.keys) == Set(expected.keys))
         for (path, methods) in expected {
