@@ -78,6 +78,7 @@ let package = Package(
         .testTarget(name: "RolloutCLITests", dependencies: ["RolloutCore", "Engine", "StoreSQLite"]),
         // FleetAWS for its HTTP metric source and webhook notifier, whose failures must reach no response or log unmasked.
         .testTarget(name: "StatusAPITests", dependencies: ["StatusAPI", "Engine", "RolloutCore", "FleetSim", "StoreSQLite",
-                                                           "HTTPAdapters"]),
+                                                           "HTTPAdapters"],
+                    exclude: ["Screenshots"]),
     ]
 )

@@ -16,7 +16,7 @@ enum RolloutPage {
             <html lang="en">
             <head>
             <meta charset="utf-8">
-            <meta http-equiv="refresh" content="\(refreshSeconds)">
+            <noscript><meta http-equiv="refresh" content="\(refreshSeconds)"></noscript>
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(id) · rollout</title>
             <style>
@@ -30,6 +30,11 @@ enum RolloutPage {
             </style>
             </head>
             <body>
+            <form class="token" data-script-only hidden onsubmit="return false"><label>write token \
+            <input type="password" id="token" autocomplete="off"></label> <span class="muted">(for the buttons; kept for \
+            this browser session only)</span></form>
+            <p id="action-result" role="status"></p>
+            <main id="live">
             <p><a href="/">← all rollouts</a> · <a href="/v1/rollouts/\(id)">JSON</a> · rendered \(HTMLText.escape(StatusPage.timestamp(now)))</p>
             <h1>\(id) <span class="phase phase-\(state.displayPhase.rawValue)">\(state.displayPhase.rawValue)</span></h1>
             <p>release \(HTMLText.escape(rollout.plan.release.version)) of \(HTMLText.escape(rollout.plan.release.firmware))\
@@ -48,7 +53,7 @@ enum RolloutPage {
         html += verdicts(detail.verdicts)
         html += timeline(events)
         html += "<h2>Plan</h2>\n<pre class=\"plan\">\(StatusPage.shown(rollout.planSource))</pre>\n"
-        html += "</body>\n</html>\n"
+        html += "</main>\n" + PageScript.tags(refreshSeconds: refreshSeconds) + "</body>\n</html>\n"
         return html
     }
 
@@ -62,7 +67,8 @@ enum RolloutPage {
         var html = "<h2>What you can do now</h2>\n<ul class=\"actions\">\n"
         for verb in legal {
             html += "<li><code>rollout \(verb.rawValue) \(HTMLText.escape(state.rolloutId)) --reason "
-                + "&quot;…&quot;</code></li>\n"
+                + "&quot;…&quot;</code> <button type=\"button\" data-script-only hidden data-verb=\"\(verb.rawValue)\" "
+                + "data-rollout=\"\(HTMLText.escape(state.rolloutId))\">\(verb.rawValue)</button></li>\n"
         }
         return html + "</ul>\n"
     }

@@ -3,7 +3,8 @@ import Foundation
 import RolloutCore
 import RolloutText
 
-/// The server-rendered HTML status page (`GET /`): no script, reloads itself every few seconds.
+/// The server-rendered HTML status page (`GET /`): plain HTML that reloads itself every few seconds, or, with
+/// script, updates its `#live` part in place (`PageScript`).
 /// Free text (messages, reasons, verdict summaries) is shown with credentials masked, then HTML-escaped.
 enum StatusPage {
     static let contentType = "text/html; charset=utf-8"
@@ -55,7 +56,7 @@ enum StatusPage {
             <html lang="en">
             <head>
             <meta charset="utf-8">
-            <meta http-equiv="refresh" content="\(refreshSeconds)">
+            <noscript><meta http-equiv="refresh" content="\(refreshSeconds)"></noscript>
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>rollout status</title>
             <style>
@@ -73,6 +74,7 @@ enum StatusPage {
             </head>
             <body>
             <h1>rollout status</h1>
+            <main id="live">
             <p class="muted">\(shownEntries.count) rollout\(shownEntries.count == 1 ? "" : "s") · \
             rendered \(HTMLText.escape(timestamp(now))) · refreshes every \(refreshSeconds) s · \
             <a href="/v1/rollouts">JSON</a> · <a href="/metrics">metrics</a> · <a href="/openapi.json">API</a></p>
@@ -96,7 +98,7 @@ enum StatusPage {
                     + body + "</div>\n"
             }
         }
-        html += "</body>\n</html>\n"
+        html += "</main>\n" + PageScript.tags(refreshSeconds: refreshSeconds) + "</body>\n</html>\n"
         return html
     }
 
