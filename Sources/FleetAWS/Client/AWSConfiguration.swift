@@ -11,7 +11,7 @@ import RolloutCore
 /// `AWS_ENDPOINT_URL_S3` / `AWS_ENDPOINT_URL_IAM` / `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL` (ignored with
 /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`), else the public endpoints; credentials from the standard chain
 /// (whose roles and web identity call that STS in that region, and whose SSO profiles call the portal at
-/// `AWS_ENDPOINT_URL_SSO` when set).
+/// `AWS_ENDPOINT_URL_SSO` when set, and renew `sso_session` tokens at `AWS_ENDPOINT_URL_SSO_OIDC` when set).
 package struct AWSConfiguration: Sendable {
     package var region: String
     /// Set when IoT was pointed elsewhere than `https://iot.<region>.amazonaws.com`.
@@ -97,6 +97,7 @@ package struct AWSConfiguration: Sendable {
         let chain = try CredentialsChain.standard(environment: environment, profile: profile, region: region,
                                                   stsEndpointOverride: stsEndpointOverride,
                                                   ssoEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_SSO"),
+                                                  ssoOIDCEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_SSO_OIDC"),
                                                   transport: transport, metadataTransport: metadataTransport,
                                                   retry: retry)
         return AWSConfiguration(region: region, iotEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_IOT"),

@@ -25,9 +25,12 @@ package actor CredentialsChain: AWSCredentialsProvider {
     ///   - stsEndpointOverride: STS elsewhere than `https://sts.<region>.amazonaws.com` (`AWS_ENDPOINT_URL_STS`).
     ///   - ssoEndpointOverride: the SSO portal elsewhere than `https://portal.sso.<sso_region>.amazonaws.com`
     ///     (`AWS_ENDPOINT_URL_SSO`).
+    ///   - ssoOIDCEndpointOverride: SSO OIDC, where `sso_session` tokens are renewed, elsewhere than
+    ///     `https://oidc.<sso_region>.amazonaws.com` (`AWS_ENDPOINT_URL_SSO_OIDC`).
     ///   - transport: STS, the SSO portal and the container endpoint; `metadataTransport`: IMDS.
     package static func standard(environment: [String: String], profile: String? = nil, region: String? = nil,
                                 stsEndpointOverride: HTTPEndpoint? = nil, ssoEndpointOverride: HTTPEndpoint? = nil,
+                                ssoOIDCEndpointOverride: HTTPEndpoint? = nil,
                                 transport: any HTTPTransport, metadataTransport: any HTTPTransport,
                                 imdsBaseURL: String? = nil, retry: RetryPolicy = RetryPolicy(maxAttempts: 3),
                                 processTimeoutSeconds: Double = 60,
@@ -36,7 +39,8 @@ package actor CredentialsChain: AWSCredentialsProvider {
         let profileRequired = profile != nil || environment["AWS_PROFILE"].map { !$0.isEmpty } == true
         let context = CredentialsContext(environment: environment, explicitProfile: profile != nil, region: region,
                                          stsEndpointOverride: stsEndpointOverride,
-                                         ssoEndpointOverride: ssoEndpointOverride, transport: transport,
+                                         ssoEndpointOverride: ssoEndpointOverride,
+                                         ssoOIDCEndpointOverride: ssoOIDCEndpointOverride, transport: transport,
                                          metadataTransport: metadataTransport, imdsBaseURL: imdsBaseURL, retry: retry,
                                          processTimeoutSeconds: processTimeoutSeconds, now: now)
         var sources: [any AWSCredentialsSource] = []

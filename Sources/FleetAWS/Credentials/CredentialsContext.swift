@@ -2,7 +2,7 @@ import Foundation
 import HTTPTransport
 
 /// What the sources behind a profile need besides the files: the environment (never read from the process here),
-/// where STS and the SSO portal answer, the transports, the retry policy and the clock.
+/// where STS, the SSO portal and SSO OIDC answer, the transports, the retry policy and the clock.
 package struct CredentialsContext: Sendable {
     package var environment: [String: String]
     /// True when the profile was named explicitly (`--profile`): the environment's keys and web identity
@@ -14,6 +14,11 @@ package struct CredentialsContext: Sendable {
     package var stsEndpointOverride: HTTPEndpoint?
     /// `AWS_ENDPOINT_URL_SSO` and friends; nil: `https://portal.sso.<sso_region>.amazonaws.com`.
     package var ssoEndpointOverride: HTTPEndpoint?
+    /// `AWS_ENDPOINT_URL_SSO_OIDC` and friends (where `sso_session` tokens are renewed); nil:
+    /// `https://oidc.<sso_region>.amazonaws.com`.
+    package var ssoOIDCEndpointOverride: HTTPEndpoint?
+    /// When SSO tokens were last renewed, shared by every load of the chain this context belongs to.
+    package var ssoRefreshThrottle: SSOTokenRefreshThrottle
     /// STS, the SSO portal and the container endpoint.
     package var transport: any HTTPTransport
     /// IMDS (short time-outs: off EC2 the address does not answer).
@@ -26,6 +31,8 @@ package struct CredentialsContext: Sendable {
 
     package init(environment: [String: String], explicitProfile: Bool, region: String? = nil,
                 stsEndpointOverride: HTTPEndpoint? = nil, ssoEndpointOverride: HTTPEndpoint? = nil,
+                ssoOIDCEndpointOverride: HTTPEndpoint? = nil,
+                ssoRefreshThrottle: SSOTokenRefreshThrottle = SSOTokenRefreshThrottle(),
                 transport: any HTTPTransport, metadataTransport: any HTTPTransport, imdsBaseURL: String? = nil,
                 retry: RetryPolicy = RetryPolicy(maxAttempts: 3), processTimeoutSeconds: Double = 60,
                 now: @escaping @Sendable () -> Date = { Date() }) {
@@ -35,6 +42,8 @@ package struct CredentialsContext: Sendable {
         self.region = region
         self.stsEndpointOverride = stsEndpointOverride
         self.ssoEndpointOverride = ssoEndpointOverride
+        self.ssoOIDCEndpointOverride = ssoOIDCEndpointOverride
+        self.ssoRefreshThrottle = ssoRefreshThrottle
         self.transport = transport
         self.metadataTransport = metadataTransport
         self.imdsBaseURL = imdsBaseURL

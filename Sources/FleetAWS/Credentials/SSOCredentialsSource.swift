@@ -6,12 +6,17 @@ import HTTPTransport
 /// `[sso-session NAME]` section) or the legacy `sso_start_url` + `sso_region` in the profile, and in both cases
 /// `sso_account_id` + `sso_role_name`. The token is read from `~/.aws/sso/cache/<SHA-1 hex>.json` (of the session
 /// name, or of the start URL for legacy profiles) on every load and exchanged at the portal's GetRoleCredentials.
-/// rollout never logs in nor refreshes the token itself: when it is missing or expired, the message says to run
+///
+/// As the AWS CLI and SDKs do, an `sso_session` token that expires within `refreshWindowSeconds` (5 minutes) is
+/// renewed with SSO OIDC CreateToken when its file holds a refresh token and an unexpired client registration, at
+/// most once every 30 s (`SSOTokenRefreshThrottle`); the renewed token is written back into the same file. A failed
+/// renewal keeps a token that is still valid. rollout never logs in: when the token is missing, or expired and
+/// not renewable (always so for legacy profiles, which have no refresh token), the message says to run
 /// `aws sso login`.
 package struct SSOCredentialsSource: AWSCredentialsSource {
     package var name: String { "SSO (profile \(profile))" }
-    /// A cached token file is a few KB.
-    static let cacheFileBytesMax = 1 << 20
+    /// A token expiring within this many seconds is renewed (when it can be).
+    package static let refreshWindowSeconds: TimeInterval = 300
 
     /// The profile that holds the SSO settings (the one to name in `aws sso login --profile`).
     let profile: String
@@ -39,7 +44,7 @@ package struct SSOCredentialsSource: AWSCredentialsSource {
     private var loginHint: String { "run `aws sso login --profile \(profile)`" }
 
     package func loadCredentials() async throws -> AWSCredentials? {
-        let token = try cachedToken()
+        let token = try await accessToken()
         let request = HTTPRequest(method: "GET", endpoint: endpoint, path: "/federation/credentials",
                                   query: [QueryItem("account_id", settings.accountId),
                                           QueryItem("role_name", settings.roleName)],
@@ -71,32 +76,61 @@ package struct SSOCredentialsSource: AWSCredentialsSource {
                               accountId: settings.accountId)
     }
 
-    /// The access token `aws sso login` cached, if present and not expired.
-    private func cachedToken() throws -> String {
-        let path = cachePath
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw CredentialsError("profile \(profile): no cached SSO token (\(path)): \(loginHint)")
+    /// The access token to present to the portal: the cached one, renewed first when it expires within
+    /// `refreshWindowSeconds` and can be renewed.
+    private func accessToken() async throws -> String {
+        let cached = try readCache()
+        let now = context.now()
+        guard cached.expiresAt.timeIntervalSince(now) <= SSOCredentialsSource.refreshWindowSeconds else {
+            return cached.accessToken
         }
-        guard let handle = FileHandle(forReadingAtPath: path),
-              let data = try? handle.read(upToCount: SSOCredentialsSource.cacheFileBytesMax)
+        let expired = cached.expiresAt <= now
+        let expiry = "the cached SSO token expired at \(cached.expiresAt.ISO8601Format())"
+        func usable(orExplain reason: String) throws -> String {
+            guard expired else { return cached.accessToken }
+            throw CredentialsError("profile \(profile): \(expiry)\(reason): \(loginHint)")
+        }
+        // Legacy start-URL logins have no refresh token; the SDKs renew `sso_session` tokens only.
+        guard settings.sessionName != nil else { return try usable(orExplain: "") }
+        guard cached.hasRefreshGrant, let refreshToken = cached.refreshToken, let clientId = cached.clientId,
+              let clientSecret = cached.clientSecret
         else {
-            throw CredentialsError("profile \(profile): cannot read the cached SSO token \(path)")
+            return try usable(orExplain: " and its file holds no refresh token")
         }
-        try? handle.close()
-        guard let cached = try? JSONDecoder().decode(CachedToken.self, from: data), let token = cached.accessToken,
-              !token.isEmpty, let expiresAtText = cached.expiresAt
-        else {
-            throw CredentialsError("profile \(profile): the cached SSO token \(path) is unreadable: \(loginHint)")
+        if let registrationExpiresAt = cached.registrationExpiresAt, registrationExpiresAt <= now {
+            return try usable(orExplain: " and its client registration expired at \(registrationExpiresAt.ISO8601Format())")
         }
-        // Older CLIs wrote `2024-01-01T00:00:00UTC`.
-        let normalized = expiresAtText.hasSuffix("UTC") ? String(expiresAtText.dropLast(3)) + "Z" : expiresAtText
-        guard let expiresAt = TemporaryCredentialsDocument.parseDate(normalized) else {
-            throw CredentialsError("profile \(profile): the cached SSO token \(path) has an unreadable expiresAt: \(loginHint)")
+        guard context.ssoRefreshThrottle.mayAttempt(cached.path, now: now) else {
+            return try usable(orExplain: " and renewing it was last tried less than \(Int(SSOTokenRefreshThrottle.intervalSeconds)) s ago")
         }
-        guard expiresAt > context.now() else {
-            throw CredentialsError("profile \(profile): the cached SSO token expired at \(expiresAt.ISO8601Format()): \(loginHint)")
+        let renewed: SSOOIDCClient.Token
+        do {
+            renewed = try await SSOOIDCClient(region: settings.region, context: context)
+                .refresh(clientId: clientId, clientSecret: clientSecret, refreshToken: refreshToken)
+        } catch let error as CredentialsError {
+            // Another process (the AWS CLI, another rollout) may have renewed it meanwhile with the same refresh token.
+            if let reread = try? readCache(), reread.accessToken != cached.accessToken, reread.expiresAt > context.now() {
+                return reread.accessToken
+            }
+            return try usable(orExplain: " and could not be renewed: \(error.message)")
         }
-        return token
+        let expiresAt = context.now().addingTimeInterval(TimeInterval(renewed.expiresInSeconds))
+        do {
+            _ = try cached.writingRenewal(accessToken: renewed.accessToken, expiresAt: expiresAt,
+                                          refreshToken: renewed.refreshToken)
+        } catch let error as CredentialsError {
+            throw CredentialsError("profile \(profile): renewed the SSO token, but \(error.message)")
+        }
+        return renewed.accessToken
+    }
+
+    /// The token file `aws sso login` wrote; its problems are reported with the profile and the login hint.
+    private func readCache() throws -> SSOTokenCacheFile {
+        do {
+            return try SSOTokenCacheFile.read(cachePath)
+        } catch let error as CredentialsError {
+            throw CredentialsError("profile \(profile): \(error.message): \(loginHint)")
+        }
     }
 
     /// Lowercase hex SHA-1 of `text`'s UTF-8 (the CLI's cache file name; not a security use).
@@ -128,12 +162,6 @@ package struct SSOSettings: Sendable, Equatable {
         self.accountId = accountId
         self.roleName = roleName
     }
-}
-
-/// `~/.aws/sso/cache/*.json` (only the fields used).
-private struct CachedToken: Decodable {
-    var accessToken: String?
-    var expiresAt: String?
 }
 
 /// GetRoleCredentials' answer.

@@ -4,8 +4,8 @@ import Testing
 
 @testable import FleetAWS
 
-/// Shared set-up of the credential source tests: a chain with STS and the SSO portal on loopback, a transport that
-/// keeps every request (headers and body), and the check that a text holds no secret.
+/// Shared set-up of the credential source tests: a chain with STS, the SSO portal and SSO OIDC on loopback, a
+/// transport that keeps every request (headers and body), and the check that a text holds no secret.
 enum CredentialsTesting {
     static let transport = CurlTransport(options: .init(connectTimeoutSeconds: 2, totalTimeoutSeconds: 20, threadCount: 2))
     /// Two attempts, no real waiting between them.
@@ -14,7 +14,8 @@ enum CredentialsTesting {
 
     /// `CredentialsChain.standard` in us-east-1 with IMDS off (unless the environment points it somewhere).
     static func chain(_ environment: [String: String], profile: String? = nil, stsURL: String? = nil,
-                      ssoURL: String? = nil, transport: any HTTPTransport = CredentialsTesting.transport,
+                      ssoURL: String? = nil, ssoOIDCURL: String? = nil,
+                      transport: any HTTPTransport = CredentialsTesting.transport,
                       processTimeoutSeconds: Double = 60,
                       now: @escaping @Sendable () -> Date = { Date() }) throws -> CredentialsChain {
         var environment = environment
@@ -22,6 +23,7 @@ enum CredentialsTesting {
         return try CredentialsChain.standard(environment: environment, profile: profile, region: "us-east-1",
                                              stsEndpointOverride: stsURL.flatMap { HTTPEndpoint(url: $0) },
                                              ssoEndpointOverride: ssoURL.flatMap { HTTPEndpoint(url: $0) },
+                                             ssoOIDCEndpointOverride: ssoOIDCURL.flatMap { HTTPEndpoint(url: $0) },
                                              transport: transport, metadataTransport: transport, retry: retry,
                                              processTimeoutSeconds: processTimeoutSeconds, now: now)
     }
