@@ -11,14 +11,7 @@ enum RolloutPage {
         let rollout = detail.rollout
         let state = rollout.state
         let id = HTMLText.escape(rollout.id)
-        var html = """
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <noscript><meta http-equiv="refresh" content="\(refreshSeconds)"></noscript>
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(id) · rollout</title>
+        var html = StatusPage.head(title: "\(id) · rollout", refreshSeconds: refreshSeconds) + """
             <style>
             body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
             h1 { font-size: 1.3em; } h2 { font-size: 1.1em; margin: 1.2em 0 .3em; }

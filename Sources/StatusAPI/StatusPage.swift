@@ -51,14 +51,7 @@ enum StatusPage {
     /// what runs, then what is over (collapsed); `filter` keeps one display phase.
     static func render(entries: [Entry], refreshSeconds: Int, now: Date, filter: RolloutPhase? = nil) -> String {
         let shownEntries = entries.filter { filter == nil || $0.phase == filter }
-        var html = """
-            <!DOCTYPE html>
-            <html lang="en">
-            <head>
-            <meta charset="utf-8">
-            <noscript><meta http-equiv="refresh" content="\(refreshSeconds)"></noscript>
-            <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>rollout status</title>
+        var html = head(title: "rollout status", refreshSeconds: refreshSeconds) + """
             <style>
             body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
             h1 { font-size: 1.3em; } h2 { font-size: 1.1em; margin: 0 0 .3em; }
@@ -100,6 +93,20 @@ enum StatusPage {
         }
         html += "</main>\n" + PageScript.tags(refreshSeconds: refreshSeconds) + "</body>\n</html>\n"
         return html
+    }
+
+    /// The start of every page: self-reloading without script (`<noscript>`), its title (already escaped).
+    static func head(title: String, refreshSeconds: Int) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <noscript><meta http-equiv="refresh" content="\(refreshSeconds)"></noscript>
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(title)</title>
+
+        """
     }
 
     /// `all · awaitingApproval (2) · baking (1) …`: links that keep one display phase (no script needed).

@@ -172,12 +172,7 @@ package final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
                 try statement.bind(1, now)
                 try statement.bind(2, rowsMax)
                 try statement.bind(3, fleetKind)
-                var rows: [RolloutRow] = []
-                for _ in 0..<rowsMax {
-                    guard try statement.step() else { break }
-                    rows.append(RolloutRow(statement))
-                }
-                return rows
+                return try readAll(statement, what: "rollouts due for purging") { RolloutRow($0) }
             }
         }
         return try RolloutRow.decodeAll(rows, json: json)

@@ -59,6 +59,10 @@ struct StatusPageBrowserTests {
             .replacingOccurrences(of: "version: 2.1.0", with: "version: 2.2.0"))
         let ended = try await submit(TestPlans.slow(name: "browser-aborted")
             .replacingOccurrences(of: "version: 2.1.0", with: "version: 2.3.0"))
+        let paused = try await submit(TestPlans.slow(name: "browser-paused")
+            .replacingOccurrences(of: "version: 2.1.0", with: "version: 2.4.0"))
+        let done = try await submit(TestPlans.quick(name: "browser-done")
+            .replacingOccurrences(of: "version: 2.1.0", with: "version: 2.5.0"))
         try await waitForPhase("baking", id: running, in: harness, client: client, checker: checker)
         try await waitForPhase("awaitingApproval", id: waiting, in: harness, client: client, checker: checker)
         try await waitForPhase("baking", id: ended, in: harness, client: client, checker: checker)
@@ -66,15 +70,23 @@ struct StatusPageBrowserTests {
                                      body: #"{"by": "<b>mallory</b>", "reason": "<img src=x onerror=alert(1)>"}"#,
                                      checker: checker)
         try await waitForPhase("aborted", id: ended, in: harness, client: client, checker: checker)
+        try await waitForPhase("baking", id: paused, in: harness, client: client, checker: checker)
+        _ = try await client.checked("POST", "/v1/rollouts/\(paused)/pause", documentedAs: "/v1/rollouts/{id}/pause",
+                                     body: #"{"by": "carol", "reason": "looking at a report"}"#, checker: checker)
+        try await waitForPhase("paused", id: paused, in: harness, client: client, checker: checker)
+        try await waitForPhase("completed", id: done, in: harness, client: client, checker: checker)
         let base = "http://127.0.0.1:\(server.port)"
 
         let overview = try Self.browse(base + "/", ["--dump-dom"])
-        let positions = [waiting, running, ended].map { overview.range(of: "id=\"\($0)\"")?.lowerBound }
-        #expect(positions.allSatisfy { $0 != nil }, "\(overview.prefix(2000))")
-        if positions.allSatisfy({ $0 != nil }) {
-            #expect(positions.map { $0! } == positions.map { $0! }.sorted(), "awaiting approval, then running, then finished")
-        }
-        #expect(overview.contains("Needs a person (1)") && overview.contains("Finished (1)"))
+        func position(_ id: String) -> String.Index? { overview.range(of: "id=\"\(id)\"")?.lowerBound }
+        let needsPerson = [waiting, paused].compactMap(position)
+        let runningAt = try #require(position(running), "\(overview.prefix(2000))")
+        let finished = [ended, done].compactMap(position)
+        #expect(needsPerson.count == 2 && finished.count == 2)
+        #expect(needsPerson.allSatisfy { $0 < runningAt } && finished.allSatisfy { $0 > runningAt },
+                "awaiting approval and paused, then running, then finished")
+        #expect(overview.contains("Needs a person (2)") && overview.contains("Finished (2)"))
+        #expect(overview.contains("<details class=\"group group-finished\">"), "finished ones collapsed")
         #expect(overview.contains("class=\"seg-succeeded\""), "stacked bars")
 
         let page = try Self.browse(base + "/rollouts/\(ended)", ["--dump-dom"])
