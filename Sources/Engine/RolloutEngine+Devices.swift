@@ -20,9 +20,8 @@ extension RolloutEngine {
     /// the stage's job and of the rollback job (DescribeJobExecution on AWS).
     package func deviceReport(rolloutId: String, thing: String) async throws -> DeviceReport {
         guard DeviceExclusion.isValidThingName(thing) else { throw DeviceLookupError.invalidName(thing) }
-        guard let rollout = try storedRollout(rolloutId) else { throw StoreError.notFound(rolloutId: rolloutId) }
         let stage = try assignedStage(of: thing, rolloutId: rolloutId)
-        let state = rollout.state
+        let state = try loadRuntime(rolloutId).rollout.state
         var executions: [DeviceExecution] = []
         if let stage, state.stages[stage].jobCreatedAt != nil || state.stages[stage].startedAt != nil,
            let execution = try await fleet.execution(jobId: state.stages[stage].jobId, thing: thing) {
@@ -72,11 +71,6 @@ extension RolloutEngine {
             if position < end { return index }
         }
         return nil
-    }
-
-    func storedRollout(_ rolloutId: String) throws -> StoredRollout? {
-        if let rollout = readModel.rollout(rolloutId) { return rollout }
-        return try store.rollout(id: rolloutId)
     }
 }
 

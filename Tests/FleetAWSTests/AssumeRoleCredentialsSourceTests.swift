@@ -224,7 +224,8 @@ struct AssumeRoleCredentialsSourceTests {
             """)
         let denied = """
             <ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/ci \
-            is not authorized to perform: sts:AssumeRole on resource: \(Self.deployer)</Message></Error></ErrorResponse>
+            is not authorized to perform: sts:AssumeRole on resource: \(Self.deployer) (request signed with AKIDREFUSED1, \
+            echoed refused-secret-value)</Message></Error></ErrorResponse>
             """
         let transport = ScriptedTransport([.respond(HTTPResponse(status: 403, body: Data(denied.utf8)))])
         let message = await CredentialsTesting.failure {

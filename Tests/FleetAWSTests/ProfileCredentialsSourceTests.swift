@@ -28,7 +28,7 @@ struct ProfileCredentialsSourceTests {
         #expect(transport.requests.first?.formValue("RoleArn") == Self.role)
     }
 
-    @Test("SSO comes before the profile's static keys; static keys of a source profile before its own role")
+    @Test("SSO comes before the profile's static keys, static keys before credential_process")
     func ssoAndSourceKeys() async throws {
         let files = try SharedConfigFiles.load(environment: try CredentialsChainTests.files(
             credentials: "[both]\naws_access_key_id = K\naws_secret_access_key = S\n",

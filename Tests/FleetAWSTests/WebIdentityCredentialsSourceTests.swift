@@ -91,7 +91,7 @@ struct WebIdentityCredentialsSourceTests {
         #expect(try await CredentialsTesting.chain(environment, stsURL: moto.endpoint).credentials().accessKeyId == "ENVKEY")
     }
 
-    @Test("AWSConfiguration.resolve sends web identity to AWS_ENDPOINT_URL_STS in the resolved region")
+    @Test("AWSConfiguration.resolve sends web identity to AWS_ENDPOINT_URL_STS")
     func throughConfiguration() async throws {
         let moto = try await MotoServer.ready()
         let transport = CapturingTransport()
@@ -140,7 +140,7 @@ struct WebIdentityCredentialsSourceTests {
         environment["AWS_WEB_IDENTITY_TOKEN_FILE"] = try TemporaryFile.make(contents: Data(token.utf8))
         func error(_ code: String) -> ScriptedTransport.Step {
             .respond(HTTPResponse(status: 400, body: Data("""
-                <ErrorResponse><Error><Code>\(code)</Code><Message>\(code) happened</Message></Error></ErrorResponse>
+                <ErrorResponse><Error><Code>\(code)</Code><Message>\(code) happened for \(token)</Message></Error></ErrorResponse>
                 """.utf8)))
         }
         let answer = """

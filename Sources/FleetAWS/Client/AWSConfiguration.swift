@@ -78,11 +78,13 @@ package struct AWSConfiguration: Sendable {
             throw AWSConfigurationError("\"\(region)\" is not an AWS region name")
         }
         let ignoreEnvironmentEndpoints = environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]?.lowercased() == "true"
-        func endpoint(serviceVariable: String) throws -> HTTPEndpoint? {
+        /// `general: false`: only the service's own variable, never `--endpoint-url` or `AWS_ENDPOINT_URL` (the SSO
+        /// portal and OIDC receive tokens and a client secret: a general override set for IoT or moto must not).
+        func endpoint(serviceVariable: String, general: Bool = true) throws -> HTTPEndpoint? {
             let candidates: [(String, String?)] = [
-                ("--endpoint-url", nonEmpty(endpointURL)),
+                ("--endpoint-url", general ? nonEmpty(endpointURL) : nil),
                 (serviceVariable, ignoreEnvironmentEndpoints ? nil : nonEmpty(environment[serviceVariable])),
-                ("AWS_ENDPOINT_URL", ignoreEnvironmentEndpoints ? nil : nonEmpty(environment["AWS_ENDPOINT_URL"])),
+                ("AWS_ENDPOINT_URL", ignoreEnvironmentEndpoints || !general ? nil : nonEmpty(environment["AWS_ENDPOINT_URL"])),
             ]
             guard let (origin, url) = candidates.first(where: { $0.1 != nil }).map({ ($0.0, $0.1!) }) else { return nil }
             guard let parsed = HTTPEndpoint(url: url) else {
@@ -96,8 +98,8 @@ package struct AWSConfiguration: Sendable {
         let stsEndpointOverride = try endpoint(serviceVariable: "AWS_ENDPOINT_URL_STS")
         let chain = try CredentialsChain.standard(environment: environment, profile: profile, region: region,
                                                   stsEndpointOverride: stsEndpointOverride,
-                                                  ssoEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_SSO"),
-                                                  ssoOIDCEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_SSO_OIDC"),
+                                                  ssoEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_SSO", general: false),
+                                                  ssoOIDCEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_SSO_OIDC", general: false),
                                                   transport: transport, metadataTransport: metadataTransport,
                                                   retry: retry)
         return AWSConfiguration(region: region, iotEndpointOverride: try endpoint(serviceVariable: "AWS_ENDPOINT_URL_IOT"),

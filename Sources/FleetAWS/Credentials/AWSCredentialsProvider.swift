@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTransport
 
 /// Gives credentials for signing; the chain caches and refreshes them.
 package protocol AWSCredentialsProvider: Sendable {
@@ -35,4 +36,17 @@ package struct CredentialsError: Error, Sendable, Equatable, CustomStringConvert
     }
 
     package var description: String { "credentials: \(message)" }
+
+    /// What a failed credentials call says without the service's own message, which may quote the request (a web
+    /// identity token, an SSO token): the error code and HTTP status, or the transport's failure.
+    static func summary(of error: Error) -> String {
+        switch error {
+        case let error as AWSError:
+            return "\(error.code) (HTTP \(error.status)\(error.attempts > 1 ? ", after \(error.attempts) attempts" : ""))"
+        case let error as TransportError:
+            return "\(error)"
+        default:
+            return "\(type(of: error))"
+        }
+    }
 }

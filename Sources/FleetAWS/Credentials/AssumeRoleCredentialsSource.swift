@@ -45,12 +45,13 @@ package struct AssumeRoleCredentialsSource: AWSCredentialsSource {
                                                source: "assume role \(roleArn), profile \(profile)")
         } catch {
             // AWSError and TransportError carry STS's code and message, never the request (signed with the source).
-            throw CredentialsError("profile \(profile): AssumeRole \(roleArn) failed: \(error)")
+            throw CredentialsError("profile \(profile): AssumeRole \(roleArn) failed: \(CredentialsError.summary(of: error))")
         }
     }
 }
 
-/// The session name when the profile or environment names none, as the AWS CLI makes one (`botocore-session-…`).
+/// The session name when the profile or environment names none: `rollout-session-<epoch seconds>` (the AWS CLI's
+/// is `botocore-session-…`; ours tells CloudTrail readers which tool assumed the role).
 enum RoleSessionName {
     static func make(now: Date) -> String {
         "rollout-session-\(Int(now.timeIntervalSince1970))"

@@ -56,7 +56,7 @@ package struct SSOCredentialsSource: AWSCredentialsSource {
         } catch let error as AWSError where error.status == 401 || error.code == "UnauthorizedException" {
             throw CredentialsError("profile \(profile): the SSO portal refused the cached token (\(error.code)): \(loginHint)")
         } catch {
-            throw CredentialsError("profile \(profile): SSO GetRoleCredentials for account \(settings.accountId), role \(settings.roleName) failed: \(error)")
+            throw CredentialsError("profile \(profile): SSO GetRoleCredentials for account \(settings.accountId), role \(settings.roleName) failed: \(CredentialsError.summary(of: error))")
         }
         let answer: RoleCredentialsAnswer
         do {

@@ -50,12 +50,9 @@ struct SSOOIDCClient: Sendable {
             response = try await UnsignedRequestSender.send(request, operation: "CreateToken", transport: transport,
                                                             retry: retry)
         } catch let error as AWSError {
-            let attempts = error.attempts > 1 ? ", after \(error.attempts) attempts" : ""
-            throw CredentialsError("SSO OIDC CreateToken answered \(error.code) (HTTP \(error.status)\(attempts))")
-        } catch let error as TransportError {
-            throw CredentialsError("SSO OIDC CreateToken at \(endpoint.host) failed: \(error)")
+            throw CredentialsError("SSO OIDC CreateToken answered \(CredentialsError.summary(of: error))")
         } catch {
-            throw CredentialsError("SSO OIDC CreateToken failed: \(type(of: error))")
+            throw CredentialsError("SSO OIDC CreateToken at \(endpoint.host) failed: \(CredentialsError.summary(of: error))")
         }
         guard let answer = try? JSONDecoder().decode(Answer.self, from: response.body),
               let accessToken = answer.accessToken, !accessToken.isEmpty,

@@ -37,11 +37,6 @@ package struct SharedConfigFiles: Sendable, Equatable {
         path == "~" ? home : path.hasPrefix("~/") ? home + path.dropFirst(1) : path
     }
 
-    /// Keys of `[profile]` in the credentials file, for the selected profile.
-    package var credentialsSection: [String: String]? { credentialsSection(of: profile) }
-    /// Keys of `[profile <name>]` (or `[default]`) in the config file, for the selected profile.
-    package var configSection: [String: String]? { configSection(of: profile) }
-
     package func credentialsSection(of name: String) -> [String: String]? {
         credentialsFile?.sections[name]
     }
@@ -72,6 +67,6 @@ package struct SharedConfigFiles: Sendable, Equatable {
     }
 
     package var region: String? {
-        configSection?["region"].flatMap { $0.isEmpty ? nil : $0 }
+        configSection(of: profile)?["region"].flatMap { $0.isEmpty ? nil : $0 }
     }
 }

@@ -33,8 +33,10 @@ package struct WebIdentityCredentialsSource: AWSCredentialsSource {
                 sessionName: sessionName ?? RoleSessionName.make(now: context.now()), webIdentityToken: token,
                 source: "web identity \(roleArn)")
         } catch {
-            // STS's answer names the problem (InvalidIdentityToken, ExpiredTokenException, AccessDenied), not the token.
-            throw CredentialsError("web identity (\(origin)): AssumeRoleWithWebIdentity \(roleArn) failed: \(error)")
+            // STS's code names the problem (InvalidIdentityToken, ExpiredTokenException, AccessDenied); its message is
+            // left out, since it may quote the request.
+            throw CredentialsError("web identity (\(origin)): AssumeRoleWithWebIdentity \(roleArn) failed: "
+                                   + CredentialsError.summary(of: error))
         }
     }
 

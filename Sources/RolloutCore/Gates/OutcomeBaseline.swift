@@ -54,16 +54,17 @@ package struct OutcomeBaseline: Codable, Equatable, Sendable {
         failedPercent.map { min(100, $0 + marginPercent) }
     }
 
-    /// Whether any of `plan`'s gates compares with the previous firmware's outcomes in the history.
+    /// Whether a gate some stage is judged by compares with the previous firmware's outcomes in the history (the
+    /// plan-wide gates count only for stages without their own).
     package static func isWanted(by plan: RolloutPlan) -> Bool {
-        plan.rollback != nil && ([plan.gates] + plan.stages.compactMap(\.gates)).contains { $0.jobOutcomes.baseline == .previous }
+        plan.rollback != nil && plan.stages.map(plan.gates(for:)).contains { $0.jobOutcomes.baseline == .previous }
     }
 
     /// The metric that reports the previous firmware's failure rate, when a gate of `plan` compares with one (the
     /// parser lets a plan have one baseline).
     package static func metric(of plan: RolloutPlan) -> MetricGate? {
         guard plan.rollback != nil else { return nil }
-        return ([plan.gates] + plan.stages.compactMap(\.gates)).lazy.compactMap(\.jobOutcomes.baselineMetric).first
+        return plan.stages.lazy.map(plan.gates(for:)).compactMap(\.jobOutcomes.baselineMetric).first
     }
 
     /// Sums the outcomes of finished rollouts (newest first) that deployed `plan`'s rollback version to its fleet.

@@ -21,9 +21,11 @@ package struct DeviceExclusion: Codable, Equatable, Sendable {
     package static let perRolloutMax = 1000
     /// A thing name as AWS IoT allows it: 1–128 of `[a-zA-Z0-9:_-]`.
     package static func isValidThingName(_ name: String) -> Bool {
-        !name.isEmpty && name.count <= 128
-            && name.unicodeScalars.allSatisfy { CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-").contains($0) }
+        !name.isEmpty && name.count <= 128 && name.unicodeScalars.allSatisfy(thingNameCharacters.contains)
     }
+
+    private static let thingNameCharacters = CharacterSet(
+        charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_-")
 
     package init(thing: String, stage: String?, by: String, reason: String?, at: Date, cancelled: Bool, force: Bool,
                 inJob: Bool) {
