@@ -18,6 +18,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
         // Already in the graph through SwiftNIO; its Heap orders the driver's wake-ups.
         .package(url: "https://github.com/apple/swift-collections", exact: "1.6.0"),
+        // PostgreSQL's wire protocol (SCRAM, LISTEN/NOTIFY, binary binds) for several workers on one database.
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        // Already in the graph through postgres-nio: its TLS context (sslmode) and event-loop futures.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
@@ -38,6 +43,14 @@ let package = Package(
             .product(name: "HeapModule", package: "swift-collections"),
         ]),
         .target(name: "StoreSQLite", dependencies: ["Engine", "RolloutCore", "CSQLite"]),
+        // Several workers on one PostgreSQL: the store, leases with fencing epochs, LISTEN/NOTIFY wake-ups.
+        .target(name: "StorePostgres", dependencies: [
+            "Engine", "RolloutCore",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "FleetSim", dependencies: ["Engine", "RolloutCore", "RolloutText",
                                                  .product(name: "Yams", package: "Yams")]),
         // HTTP over libcurl on dedicated threads (and SHA-256/HMAC over OpenSSL): shared by the adapters below.
@@ -56,7 +69,7 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
         ], resources: [.embedInCode("Resources/openapi.json")]),
         .executableTarget(name: "rollout", dependencies: [
-            "RolloutCore", "RolloutText", "Engine", "StoreSQLite", "FleetSim", "FleetAWS", "HTTPAdapters", "StatusAPI",
+            "RolloutCore", "RolloutText", "Engine", "StoreSQLite", "StorePostgres", "FleetSim", "FleetAWS", "HTTPAdapters", "StatusAPI",
             "HTTPTransport",  // the request type `bench --sigv4` signs
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -66,7 +79,11 @@ let package = Package(
         .testTarget(name: "RolloutCoreTests", dependencies: ["RolloutCore"]),
         .testTarget(name: "RolloutTextTests", dependencies: ["RolloutText", "RolloutCore"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "RolloutCore", "FleetSim", "StoreSQLite"]),
-        .testTarget(name: "StoreSQLiteTests", dependencies: ["StoreSQLite", "Engine", "RolloutCore"]),
+        // The store contract runs against memory, SQLite and a private PostgreSQL server the tests start.
+        .testTarget(name: "StoreTests", dependencies: ["StoreSQLite", "StorePostgres", "Engine", "RolloutCore",
+                                                      "PostgresTestSupport"]),
+        // A private PostgreSQL server for the tests (initdb + pg_ctl on loopback), shared by the test targets.
+        .target(name: "PostgresTestSupport", path: "Tests/PostgresTestSupport"),
         .testTarget(name: "FleetSimTests", dependencies: ["FleetSim", "Engine", "RolloutCore"]),
         // Also tests HTTPTransport and HTTPAdapters: they share its loopback servers and moto support.
         .testTarget(name: "FleetAWSTests", dependencies: ["FleetAWS", "FleetSim", "HTTPTransport", "HTTPAdapters", "Engine",
@@ -75,7 +92,8 @@ let package = Package(
                               "Support/fake_metadata_server.py", "Support/lost_answer_proxy.py",
                               "Support/fake_sso_portal.py", "Support/prometheus_harness.py"]),
         // Runs the built `rollout` executable (exit codes, output, a worker killed with SIGKILL and restarted).
-        .testTarget(name: "RolloutCLITests", dependencies: ["RolloutCore", "Engine", "StoreSQLite"]),
+        .testTarget(name: "RolloutCLITests", dependencies: ["RolloutCore", "Engine", "StoreSQLite", "StorePostgres",
+                                                           "PostgresTestSupport"]),
         // FleetAWS for its HTTP metric source and webhook notifier, whose failures must reach no response or log unmasked.
         .testTarget(name: "StatusAPITests", dependencies: ["StatusAPI", "Engine", "RolloutCore", "FleetSim", "StoreSQLite",
                                                            "HTTPAdapters"],

@@ -20,6 +20,8 @@ package actor RolloutEngine {
     let notifier: any Notifier
     let clock: any RolloutClock
     let configuration: EngineConfiguration
+    /// Which rollouts this engine may act on (`SoleWorker` unless several workers share a PostgreSQL database).
+    package nonisolated let leases: any RolloutLeases
     let logger: Logger
     /// Test hook: called at every crash point; throwing `SimulatedCrash` stops the engine there.
     let crashHook: (@Sendable (CrashPoint) throws -> Void)?
@@ -45,11 +47,14 @@ package actor RolloutEngine {
         var rollout: StoredRollout
         var cohorts: CohortAssignment?
         var nextPollAt: Date?
+        /// The lease a step acts under (nil outside a step: a person's command is not fenced).
+        var fence: LeaseFence?
     }
 
     package init(store: any RolloutStore, fleet: any Fleet, metricSource: any MetricSource, notifier: any Notifier,
                 clock: any RolloutClock, configuration: EngineConfiguration = EngineConfiguration(),
-                readModel: RolloutReadModel? = nil, logger: Logger = Logger(label: "rollout.engine"),
+                readModel: RolloutReadModel? = nil, leases: any RolloutLeases = SoleWorker(),
+                logger: Logger = Logger(label: "rollout.engine"),
                 crashHook: (@Sendable (CrashPoint) throws -> Void)? = nil) {
         self.store = store
         self.readModel = readModel ?? RolloutReadModel(store: store)
@@ -58,6 +63,7 @@ package actor RolloutEngine {
         self.notifier = notifier
         self.clock = clock
         self.configuration = configuration
+        self.leases = leases
         self.logger = logger
         self.crashHook = crashHook
     }
@@ -163,8 +169,27 @@ package actor RolloutEngine {
     // MARK: the step
 
     /// Does everything due for one rollout now: pending effects, timers, polls; then says what it needs next.
+    /// Only under a lease of this worker's (`leases`): without one it does nothing and says `.notLeased`; a lease
+    /// lost during the step (a fenced commit, a lease expiring before a fleet call) ends it the same way.
     package func step(rolloutId: String) async throws -> StepOutcome {
+        guard let fence = leases.fence(for: rolloutId) else { return .notLeased }
+        do {
+            return try await step(rolloutId: rolloutId, fence: fence)
+        } catch StoreError.fenced(let lost) {
+            counters.withLock { $0.fencingRejections += 1 }
+            leases.fenced(lost)
+            working[rolloutId] = nil
+            logger.warning("lease lost: another worker drives this rollout now", metadata: [
+                "rollout": "\(rolloutId)", "epoch": "\(lost.epoch)",
+            ])
+            try? reload(rolloutId)  // the read model shows what the new owner wrote
+            return .notLeased
+        }
+    }
+
+    private func step(rolloutId: String, fence: LeaseFence) async throws -> StepOutcome {
         var runtime = try loadRuntime(rolloutId)
+        runtime.fence = fence
         for _ in 0..<configuration.iterationsPerStepMax {
             var progressed = false
             do {
@@ -176,6 +201,7 @@ package actor RolloutEngine {
                 // observation that lost the race is taken again at once).
                 keep(runtime)
                 runtime = try loadRuntime(rolloutId)
+                runtime.fence = fence
                 runtime.nextPollAt = nil
                 progressed = true
             }
@@ -224,6 +250,9 @@ package actor RolloutEngine {
             try finishEffect(rolloutId: rolloutId, key: record.key, status: .skipped)
             return true
         }
+        // The last moment to find the lease gone before the fleet is touched (a worker paused past its lease's
+        // expiry and continued acts no further; the new owner's effects are the same idempotent calls).
+        if let fence = runtime.fence, !leases.isValid(fence) { throw StoreError.fenced(fence) }
         counters.withLock { $0.effectsAttempted += 1 }
         do {
             let outcome = try await perform(record.effect, runtime: &runtime)
@@ -270,6 +299,8 @@ package actor RolloutEngine {
         let before = runtime.rollout.state
         let after = storeCommit.state
         let event = storeCommit.event.event
+        var storeCommit = storeCommit
+        storeCommit.fence = runtime.fence
         try store.commit(storeCommit)
         readModel.committed(storeCommit)
         counters.withLock { counters in
@@ -309,7 +340,9 @@ package actor RolloutEngine {
             let kept = working[runtime.rollout.id]
             try reload(runtime.rollout.id)
             working[runtime.rollout.id] = kept
+            let fence = runtime.fence
             runtime = try loadRuntime(runtime.rollout.id)
+            runtime.fence = fence
             try commit(event, runtime: &runtime, force: true, completedEffectKey: key, completedEffectStatus: status,
                        cohorts: cohorts)
         }

@@ -57,6 +57,10 @@ extension SimulatedFleet {
             }
             try appendToJournal(JournalEntry(operation: "fleet", devices: population.count, seed: seed), path: path)
         }
+        journalWriteLock.withLock {
+            journalOffset = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?
+                .map { $0.uint64Value } ?? 0
+        }
         setJournal(path: path)
     }
 
@@ -106,18 +110,58 @@ extension SimulatedFleet {
     }
 
     func appendToJournal(_ entry: JournalEntry, path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let line = try encoder.encode(entry) + Data("\n".utf8)
+        try journalTransaction(path: path) { handle in try append(entry, to: handle) }
+    }
+
+    /// Runs `body` holding the journal's file lock, after replaying what other processes appended since this one
+    /// last looked: several workers on one database share one simulated fleet through its journal, and a job's
+    /// creation is checked and recorded under the lock (as AWS refuses a second CreateJob of one id).
+    func journalTransaction<T>(path: String, _ body: (FileHandle) throws -> T) throws -> T {
         try journalWriteLock.withLock {
-            guard let handle = FileHandle(forWritingAtPath: path) else {
+            guard let handle = FileHandle(forUpdatingAtPath: path) else {
                 throw JournalError(description: "cannot write the simulated fleet's journal \(path)")
             }
             defer { try? handle.close() }
-            try handle.seekToEnd()
-            try handle.write(contentsOf: line)
-            try handle.synchronize()
+            guard flock(handle.fileDescriptor, LOCK_EX) == 0 else {
+                throw JournalError(description: "cannot lock the simulated fleet's journal \(path) (errno \(errno))")
+            }
+            defer { flock(handle.fileDescriptor, LOCK_UN) }
+            try catchUp(handle, path: path)
+            return try body(handle)
         }
+    }
+
+    /// Replays the complete lines past `journalOffset` (another process's entries).
+    private func catchUp(_ handle: FileHandle, path: String) throws {
+        let end = try handle.seekToEnd()
+        guard end > journalOffset else { return }
+        try handle.seek(toOffset: journalOffset)
+        guard let data = try handle.read(upToCount: Int(end - journalOffset)),
+              let last = data.lastIndex(of: UInt8(ascii: "\n")) else { return }
+        let decoder = JSONDecoder()
+        for line in data[...last].split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
+            guard let entry = try? decoder.decode(JournalEntry.self, from: Data(line)) else { continue }
+            try replay(entry, path: path)
+        }
+        journalOffset += UInt64(last - data.startIndex + 1)
+    }
+
+    /// Appends one entry (under `journalTransaction`) and moves `journalOffset` past it: this process's own entries
+    /// are never replayed.
+    func append(_ entry: JournalEntry, to handle: FileHandle) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let line = try encoder.encode(entry) + Data("\n".utf8)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: line)
+        try handle.synchronize()
+        journalOffset = try handle.offset()
+    }
+
+    /// Replays other processes' entries now (a fleet call about a job another worker may have made or cancelled).
+    func catchUpJournal() throws {
+        guard let path = lock.withLock({ journalPath }) else { return }
+        try journalTransaction(path: path) { _ in }
     }
 }
 

@@ -18,6 +18,8 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
     /// Serializes journal appends: two jobs created at once (steps of different rollouts run concurrently) would
     /// otherwise both write at the same end offset, and one entry would overwrite the other.
     let journalWriteLock = NSLock()
+    /// Bytes of the journal replayed or written by this process (under `journalWriteLock`).
+    var journalOffset: UInt64 = 0
     private(set) var jobs: [String: SimulatedJob] = [:]
     private var jobOrder: [String] = []
     private var callCounts: [String: Int] = [:]
@@ -185,7 +187,29 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
         if case .devices(let ids) = request.targets, ids.count > Self.jobTargetsMax {
             try awaitTemporaryGroupFill(jobId: request.jobId, devices: ids.count, now: now)
         }
-        let created = try lock.withLock { () throws -> Bool in
+        let journalPath: String? = lock.withLock { self.journalPath }
+        guard let journalPath else {
+            try createJobInMemory()
+            return
+        }
+        do {
+            // Checked and recorded under the journal's file lock: of several workers sharing this fleet, one creates.
+            try journalTransaction(path: journalPath) { handle in
+                guard try createJobInMemory() else { return }
+                try append(JournalEntry(
+                    operation: "create", jobId: request.jobId, rolloutId: request.rolloutId, stage: request.stage,
+                    version: request.document.version, checksum: request.document.checksum, settings: request.settings,
+                    targets: Self.encodeTargets(targets), at: now.timeIntervalSince1970), to: handle)
+            }
+        } catch let error as FleetError {
+            throw error
+        } catch {
+            throw FleetError.retryable("simulated fleet journal: \(error)", retryAfterSeconds: nil)
+        }
+
+        @discardableResult
+        func createJobInMemory() throws -> Bool {
+          try lock.withLock { () throws -> Bool in
             if let existing = jobs[request.jobId] {
                 guard existing.targetFingerprint == targetFingerprint,
                       existing.documentFingerprint == documentFingerprint else {
@@ -201,17 +225,7 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
             jobOrder.append(request.jobId)
             jobsCreated.append(request.jobId)
             return true
-        }
-        // An adopted job is already in the journal: recording it again would rebuild it later with a later creation.
-        if created, let journalPath = lock.withLock({ journalPath }) {
-            do {
-                try appendToJournal(JournalEntry(
-                    operation: "create", jobId: request.jobId, rolloutId: request.rolloutId, stage: request.stage,
-                    version: request.document.version, checksum: request.document.checksum, settings: request.settings,
-                    targets: Self.encodeTargets(targets), at: now.timeIntervalSince1970), path: journalPath)
-            } catch {
-                throw FleetError.retryable("simulated fleet journal: \(error)", retryAfterSeconds: nil)
-            }
+          }
         }
     }
 
@@ -352,6 +366,11 @@ package final class SimulatedFleet: Fleet, @unchecked Sendable {
     /// Counts the call and, as the scenario says, answers it with throttling or a server error instead.
     /// The decision derives from the seed, the call and how often that call was made, never from wall time.
     func apiCall(_ operation: String, _ subject: String) throws {
+        do {
+            try catchUpJournal()  // what other workers sharing this fleet did meanwhile
+        } catch {
+            throw FleetError.retryable("simulated fleet journal: \(error)", retryAfterSeconds: nil)
+        }
         let key = "\(operation):\(subject)"
         let now = clock.now()
         let metered = SimulatedAPIBudget.meteredAPI(operation, quotas: scenario.quotas)

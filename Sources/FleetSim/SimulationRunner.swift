@@ -94,6 +94,8 @@ final class SimulatedApprover: @unchecked Sendable {
             return .wake(at: clock.now())
         case .needsPerson:
             return end(.paused)
+        case .notLeased:
+            preconditionFailure("a rehearsal's engine is the only one on its database (its leases are SoleWorker)")
         case .due(let at):
             return at > deadline ? end(.virtualTimeLimit) : .proceed
         }

@@ -70,7 +70,7 @@ struct APIError: HTTPResponseError, Encodable {
         case let error as StoreError:
             switch error {
             case .notFound: return .notFound(error.description)
-            case .conflict: return APIError(.conflict, code: "conflict", message: error.description)
+            case .conflict, .fenced: return APIError(.conflict, code: "conflict", message: error.description)
             case .locked, .database: return APIError(.serviceUnavailable, code: "store_unavailable", message: error.description)
             }
         case let error as any HTTPResponseError:

@@ -127,7 +127,7 @@ package final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
                 SELECT id, plan_json, plan_source, fleet_kind, state_json, event_count FROM rollouts WHERE id = ?1
                 """) { statement in
                 try statement.bind(1, id)
-                return try statement.step() ? try RolloutRow(statement).decode(json) : nil
+                return try statement.step() ? try EncodedRollout(statement).decode(json) : nil
             }
         }
     }
@@ -149,16 +149,16 @@ package final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
                 for (offset, name) in (names ?? []).enumerated() {
                     try statement.bind(Int32(offset + 2), name)
                 }
-                var rows: [RolloutRow] = []
+                var rows: [EncodedRollout] = []
                 for _ in 0..<rowsMax {
                     guard try statement.step() else { break }
-                    rows.append(RolloutRow(statement))
+                    rows.append(EncodedRollout(statement))
                 }
                 return rows
             }
         }
         // Decoded outside the lock, on every core when there are many (a worker's start reads them all).
-        return try RolloutRow.decodeAll(rows, json: json)
+        return try EncodedRollout.decodeAll(rows)
     }
 
     package func rolloutsDueForPurge(at now: Date, fleetKind: String, limit: Int) throws -> [StoredRollout] {
@@ -172,10 +172,10 @@ package final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
                 try statement.bind(1, now)
                 try statement.bind(2, rowsMax)
                 try statement.bind(3, fleetKind)
-                return try readAll(statement, what: "rollouts due for purging") { RolloutRow($0) }
+                return try readAll(statement, what: "rollouts due for purging") { EncodedRollout($0) }
             }
         }
-        return try RolloutRow.decodeAll(rows, json: json)
+        return try EncodedRollout.decodeAll(rows)
     }
 
     package func activeRolloutIds() throws -> [String] {

@@ -4,6 +4,7 @@ import FleetAWS
 import Foundation
 import Logging
 import RolloutCore
+import StorePostgres
 import StoreSQLite
 
 /// `rollout cleanup --db PATH`: lists, and removes, the temporary fleet resources (thing groups) of finished rollouts
@@ -55,14 +56,19 @@ struct CleanupCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store: SQLiteRolloutStore
+        let store: any RolloutStore
         do {
-            store = try SQLiteRolloutStore(path: db, role: .reader)
+            if PostgresLocation.isPostgresURL(db) {
+                let postgres = try PostgresRolloutStore(location: try PostgresLocation(url: db), migrate: false)
+                store = postgres
+            } else {
+                let sqlite = try SQLiteRolloutStore(path: db, role: .reader)
+                store = sqlite
+            }
         } catch {
             Console.error("error: \(error)")
             throw ExitCode(ExitStatus.otherError)
         }
-        defer { store.close() }
         var leftovers: [Leftover] = []
         var failures = 0
         var fleets: [String: AWSFleet] = [:]

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import RolloutCore
+import StorePostgres
 import StoreSQLite
 
 /// The control verbs: each records an intent that the worker's engine acts on.
@@ -24,7 +25,7 @@ struct ControlTarget: ParsableArguments {
 /// `--db PATH`: record the command directly in a database no worker holds (e.g. after `rollout run` exited 4).
 struct LocalDatabaseOption: ParsableArguments {
     @Option(name: .customLong("db"),
-            help: "Record the command in this database instead of sending it to a worker (no worker may hold it).")
+            help: "Record the command in this database instead of sending it to a worker (an SQLite database no worker holds, or postgres://… beside running workers).")
     var database: String?
 }
 
@@ -66,6 +67,16 @@ extension ControlVerbCommand {
 
     func recordLocally(database: String) throws {
         do {
+            if PostgresLocation.isPostgresURL(database) {
+                // Beside running workers: the command is one more event (checked against the event count), and the
+                // rollout's owner hears of it at once (NOTIFY in the same transaction).
+                let store = try PostgresRolloutStore(location: try PostgresLocation(url: database), migrate: false)
+                defer { store.close() }
+                let state = try CommandRecorder.record(event, rolloutId: id, store: store, wallNow: Date())
+                print("\(Self.verb.rawValue) recorded for \(id): now \(state.displayPhase.rawValue); the worker leasing "
+                      + "it acts on it")
+                return
+            }
             // The worker role takes the database's lock: refused while a worker (or `rollout run`) holds it.
             let store = try SQLiteRolloutStore(path: database, role: .worker)
             defer { store.close() }

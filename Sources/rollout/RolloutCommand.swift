@@ -18,7 +18,7 @@ struct RolloutCommand: AsyncParsableCommand {
         subcommands: [
             ValidateCommand.self, PlanCommand.self, PreflightCommand.self, SimulateCommand.self, RunCommand.self, WorkerCommand.self, SubmitCommand.self,
             EnqueueCommand.self, StatusCommand.self, EventsCommand.self, PauseCommand.self, ResumeCommand.self, AbortCommand.self,
-            ApproveCommand.self, RollbackCommand.self, PromoteCommand.self, DeviceCommand.self, CleanupCommand.self, RingsCommand.self, SignCommand.self, BenchCommand.self,
+            ApproveCommand.self, RollbackCommand.self, PromoteCommand.self, DeviceCommand.self, CleanupCommand.self, WorkersCommand.self, RingsCommand.self, SignCommand.self, BenchCommand.self,
         ]
     )
 }

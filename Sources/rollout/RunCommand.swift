@@ -98,6 +98,10 @@ struct RunCommand: AsyncParsableCommand {
         let store: SQLiteRolloutStore
         let engine: RolloutEngine
         do {
+            guard !db.hasPrefix("postgres://") && !db.hasPrefix("postgresql://") else {
+                throw StoreError.database("--db: `rollout run` drives one rollout alone in an SQLite database; on "
+                                          + "PostgreSQL submit it to the workers (`rollout submit --server …`)")
+            }
             store = try SQLiteRolloutStore(path: db, role: .worker)
             var configuration = try AWSConfiguration.resolve(region: region ?? awsSettings.region,
                                                              endpointURL: endpointURL, profile: profile,
@@ -185,7 +189,7 @@ struct RunCommand: AsyncParsableCommand {
     func report(_ outcome: StepOutcome, state: RolloutState, reporter: RunReporter) -> Int32 {
         let id = state.rolloutId
         switch outcome {
-        case .finished, .due:
+        case .finished, .due, .notLeased:
             reporter.finished(state)
             return ExitStatus.forPhase(state.phase)
         case .needsPerson(.resume(let kind), _):

@@ -8,6 +8,7 @@ import Logging
 import RolloutCore
 import ServiceLifecycle
 import StatusAPI
+import StorePostgres
 import StoreSQLite
 
 struct WorkerCommand: AsyncParsableCommand {
@@ -26,11 +27,18 @@ struct WorkerCommand: AsyncParsableCommand {
             With --fleet aws every rollout shares one request budget per AWS account and region (AWS's default \
             rates, or --aws-quota); /metrics shows calls, throttled answers and budget use per API. A CreateJob \
             refused for lack of a job slot waits (the rollout shows "waiting for a job slot") instead of failing.
+            With --db postgres://user@host:port/database several workers share one database: each leases its share             of the rollouts (--lease-seconds), takes over those of a worker that stopped renewing, and serves every             rollout's status and commands; the password comes from PGPASSWORD, ?password_file= or ~/.pgpass.
             """
     )
 
-    @Option(help: "SQLite database (created if missing).")
+    @Option(help: "SQLite database (created if missing), or postgres://user@host:port/database shared by several workers.")
     var db: String
+
+    @Option(help: "With --db postgres://…: seconds a lease lasts unless renewed (renewed every third of it).")
+    var leaseSeconds: Double = 30
+
+    @Option(help: "Simulated fleet: its journal (default: the SQLite database's path + .simfleet; required with postgres://, and the same file for every worker).")
+    var simJournal: String?
 
     @Option(help: "HOST:PORT for the HTTP API.")
     var listen: String = "127.0.0.1:8080"
@@ -97,6 +105,18 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level `\(logLevel)`") }
         _ = try ListenAddress(listen)
+        if PostgresLocation.isPostgresURL(db) {
+            _ = try PostgresLocation(url: db)
+            guard (3...600).contains(leaseSeconds) else { throw ValidationError("--lease-seconds must be 3…600") }
+            guard timeScale == 1 else {
+                throw ValidationError("--time-scale: a sped-up clock is one process's own; workers sharing a PostgreSQL "
+                                      + "database run on the real clock")
+            }
+            guard fleet == .aws || simJournal != nil else {
+                throw ValidationError("--fleet sim with --db postgres://… needs --sim-journal PATH, the same file for "
+                                      + "every worker (their shared simulated fleet)")
+            }
+        }
         for webhook in webhooks where !(webhook.hasPrefix("http://") || webhook.hasPrefix("https://")) {
             throw ValidationError("--webhook must be an http:// or https:// URL, found `\(webhook)`")
         }
@@ -118,9 +138,18 @@ struct WorkerCommand: AsyncParsableCommand {
             Console.error("error: \(error)")
             throw ExitCode(ExitStatus.otherError)
         }
-        let store: SQLiteRolloutStore
+        let store: any RolloutStore
+        var coordination: PostgresLeases?
         do {
-            store = try SQLiteRolloutStore(path: db, role: .worker)
+            if PostgresLocation.isPostgresURL(db) {
+                let location = try PostgresLocation(url: db)
+                store = try PostgresRolloutStore(location: location)
+                coordination = try PostgresLeases(location: location,
+                                                  configuration: PostgresLeases.Configuration(leaseSeconds: leaseSeconds),
+                                                  listen: listen)
+            } else {
+                store = try SQLiteRolloutStore(path: db, role: .worker)
+            }
         } catch {
             Console.error("error: \(error)")
             throw ExitCode(ExitStatus.otherError)
@@ -133,13 +162,14 @@ struct WorkerCommand: AsyncParsableCommand {
         let engine = RolloutEngine(store: store, fleet: parts.fleet, metricSource: parts.metrics, notifier: parts.notifier,
                                    clock: clock,
                                    configuration: EngineConfiguration(pollIntervalSeconds: PollInterval.seconds(pollInterval) ?? 30),
+                                   leases: coordination ?? SoleWorker() as any RolloutLeases,
                                    logger: Logger(label: "rollout.engine"))
         let worker = RolloutWorker(engine: engine, clock: clock,
                                    configuration: RolloutWorker.Configuration(webhooks: webhooks.map(WebhookTarget.init)),
-                                   logger: logger)
+                                   coordination: coordination, logger: logger)
         // The rollouts are resumed (and the worker says "worker ready") once the API listens: see WorkerLoopService.
         logger.info("worker starting", metadata: [
-            "db": "\(db)", "listen": "\(address.host):\(address.port)", "fleet": "\(fleet.rawValue)",
+            "db": "\(db)", "worker": "\(coordination?.workerId ?? "sole")", "listen": "\(address.host):\(address.port)", "fleet": "\(fleet.rawValue)",
             "auth": "\(token == nil ? "none" : "bearer")",
             "readAuth": "\(serverConfiguration.readsRequireToken ? "bearer" : "none")",
             "artifactsDirs": "\(artifactsDirectories.isEmpty ? "none (s3:// only)" : artifactsDirectories.joined(separator: ", "))",
@@ -178,14 +208,15 @@ struct WorkerCommand: AsyncParsableCommand {
         case .sim:
             let simulationScenario = try ScenarioLoading.load(scenario)
             // A restarted worker rebuilds the fleet it had: same population, same seed.
-            let recorded = SimulatedFleet.journalHeader(path: db + ".simfleet")
+            let journal = simJournal ?? db + ".simfleet"
+            let recorded = SimulatedFleet.journalHeader(path: journal)
             let seed = seed ?? recorded?.seed ?? SeededDraw.freshSeed()
             let devices = recorded?.devices ?? self.devices ?? simulationScenario.devices
             logger.info("simulated fleet", metadata: ["devices": "\(devices)", "seed": "\(seed)", "timeScale": "\(timeScale)"])
             let simulated = SimulatedFleet(devices: devices, seed: seed, scenario: simulationScenario, clock: clock)
             // The simulated fleet is the outside world: its jobs outlive a killed worker.
             do {
-                try simulated.attachJournal(path: db + ".simfleet")
+                try simulated.attachJournal(path: journal)
             } catch {
                 Console.error("error: \(error)")
                 throw ExitCode(ExitStatus.otherError)

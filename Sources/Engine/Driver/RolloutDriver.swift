@@ -49,7 +49,7 @@ package actor RolloutDriver {
     /// Release a rollout once it is finished or needs a person (`rollout run`, tests).
     package static let untilFinishedOrPerson: Policy = { _, outcome, _ in
         switch outcome {
-        case .finished, .needsPerson: return .release
+        case .finished, .needsPerson, .notLeased: return .release
         case .due: return .proceed
         }
     }

@@ -10,11 +10,14 @@ package enum StepOutcome: Sendable, Equatable {
     /// Nothing moves without a person; `nextDueAt` is timed work that still goes on meanwhile (a paused stage's
     /// job is still polled, so a failing gate still acts).
     case needsPerson(PersonNeeded, nextDueAt: Date?)
+    /// Another worker holds its lease (several workers on one database): not this worker's to step until a lease
+    /// of its own says so.
+    case notLeased
 
     /// When the rollout must be looked at again, whatever the reason (nil: finished, or only a person can move it).
     package var nextDueAt: Date? {
         switch self {
-        case .finished: return nil
+        case .finished, .notLeased: return nil
         case .due(let at): return at
         case .needsPerson(_, let at): return at
         }

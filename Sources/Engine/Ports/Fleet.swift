@@ -69,10 +69,16 @@ package protocol Fleet: Sendable {
     /// Calls, throttled answers and budget use per API since start, for `/metrics` (empty when the fleet keeps
     /// no budget).
     func apiUsage() -> [FleetAPIUsage]
+
+    /// Several workers share the account's API quotas: from now on this worker uses `1/workers` of each rate, so
+    /// that together they stay within it. Called after every coordination round (workers come and go).
+    func shareAPIBudget(among workers: Int)
 }
 
 extension Fleet {
     package func apiUsage() -> [FleetAPIUsage] { [] }
+    /// A fleet that keeps no budget has nothing to share.
+    package func shareAPIBudget(among workers: Int) {}
 }
 
 /// Devices eligible for a rollout, in a `DeviceIdList` so a million of them stay compact.

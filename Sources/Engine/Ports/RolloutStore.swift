@@ -89,6 +89,10 @@ package struct StoreCommit: Sendable {
     package var completedEffectStatus: EffectStatus
     /// The cohort assignment decided by this event (`prepared`), saved with it.
     package var cohorts: CohortAssignment?
+    /// The lease the step that made this commit held (several workers on PostgreSQL): the store writes only while
+    /// it is still the rollout's lease, else throws `StoreError.fenced`. Nil for a person's command or a
+    /// submission, which any worker records (the event count alone guards them). Single-worker stores ignore it.
+    package var fence: LeaseFence?
 
     package init(rolloutId: String, expectedEventCount: Int, event: RolloutEventRecord, state: RolloutState,
                 effects: [EffectRecord], verdicts: [VerdictRecord], completedEffectKey: String? = nil,
@@ -155,6 +159,8 @@ package enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case notFound(rolloutId: String)
     /// Another worker holds the database.
     case locked(String)
+    /// The commit's lease is no longer the rollout's: another worker took the rollout over.
+    case fenced(LeaseFence)
     /// The database failed or holds something this version cannot read.
     case database(String)
 
@@ -164,6 +170,8 @@ package enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
             return "rollout \(id) changed concurrently (expected event \(expected), found \(found))"
         case .notFound(let id): return "no rollout \(id)"
         case .locked(let message): return message
+        case .fenced(let fence):
+            return "rollout \(fence.rolloutId) was taken over by another worker (this worker's \(fence) is gone)"
         case .database(let message): return message
         }
     }

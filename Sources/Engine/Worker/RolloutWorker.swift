@@ -39,6 +39,8 @@ package actor RolloutWorker: RolloutService {
 
     package let engine: RolloutEngine
     package let driver: RolloutDriver
+    /// Set when several workers share the database: which rollouts are this worker's (the engine's `leases`).
+    package nonisolated let coordination: (any WorkerCoordination)?
     let clock: any RolloutClock
     let configuration: Configuration
     let logger: Logger
@@ -49,9 +51,13 @@ package actor RolloutWorker: RolloutService {
     private nonisolated let fillFailed = Locked(false)
     private let startedAt: Date
 
+    /// With `coordination`, the engine must have been made with it as its `leases`.
     package init(engine: RolloutEngine, clock: any RolloutClock, configuration: Configuration = Configuration(),
-                logger: Logger = Logger(label: "rollout.worker")) {
+                coordination: (any WorkerCoordination)? = nil, logger: Logger = Logger(label: "rollout.worker")) {
+        precondition(coordination == nil || engine.leases is any WorkerCoordination,
+                     "a coordinated worker's engine acts under the coordination's leases")
         self.engine = engine
+        self.coordination = coordination
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
@@ -67,7 +73,13 @@ package actor RolloutWorker: RolloutService {
     /// model with every stored rollout. Returns how many were resumed.
     @discardableResult
     package func resumeAll() async throws -> Int {
-        let active = try await engine.activeRolloutIds()
+        let active: [String]
+        if let coordination {
+            // Only what this worker leases: the others are other workers' (or claimed in later rounds).
+            active = try await engine.coordinationRound(coordination).claimed
+        } else {
+            active = try await engine.activeRolloutIds()
+        }
         await driver.wake(active)
         ready.withLock { $0 = true }
         logger.info("worker ready", metadata: ["resumed": "\(active.count)"])
@@ -109,9 +121,52 @@ package actor RolloutWorker: RolloutService {
                 }
             }
         }
+        let coordinating = coordination.map { coordination in
+            (rounds: Task { await coordinate(coordination) }, notifications: Task { await follow(coordination) })
+        }
         await driver.run()
         sweeps.cancel()
+        coordinating?.rounds.cancel()
+        coordinating?.notifications.cancel()
+        coordination?.stop()
         logger.info("worker stopped")
+    }
+
+    /// A coordination round every `roundIntervalSeconds` of wall-clock time: newly leased rollouts are read again
+    /// and stepped at once; other workers' changes reach the read model (the API serves every rollout). A round
+    /// that fails (the database is unreachable) is retried with a growing backoff, up to the round interval; the
+    /// leases lapse on their own meanwhile, so this worker acts on nothing it may have lost.
+    private nonisolated func coordinate(_ coordination: any WorkerCoordination) async {
+        var failures = 0
+        while !Task.isCancelled {
+            let wait: Double
+            do {
+                let round = try await engine.coordinationRound(coordination)
+                if failures > 0 { logger.notice("database reachable again; leases renewed") }
+                failures = 0
+                engine.fleet.shareAPIBudget(among: round.workersAlive)
+                await driver.wake(round.claimed)
+                wait = coordination.roundIntervalSeconds
+            } catch {
+                failures += 1
+                logger.error("coordination round failed; acting only on leases still valid", metadata: [
+                    "error": "\(error)", "failures": "\(failures)",
+                ])
+                wait = min(coordination.roundIntervalSeconds, 0.25 * Double(1 << min(failures, 6)))
+            }
+            try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+        }
+    }
+
+    /// Other workers' commits as they are announced: read into the read model; stepped when this worker leases them
+    /// (a command recorded by another worker's API).
+    private nonisolated func follow(_ coordination: any WorkerCoordination) async {
+        for await change in coordination.notifications() {
+            if Task.isCancelled { return }
+            guard engine.readModel.rollout(change.rolloutId)?.state.eventCount != change.eventCount else { continue }
+            try? await engine.reload(change.rolloutId)
+            if coordination.fence(for: change.rolloutId) != nil { await driver.wake(change.rolloutId) }
+        }
     }
 
     /// Asks `run()` to return after the steps in flight.
@@ -145,6 +200,8 @@ package actor RolloutWorker: RolloutService {
         }
         let result = try await engine.submit(plan: plan, planSource: planSource,
                                              releaseRule: supersede ? .supersede(by: "supersede") : .refuse)
+        // Taken by the worker that received it when it can (else by a round of whichever worker has room).
+        if result.created, let coordination { _ = try? coordination.claim(result.rolloutId) }
         for other in result.superseded {
             logger.notice("rollout superseded", metadata: ["rollout": "\(other)", "by": "\(result.rolloutId)"])
             await driver.wake(other)
@@ -207,7 +264,8 @@ package actor RolloutWorker: RolloutService {
                              startedAt: startedAt, fleetAPIs: engine.fleet.apiUsage())
     }
 
-    package nonisolated func isReady() async -> Bool { ready.current }
+    /// Ready once the rollouts are scheduled; with several workers, also only while the database answers.
+    package nonisolated func isReady() async -> Bool { ready.current && (coordination?.isHealthy ?? true) }
 
     /// The read model's revision once it holds every rollout (before, answers come from the store or are partial:
     /// nothing to reuse).

@@ -13,6 +13,8 @@ package final class AWSRateBudget: @unchecked Sendable {
     private let lock = NSLock()
     private var buckets: [String: TokenBucket] = [:]
     private var counters: [String: Counters] = [:]
+    /// Workers sharing these quotas: each request draws on `rate / divisor`.
+    private var divisor = 1
 
     struct Counters {
         var calls = 0
@@ -37,12 +39,27 @@ package final class AWSRateBudget: @unchecked Sendable {
         let api = metered ?? operation
         return lock.withLock {
             counters[api, default: Counters()].calls += 1
-            guard let metered, let rate = quotas.ratesPerSecond[metered] else { return 0 }
+            guard let metered, let quota = quotas.ratesPerSecond[metered] else { return 0 }
+            let rate = quota / Double(divisor)
             var bucket = buckets[metered] ?? TokenBucket(capacity: max(1, rate), refillPerSecond: rate, now: now)
             let wait = bucket.reserve(at: now)
             buckets[metered] = bucket
             counters[api, default: Counters()].waitedSeconds += wait
             return wait
+        }
+    }
+
+    /// Draws on `1/workers` of each rate from now on; a bucket keeps its tokens up to its new size.
+    package func share(among workers: Int, at now: Date) {
+        precondition(workers >= 1, "at least this worker")
+        lock.withLock {
+            guard workers != divisor else { return }
+            divisor = workers
+            for (api, bucket) in buckets {
+                guard let quota = quotas.ratesPerSecond[api] else { continue }
+                let rate = quota / Double(workers)
+                buckets[api] = bucket.resized(capacity: max(1, rate), refillPerSecond: rate, at: now)
+            }
         }
     }
 
@@ -58,7 +75,7 @@ package final class AWSRateBudget: @unchecked Sendable {
             let names = Set(counters.keys).union(quotas.ratesPerSecond.keys)
             return names.sorted().map { api in
                 let counted = counters[api] ?? Counters()
-                let rate = quotas.ratesPerSecond[api]
+                let rate = quotas.ratesPerSecond[api].map { $0 / Double(divisor) }
                 let used = buckets[api].map { $0.usedRatio(at: now) } ?? (rate == nil ? nil : 0)
                 return FleetAPIUsage(api: api, scope: scope, calls: counted.calls, throttled: counted.throttled,
                                      budgetWaitSeconds: counted.waitedSeconds, ratePerSecond: rate, budgetUsedRatio: used)

@@ -14,6 +14,8 @@ package final class AWSRateBudgets: @unchecked Sendable {
     let sleep: @Sendable (Double) async throws -> Void
     private let lock = NSLock()
     private var budgets: [String: AWSRateBudget] = [:]
+    /// Workers sharing the quotas (`share(among:)`).
+    private var divisor = 1
 
     /// Budgets are made per scope on first use; a worker touches a handful of regions at most.
     static let scopesMax = 64
@@ -37,6 +39,7 @@ package final class AWSRateBudgets: @unchecked Sendable {
             if let existing = budgets[scope] { return existing }
             precondition(budgets.count < AWSRateBudgets.scopesMax, "more AWS account-regions than a worker can use")
             let made = AWSRateBudget(scope: scope, quotas: quotas)
+            made.share(among: divisor, at: now())
             budgets[scope] = made
             return made
         }
@@ -48,6 +51,17 @@ package final class AWSRateBudgets: @unchecked Sendable {
         let wait = budget(region: region, account: account).reserve(operation: operation, service: service, at: now())
         if wait > 0 { try await sleep(wait) }
         return wait
+    }
+
+    /// Gives this worker `1/workers` of every rate, in every scope now and later (workers on one database share
+    /// the account's quotas; `PostgresLeases` counts them).
+    package func share(among workers: Int) {
+        precondition(workers >= 1, "at least this worker")
+        let all = lock.withLock {
+            divisor = workers
+            return Array(budgets.values)
+        }
+        for budget in all { budget.share(among: workers, at: now()) }
     }
 
     /// Usage of every budget, by scope then API.

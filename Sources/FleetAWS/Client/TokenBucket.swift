@@ -37,6 +37,13 @@ package struct TokenBucket: Sendable, Equatable {
         return level >= 0 ? 0 : -level / refillPerSecond
     }
 
+    /// The same bucket with another size and rate from `now`: its tokens (or debt) kept, capped to the new size.
+    package func resized(capacity: Double, refillPerSecond: Double, at now: Date) -> TokenBucket {
+        var bucket = TokenBucket(capacity: capacity, refillPerSecond: refillPerSecond, now: max(now, updatedAt))
+        bucket.level = min(capacity, level(at: now))
+        return bucket
+    }
+
     /// Share of the bucket in use at `now`: 0 full, 1 empty, above 1 when callers queue for tokens.
     package func usedRatio(at now: Date) -> Double {
         (capacity - level(at: now)) / capacity

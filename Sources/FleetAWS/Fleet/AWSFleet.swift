@@ -36,6 +36,10 @@ package struct AWSFleet: Fleet {
         configuration.rateBudgets.usage()
     }
 
+    package func shareAPIBudget(among workers: Int) {
+        configuration.rateBudgets.share(among: workers)
+    }
+
     // MARK: - Inventory
 
     package func inventory(_ selection: FleetSelection) async throws -> DeviceInventory {

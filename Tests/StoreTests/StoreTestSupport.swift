@@ -2,6 +2,8 @@ import Engine
 import Foundation
 import RolloutCore
 import Testing
+import PostgresTestSupport
+@testable import StorePostgres
 @testable import StoreSQLite
 
 /// The stores every contract test runs against.
@@ -9,6 +11,8 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
     case memory
     case sqliteInMemory
     case sqliteFile
+    /// A database of its own on the tests' PostgreSQL server (`PostgresTestServer`).
+    case postgres
 
     var testDescription: String { rawValue }
 
@@ -23,6 +27,10 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
             return try withTemporaryDirectory { directory in
                 try body(SQLiteRolloutStore(path: directory.file("rollout.db"), role: .worker))
             }
+        case .postgres:
+            let store = try PostgresRolloutStore(location: PostgresLocation(url: PostgresTestServer.shared.freshDatabase()))
+            defer { store.close() }
+            return try body(store)
         }
     }
 }

@@ -1,4 +1,3 @@
-import Engine
 import Foundation
 
 /// How the store writes values as JSON: sorted keys (stable bytes for equal values) and dates as the exact
@@ -6,12 +5,13 @@ import Foundation
 /// written. Milliseconds or ISO 8601 would round: jittered backoff delays and wall-clock instants carry
 /// sub-millisecond fractions, and a replay of rounded events would then differ from the saved state.
 ///
-/// Not thread-safe (JSONEncoder and JSONDecoder are classes): one per store, used under the store's lock.
-struct StoreJSON {
+/// Shared by the SQLite and PostgreSQL stores. Not thread-safe (JSONEncoder and JSONDecoder are classes): one per
+/// store, used under the store's lock.
+package struct StoreJSON {
     private let encoder: JSONEncoder
     private let decoder: JSONDecoder
 
-    init() {
+    package init() {
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .deferredToDate
@@ -23,7 +23,7 @@ struct StoreJSON {
                                                                         negativeInfinity: "-Infinity", nan: "NaN")
     }
 
-    func encode<T: Encodable>(_ value: T, _ what: @autoclosure () -> String) throws -> Data {
+    package func encode<T: Encodable>(_ value: T, _ what: @autoclosure () -> String) throws -> Data {
         do {
             return try encoder.encode(value)
         } catch {
@@ -31,7 +31,7 @@ struct StoreJSON {
         }
     }
 
-    func decode<T: Decodable>(_ type: T.Type, from data: Data, _ what: @autoclosure () -> String) throws -> T {
+    package func decode<T: Decodable>(_ type: T.Type, from data: Data, _ what: @autoclosure () -> String) throws -> T {
         do {
             return try decoder.decode(type, from: data)
         } catch {

@@ -337,7 +337,7 @@ enum RolloutStoreContract {
         try kind.withStore(RolloutStoreContract.keepsTheFirstRollbackSet)
     }
 
-    @Test(arguments: [StoreKind.memory, .sqliteFile])
+    @Test(arguments: [StoreKind.memory, .sqliteFile, .postgres])
     func roundTripsAMillionDeviceCohort(kind: StoreKind) throws {
         try kind.withStore(RolloutStoreContract.roundTripsAMillionDeviceCohort)
     }

@@ -5,11 +5,11 @@ import RolloutCore
 /// One row instead of a million keeps saving and loading a 1,000,000-device cohort to tens of milliseconds:
 /// encoding is a byte copy per id into one preallocated buffer, decoding one walk over the bytes into a
 /// `DeviceIdList` (numbered again when the ids follow one numbering, as the simulated fleet's do). No `String` is made.
-enum DeviceIdBlob {
-    static let newline: UInt8 = 0x0A
+package enum DeviceIdBlob {
+    package static let newline: UInt8 = 0x0A
 
     /// The ids joined by newlines. Precondition: no id contains a newline.
-    static func encode(_ ids: DeviceIdList) -> [UInt8] {
+    package static func encode(_ ids: DeviceIdList) -> [UInt8] {
         let total = ids.utf8Count + max(0, ids.count - 1)
         let bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initialized in
             var offset = 0
@@ -30,7 +30,7 @@ enum DeviceIdBlob {
     }
 
     /// Splits `bytes` into exactly `count` ids; nil when the blob does not hold that many.
-    static func decode(_ bytes: UnsafeRawBufferPointer, count: Int) -> DeviceIdList? {
+    package static func decode(_ bytes: UnsafeRawBufferPointer, count: Int) -> DeviceIdList? {
         precondition(count >= 0, "device count is never negative")
         if count == 0 { return bytes.isEmpty ? DeviceIdList() : nil }
         guard countNewlines(bytes) == count - 1 else { return nil }
@@ -53,7 +53,7 @@ enum DeviceIdBlob {
 
     /// Newline bytes in `bytes`, counted a 64-bit word at a time: a word's bytes equal to "\n" become zero after
     /// the XOR, and `~(((x & 0x7F…) + 0x7F…) | x) & 0x80…` sets the top bit of exactly the zero bytes.
-    static func countNewlines(_ bytes: UnsafeRawBufferPointer) -> Int {
+    package static func countNewlines(_ bytes: UnsafeRawBufferPointer) -> Int {
         let words = bytes.count / 8
         var count = 0
         for word in 0..<words {

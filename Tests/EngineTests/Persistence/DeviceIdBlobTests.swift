@@ -1,7 +1,7 @@
 import Foundation
 import RolloutCore
 import Testing
-@testable import StoreSQLite
+@testable import Engine
 
 @Suite struct DeviceIdBlobTests {
     @Test(arguments: [

@@ -1,31 +1,30 @@
 import Dispatch
-import Engine
 import Foundation
 import RolloutCore
 
-/// A row of `SELECT id, plan_json, plan_source, fleet_kind, state_json, event_count`, read but not yet decoded:
-/// reading needs the connection (and its lock), decoding does not, and many rows decode on every core.
-struct RolloutRow: Sendable {
+/// A stored rollout as a database row holds it, read but not yet decoded: reading needs the connection (and its
+/// lock), decoding does not, and many rows decode on every core. Shared by the SQLite and PostgreSQL stores.
+package struct EncodedRollout: Sendable {
     /// Below this many rows, decoding on one thread is faster than sharing the work.
     static let parallelDecodeMin = 256
 
-    let id: String
-    let planJSON: Data
-    let planSource: String
-    let fleetKind: String
-    let stateJSON: Data
-    let eventCount: Int
+    package let id: String
+    package let planJSON: Data
+    package let planSource: String
+    package let fleetKind: String
+    package let stateJSON: Data
+    package let eventCount: Int
 
-    init(_ statement: SQLiteStatement) {
-        id = statement.text(0)
-        planJSON = statement.data(1)
-        planSource = statement.text(2)
-        fleetKind = statement.text(3)
-        stateJSON = statement.data(4)
-        eventCount = statement.int(5)
+    package init(id: String, planJSON: Data, planSource: String, fleetKind: String, stateJSON: Data, eventCount: Int) {
+        self.id = id
+        self.planJSON = planJSON
+        self.planSource = planSource
+        self.fleetKind = fleetKind
+        self.stateJSON = stateJSON
+        self.eventCount = eventCount
     }
 
-    func decode(_ json: StoreJSON) throws -> StoredRollout {
+    package func decode(_ json: StoreJSON) throws -> StoredRollout {
         let plan = try json.decode(RolloutPlan.self, from: planJSON, "plan of rollout \(id)")
         let state = try json.decode(RolloutState.self, from: stateJSON, "state of rollout \(id)")
         guard state.rolloutId == id, state.eventCount == eventCount else {
@@ -36,8 +35,11 @@ struct RolloutRow: Sendable {
     }
 
     /// Every row decoded, in order; the first failure is thrown.
-    static func decodeAll(_ rows: [RolloutRow], json: StoreJSON) throws -> [StoredRollout] {
-        guard rows.count >= parallelDecodeMin else { return try rows.map { try $0.decode(json) } }
+    package static func decodeAll(_ rows: [EncodedRollout]) throws -> [StoredRollout] {
+        guard rows.count >= parallelDecodeMin else {
+            let json = StoreJSON()
+            return try rows.map { try $0.decode(json) }
+        }
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let results = Locked<[Result<StoredRollout, any Error>?]>(Array(repeating: nil, count: rows.count))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in

@@ -1,0 +1,322 @@
+import Engine
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import RolloutCore
+
+/// Leases of rollouts among workers sharing one PostgreSQL database: `WorkerCoordination` and `RolloutLeases`.
+///
+/// - A lease is a rollout row's `lease_owner`, `lease_expires_at` (the database's clock) and `lease_epoch`. Claims
+///   take unleased or expired rows with `FOR UPDATE SKIP LOCKED`, so two workers never claim the same rollout, and
+///   raise the epoch by one: a take-over always changes the fence.
+/// - Each worker claims up to its fair share (active rollouts ÷ live workers, rounded up) and gives back what
+///   exceeds it, so a worker that joins gets work without waiting for anyone to die.
+/// - Locally a lease counts only until `safetyMarginSeconds` before it could have expired, measured from when the
+///   renewal was *sent*, on the monotonic clock: a worker stopped (SIGSTOP, a long pause) past that instant finds
+///   its lease invalid before its next fleet call, whatever the database says. Its commits are fenced anyway.
+/// - `LISTEN rollout_changed` on a connection of its own delivers other workers' commits at once; each round also
+///   reads the rows changed lately (`changed_at`), because notifications are lost while a connection is down.
+package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
+    package struct Configuration: Sendable {
+        /// How long a lease lasts without renewal.
+        package var leaseSeconds: Double
+        /// Leases claimed in one round at most (bounds a round's transaction).
+        package var claimBatchMax: Int
+        /// How far back each round's change feed looks, past the previous round (covers commits that were slower
+        /// than the round in becoming visible).
+        package var changeLookbackSeconds: Double
+
+        package init(leaseSeconds: Double = 30, claimBatchMax: Int = 1000, changeLookbackSeconds: Double = 10) {
+            precondition(leaseSeconds >= 1, "a lease lasts at least a second")
+            precondition(claimBatchMax >= 1, "claim at least one rollout per round")
+            self.leaseSeconds = leaseSeconds
+            self.claimBatchMax = claimBatchMax
+            self.changeLookbackSeconds = changeLookbackSeconds
+        }
+
+        /// Before a lease could expire, the time it is no longer trusted: a tenth of it, at most 3 s.
+        var safetyMarginSeconds: Double { min(3, leaseSeconds / 10) }
+    }
+
+    /// Counters of one worker, kept in its `workers` row and in `/metrics`.
+    package struct Counters: Sendable, Equatable {
+        package var leasesHeld = 0
+        package var claims = 0
+        package var takeovers = 0
+        package var released = 0
+        package var fencingRejections = 0
+        package var roundFailures = 0
+    }
+
+    private struct Held {
+        var epoch: Int64
+        var trustedUntil: ContinuousClock.Instant
+    }
+
+    package let workerId: String
+    package let configuration: Configuration
+    package let location: PostgresLocation
+    private let session: PostgresSession
+    private let listenSession: PostgresSession
+    private let sessionLock = NSLock()
+    private let held = Locked<[String: Held]>([:])
+    private let counterState = Locked(Counters())
+    private let healthyUntil = Locked<ContinuousClock.Instant?>(nil)
+    private let logger: Logger
+    private let listen: String?
+    /// The connection LISTEN was issued on (a new one after a reconnect must LISTEN again).
+    private var listeningOn: ObjectIdentifier?
+    private var lastFeedAt: Date?
+    private let stream: AsyncStream<RolloutChange>
+    private let sink: AsyncStream<RolloutChange>.Continuation
+
+    package init(location: PostgresLocation, configuration: Configuration = Configuration(), listen: String? = nil,
+                logger: Logger = Logger(label: "rollout.leases")) throws {
+        let password = try PostgresRolloutStore.password(location)
+        self.location = location
+        self.configuration = configuration
+        self.listen = listen
+        self.logger = logger
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
+        self.workerId = "\(host)-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        self.session = PostgresSession(location: location, password: password, purpose: "leases", logger: logger)
+        self.listenSession = PostgresSession(location: location, password: password, purpose: "notifications", logger: logger)
+        (stream, sink) = AsyncStream.makeStream(of: RolloutChange.self, bufferingPolicy: .bufferingNewest(100_000))
+    }
+
+    package var roundIntervalSeconds: Double { configuration.leaseSeconds / 3 }
+
+    package var counters: Counters {
+        var counters = counterState.current
+        counters.leasesHeld = held.current.count
+        return counters
+    }
+
+    // MARK: RolloutLeases
+
+    package func fence(for rolloutId: String) -> LeaseFence? {
+        guard let lease = held.current[rolloutId], lease.trustedUntil > ContinuousClock.now else { return nil }
+        return LeaseFence(rolloutId: rolloutId, owner: workerId, epoch: lease.epoch)
+    }
+
+    package func isValid(_ fence: LeaseFence) -> Bool {
+        guard fence.owner == workerId, let lease = held.current[fence.rolloutId] else { return false }
+        return lease.epoch == fence.epoch && lease.trustedUntil > ContinuousClock.now
+    }
+
+    package func fenced(_ fence: LeaseFence) {
+        held.withLock { held in
+            if held[fence.rolloutId]?.epoch == fence.epoch { held[fence.rolloutId] = nil }
+        }
+        counterState.withLock { $0.fencingRejections += 1 }
+    }
+
+    // MARK: WorkerCoordination
+
+    package var isHealthy: Bool {
+        healthyUntil.current.map { $0 > ContinuousClock.now } ?? false
+    }
+
+    package func notifications() -> AsyncStream<RolloutChange> { stream }
+
+    package func round() throws -> LeaseRound {
+        do {
+            let round = try sessionLock.withLock { try roundLocked() }
+            healthyUntil.withLock { $0 = ContinuousClock.now + .seconds(configuration.leaseSeconds) }
+            return round
+        } catch {
+            counterState.withLock { $0.roundFailures += 1 }
+            throw error
+        }
+    }
+
+    package func claim(_ rolloutId: String) throws -> Bool {
+        try sessionLock.withLock {
+            let sentAt = ContinuousClock.now
+            let rows = try session.run("""
+                UPDATE rollouts SET lease_owner = \(workerId),
+                    lease_expires_at = clock_timestamp() + make_interval(secs => \(configuration.leaseSeconds)),
+                    lease_epoch = lease_epoch + 1
+                WHERE id = \(rolloutId) AND (lease_owner IS NULL OR lease_expires_at < clock_timestamp())
+                RETURNING lease_epoch
+                """, "claiming rollout \(rolloutId)").rows
+            guard let row = rows.first else { return false }
+            let epoch = try row.decode(Int64.self)
+            held.withLock { $0[rolloutId] = Held(epoch: epoch, trustedUntil: trustedUntil(sentAt: sentAt)) }
+            counterState.withLock { $0.claims += 1 }
+            return true
+        }
+    }
+
+    package func stop() {
+        sessionLock.withLock {
+            let ids = held.withLock { held -> [String] in
+                defer { held = [:] }
+                return Array(held.keys)
+            }
+            do {
+                try session.run("""
+                    UPDATE rollouts SET lease_owner = NULL, lease_expires_at = NULL
+                    WHERE lease_owner = \(workerId) AND id = ANY(\(ids))
+                    """, "giving back the leases of worker \(workerId)")
+                try session.run("UPDATE workers SET stopped_at = clock_timestamp(), leases_held = 0 WHERE id = \(workerId)",
+                                "marking worker \(workerId) stopped")
+            } catch {
+                logger.warning("could not give the leases back; they expire on their own",
+                               metadata: ["error": "\(error)", "leases": "\(ids.count)"])
+            }
+            session.close()
+            listenSession.close()
+        }
+        sink.finish()
+    }
+
+    // MARK: the round
+
+    private func roundLocked() throws -> LeaseRound {
+        try listenIfNeeded()
+        let sentAt = ContinuousClock.now
+        let lease = configuration.leaseSeconds
+        var round = LeaseRound()
+        let counters = self.counters
+        try session.run("""
+            INSERT INTO workers (id, host, pid, listen, leases_held, takeovers, fencing_rejections)
+            VALUES (\(workerId), \(ProcessInfo.processInfo.hostName), \(Int(getpid())), \(listen), \(counters.leasesHeld),
+                    \(counters.takeovers), \(counters.fencingRejections))
+            ON CONFLICT (id) DO UPDATE SET heartbeat_at = clock_timestamp(), leases_held = excluded.leases_held,
+                takeovers = excluded.takeovers, fencing_rejections = excluded.fencing_rejections, stopped_at = NULL
+            """, "announcing worker \(workerId)")
+
+        // Ended rollouts need no driver: their leases go back (a later command makes them claimable again).
+        try session.run("""
+            UPDATE rollouts r SET lease_owner = NULL, lease_expires_at = NULL
+            WHERE r.lease_owner = \(workerId) AND NOT (\(unescaped: Self.activeCondition))
+            """, "giving back leases of ended rollouts")
+        let renewed = try session.run("""
+            UPDATE rollouts SET lease_expires_at = clock_timestamp() + make_interval(secs => \(lease))
+            WHERE lease_owner = \(workerId) RETURNING id, lease_epoch
+            """, "renewing the leases of worker \(workerId)").rows
+        var kept: [String: Int64] = [:]
+        for row in renewed {
+            let (id, epoch) = try row.decode((String, Int64).self)
+            kept[id] = epoch
+        }
+        let trusted = trustedUntil(sentAt: sentAt)
+        held.withLock { held in
+            for (id, lease) in held where kept[id] != lease.epoch {
+                round.lost.append(id)
+                held[id] = nil
+            }
+            for (id, epoch) in kept {
+                // Ours in the database but not here (a give-back whose write failed): ours again.
+                if held[id] == nil { round.claimed.append(id) }
+                held[id] = Held(epoch: epoch, trustedUntil: trusted)
+            }
+        }
+
+        let sizes = try session.run("""
+            SELECT (SELECT count(*) FROM workers WHERE stopped_at IS NULL
+                      AND heartbeat_at > clock_timestamp() - make_interval(secs => \(lease))),
+                   (SELECT count(*) FROM rollouts r WHERE \(unescaped: Self.activeCondition))
+            """, "counting workers and active rollouts").rows
+        let (alive, active) = try sizes.first?.decode((Int, Int).self) ?? (1, 0)
+        round.workersAlive = max(1, alive)
+        let share = (active + round.workersAlive - 1) / round.workersAlive
+        let holding = held.current.count
+        if holding > share {
+            round.lost += try release(count: holding - share)
+        } else if holding < share {
+            round.claimed = try claimUpTo(min(share - holding, configuration.claimBatchMax), sentAt: sentAt)
+        }
+        round.changed = try changeFeed()
+        return round
+    }
+
+    /// Claims up to `count` unleased or expired active rollouts, oldest first.
+    private func claimUpTo(_ count: Int, sentAt: ContinuousClock.Instant) throws -> [String] {
+        let rows = try session.run("""
+            UPDATE rollouts r SET lease_owner = \(workerId),
+                lease_expires_at = clock_timestamp() + make_interval(secs => \(configuration.leaseSeconds)),
+                lease_epoch = r.lease_epoch + 1
+            FROM (SELECT id, lease_owner AS previous FROM rollouts r
+                  WHERE (lease_owner IS NULL OR lease_expires_at < clock_timestamp()) AND \(unescaped: Self.activeCondition)
+                  ORDER BY created_at, created_order LIMIT \(count) FOR UPDATE SKIP LOCKED) c
+            WHERE r.id = c.id
+            RETURNING r.id, r.lease_epoch, c.previous
+            """, "claiming rollouts for worker \(workerId)").rows
+        let trusted = trustedUntil(sentAt: sentAt)
+        var claimed: [String] = []
+        var takeovers = 0
+        for row in rows {
+            let (id, epoch, previous) = try row.decode((String, Int64, String?).self)
+            claimed.append(id)
+            if previous != nil && previous != workerId { takeovers += 1 }
+            held.withLock { $0[id] = Held(epoch: epoch, trustedUntil: trusted) }
+        }
+        if takeovers > 0 {
+            logger.notice("took over rollouts of a worker whose leases expired", metadata: ["rollouts": "\(takeovers)"])
+        }
+        counterState.withLock {
+            $0.claims += claimed.count
+            $0.takeovers += takeovers
+        }
+        return claimed
+    }
+
+    /// Gives back `count` leases (the newest claimed rollouts), for other workers to claim.
+    private func release(count: Int) throws -> [String] {
+        let ids = held.withLock { held -> [String] in
+            let chosen = Array(held.keys.sorted().suffix(count))
+            for id in chosen { held[id] = nil }  // acts on none of them from now on
+            return chosen
+        }
+        try session.run("""
+            UPDATE rollouts SET lease_owner = NULL, lease_expires_at = NULL
+            WHERE lease_owner = \(workerId) AND id = ANY(\(ids))
+            """, "giving back leases over this worker's share")
+        counterState.withLock { $0.released += ids.count }
+        return ids
+    }
+
+    /// Rollouts changed since the previous round (with a look-back margin), at most 10,000.
+    private func changeFeed() throws -> [RolloutChange] {
+        let now = Date()
+        let since = (lastFeedAt ?? now).addingTimeInterval(-configuration.changeLookbackSeconds)
+        lastFeedAt = now
+        let rows = try session.run("""
+            SELECT id, event_count FROM rollouts WHERE changed_at > to_timestamp(\(since.timeIntervalSince1970))
+            ORDER BY changed_at LIMIT 10000
+            """, "reading recent changes").rows
+        return try rows.map { row in
+            let (id, count) = try row.decode((String, Int).self)
+            return RolloutChange(rolloutId: id, eventCount: count)
+        }
+    }
+
+    /// Listens for change notifications on a connection of its own (again after it was lost).
+    private func listenIfNeeded() throws {
+        let connection = try listenSession.open()
+        guard listeningOn != ObjectIdentifier(connection) else { return }
+        let sink = self.sink
+        connection.addListener(channel: PostgresRolloutStore.changeChannel) { _, notification in
+            let payload = notification.payload
+            guard let space = payload.lastIndex(of: " "), let count = Int(payload[payload.index(after: space)...]) else {
+                return
+            }
+            sink.yield(RolloutChange(rolloutId: String(payload[..<space]), eventCount: count))
+        }
+        try listenSession.run("LISTEN rollout_changed", "listening for changes")
+        listeningOn = ObjectIdentifier(connection)
+    }
+
+    private func trustedUntil(sentAt: ContinuousClock.Instant) -> ContinuousClock.Instant {
+        sentAt + .milliseconds(Int64((configuration.leaseSeconds - configuration.safetyMarginSeconds) * 1000))
+    }
+
+    /// A rollout that needs a driver: not ended, or with effects still to perform (alias `r`).
+    static let activeCondition = """
+        (r.display_phase IN (\(PostgresRolloutStore.livePhases.map { "'\($0)'" }.joined(separator: ", "))) \
+        OR EXISTS (SELECT 1 FROM effects e WHERE e.rollout_id = r.id AND e.status = 'pending'))
+        """
+}

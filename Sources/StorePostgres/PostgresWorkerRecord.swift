@@ -1,0 +1,46 @@
+import Engine
+import Foundation
+import PostgresNIO
+
+/// A worker as the database knows it (`rollout workers`): its last heartbeat, the leases it holds now, its counters.
+package struct PostgresWorkerRecord: Sendable, Equatable, Codable {
+    package var id: String
+    package var host: String
+    package var pid: Int
+    package var listen: String?
+    package var startedAt: Date
+    package var heartbeatAt: Date
+    package var stoppedAt: Date?
+    /// Unexpired leases it holds now (counted from the rollouts, not its own report).
+    package var leases: Int
+    package var takeovers: Int
+    package var fencingRejections: Int
+    /// Heartbeat within one lease of the database's now, and not stopped.
+    package var alive: Bool
+}
+
+extension PostgresRolloutStore {
+    /// Workers, live first then by start; without `includeGone`, only those alive (heartbeat within `leaseSeconds`).
+    package func workers(leaseSeconds: Double = 30, includeGone: Bool = false, limit: Int = 1000) throws -> [PostgresWorkerRecord] {
+        let rows = try perform { db in
+            try db.run("""
+                SELECT w.id, w.host, w.pid, w.listen, extract(epoch FROM w.started_at)::float8,
+                       extract(epoch FROM w.heartbeat_at)::float8, extract(epoch FROM w.stopped_at)::float8,
+                       (SELECT count(*) FROM rollouts r WHERE r.lease_owner = w.id AND r.lease_expires_at > clock_timestamp()),
+                       w.takeovers, w.fencing_rejections,
+                       (w.stopped_at IS NULL AND w.heartbeat_at > clock_timestamp() - make_interval(secs => \(leaseSeconds)))
+                FROM workers w ORDER BY 11 DESC, w.started_at LIMIT \(min(limit, 10_000))
+                """, "listing workers").rows
+        }
+        return try rows.compactMap { row in
+            let (id, host, pid, listen, started, heartbeat, stopped, leases, takeovers, fenced, alive) =
+                try row.decode((String, String, Int, String?, Double, Double, Double?, Int, Int, Int, Bool).self)
+            guard alive || includeGone else { return nil }
+            return PostgresWorkerRecord(id: id, host: host, pid: pid, listen: listen,
+                                        startedAt: Date(timeIntervalSince1970: started),
+                                        heartbeatAt: Date(timeIntervalSince1970: heartbeat),
+                                        stoppedAt: stopped.map(Date.init(timeIntervalSince1970:)), leases: leases,
+                                        takeovers: takeovers, fencingRejections: fenced, alive: alive)
+        }
+    }
+}
