@@ -79,7 +79,7 @@ import Testing
         func remove() { try? FileManager.default.removeItem(atPath: directory) }
     }
 
-    static let libraries = "libsqlite3-dev libcurl4-openssl-dev libssl-dev pkg-config systemd prometheus chromium"
+    static let libraries = "libsqlite3-dev libcurl4-openssl-dev libssl-dev pkg-config systemd prometheus chromium postgresql"
 
     @Test(arguments: [0, 1000])
     func installsEverythingOnAnEmptyMachine(uid: Int) throws {
