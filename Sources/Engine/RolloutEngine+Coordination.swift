@@ -15,4 +15,10 @@ extension RolloutEngine {
         }
         return round
     }
+
+    /// Claims a rollout just submitted, on the engine's thread (the claim's database call blocks: never on Swift's
+    /// cooperative pool, which serves the HTTP API). A failure leaves it to the next round of some worker.
+    package func claimLease(of rolloutId: String, _ coordination: any WorkerCoordination) {
+        _ = try? coordination.claim(rolloutId)
+    }
 }

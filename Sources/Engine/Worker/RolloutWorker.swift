@@ -201,7 +201,7 @@ package actor RolloutWorker: RolloutService {
         let result = try await engine.submit(plan: plan, planSource: planSource,
                                              releaseRule: supersede ? .supersede(by: "supersede") : .refuse)
         // Taken by the worker that received it when it can (else by a round of whichever worker has room).
-        if result.created, let coordination { _ = try? coordination.claim(result.rolloutId) }
+        if result.created, let coordination { await engine.claimLease(of: result.rolloutId, coordination) }
         for other in result.superseded {
             logger.notice("rollout superseded", metadata: ["rollout": "\(other)", "by": "\(result.rolloutId)"])
             await driver.wake(other)
