@@ -11,25 +11,16 @@ extension PostgresRolloutStore {
     func write(_ commit: StoreCommit, stateJSON: String, _ db: PostgresSession) throws {
         let id = commit.rolloutId
         let state = commit.state
-        let updated: Int
-        if let fence = commit.fence {
-            updated = try db.run("""
-                UPDATE rollouts SET state_json = \(stateJSON), event_count = \(state.eventCount),
-                    display_phase = \(state.displayPhase.rawValue), due_at = \(state.dueAt?.timeIntervalSinceReferenceDate),
-                    updated_at = \(state.updatedAt.timeIntervalSinceReferenceDate),
-                    purge_at = \(state.purgeDueAt?.timeIntervalSinceReferenceDate), changed_at = clock_timestamp()
-                WHERE id = \(id) AND event_count = \(commit.expectedEventCount)
-                  AND lease_owner = \(fence.owner) AND lease_epoch = \(fence.epoch)
-                """, "saving rollout \(id)").changed
-        } else {
-            updated = try db.run("""
-                UPDATE rollouts SET state_json = \(stateJSON), event_count = \(state.eventCount),
-                    display_phase = \(state.displayPhase.rawValue), due_at = \(state.dueAt?.timeIntervalSinceReferenceDate),
-                    updated_at = \(state.updatedAt.timeIntervalSinceReferenceDate),
-                    purge_at = \(state.purgeDueAt?.timeIntervalSinceReferenceDate), changed_at = clock_timestamp()
-                WHERE id = \(id) AND event_count = \(commit.expectedEventCount)
-                """, "saving rollout \(id)").changed
-        }
+        // Without a fence (a person's command, a submission) the event count alone guards the write.
+        let fence = commit.fence
+        let updated = try db.run("""
+            UPDATE rollouts SET state_json = \(stateJSON), event_count = \(state.eventCount),
+                display_phase = \(state.displayPhase.rawValue), due_at = \(state.dueAt?.timeIntervalSinceReferenceDate),
+                updated_at = \(state.updatedAt.timeIntervalSinceReferenceDate),
+                purge_at = \(state.purgeDueAt?.timeIntervalSinceReferenceDate), changed_at = clock_timestamp()
+            WHERE id = \(id) AND event_count = \(commit.expectedEventCount)
+              AND (\(fence == nil) OR (lease_owner = \(fence?.owner) AND lease_epoch = \(fence?.epoch)))
+            """, "saving rollout \(id)").changed
         if updated != 1 { try refusal(of: commit, db) }
 
         let eventJSON = try text(json(commit.event.event, "event \(commit.event.sequence) of rollout \(id)"))

@@ -215,19 +215,19 @@ package final class PostgresRolloutStore: RolloutStore, @unchecked Sendable {
     }
 
     package func cohorts(rolloutId: String) throws -> CohortAssignment? {
-        let rows = try perform { db in
-            try db.run("""
+        try perform { db in
+            let rows = try db.run("""
                 SELECT device_count, device_ids, stage_sizes_json, eligible_count FROM cohorts WHERE rollout_id = \(rolloutId)
                 """, "reading cohorts of rollout \(rolloutId)").rows
+            guard let row = rows.first else { return nil }
+            let (count, blob, sizesJSON, eligible) = try row.decode((Int, ByteBuffer, String, Int).self)
+            let sizes = try json.decode([Int].self, from: Data(sizesJSON.utf8), "stage sizes of rollout \(rolloutId)")
+            let ids = blob.withUnsafeReadableBytes { DeviceIdBlob.decode($0, count: count) }
+            guard let ids, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == count else {
+                throw StoreError.database("cohorts of rollout \(rolloutId) are corrupt: \(count) devices expected")
+            }
+            return CohortAssignment(deviceIds: ids, stageSizes: sizes, eligibleCount: eligible)
         }
-        guard let row = rows.first else { return nil }
-        let (count, blob, sizesJSON, eligible) = try row.decode((Int, ByteBuffer, String, Int).self)
-        let sizes = try StoreJSON().decode([Int].self, from: Data(sizesJSON.utf8), "stage sizes of rollout \(rolloutId)")
-        let ids = blob.withUnsafeReadableBytes { DeviceIdBlob.decode($0, count: count) }
-        guard let ids, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == count else {
-            throw StoreError.database("cohorts of rollout \(rolloutId) are corrupt: \(count) devices expected")
-        }
-        return CohortAssignment(deviceIds: ids, stageSizes: sizes, eligibleCount: eligible)
     }
 
     package func rolloutsDueForPurge(at now: Date, fleetKind: String, limit: Int) throws -> [StoredRollout] {

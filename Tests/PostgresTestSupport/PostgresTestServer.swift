@@ -48,10 +48,7 @@ public final class PostgresTestServer: @unchecked Sendable {
         for _ in 0..<5 {
             let candidate = Self.freePort()
             do {
-                try run(binaries + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60",
-                                               "-o", "-p \(candidate) -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
-                                                   + "-c fsync=off -c synchronous_commit=off -c max_connections=300",
-                                               "start"])
+                try start(port: candidate)
                 port = candidate
                 return
             } catch {
@@ -82,9 +79,8 @@ public final class PostgresTestServer: @unchecked Sendable {
                        asNobody: false, environment: ["PGPASSWORD": password])
     }
 
-    /// Stops the server the fast way (connections cut) and starts it again on the same port.
-    public func restart() throws {
-        try run(binaries + "/pg_ctl", ["-D", directory + "/data", "-w", "-t", "60", "-m", "fast", "stop"])
+    /// `pg_ctl start` on `port`, loopback TCP only, waiting until it accepts connections.
+    private func start(port: Int) throws {
         try run(binaries + "/pg_ctl", ["-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60",
                                        "-o", "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
                                            + "-c fsync=off -c synchronous_commit=off -c max_connections=300",

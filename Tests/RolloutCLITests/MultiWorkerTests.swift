@@ -12,39 +12,14 @@ import Testing
     static let rollouts = 300
     static let leaseSeconds = 3.0
 
-    final class Worker {
-        let process = Process()
-        let log: ProcessLines
-        let name: String
+    typealias Worker = WorkerProcessTests.WorkerProcess
 
-        init(name: String, database: String, directory: String) throws {
-            self.name = name
-            process.executableURL = URL(fileURLWithPath: try rolloutExecutable())
-            process.arguments = ["worker", "--db", database, "--listen", "127.0.0.1:0",
-                                 "--lease-seconds", "\(MultiWorkerTests.leaseSeconds)",
-                                 "--sim-journal", directory + "/fleet.simfleet", "--scenario", directory + "/scenario.yaml",
-                                 "--devices", "40", "--seed", "17", "--poll-interval", "1s"]
-            process.currentDirectoryURL = URL(fileURLWithPath: directory)
-            let pipe = Pipe()
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = pipe
-            log = ProcessLines(pipe)
-            try process.run()
-        }
-
-        func listening() async throws -> String {
-            let isListening: ([String: Any]) -> Bool = { $0["message"] as? String == "status API listening" }
-            guard await log.wait(seconds: 60, until: { $0.contains(where: isListening) }),
-                  let port = log.objects.first(where: isListening)?["port"] as? String else {
-                throw CLITestError("worker \(name) never said it listens: \(log.all.suffix(5))")
-            }
-            return "http://127.0.0.1:\(port)"
-        }
-
-        func kill() {
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+    static func worker(database: String, directory: String) throws -> Worker {
+        try Worker(arguments: ["worker", "--db", database, "--listen", "127.0.0.1:0",
+                               "--lease-seconds", "\(leaseSeconds)", "--sim-journal", directory + "/fleet.simfleet",
+                               "--scenario", directory + "/scenario.yaml", "--devices", "40", "--seed", "17",
+                               "--poll-interval", "1s"],
+                   directory: directory)
     }
 
     @Test func threeWorkersFinishEveryRolloutThoughTwoAreKilled() async throws {
@@ -66,7 +41,7 @@ import Testing
                 """.write(toFile: path, atomically: true, encoding: .utf8)
             return path
         }
-        let workers = try (0..<3).map { try Worker(name: "w\($0)", database: database, directory: directory) }
+        let workers = try (0..<3).map { _ in try Self.worker(database: database, directory: directory) }
         defer { workers.forEach { $0.kill() } }
         var listening: [String] = []
         for worker in workers { listening.append(try await worker.listening()) }
@@ -95,7 +70,6 @@ import Testing
         // Worker 0 dies once some rollouts are done; worker 1 once more are.
         #expect(try await waitFor(120) { try completed() >= 10 }, "some rollouts complete")
         workers[0].kill()
-        let killedAt = Date()
         #expect(try await waitFor(120) { try completed() >= Self.rollouts / 3 }, "a third complete")
         workers[1].kill()
 
@@ -104,14 +78,13 @@ import Testing
         let unfinishedText = unfinished.prefix(5).map { "\($0.id) \($0.state.displayPhase.rawValue)" }
         #expect(allDone, "every rollout completes on the survivor; unfinished: \(unfinishedText); last lines: \(workers[2].log.all.suffix(5))")
 
-        // Take-overs happened, within a lease and a round of the first kill.
+        // Take-overs happened (their timing is not asserted: the survivor's log says when).
         let everyone = try store.workers(leaseSeconds: Self.leaseSeconds, includeGone: true)
         #expect(everyone.count == 3)
         #expect(everyone.map(\.takeovers).reduce(0, +) >= 1, "\(everyone)")
         let takeoverLines = workers[1].log.objects.filter { ($0["message"] as? String)?.contains("took over") == true }
             + workers[2].log.objects.filter { ($0["message"] as? String)?.contains("took over") == true }
         #expect(!takeoverLines.isEmpty)
-        _ = killedAt
 
         // Independently of the workers: contiguous logs that replay to the stored state, and each job created once.
         for rollout in try store.rollouts(phases: nil, limit: 10_000) {

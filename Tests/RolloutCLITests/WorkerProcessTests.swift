@@ -13,10 +13,16 @@ import Testing
         let log: ProcessLines
         private(set) var server = ""
 
-        init(database: String, directory: String, extraArguments: [String] = []) throws {
+        convenience init(database: String, directory: String, extraArguments: [String] = []) throws {
+            try self.init(arguments: ["worker", "--db", database, "--listen", "127.0.0.1:0", "--time-scale", "600",
+                                      "--poll-interval", "60", "--devices", "500", "--seed", "17"] + extraArguments,
+                          directory: directory)
+        }
+
+        /// `rollout ARGUMENTS…` run in `directory` (they should include `--listen 127.0.0.1:0`).
+        init(arguments: [String], directory: String) throws {
             process.executableURL = URL(fileURLWithPath: try rolloutExecutable())
-            process.arguments = ["worker", "--db", database, "--listen", "127.0.0.1:0", "--time-scale", "600",
-                                 "--poll-interval", "60", "--devices", "500", "--seed", "17"] + extraArguments
+            process.arguments = arguments
             process.currentDirectoryURL = URL(fileURLWithPath: directory)
             let pipe = Pipe()
             process.standardOutput = FileHandle.nullDevice
