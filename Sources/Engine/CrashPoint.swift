@@ -4,11 +4,15 @@ package enum CrashPoint: Sendable, Equatable, CustomStringConvertible {
     case afterCommit(rolloutId: String, eventKind: String)
     /// After an effect was performed on the fleet, before its completion is recorded.
     case afterEffect(rolloutId: String, key: String)
+    /// Right before an effect's fleet call, after the lease was last checked (where a paused worker is most
+    /// dangerous: it resumes straight into the call).
+    case beforeEffect(rolloutId: String, key: String)
 
     package var description: String {
         switch self {
         case .afterCommit(let id, let kind): return "after commit of \(kind) (\(id))"
         case .afterEffect(let id, let key): return "after effect \(key), before recording it (\(id))"
+        case .beforeEffect(let id, let key): return "before effect \(key), after the lease check (\(id))"
         }
     }
 }

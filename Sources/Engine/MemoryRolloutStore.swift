@@ -129,7 +129,9 @@ package final class MemoryRolloutStore: RolloutStore {
         }
     }
 
-    package func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String) throws {
+    /// One worker per database: there is no lease, so `fence` is never checked.
+    package func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String,
+                             fence: LeaseFence?) throws {
         precondition(attempts >= 0, "attempts are never negative")
         try contents.withLock { contents in
             guard contents.entries[rolloutId]?.effects[key] != nil else {
@@ -141,7 +143,7 @@ package final class MemoryRolloutStore: RolloutStore {
         }
     }
 
-    package func finishEffect(rolloutId: String, key: String, status: EffectStatus) throws {
+    package func finishEffect(rolloutId: String, key: String, status: EffectStatus, fence: LeaseFence?) throws {
         precondition(status != .pending, "an effect finishes as done, skipped or failed")
         try contents.withLock { contents in
             guard contents.entries[rolloutId]?.effects[key] != nil else {

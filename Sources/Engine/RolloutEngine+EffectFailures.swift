@@ -27,7 +27,7 @@ extension RolloutEngine {
                     try commitCompletion(.jobCancelled(stage: stage), key: record.key, status: .done, cohorts: nil,
                                          runtime: &runtime)
                 } else {
-                    try finishEffect(rolloutId: rolloutId, key: record.key, status: .done)
+                    try finishEffect(record.key, status: .done, runtime: runtime)
                 }
                 return
             }
@@ -37,7 +37,7 @@ extension RolloutEngine {
             let delay = configuration.backoffSeconds(attempt: attempts, key: record.key, retryAfterSeconds: retryAfter)
             let next = clock.now().addingTimeInterval(delay)
             try store.deferEffect(rolloutId: rolloutId, key: record.key, attempts: attempts, nextAttemptAt: next,
-                                  lastError: message)
+                                  lastError: message, fence: runtime.fence)
             readModel.effectDeferred(rolloutId: rolloutId, retry: EffectRetry(
                 key: record.key, attempts: attempts, nextAttemptAt: next, lastError: message, waitingFor: nil))
             logger.warning("effect failed, will retry", metadata: [
@@ -50,7 +50,7 @@ extension RolloutEngine {
             logger.error("notification dropped", metadata: [
                 "rollout": "\(rolloutId)", "error": "\(CredentialRedaction.text(message))",
             ])
-            try finishEffect(rolloutId: rolloutId, key: record.key, status: .failed)
+            try finishEffect(record.key, status: .failed, runtime: runtime)
             return
         }
         logger.error("effect failed for good", metadata: [
@@ -74,7 +74,7 @@ extension RolloutEngine {
         let next = clock.now().addingTimeInterval(delay)
         let message = wait.description
         try store.deferEffect(rolloutId: rolloutId, key: key, attempts: pending.attempts, nextAttemptAt: next,
-                              lastError: message)
+                              lastError: message, fence: runtime.fence)
         readModel.effectDeferred(rolloutId: rolloutId, retry: EffectRetry(
             key: key, attempts: tries, nextAttemptAt: next, lastError: message, waitingFor: wait.waitingFor))
         counters.withLock { $0.capacityWaits += 1 }

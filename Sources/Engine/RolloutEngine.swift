@@ -247,12 +247,13 @@ package actor RolloutEngine {
         }) else { return false }
         let record = pending.record
         if RolloutStateMachine.isObsolete(record.effect, in: state) {
-            try finishEffect(rolloutId: rolloutId, key: record.key, status: .skipped)
+            try finishEffect(record.key, status: .skipped, runtime: runtime)
             return true
         }
         // The last moment to find the lease gone before the fleet is touched (a worker paused past its lease's
         // expiry and continued acts no further; the new owner's effects are the same idempotent calls).
         if let fence = runtime.fence, !leases.isValid(fence) { throw StoreError.fenced(fence) }
+        try crash(.beforeEffect(rolloutId: rolloutId, key: record.key))
         counters.withLock { $0.effectsAttempted += 1 }
         do {
             let outcome = try await perform(record.effect, runtime: &runtime)
@@ -260,7 +261,7 @@ package actor RolloutEngine {
             if let event = outcome.event {
                 try commitCompletion(event, key: record.key, status: .done, cohorts: outcome.cohorts, runtime: &runtime)
             } else {
-                try finishEffect(rolloutId: rolloutId, key: record.key, status: .done)
+                try finishEffect(record.key, status: .done, runtime: runtime)
             }
         } catch let crash as SimulatedCrash {
             throw crash
@@ -361,8 +362,10 @@ package actor RolloutEngine {
         working[runtime.rollout.id] = Working(cohorts: runtime.cohorts, nextPollAt: runtime.nextPollAt)
     }
 
-    func finishEffect(rolloutId: String, key: String, status: EffectStatus) throws {
-        try store.finishEffect(rolloutId: rolloutId, key: key, status: status)
+    /// Marks an effect finished, under the step's lease (a lost one throws `StoreError.fenced`, nothing written).
+    func finishEffect(_ key: String, status: EffectStatus, runtime: Runtime) throws {
+        let rolloutId = runtime.rollout.id
+        try store.finishEffect(rolloutId: rolloutId, key: key, status: status, fence: runtime.fence)
         readModel.effectFinished(rolloutId: rolloutId, key: key)
     }
 

@@ -39,16 +39,6 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
         var safetyMarginSeconds: Double { min(3, leaseSeconds / 10) }
     }
 
-    /// Counters of one worker, kept in its `workers` row and in `/metrics`.
-    package struct Counters: Sendable, Equatable {
-        package var leasesHeld = 0
-        package var claims = 0
-        package var takeovers = 0
-        package var released = 0
-        package var fencingRejections = 0
-        package var roundFailures = 0
-    }
-
     private struct Held {
         var epoch: Int64
         var trustedUntil: ContinuousClock.Instant
@@ -61,7 +51,7 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
     private let listenSession: PostgresSession
     private let sessionLock = NSLock()
     private let held = Locked<[String: Held]>([:])
-    private let counterState = Locked(Counters())
+    private let counterState: Locked<CoordinationStatistics>
     private let healthyUntil = Locked<ContinuousClock.Instant?>(nil)
     private let logger: Logger
     private let listen: String?
@@ -80,6 +70,7 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
         self.logger = logger
         let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
         self.workerId = "\(host)-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        self.counterState = Locked(CoordinationStatistics(workerId: workerId))
         self.session = PostgresSession(location: location, password: password, purpose: "leases", logger: logger)
         self.listenSession = PostgresSession(location: location, password: password, purpose: "notifications", logger: logger)
         (stream, sink) = AsyncStream.makeStream(of: RolloutChange.self, bufferingPolicy: .bufferingNewest(100_000))
@@ -87,10 +78,11 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
 
     package var roundIntervalSeconds: Double { configuration.leaseSeconds / 3 }
 
-    package var counters: Counters {
-        var counters = counterState.current
-        counters.leasesHeld = held.current.count
-        return counters
+    /// Counters of this worker, kept in its `workers` row and shown in `/metrics`.
+    package var statistics: CoordinationStatistics {
+        var statistics = counterState.current
+        statistics.leasesHeld = held.current.count
+        return statistics
     }
 
     // MARK: RolloutLeases
@@ -179,7 +171,7 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
         let sentAt = ContinuousClock.now
         let lease = configuration.leaseSeconds
         var round = LeaseRound()
-        let counters = self.counters
+        let counters = statistics
         try session.run("""
             INSERT INTO workers (id, host, pid, listen, leases_held, takeovers, fencing_rejections)
             VALUES (\(workerId), \(ProcessInfo.processInfo.hostName), \(Int(getpid())), \(listen), \(counters.leasesHeld),
@@ -222,6 +214,7 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
             """, "counting workers and active rollouts").rows
         let (alive, active) = try sizes.first?.decode((Int, Int).self) ?? (1, 0)
         round.workersAlive = max(1, alive)
+        counterState.withLock { $0.workersAlive = round.workersAlive }
         let share = (active + round.workersAlive - 1) / round.workersAlive
         let holding = held.current.count
         if holding > share {

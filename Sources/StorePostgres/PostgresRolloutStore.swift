@@ -164,26 +164,32 @@ package final class PostgresRolloutStore: RolloutStore, @unchecked Sendable {
         return keys
     }
 
-    package func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String) throws {
+    package func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String,
+                             fence: LeaseFence?) throws {
         precondition(attempts >= 0, "attempts are never negative")
-        let changed = try perform { db in
-            try db.run("""
-                UPDATE effects SET attempts = \(attempts), next_attempt_at = \(nextAttemptAt.timeIntervalSinceReferenceDate),
+        try perform { db in
+            let changed = try db.run("""
+                UPDATE effects e SET attempts = \(attempts), next_attempt_at = \(nextAttemptAt.timeIntervalSinceReferenceDate),
                     last_error = \(lastError)
-                WHERE rollout_id = \(rolloutId) AND key = \(key)
+                WHERE e.rollout_id = \(rolloutId) AND e.key = \(key)
+                  AND (\(fence == nil) OR EXISTS (SELECT 1 FROM rollouts r WHERE r.id = e.rollout_id
+                       AND r.lease_owner = \(fence?.owner) AND r.lease_epoch = \(fence?.epoch) FOR SHARE))
                 """, "deferring effect \(key) of rollout \(rolloutId)").changed
+            if changed != 1 { try effectRefusal(rolloutId: rolloutId, key: key, fence: fence, doing: "defer", db) }
         }
-        guard changed == 1 else { throw StoreError.database("rollout \(rolloutId) has no effect \(key) to defer") }
     }
 
-    package func finishEffect(rolloutId: String, key: String, status: EffectStatus) throws {
+    package func finishEffect(rolloutId: String, key: String, status: EffectStatus, fence: LeaseFence?) throws {
         precondition(status != .pending, "an effect finishes as done, skipped or failed")
-        let changed = try perform { db in
-            try db.run("""
-                UPDATE effects SET status = \(status.rawValue) WHERE rollout_id = \(rolloutId) AND key = \(key)
+        try perform { db in
+            let changed = try db.run("""
+                UPDATE effects e SET status = \(status.rawValue)
+                WHERE e.rollout_id = \(rolloutId) AND e.key = \(key)
+                  AND (\(fence == nil) OR EXISTS (SELECT 1 FROM rollouts r WHERE r.id = e.rollout_id
+                       AND r.lease_owner = \(fence?.owner) AND r.lease_epoch = \(fence?.epoch) FOR SHARE))
                 """, "finishing effect \(key) of rollout \(rolloutId)").changed
+            if changed != 1 { try effectRefusal(rolloutId: rolloutId, key: key, fence: fence, doing: "finish", db) }
         }
-        guard changed == 1 else { throw StoreError.database("rollout \(rolloutId) has no effect \(key) to finish") }
     }
 
     package func events(rolloutId: String, afterSequence: Int, limit: Int) throws -> [RolloutEventRecord] {
@@ -285,6 +291,22 @@ package final class PostgresRolloutStore: RolloutStore, @unchecked Sendable {
     }
 
     /// Runs `body` with the session under the store's lock; a row that cannot be decoded is a `StoreError`.
+    /// Why an effect's row was not updated: the lease was lost (`fenced`; the rollout's row is read under the same
+    /// share lock the update took) or the effect does not exist.
+    private func effectRefusal(rolloutId: String, key: String, fence: LeaseFence?, doing: String,
+                               _ db: PostgresSession) throws -> Never {
+        if let fence {
+            let rows = try db.run("""
+                SELECT lease_owner, lease_epoch FROM rollouts WHERE id = \(rolloutId)
+                """, "reading the lease of rollout \(rolloutId)").rows
+            if let row = rows.first {
+                let (owner, epoch) = try row.decode((String?, Int64).self)
+                if owner != fence.owner || epoch != fence.epoch { throw StoreError.fenced(fence) }
+            }
+        }
+        throw StoreError.database("rollout \(rolloutId) has no effect \(key) to \(doing)")
+    }
+
     func perform<T>(_ body: (PostgresSession) throws -> T) throws -> T {
         try lock.withLock {
             do {

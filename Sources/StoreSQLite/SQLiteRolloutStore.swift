@@ -230,7 +230,9 @@ package final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         }
     }
 
-    package func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String) throws {
+    /// One worker per database: there is no lease, so `fence` is never checked.
+    package func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String,
+                             fence: LeaseFence?) throws {
         precondition(attempts >= 0, "attempts are never negative")
         try perform("deferring effect \(key) of rollout \(rolloutId)") { db in
             try db.withStatement("""
@@ -248,7 +250,7 @@ package final class SQLiteRolloutStore: RolloutStore, @unchecked Sendable {
         }
     }
 
-    package func finishEffect(rolloutId: String, key: String, status: EffectStatus) throws {
+    package func finishEffect(rolloutId: String, key: String, status: EffectStatus, fence: LeaseFence?) throws {
         precondition(status != .pending, "an effect finishes as done, skipped or failed")
         try perform("finishing effect \(key) of rollout \(rolloutId)") { db in
             try db.withStatement("UPDATE effects SET status = ?3 WHERE rollout_id = ?1 AND key = ?2") { statement in

@@ -163,7 +163,9 @@ struct WorkerCommand: AsyncParsableCommand {
                                    clock: clock,
                                    configuration: EngineConfiguration(pollIntervalSeconds: PollInterval.seconds(pollInterval) ?? 30),
                                    leases: coordination ?? SoleWorker() as any RolloutLeases,
-                                   logger: Logger(label: "rollout.engine"))
+                                   logger: Logger(label: "rollout.engine"),
+                                   crashHook: FaultInjection.crashHook(environment: ProcessInfo.processInfo.environment,
+                                                                       logger: logger))
         let worker = RolloutWorker(engine: engine, clock: clock,
                                    configuration: RolloutWorker.Configuration(webhooks: webhooks.map(WebhookTarget.init)),
                                    coordination: coordination, logger: logger)

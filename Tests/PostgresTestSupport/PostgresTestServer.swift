@@ -19,13 +19,25 @@ public final class PostgresTestServer: @unchecked Sendable {
         get throws { try sharedServer.get() }
     }
 
-    private static let sharedServer: Result<PostgresTestServer, any Error> = Result {
-        let server = try PostgresTestServer()
-        runningServer = server
-        atexit { PostgresTestServer.runningServer?.stop() }
-        return server
+    private static let sharedServer: Result<PostgresTestServer, any Error> = Result { try PostgresTestServer() }
+
+    /// A cluster of its own, for a test that stops and restarts the server (the shared one serves other tests
+    /// meanwhile). Stopped and removed at exit like the shared one.
+    public static func makePrivate() throws -> PostgresTestServer {
+        try PostgresTestServer()
     }
-    nonisolated(unsafe) private static var runningServer: PostgresTestServer?
+
+    /// Every server started by this process, stopped at exit.
+    nonisolated(unsafe) private static var runningServers: [PostgresTestServer] = []
+    private static let runningLock = NSLock()
+    private static let stopAtExit: Void = {
+        atexit {
+            PostgresTestServer.runningLock.lock()
+            let servers = PostgresTestServer.runningServers
+            PostgresTestServer.runningLock.unlock()
+            servers.forEach { $0.stop() }
+        }
+    }()
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -50,6 +62,10 @@ public final class PostgresTestServer: @unchecked Sendable {
             do {
                 try start(port: candidate)
                 port = candidate
+                Self.stopAtExit
+                Self.runningLock.lock()
+                Self.runningServers.append(self)
+                Self.runningLock.unlock()
                 return
             } catch {
                 lastError = error
@@ -85,6 +101,17 @@ public final class PostgresTestServer: @unchecked Sendable {
                                        "-o", "-p \(port) -c listen_addresses=127.0.0.1 -c unix_socket_directories='' "
                                            + "-c fsync=off -c synchronous_commit=off -c max_connections=300",
                                        "start"])
+    }
+
+    /// Stops the server as an operator's restart does (`pg_ctl stop -m fast`: connections are closed), keeping its
+    /// data; `startAgain()` brings it back on the same port.
+    public func stopKeepingData() throws {
+        try run(binaries + "/pg_ctl", ["-D", directory + "/data", "-m", "fast", "-w", "-t", "60", "stop"])
+    }
+
+    /// Starts the server again after `stopKeepingData()`, on the port it had.
+    public func startAgain() throws {
+        try start(port: port)
     }
 
     public func stop() {

@@ -19,10 +19,14 @@ import Testing
                           directory: directory)
         }
 
-        /// `rollout ARGUMENTS…` run in `directory` (they should include `--listen 127.0.0.1:0`).
-        init(arguments: [String], directory: String) throws {
+        /// `rollout ARGUMENTS…` run in `directory` (they should include `--listen 127.0.0.1:0`), with `environment`
+        /// added to the tests' own.
+        init(arguments: [String], directory: String, environment: [String: String] = [:]) throws {
             process.executableURL = URL(fileURLWithPath: try rolloutExecutable())
             process.arguments = arguments
+            if !environment.isEmpty {
+                process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            }
             process.currentDirectoryURL = URL(fileURLWithPath: directory)
             let pipe = Pipe()
             process.standardOutput = FileHandle.nullDevice

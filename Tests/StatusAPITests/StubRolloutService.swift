@@ -12,6 +12,10 @@ actor StubRolloutService: RolloutService {
     var retrying: [EffectRetry] = []
     /// The fleet's API budget use reported by `/metrics`.
     var fleetAPIs: [FleetAPIUsage] = []
+    /// The worker's leases reported by `/metrics` (nil: the only worker on its database).
+    var coordination: CoordinationStatistics?
+
+    func setCoordination(_ statistics: CoordinationStatistics?) { coordination = statistics }
 
     init(ready: Bool = true, rollouts: [StoredRollout] = []) {
         self.ready = ready
@@ -69,7 +73,8 @@ actor StubRolloutService: RolloutService {
         counters.pollErrors = 1
         return WorkerMetrics(rolloutsByPhase: [.baking: 2, .completed: 1], stagesByStatus: [.passed: 3, .baking: 1],
                       verdictsByKind: [.pass: 4, .wait: 9], engine: counters, effectQueueDepth: 1, stepErrors: 0,
-                      startedAt: Date(timeIntervalSince1970: 1_700_000_000), fleetAPIs: fleetAPIs)
+                      startedAt: Date(timeIntervalSince1970: 1_700_000_000), fleetAPIs: fleetAPIs,
+                      coordination: coordination)
     }
 
     func isReady() async -> Bool { ready }

@@ -21,10 +21,12 @@ package protocol RolloutStore: AnyObject, Sendable {
     func pendingEffects(rolloutId: String) throws -> [PendingEffect]
     /// The keys of every rollout's pending effects, in one read (a worker's start).
     func pendingEffectKeys() throws -> [String: Set<String>]
-    /// Records a failed attempt; the effect stays pending until `nextAttemptAt`.
-    func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String) throws
-    /// Marks an effect done (or skipped) when its completion produces no event.
-    func finishEffect(rolloutId: String, key: String, status: EffectStatus) throws
+    /// Records a failed attempt; the effect stays pending until `nextAttemptAt`. With a `fence` (a worker sharing
+    /// the database), only while that lease holds: else `StoreError.fenced`, nothing written.
+    func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String,
+                     fence: LeaseFence?) throws
+    /// Marks an effect done (or skipped) when its completion produces no event; fenced as `deferEffect`.
+    func finishEffect(rolloutId: String, key: String, status: EffectStatus, fence: LeaseFence?) throws
     func events(rolloutId: String, afterSequence: Int, limit: Int) throws -> [RolloutEventRecord]
     func verdicts(rolloutId: String) throws -> [VerdictRecord]
     func cohorts(rolloutId: String) throws -> CohortAssignment?
@@ -39,6 +41,19 @@ package protocol RolloutStore: AnyObject, Sendable {
     /// The newest instant any rollout was changed at (nil for an empty store): the clock of a database whose
     /// rollouts run on a virtual or sped-up clock.
     func latestInstant() throws -> Date?
+}
+
+extension RolloutStore {
+    /// `deferEffect` of the only worker on its database (no lease to check).
+    package func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String) throws {
+        try deferEffect(rolloutId: rolloutId, key: key, attempts: attempts, nextAttemptAt: nextAttemptAt,
+                        lastError: lastError, fence: nil)
+    }
+
+    /// `finishEffect` of the only worker on its database (no lease to check).
+    package func finishEffect(rolloutId: String, key: String, status: EffectStatus) throws {
+        try finishEffect(rolloutId: rolloutId, key: key, status: status, fence: nil)
+    }
 }
 
 /// A rollout about to be stored.

@@ -20,6 +20,8 @@ package protocol WorkerCoordination: RolloutLeases {
     func notifications() -> AsyncStream<RolloutChange>
     /// True while the last round succeeded within the lease (`/readyz`).
     var isHealthy: Bool { get }
+    /// Counters of this worker's leases (`/metrics`).
+    var statistics: CoordinationStatistics { get }
     /// Gives every lease back and marks the worker stopped (graceful shutdown).
     func stop()
 }

@@ -91,11 +91,14 @@ package struct WorkerMetrics: Sendable, Equatable {
     package var startedAt: Date
     /// The fleet's API budget use (calls, throttles, waits) per API, from `Fleet.apiUsage`.
     package var fleetAPIs: [FleetAPIUsage]
+    /// This worker's leases, when it shares its database with other workers (nil: the only worker).
+    package var coordination: CoordinationStatistics?
 
     package init(rolloutsByPhase: [RolloutPhase: Int], stagesByStatus: [StageStatus: Int], verdictsByKind: [Verdict: Int],
                 engine: EngineCounters, effectQueueDepth: Int, stepErrors: Int, startedAt: Date,
-                fleetAPIs: [FleetAPIUsage] = []) {
+                fleetAPIs: [FleetAPIUsage] = [], coordination: CoordinationStatistics? = nil) {
         self.fleetAPIs = fleetAPIs
+        self.coordination = coordination
         self.rolloutsByPhase = rolloutsByPhase
         self.stagesByStatus = stagesByStatus
         self.verdictsByKind = verdictsByKind

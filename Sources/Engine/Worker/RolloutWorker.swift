@@ -261,7 +261,8 @@ package actor RolloutWorker: RolloutService {
         return WorkerMetrics(rolloutsByPhase: tally.phases, stagesByStatus: tally.stages,
                              verdictsByKind: statistics.verdicts, engine: statistics,
                              effectQueueDepth: tally.pendingEffects, stepErrors: driver.stepErrorCount,
-                             startedAt: startedAt, fleetAPIs: engine.fleet.apiUsage())
+                             startedAt: startedAt, fleetAPIs: engine.fleet.apiUsage(),
+                             coordination: coordination?.statistics)
     }
 
     /// Ready once the rollouts are scheduled; with several workers, also only while the database answers.

@@ -81,7 +81,7 @@ import Testing
         // The former owner learns of its loss at its next round, and acts on nothing meanwhile once told.
         former.fenced(stale)
         #expect(former.fence(for: "r1") == nil)
-        #expect(former.counters.fencingRejections == 1)
+        #expect(former.statistics.fencingRejections == 1)
     }
 
     @Test func aLeaseIsNotTrustedPastItsLocalDeadline() throws {
