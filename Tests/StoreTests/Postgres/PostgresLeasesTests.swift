@@ -84,6 +84,38 @@ import Testing
         #expect(former.statistics.fencingRejections == 1)
     }
 
+    @Test func aTakenOverLeaseFencesTheFormerOwnersEffectWrites() throws {
+        let db = try Database()
+        _ = try Fixtures.create(db.store, id: "r1", effects: [EffectRecord(key: "prepare", effect: .prepare)])
+        let former = try db.leases()
+        let successor = try db.leases()
+        defer { former.stop(); successor.stop() }
+        #expect(try former.claim("r1"))
+        let stale = try #require(former.fence(for: "r1"))
+        let retryAt = Date(timeIntervalSinceReferenceDate: 900_000_000)
+        try db.store.deferEffect(rolloutId: "r1", key: "prepare", attempts: 1, nextAttemptAt: retryAt, lastError: "x",
+                                 fence: stale)
+        try db.expire("r1")
+        #expect(try successor.claim("r1"))
+
+        #expect(throws: StoreError.fenced(stale)) {
+            try db.store.deferEffect(rolloutId: "r1", key: "prepare", attempts: 2, nextAttemptAt: retryAt,
+                                     lastError: "late", fence: stale)
+        }
+        #expect(throws: StoreError.fenced(stale)) {
+            try db.store.finishEffect(rolloutId: "r1", key: "prepare", status: .done, fence: stale)
+        }
+        let pending = try db.store.pendingEffects(rolloutId: "r1")
+        #expect(pending.map(\.record.key) == ["prepare"], "still pending for the new owner")
+        #expect(pending.first?.attempts == 1 && pending.first?.lastError == "x", "the late retry wrote nothing")
+        // The new owner's fence writes; a missing effect is still said as such, not as a lost lease.
+        let fresh = try #require(successor.fence(for: "r1"))
+        try db.store.finishEffect(rolloutId: "r1", key: "prepare", status: .done, fence: fresh)
+        #expect(throws: StoreError.self) {
+            try db.store.finishEffect(rolloutId: "r1", key: "nope", status: .done, fence: fresh)
+        }
+    }
+
     @Test func aLeaseIsNotTrustedPastItsLocalDeadline() throws {
         let db = try Database()
         _ = try Fixtures.create(db.store, id: "r1")
