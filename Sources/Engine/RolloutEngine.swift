@@ -29,6 +29,9 @@ package actor RolloutEngine {
     /// What the engine keeps of a rollout besides its state (which lives in the read model): the cohorts read once
     /// and its own polling schedule.
     var working: [String: Working] = [:]
+    /// Rollouts this worker newly leases: read again from the store before their next step (their previous owner
+    /// may have written them), lazily, so that a round claiming thousands stays short.
+    var staleRollouts: Set<String> = []
     /// Read from any thread (`statistics`): `/metrics` never waits for the engine, which may be in a database call.
     nonisolated let counters = Locked(EngineCounters())
     nonisolated let executor = DedicatedThreadExecutor(name: "rollout-engine")
@@ -351,7 +354,7 @@ package actor RolloutEngine {
 
     /// The rollout as the read model holds it (loaded from the store on first use) with what the engine keeps.
     func loadRuntime(_ rolloutId: String) throws -> Runtime {
-        if readModel.rollout(rolloutId) == nil { try reload(rolloutId) }
+        if readModel.rollout(rolloutId) == nil || staleRollouts.remove(rolloutId) != nil { try reload(rolloutId) }
         guard let rollout = readModel.rollout(rolloutId) else { throw StoreError.notFound(rolloutId: rolloutId) }
         let kept = working[rolloutId]
         return Runtime(rollout: rollout, cohorts: kept?.cohorts, nextPollAt: kept?.nextPollAt)

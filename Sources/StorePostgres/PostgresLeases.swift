@@ -195,14 +195,16 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
             kept[id] = epoch
         }
         let trusted = trustedUntil(sentAt: sentAt)
+        let now = ContinuousClock.now
         held.withLock { held in
             for (id, lease) in held where kept[id] != lease.epoch {
                 round.lost.append(id)
                 held[id] = nil
             }
             for (id, epoch) in kept {
-                // Ours in the database but not here (a give-back whose write failed): ours again.
-                if held[id] == nil { round.claimed.append(id) }
+                // Ours in the database but not trusted here (a give-back whose write failed, or a renewal that came
+                // after the local deadline, when steps were refused as not leased): ours again, to be stepped.
+                if !(held[id].map { $0.trustedUntil > now } ?? false) { round.claimed.append(id) }
                 held[id] = Held(epoch: epoch, trustedUntil: trusted)
             }
         }

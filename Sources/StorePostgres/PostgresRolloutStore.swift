@@ -115,6 +115,30 @@ package final class PostgresRolloutStore: RolloutStore, @unchecked Sendable {
         return try EncodedRollout.decodeAll(rows.map(Self.encoded))
     }
 
+    package func rollouts(ids: [String]) throws -> [StoredRollout] {
+        guard !ids.isEmpty else { return [] }
+        let rows = try perform { db in
+            try db.run("""
+                SELECT id, plan_json, plan_source, fleet_kind, state_json, event_count FROM rollouts WHERE id = ANY(\(ids))
+                """, "reading \(ids.count) rollouts").rows
+        }
+        return try EncodedRollout.decodeAll(rows.map(Self.encoded))
+    }
+
+    package func pendingEffectKeys(rolloutIds ids: [String]) throws -> [String: Set<String>] {
+        guard !ids.isEmpty else { return [:] }
+        let rows = try perform { db in
+            try db.run("SELECT rollout_id, key FROM effects WHERE status = 'pending' AND rollout_id = ANY(\(ids))",
+                       "reading pending effect keys of \(ids.count) rollouts").rows
+        }
+        var keys: [String: Set<String>] = [:]
+        for row in rows {
+            let (id, key) = try row.decode((String, String).self)
+            keys[id, default: []].insert(key)
+        }
+        return keys
+    }
+
     package func activeRolloutIds() throws -> [String] {
         try perform { db in
             try db.run("""

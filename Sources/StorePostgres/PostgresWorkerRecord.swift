@@ -44,3 +44,15 @@ extension PostgresRolloutStore {
         }
     }
 }
+
+extension PostgresRolloutStore {
+    /// Rollouts still needing a driver whose lease names `workerId`, expired or not: after that worker died, the
+    /// ones no survivor has claimed yet (`rollout bench --postgres` times the take-over with it).
+    package func activeRollouts(leasedTo workerId: String) throws -> Int {
+        try perform { db in
+            try db.run("""
+                SELECT count(*) FROM rollouts r WHERE r.lease_owner = \(workerId) AND \(unescaped: PostgresLeases.activeCondition)
+                """, "counting the rollouts leased to worker \(workerId)").rows.first?.decode(Int.self) ?? 0
+        }
+    }
+}

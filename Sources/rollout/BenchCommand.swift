@@ -2,6 +2,7 @@ import ArgumentParser
 import FleetSim
 import Foundation
 import RolloutCore
+import StorePostgres
 
 /// One measured simulation: what `simulate --resources` reports, plus the process as measured from outside.
 struct BenchSample: Codable {
@@ -46,7 +47,7 @@ enum ResourceUsage {
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure rehearsals, the HTTP API, a worker's start, commits, SigV4 (each beside its floor), gates and the AWS path.",
+        abstract: "Measure rehearsals, the HTTP API, a worker's start, commits, SigV4 (each beside its floor), gates, the AWS path and several workers on PostgreSQL.",
         discussion: """
             Every figure is printed beside a floor measured in the same run: a program doing only the irreducible work
             (sim-floor.c compiled with gcc, nginx serving the same bytes, a raw SQLite loop of the same transactions,
@@ -92,10 +93,18 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Trials per true failure rate for --gates.")
     var trials: Int = 10_000
 
-    @Flag(help: "Everything but --aws: simulations, --api, --resume, --commits, --sigv4 and --gates.")
+    @Option(help: ArgumentHelp(
+        "Measure 1, 2 and 3 workers sharing this PostgreSQL server (postgres://user@host:port/db; its user creates and drops scratch databases) on --rollouts concurrent simulated rollouts, beside one worker on SQLite.",
+        valueName: "url"))
+    var postgres: String?
+
+    @Option(help: "Seconds a lease lasts for --postgres (the time a survivor needs to take over a killed worker's rollouts follows it).")
+    var leaseSeconds: Double = 5
+
+    @Flag(help: "Everything but --aws and --postgres: simulations, --api, --resume, --commits, --sigv4 and --gates.")
     var all = false
 
-    @Option(help: "Rollouts for --api (default 100), --resume (default 10000) or --commits (default 100).")
+    @Option(help: "Rollouts for --api (default 100), --resume (default 10000), --commits (default 100) or --postgres (default 10000).")
     var rollouts: Int?
 
     @Option(help: "Seconds of load per measure for --api, --commits and --sigv4.")
@@ -126,6 +135,10 @@ struct BenchCommand: AsyncParsableCommand {
         if let rollouts, !(1...100_000).contains(rollouts) { throw ValidationError("--rollouts must be 1…100000") }
         guard (1000...1_000_000).contains(things) else { throw ValidationError("--things must be 1000…1000000") }
         guard (1...1_000_000).contains(trials) else { throw ValidationError("--trials must be 1…1000000") }
+        guard (3...600).contains(leaseSeconds) else { throw ValidationError("--lease-seconds must be 3…600, as the worker's") }
+        if let postgres, !PostgresLocation.isPostgresURL(postgres) {
+            throw ValidationError("--postgres: expected postgres://user@host:port/database, got \(postgres)")
+        }
         for size in sizes.split(separator: ",") {
             guard let count = Int(size), (1...SimulationScenario.devicesMax).contains(count) else {
                 throw ValidationError("--sizes: `\(size)` is not a fleet size in 1…\(SimulationScenario.devicesMax)")
@@ -141,7 +154,7 @@ struct BenchCommand: AsyncParsableCommand {
         try Self.benchPlan.write(toFile: planPath, atomically: true, encoding: .utf8)
         try Data(repeating: 0x5a, count: 4096).write(to: URL(fileURLWithPath: directory + "/firmware.bin"))
         let executable = Bundle.main.executablePath ?? URL(fileURLWithPath: CommandLine.arguments[0]).path
-        let only = api || resume || commits || sigv4 || aws || gates
+        let only = api || resume || commits || sigv4 || aws || gates || postgres != nil
         if all || !only { try benchSimulations(executable: executable, plan: planPath, directory: directory) }
         if all || api {
             try await benchAPI(executable: executable, directory: directory, rollouts: rollouts ?? 100, seconds: seconds)
@@ -151,6 +164,10 @@ struct BenchCommand: AsyncParsableCommand {
         if all || sigv4 { try benchSigV4(directory: directory, seconds: seconds) }
         if all || gates { try await benchGates(trials: trials) }
         if aws { try await benchAWS(directory: directory, things: things, deviceLayerScript: deviceLayer) }
+        if let postgres {
+            try await benchPostgres(url: postgres, executable: executable, directory: directory,
+                                    rollouts: rollouts ?? 10_000, seconds: seconds, leaseSeconds: leaseSeconds)
+        }
     }
 
     // MARK: simulations

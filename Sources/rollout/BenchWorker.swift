@@ -35,7 +35,10 @@ final class BenchWorker {
     func waitUntilReady(since: Date) async throws -> Double {
         for _ in 0..<60_000 {
             if (try? await client.send("GET", "/readyz")) != nil { return Date().timeIntervalSince(since) }
-            guard process.isRunning else { break }
+            guard process.isRunning else {
+                throw ValidationError("the worker exited (status \(process.terminationStatus)) before it was ready: "
+                                      + "rollout \(process.arguments?.joined(separator: " ") ?? "")")
+            }
             try await Task.sleep(nanoseconds: 1_000_000)
         }
         throw ValidationError("the worker did not become ready within 60 s")

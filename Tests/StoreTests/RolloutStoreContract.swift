@@ -139,6 +139,26 @@ enum RolloutStoreContract {
         #expect(throws: StoreError.self) { try store.finishEffect(rolloutId: "nobody", key: "a", status: .done) }
     }
 
+    static func readsRolloutsAndPendingKeysInBatches(_ store: any RolloutStore) throws {
+        try Fixtures.create(store, id: "r1", effects: [EffectRecord(key: "prepare", effect: .prepare), Fixtures.notify("n1")])
+        try Fixtures.create(store, id: "r2")
+        try Fixtures.create(store, id: "r3", effects: [Fixtures.notify("n3")])
+        try store.finishEffect(rolloutId: "r3", key: "n3", status: .done)
+
+        let read = try store.rollouts(ids: ["r2", "nobody", "r1"])
+        #expect(Set(read.map(\.id)) == ["r1", "r2"], "unknown ids are left out")
+        for rollout in read {
+            let alone = try store.rollout(id: rollout.id)
+            #expect(rollout.state == alone?.state && rollout.planSource == alone?.planSource
+                    && rollout.plan == alone?.plan && rollout.fleetKind == alone?.fleetKind, "\(rollout.id) as read alone")
+        }
+        #expect(try store.rollouts(ids: []).isEmpty)
+
+        let keys = try store.pendingEffectKeys(rolloutIds: ["r1", "r2", "r3", "nobody"])
+        #expect(keys == ["r1": ["prepare", "n1"]], "only pending keys, only of rollouts that have some")
+        #expect(try store.pendingEffectKeys(rolloutIds: []).isEmpty)
+    }
+
     static func listsRolloutsNewestFirstAndActiveOnes(_ store: any RolloutStore) throws {
         let t = Fixtures.start
         try Fixtures.create(store, id: "old", createdAt: t)
@@ -315,6 +335,11 @@ enum RolloutStoreContract {
     @Test(arguments: StoreKind.allCases)
     func effectsQueueInOrderDeferFinishAndRequeue(kind: StoreKind) throws {
         try kind.withStore(RolloutStoreContract.effectsQueueInOrderDeferFinishAndRequeue)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func readsRolloutsAndPendingKeysInBatches(kind: StoreKind) throws {
+        try kind.withStore(RolloutStoreContract.readsRolloutsAndPendingKeysInBatches)
     }
 
     @Test(arguments: StoreKind.allCases)

@@ -21,6 +21,11 @@ package protocol RolloutStore: AnyObject, Sendable {
     func pendingEffects(rolloutId: String) throws -> [PendingEffect]
     /// The keys of every rollout's pending effects, in one read (a worker's start).
     func pendingEffectKeys() throws -> [String: Set<String>]
+    /// The rollouts among `ids` that exist, in any order: a batch read (one query where the store can; the default
+    /// reads them one by one).
+    func rollouts(ids: [String]) throws -> [StoredRollout]
+    /// The keys of pending effects of the rollouts among `ids` that have some (a batch read, as `rollouts(ids:)`).
+    func pendingEffectKeys(rolloutIds: [String]) throws -> [String: Set<String>]
     /// Records a failed attempt; the effect stays pending until `nextAttemptAt`. With a `fence` (a worker sharing
     /// the database), only while that lease holds: else `StoreError.fenced`, nothing written.
     func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String,
@@ -44,6 +49,19 @@ package protocol RolloutStore: AnyObject, Sendable {
 }
 
 extension RolloutStore {
+    package func rollouts(ids: [String]) throws -> [StoredRollout] {
+        try ids.compactMap { try rollout(id: $0) }
+    }
+
+    package func pendingEffectKeys(rolloutIds ids: [String]) throws -> [String: Set<String>] {
+        var keys: [String: Set<String>] = [:]
+        for id in ids {
+            let pending = try pendingEffects(rolloutId: id)
+            if !pending.isEmpty { keys[id] = Set(pending.map(\.record.key)) }
+        }
+        return keys
+    }
+
     /// `deferEffect` of the only worker on its database (no lease to check).
     package func deferEffect(rolloutId: String, key: String, attempts: Int, nextAttemptAt: Date, lastError: String) throws {
         try deferEffect(rolloutId: rolloutId, key: key, attempts: attempts, nextAttemptAt: nextAttemptAt,

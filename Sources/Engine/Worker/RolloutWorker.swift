@@ -41,6 +41,7 @@ package actor RolloutWorker: RolloutService {
     package let driver: RolloutDriver
     /// Set when several workers share the database: which rollouts are this worker's (the engine's `leases`).
     package nonisolated let coordination: (any WorkerCoordination)?
+    private nonisolated let rounds = CoordinationRounds()
     let clock: any RolloutClock
     let configuration: Configuration
     let logger: Logger
@@ -76,7 +77,9 @@ package actor RolloutWorker: RolloutService {
         let active: [String]
         if let coordination {
             // Only what this worker leases: the others are other workers' (or claimed in later rounds).
-            active = try await engine.coordinationRound(coordination).claimed
+            let round = try await rounds.round(coordination)
+            await engine.absorb(round)
+            active = round.claimed
         } else {
             active = try await engine.activeRolloutIds()
         }
@@ -141,7 +144,8 @@ package actor RolloutWorker: RolloutService {
         while !Task.isCancelled {
             let wait: Double
             do {
-                let round = try await engine.coordinationRound(coordination)
+                let round = try await rounds.round(coordination)
+                await engine.absorb(round)
                 if failures > 0 { logger.notice("database reachable again; leases renewed") }
                 failures = 0
                 engine.fleet.shareAPIBudget(among: round.workersAlive)
@@ -159,15 +163,35 @@ package actor RolloutWorker: RolloutService {
     }
 
     /// Other workers' commits as they are announced: read into the read model; stepped when this worker leases them
-    /// (a command recorded by another worker's API).
+    /// (a command recorded by another worker's API). Announcements are gathered for `followBatchSeconds` and read
+    /// in batches: at thousands of commits a second, one read per announcement would swamp the engine's thread.
     private nonisolated func follow(_ coordination: any WorkerCoordination) async {
+        let gathered = Locked<[RolloutChange]>([])
+        let (engine, driver) = (self.engine, self.driver)
         for await change in coordination.notifications() {
             if Task.isCancelled { return }
             guard engine.readModel.rollout(change.rolloutId)?.state.eventCount != change.eventCount else { continue }
-            try? await engine.reload(change.rolloutId)
-            if coordination.fence(for: change.rolloutId) != nil { await driver.wake(change.rolloutId) }
+            let first = gathered.withLock { gathered -> Bool in
+                gathered.append(change)
+                return gathered.count == 1
+            }
+            guard first else { continue }
+            Task {
+                try? await Task.sleep(for: .milliseconds(Int(Self.followBatchSeconds * 1000)))
+                let changes = gathered.withLock { gathered -> [RolloutChange] in
+                    defer { gathered = [] }
+                    return gathered
+                }
+                let reloaded = await engine.absorbChanges(changes)
+                let leased = reloaded.filter { coordination.fence(for: $0) != nil }
+                if !leased.isEmpty { await driver.wake(leased) }
+            }
         }
     }
+
+    /// How long announced changes are gathered before they are read (the delay a command recorded by another
+    /// worker's API may take to reach the owner, on top of the notification's own).
+    static let followBatchSeconds = 0.05
 
     /// Asks `run()` to return after the steps in flight.
     package func stop() async {

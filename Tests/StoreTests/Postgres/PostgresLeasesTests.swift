@@ -130,6 +130,25 @@ import Testing
         #expect(leases.fence(for: "r1") == nil)
     }
 
+    @Test func aRenewalAfterTheLocalDeadlineGivesTheRolloutBackToTheDriver() throws {
+        let db = try Database()
+        _ = try Fixtures.create(db.store, id: "r1")
+        let leases = try db.leases(1)
+        defer { leases.stop() }
+        #expect(try leases.claim("r1"))
+        let fence = try #require(leases.fence(for: "r1"))
+        let deadline = Date().addingTimeInterval(5)
+        while leases.isValid(fence) && Date() < deadline { usleep(50_000) }
+        #expect(!leases.isValid(fence), "past the local deadline, steps are refused")
+
+        // Nobody else claimed it: the next round renews it under the same epoch and says it is this worker's to
+        // step again (else the driver, told "not leased", would never schedule it again).
+        let round = try leases.round()
+        #expect(round.claimed == ["r1"])
+        #expect(leases.fence(for: "r1") == fence)
+        #expect(try leases.round().claimed.isEmpty, "renewed in time: nothing new for the driver")
+    }
+
     @Test func commitsAnnounceThemselvesToListeningWorkers() async throws {
         let db = try Database()
         let listener = try db.leases()
