@@ -11,9 +11,6 @@ package struct EngineCounters: Sendable, Equatable {
     package var jobsCreated = 0
     /// Effect attempts that found a fleet quota used up and were deferred to wait for capacity.
     package var capacityWaits = 0
-    /// Steps given up because the rollout's lease was gone (a commit refused by its fence, or a lease that expired
-    /// before a fleet call): another worker drives the rollout now.
-    package var fencingRejections = 0
     /// Gate verdicts recorded (changes of verdict), by verdict.
     package var verdicts: [Verdict: Int] = [:]
 

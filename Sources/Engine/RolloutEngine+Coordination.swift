@@ -8,27 +8,27 @@ extension RolloutEngine {
     /// Rollouts read again per query when other workers' changes are absorbed.
     static let reloadBatchMax = 500
 
-    /// Applies a round: forgets what the engine derived for leases lost; marks the rollouts newly leased to be read
-    /// again before their next step (lazily); reads in batches the rollouts other workers changed (for the read
-    /// model, which serves every rollout's status).
-    package func absorb(_ round: LeaseRound) {
-        for id in round.lost { working[id] = nil }
-        for id in round.claimed {
+    /// Applies a round: forgets what the engine derived for leases lost (a rollout newly leased is read again
+    /// before its first step under the new epoch: `readUnderEpoch`); reads in batches the rollouts other workers
+    /// changed (for the read model, which serves every rollout's status). Returns the ids it read again.
+    package func absorb(_ round: LeaseRound) -> [String] {
+        for id in round.lost {
             working[id] = nil
-            staleRollouts.insert(id)
+            readUnderEpoch[id] = nil
         }
-        _ = absorbChanges(round.changed)
+        return absorbChanges(round.changed)
     }
 
-    /// Reads again, in batches, the rollouts whose stored event count differs from the read model's; returns their
-    /// ids. A batch that fails is left to the next round's change feed.
+    /// Reads again, in batches, the rollouts stored at a later event count than the read model's (its own commits,
+    /// announced late, are not read again); returns their ids. A batch that fails is left to the next round.
     package func absorbChanges(_ changes: [RolloutChange]) -> [String] {
-        let outdated = Array(Set(changes.filter { readModel.rollout($0.rolloutId)?.state.eventCount != $0.eventCount }
-            .map(\.rolloutId)))
+        let outdated = Array(Set(changes.filter { change in
+            readModel.rollout(change.rolloutId).map { change.eventCount > $0.state.eventCount } ?? true
+        }.map(\.rolloutId)))
         var reloaded: [String] = []
         for start in stride(from: 0, to: outdated.count, by: Self.reloadBatchMax) {
             let batch = Array(outdated[start..<min(start + Self.reloadBatchMax, outdated.count)])
-            guard (try? reload(batch)) != nil else { continue }
+            guard (try? reload(ids: batch)) != nil else { continue }
             reloaded += batch
         }
         return reloaded
@@ -36,19 +36,13 @@ extension RolloutEngine {
 
     /// Re-reads `ids` from the store in two queries (rollouts, pending effect keys) into the read model, and drops
     /// what the engine derived from them.
-    func reload(_ ids: [String]) throws {
+    func reload(ids: [String]) throws {
         guard !ids.isEmpty else { return }
+        let rollouts = try store.rollouts(ids: ids)  // the rollouts first, then their effects, as `reload(_:)`
         let keys = try store.pendingEffectKeys(rolloutIds: ids)
-        for rollout in try store.rollouts(ids: ids) {
+        for rollout in rollouts {
             working[rollout.id] = nil
-            staleRollouts.remove(rollout.id)
             readModel.load(rollout, pendingEffectKeys: keys[rollout.id] ?? [])
         }
-    }
-
-    /// Claims a rollout just submitted, on the engine's thread (the claim's database call blocks: never on Swift's
-    /// cooperative pool, which serves the HTTP API). A failure leaves it to the next round of some worker.
-    package func claimLease(of rolloutId: String, _ coordination: any WorkerCoordination) {
-        _ = try? coordination.claim(rolloutId)
     }
 }

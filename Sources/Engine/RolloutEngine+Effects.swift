@@ -39,6 +39,7 @@ extension RolloutEngine {
                                      targets: .devices(DeviceIdList(devices)), document: document, settings: plan.job,
                                      aws: plan.aws)
             request.templateArn = plan.job.rollbackTemplateArn
+            try checkLease(runtime)  // again: listing a large fleet's devices may outlast the lease
             try await fleet.createJob(request)
             counters.withLock { $0.jobsCreated += 1 }
             return EffectOutcome(event: .rollbackJobCreated(devices: devices.count))

@@ -29,9 +29,10 @@ package actor RolloutEngine {
     /// What the engine keeps of a rollout besides its state (which lives in the read model): the cohorts read once
     /// and its own polling schedule.
     var working: [String: Working] = [:]
-    /// Rollouts this worker newly leases: read again from the store before their next step (their previous owner
-    /// may have written them), lazily, so that a round claiming thousands stays short.
-    var staleRollouts: Set<String> = []
+    /// The lease epoch each rollout was last read from the store under. A step under another epoch (a claim, a
+    /// take-over: some other worker may have written it meanwhile) reads the rollout again first; so a round that
+    /// claims thousands stays short, and no step acts on a copy older than its lease.
+    var readUnderEpoch: [String: Int64] = [:]
     /// Read from any thread (`statistics`): `/metrics` never waits for the engine, which may be in a database call.
     nonisolated let counters = Locked(EngineCounters())
     nonisolated let executor = DedicatedThreadExecutor(name: "rollout-engine")
@@ -177,10 +178,19 @@ package actor RolloutEngine {
     package func step(rolloutId: String) async throws -> StepOutcome {
         guard let fence = leases.fence(for: rolloutId) else { return .notLeased }
         do {
+            if fence.epoch != 0 && readUnderEpoch[rolloutId] != fence.epoch {
+                try reload(rolloutId)
+                readUnderEpoch[rolloutId] = fence.epoch
+            }
             return try await step(rolloutId: rolloutId, fence: fence)
+        } catch let lapsed as LeaseLapsed {
+            working[rolloutId] = nil
+            logger.notice("lease not renewed in time: no fleet call until the next round", metadata: [
+                "rollout": "\(rolloutId)", "epoch": "\(lapsed.fence.epoch)",
+            ])
+            return .notLeased
         } catch StoreError.fenced(let lost) {
-            counters.withLock { $0.fencingRejections += 1 }
-            leases.fenced(lost)
+            leases.fenced(lost)  // counted there, per worker
             working[rolloutId] = nil
             logger.warning("lease lost: another worker drives this rollout now", metadata: [
                 "rollout": "\(rolloutId)", "epoch": "\(lost.epoch)",
@@ -255,7 +265,7 @@ package actor RolloutEngine {
         }
         // The last moment to find the lease gone before the fleet is touched (a worker paused past its lease's
         // expiry and continued acts no further; the new owner's effects are the same idempotent calls).
-        if let fence = runtime.fence, !leases.isValid(fence) { throw StoreError.fenced(fence) }
+        try checkLease(runtime)
         try crash(.beforeEffect(rolloutId: rolloutId, key: record.key))
         counters.withLock { $0.effectsAttempted += 1 }
         do {
@@ -353,8 +363,14 @@ package actor RolloutEngine {
     }
 
     /// The rollout as the read model holds it (loaded from the store on first use) with what the engine keeps.
+    /// Throws `LeaseLapsed` unless the step's lease is still trusted: called before every fleet call that changes
+    /// something (a worker paused past its lease acts no further; the new owner's calls are the same idempotent ones).
+    func checkLease(_ runtime: Runtime) throws {
+        if let fence = runtime.fence, !leases.isValid(fence) { throw LeaseLapsed(fence: fence) }
+    }
+
     func loadRuntime(_ rolloutId: String) throws -> Runtime {
-        if readModel.rollout(rolloutId) == nil || staleRollouts.remove(rolloutId) != nil { try reload(rolloutId) }
+        if readModel.rollout(rolloutId) == nil { try reload(rolloutId) }
         guard let rollout = readModel.rollout(rolloutId) else { throw StoreError.notFound(rolloutId: rolloutId) }
         let kept = working[rolloutId]
         return Runtime(rollout: rollout, cohorts: kept?.cohorts, nextPollAt: kept?.nextPollAt)

@@ -55,6 +55,8 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
     private let healthyUntil = Locked<ContinuousClock.Instant?>(nil)
     private let logger: Logger
     private let listen: String?
+    /// Set by `stop()`, under `sessionLock`.
+    private var stopped = false
     /// The connection LISTEN was issued on (a new one after a reconnect must LISTEN again).
     private var listeningOn: ObjectIdentifier?
     private var lastFeedAt: Date?
@@ -114,8 +116,13 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
 
     package func round() throws -> LeaseRound {
         do {
-            let round = try sessionLock.withLock { try roundLocked() }
-            healthyUntil.withLock { $0 = ContinuousClock.now + .seconds(configuration.leaseSeconds) }
+            let sentAt = ContinuousClock.now
+            let round = try sessionLock.withLock { () throws -> LeaseRound in
+                guard !stopped else { throw StoreError.database("worker \(workerId) has stopped coordinating") }
+                return try roundLocked()
+            }
+            // Ready for as long as the leases just renewed are trusted.
+            healthyUntil.withLock { $0 = trustedUntil(sentAt: sentAt) }
             return round
         } catch {
             counterState.withLock { $0.roundFailures += 1 }
@@ -125,6 +132,7 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
 
     package func claim(_ rolloutId: String) throws -> Bool {
         try sessionLock.withLock {
+            guard !stopped else { return false }
             let sentAt = ContinuousClock.now
             let rows = try session.run("""
                 UPDATE rollouts SET lease_owner = \(workerId),
@@ -143,6 +151,7 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
 
     package func stop() {
         sessionLock.withLock {
+            stopped = true  // a round or claim already queued must not announce the worker or lease anything again
             let ids = held.withLock { held -> [String] in
                 defer { held = [:] }
                 return Array(held.keys)
@@ -222,7 +231,7 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
         if holding > share {
             round.lost += try release(count: holding - share)
         } else if holding < share {
-            round.claimed = try claimUpTo(min(share - holding, configuration.claimBatchMax), sentAt: sentAt)
+            round.claimed += try claimUpTo(min(share - holding, configuration.claimBatchMax), sentAt: sentAt)
         }
         round.changed = try changeFeed()
         return round
@@ -259,7 +268,7 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
         return claimed
     }
 
-    /// Gives back `count` leases (the newest claimed rollouts), for other workers to claim.
+    /// Gives back `count` leases (the rollouts with the greatest ids: any choice will do), for other workers to claim.
     private func release(count: Int) throws -> [String] {
         let ids = held.withLock { held -> [String] in
             let chosen = Array(held.keys.sorted().suffix(count))

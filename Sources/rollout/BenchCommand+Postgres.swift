@@ -17,7 +17,6 @@ import StoreSQLite
 /// under a file lock, as on one machine) whose API quotas are raised out of the way: the store is what is measured.
 extension BenchCommand {
     struct PostgresRun {
-        var workers: Int
         var rate: Double
         var commits: Int
         var leasedAfter: Double
@@ -90,7 +89,7 @@ extension BenchCommand {
                                                 rollouts: rollouts, seconds: seconds, leaseSeconds: leaseSeconds)
             if count == 1 { single = run.rate }
             var line = "  \(count) worker\(count == 1 ? " " : "s"): \(BenchText.rate(run.rate)) transitions/s "
-                + "(\(run.commits) commits; all \(rollouts) leased \(BenchText.seconds(run.leasedAfter)) after start, "
+                + "(\(run.commits) commits; \(run.leases.reduce(0, +)) of \(rollouts) leased \(BenchText.seconds(run.leasedAfter)) after start, "
                 + "leases \(run.leases.map(String.init).joined(separator: "/")))"
             if count > 1, let single, single > 0 { line += " → \(BenchText.ratio(run.rate / single)) one worker" }
             if let takeover = run.takeover {
@@ -145,7 +144,7 @@ extension BenchCommand {
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         let (commits, elapsed) = try await Self.commitsDuring(seconds: seconds, workers: workers)
-        var run = PostgresRun(workers: count, rate: Double(commits) / elapsed, commits: commits, leasedAfter: leasedAfter,
+        var run = PostgresRun(rate: Double(commits) / elapsed, commits: commits, leasedAfter: leasedAfter,
                               leases: leases)
         guard count > 1 else { return run }
 

@@ -18,7 +18,7 @@ struct WorkerCommand: AsyncParsableCommand {
         discussion: """
             At start the worker resumes every unfinished rollout in the database, then wakes on the next due timer,
             on a submitted plan or a control command, and on fleet polls. SIGTERM/SIGINT: the steps in flight finish
-            and are persisted, then the process exits (within --shutdown-timeout). Only one worker may use a database.
+            and are persisted, then the process exits (within --shutdown-timeout). One worker per SQLite database.
             The API listens on 127.0.0.1 unless told otherwise, and refuses any other address without a token;
             beyond loopback, reads need a token too (the write token or --read-token-file's).
             Plans submitted over HTTP may name local artifacts and signing keys only under an --artifacts-dir
@@ -27,7 +27,10 @@ struct WorkerCommand: AsyncParsableCommand {
             With --fleet aws every rollout shares one request budget per AWS account and region (AWS's default \
             rates, or --aws-quota); /metrics shows calls, throttled answers and budget use per API. A CreateJob \
             refused for lack of a job slot waits (the rollout shows "waiting for a job slot") instead of failing.
-            With --db postgres://user@host:port/database several workers share one database: each leases its share             of the rollouts (--lease-seconds), takes over those of a worker that stopped renewing, and serves every             rollout's status and commands; the password comes from PGPASSWORD, ?password_file= or ~/.pgpass.
+            With --db postgres://user@host:port/database several workers share one database: each leases its share \
+            of the rollouts (--lease-seconds), takes over those of a worker that stopped renewing, and serves every \
+            rollout's status and commands; the password comes from PGPASSWORD, ?password_file= or ~/.pgpass. \
+            /metrics then shows each worker's leases, take-overs and fenced steps; `rollout workers` lists them.
             """
     )
 

@@ -51,6 +51,10 @@ import Testing
             Set(objects.filter { $0["phase"] as? String == phase }.compactMap { $0["rollout"] as? String })
         }
 
+        deinit {
+            if process.isRunning { kill() }  // a test that failed half-way leaves no worker behind (nor a stopped one)
+        }
+
         func kill() {
             Foundation.kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()

@@ -11,7 +11,8 @@ package struct CoordinationStatistics: Sendable, Equatable {
     package var takeovers = 0
     /// Leases given back (over the fair share, or of ended rollouts).
     package var released = 0
-    /// Commits refused because the lease had been lost: the rollout was dropped before any further fleet call.
+    /// Writes (commits, effect retries and completions) the database refused because another worker had taken the
+    /// lease over: the rollout was dropped before any further fleet call.
     package var fencingRejections = 0
     /// Rounds that failed (the database unreachable or refusing).
     package var roundFailures = 0

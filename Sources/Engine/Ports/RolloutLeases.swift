@@ -17,7 +17,8 @@ package protocol RolloutLeases: Sendable {
     func fenced(_ fence: LeaseFence)
 }
 
-/// The owner and epoch of one lease; the epoch grows by one at every take-over.
+/// The owner and epoch of one lease; the epoch grows by one at every claim, so a take-over always changes it.
+/// Epoch 0 is no lease at all (`SoleWorker`).
 package struct LeaseFence: Sendable, Hashable, CustomStringConvertible {
     package var rolloutId: String
     package var owner: String
@@ -30,6 +31,17 @@ package struct LeaseFence: Sendable, Hashable, CustomStringConvertible {
     }
 
     package var description: String { "lease of \(rolloutId) by \(owner), epoch \(epoch)" }
+}
+
+/// A lease this worker still holds in the database, maybe, but no longer trusts: its renewal did not come back before
+/// the local deadline. The step stops before any fleet call; the next round renews it (and hands the rollout back to
+/// the driver) or finds it taken over. Not a fencing rejection: nobody refused anything.
+package struct LeaseLapsed: Error, Sendable, Equatable {
+    package var fence: LeaseFence
+
+    package init(fence: LeaseFence) {
+        self.fence = fence
+    }
 }
 
 /// The only worker on its database: every rollout is its own; nothing is fenced.

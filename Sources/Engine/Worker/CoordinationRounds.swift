@@ -11,4 +11,9 @@ actor CoordinationRounds {
     func round(_ coordination: any WorkerCoordination) throws -> LeaseRound {
         try coordination.round()
     }
+
+    /// Claims a rollout just submitted (a failure leaves it to the next round of some worker).
+    func claim(_ rolloutId: String, _ coordination: any WorkerCoordination) {
+        _ = try? coordination.claim(rolloutId)
+    }
 }

@@ -78,7 +78,7 @@ package actor RolloutWorker: RolloutService {
         if let coordination {
             // Only what this worker leases: the others are other workers' (or claimed in later rounds).
             let round = try await rounds.round(coordination)
-            await engine.absorb(round)
+            _ = await engine.absorb(round)
             active = round.claimed
         } else {
             active = try await engine.activeRolloutIds()
@@ -145,11 +145,12 @@ package actor RolloutWorker: RolloutService {
             let wait: Double
             do {
                 let round = try await rounds.round(coordination)
-                await engine.absorb(round)
+                // Changed by others and leased here: a command recorded through another worker's API.
+                let commanded = await engine.absorb(round).filter { coordination.fence(for: $0) != nil }
                 if failures > 0 { logger.notice("database reachable again; leases renewed") }
                 failures = 0
                 engine.fleet.shareAPIBudget(among: round.workersAlive)
-                await driver.wake(round.claimed)
+                await driver.wake(round.claimed + commanded)
                 wait = coordination.roundIntervalSeconds
             } catch {
                 failures += 1
@@ -170,7 +171,10 @@ package actor RolloutWorker: RolloutService {
         let (engine, driver) = (self.engine, self.driver)
         for await change in coordination.notifications() {
             if Task.isCancelled { return }
-            guard engine.readModel.rollout(change.rolloutId)?.state.eventCount != change.eventCount else { continue }
+            // Its own commits come back announced too: only a later event count than the read model's is news.
+            guard engine.readModel.rollout(change.rolloutId).map({ change.eventCount > $0.state.eventCount }) ?? true else {
+                continue
+            }
             let first = gathered.withLock { gathered -> Bool in
                 gathered.append(change)
                 return gathered.count == 1
@@ -182,9 +186,11 @@ package actor RolloutWorker: RolloutService {
                     defer { gathered = [] }
                     return gathered
                 }
-                let reloaded = await engine.absorbChanges(changes)
-                let leased = reloaded.filter { coordination.fence(for: $0) != nil }
-                if !leased.isEmpty { await driver.wake(leased) }
+                // Every announced rollout leased here is woken, read again or not (an earlier batch or the round may
+                // have read it first): waking is idempotent, a missed command is not.
+                _ = await engine.absorbChanges(changes)
+                let leased = Set(changes.map(\.rolloutId)).filter { coordination.fence(for: $0) != nil }
+                if !leased.isEmpty { await driver.wake(Array(leased)) }
             }
         }
     }
@@ -225,7 +231,7 @@ package actor RolloutWorker: RolloutService {
         let result = try await engine.submit(plan: plan, planSource: planSource,
                                              releaseRule: supersede ? .supersede(by: "supersede") : .refuse)
         // Taken by the worker that received it when it can (else by a round of whichever worker has room).
-        if result.created, let coordination { await engine.claimLease(of: result.rolloutId, coordination) }
+        if result.created, let coordination { await rounds.claim(result.rolloutId, coordination) }
         for other in result.superseded {
             logger.notice("rollout superseded", metadata: ["rollout": "\(other)", "by": "\(result.rolloutId)"])
             await driver.wake(other)
