@@ -49,26 +49,27 @@ enum PrometheusExposition {
     /// (as `rollout workers` shows it), so that a dashboard can sum or compare the workers' scrapes.
     static func renderCoordination(_ text: inout String, _ statistics: CoordinationStatistics) {
         let worker = #"worker=""# + labelValue(statistics.workerId) + #"""#
-        family(&text, "rollout_worker_leases_held", type: "gauge", help: "Rollouts this worker leases (drives) now.",
-               samples: [(worker, Double(statistics.leasesHeld))])
-        family(&text, "rollout_worker_lease_claims_total", type: "counter",
-               help: "Leases this worker claimed: new rollouts, ones given back by others, and take-overs.",
-               samples: [(worker, Double(statistics.claims))])
-        family(&text, "rollout_worker_takeovers_total", type: "counter",
-               help: "Rollouts this worker took over from a worker whose lease had expired.",
-               samples: [(worker, Double(statistics.takeovers))])
-        family(&text, "rollout_worker_leases_released_total", type: "counter",
-               help: "Leases this worker gave back (over its fair share, or of ended rollouts).",
-               samples: [(worker, Double(statistics.released))])
-        family(&text, "rollout_worker_fencing_rejections_total", type: "counter",
-               help: "Commits refused because another worker had taken the lease over; this one stopped acting on the rollout.",
-               samples: [(worker, Double(statistics.fencingRejections))])
-        family(&text, "rollout_worker_round_failures_total", type: "counter",
-               help: "Lease rounds that failed because the database did not answer (retried with backoff).",
-               samples: [(worker, Double(statistics.roundFailures))])
-        family(&text, "rollout_workers_alive", type: "gauge",
-               help: "Workers sharing the database alive at this worker's last round, itself included.",
-               samples: [(worker, Double(statistics.workersAlive))])
+        let families: [(name: String, type: String, help: String, value: Int)] = [
+            ("rollout_worker_leases_held", "gauge", "Rollouts this worker leases (drives) now.", statistics.leasesHeld),
+            ("rollout_worker_lease_claims_total", "counter",
+             "Leases this worker claimed: new rollouts, ones given back by others, and take-overs.", statistics.claims),
+            ("rollout_worker_takeovers_total", "counter",
+             "Rollouts this worker took over from a worker whose lease had expired.", statistics.takeovers),
+            ("rollout_worker_leases_released_total", "counter",
+             "Leases this worker gave back (over its fair share, or of ended rollouts).", statistics.released),
+            ("rollout_worker_fencing_rejections_total", "counter",
+             "Writes refused because another worker had taken the lease over; this one stopped acting on the rollout.",
+             statistics.fencingRejections),
+            ("rollout_worker_round_failures_total", "counter",
+             "Lease rounds that failed because the database did not answer (retried with backoff).",
+             statistics.roundFailures),
+            ("rollout_workers_alive", "gauge",
+             "Workers sharing the database alive at this worker's last round, itself included.", statistics.workersAlive),
+        ]
+        for family in families {
+            self.family(&text, family.name, type: family.type, help: family.help,
+                        samples: [(worker, Double(family.value))])
+        }
     }
 
     /// Per fleet API (and the account-region sharing its budget): requests, throttled answers, seconds spent waiting

@@ -26,13 +26,18 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
         /// How far back each round's change feed looks, past the previous round (covers commits that were slower
         /// than the round in becoming visible).
         package var changeLookbackSeconds: Double
+        /// Rows one page of the change feed reads (a round reads up to `changeFeedPagesMax` pages).
+        package var changeFeedPageRows: Int
 
-        package init(leaseSeconds: Double = 30, claimBatchMax: Int = 1000, changeLookbackSeconds: Double = 10) {
+        package init(leaseSeconds: Double = 30, claimBatchMax: Int = 1000, changeLookbackSeconds: Double = 10,
+                     changeFeedPageRows: Int = 10_000) {
             precondition(leaseSeconds >= 1, "a lease lasts at least a second")
             precondition(claimBatchMax >= 1, "claim at least one rollout per round")
+            precondition(changeFeedPageRows >= 1, "a page holds at least one row")
             self.leaseSeconds = leaseSeconds
             self.claimBatchMax = claimBatchMax
             self.changeLookbackSeconds = changeLookbackSeconds
+            self.changeFeedPageRows = changeFeedPageRows
         }
 
         /// Before a lease could expire, the time it is no longer trusted: a tenth of it, at most 3 s.
@@ -59,7 +64,8 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
     private var stopped = false
     /// The connection LISTEN was issued on (a new one after a reconnect must LISTEN again).
     private var listeningOn: ObjectIdentifier?
-    private var lastFeedAt: Date?
+    /// The database's clock when the last successful change feed started (text: exact to the microsecond).
+    private var feedStartedAt: String?
     private let stream: AsyncStream<RolloutChange>
     private let sink: AsyncStream<RolloutChange>.Continuation
 
@@ -283,19 +289,37 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
         return ids
     }
 
-    /// Rollouts changed since the previous round (with a look-back margin), at most 10,000.
+    /// Pages of the change feed one round reads at most.
+    static let changeFeedPagesMax = 20
+
+    /// Rollouts changed since the previous feed started, less a look-back margin (a commit's `changed_at` is set
+    /// before it commits, so a slow one becomes visible late). All on the database's clock; read in pages along
+    /// `(changed_at, id)`, so a busy window is read to its end (up to `changeFeedPagesMax` pages); the start moves
+    /// only once the feed succeeded.
     private func changeFeed() throws -> [RolloutChange] {
-        let now = Date()
-        let since = (lastFeedAt ?? now).addingTimeInterval(-configuration.changeLookbackSeconds)
-        lastFeedAt = now
-        let rows = try session.run("""
-            SELECT id, event_count FROM rollouts WHERE changed_at > to_timestamp(\(since.timeIntervalSince1970))
-            ORDER BY changed_at LIMIT 10000
-            """, "reading recent changes").rows
-        return try rows.map { row in
-            let (id, count) = try row.decode((String, Int).self)
-            return RolloutChange(rolloutId: id, eventCount: count)
+        let lookback = configuration.changeLookbackSeconds
+        guard let startedAt = try session.run("SELECT clock_timestamp()::text", "reading the database's clock").rows
+            .first?.decode(String.self) else { return [] }
+        let since = feedStartedAt ?? startedAt
+        var changes: [RolloutChange] = []
+        var after: (changedAt: String, id: String)?
+        let pageRows = configuration.changeFeedPageRows
+        for _ in 0..<Self.changeFeedPagesMax {
+            let rows = try session.run("""
+                SELECT id, event_count, changed_at::text FROM rollouts
+                WHERE changed_at > \(since)::timestamptz - make_interval(secs => \(lookback))
+                  AND (\(after == nil) OR (changed_at, id) > (\(after?.changedAt)::timestamptz, \(after?.id)))
+                ORDER BY changed_at, id LIMIT \(pageRows)
+                """, "reading recent changes").rows
+            for row in rows {
+                let (id, count, changedAt) = try row.decode((String, Int, String).self)
+                changes.append(RolloutChange(rolloutId: id, eventCount: count))
+                after = (changedAt, id)
+            }
+            if rows.count < pageRows { break }
         }
+        feedStartedAt = startedAt
+        return changes
     }
 
     /// Listens for change notifications on a connection of its own (again after it was lost).

@@ -13,15 +13,19 @@ final class SQLiteStatement {
 
     init(sql: String, database: OpaquePointer) throws {
         var prepared: OpaquePointer?
-        var tail: UnsafePointer<CChar>?
-        let code = sqlite3_prepare_v3(database, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, &tail)
+        // The tail points into the C string, which lives only inside `withCString`: it is read there. (Read after
+        // the call, from Swift's temporary bridged copy, it was freed memory: a precondition failed at random.)
+        let (code, tailIsBlank) = sql.withCString { text -> (Int32, Bool) in
+            var tail: UnsafePointer<CChar>?
+            let code = sqlite3_prepare_v3(database, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &prepared, &tail)
+            return (code, tail.map { String(cString: $0).allSatisfy(\.isWhitespace) } ?? true)
+        }
         guard code == SQLITE_OK, let prepared else {
             sqlite3_finalize(prepared)
             throw SQLiteError(database: database, code: code, context: "preparing `\(SQLiteError.abbreviate(sql))`")
         }
         // One statement per text: a tail would be silently ignored by `step`.
-        precondition(tail.map { String(cString: $0).allSatisfy(\.isWhitespace) } ?? true,
-                     "a cached statement holds exactly one SQL statement")
+        precondition(tailIsBlank, "a cached statement holds exactly one SQL statement")
         self.sql = sql
         self.handle = prepared
         self.database = database

@@ -150,6 +150,21 @@ import Testing
         #expect(try leases.round().claimed.isEmpty, "renewed in time: nothing new for the driver")
     }
 
+    @Test func eachRoundReadsWhatChangedSinceTheLastOneInPages() throws {
+        let db = try Database()
+        let reader = try PostgresLeases(location: db.location,
+                                        configuration: .init(changeLookbackSeconds: 0, changeFeedPageRows: 2))
+        defer { reader.stop() }
+        #expect(try reader.round().changed.isEmpty)  // the feed starts on the database's clock now
+        for id in ["a", "b", "c", "d", "e"] { _ = try Fixtures.create(db.store, id: id) }
+        try db.store.commit(Fixtures.commit(id: "c", after: 1))
+
+        let changed = try reader.round().changed
+        #expect(changed.map(\.rolloutId).sorted() == ["a", "b", "c", "d", "e"], "five changes, read two at a time")
+        #expect(changed.first { $0.rolloutId == "c" }?.eventCount == 2)
+        #expect(try reader.round().changed.isEmpty, "nothing changed since")
+    }
+
     @Test func commitsAnnounceThemselvesToListeningWorkers() async throws {
         let db = try Database()
         let listener = try db.leases()
