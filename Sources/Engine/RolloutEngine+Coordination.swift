@@ -19,12 +19,16 @@ extension RolloutEngine {
         return absorbChanges(round.changed)
     }
 
+    /// True when `change` is later than what the read model holds (or the rollout is unknown here): a worker's own
+    /// commits come back announced too, and are no news.
+    package nonisolated func isNews(_ change: RolloutChange) -> Bool {
+        readModel.rollout(change.rolloutId).map { change.eventCount > $0.state.eventCount } ?? true
+    }
+
     /// Reads again, in batches, the rollouts stored at a later event count than the read model's (its own commits,
     /// announced late, are not read again); returns their ids. A batch that fails is left to the next round.
     package func absorbChanges(_ changes: [RolloutChange]) -> [String] {
-        let outdated = Array(Set(changes.filter { change in
-            readModel.rollout(change.rolloutId).map { change.eventCount > $0.state.eventCount } ?? true
-        }.map(\.rolloutId)))
+        let outdated = Array(Set(changes.filter(isNews).map(\.rolloutId)))
         var reloaded: [String] = []
         for start in stride(from: 0, to: outdated.count, by: Self.reloadBatchMax) {
             let batch = Array(outdated[start..<min(start + Self.reloadBatchMax, outdated.count)])

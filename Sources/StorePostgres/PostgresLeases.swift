@@ -51,7 +51,8 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
 
     package let workerId: String
     package let configuration: Configuration
-    package let location: PostgresLocation
+    /// This machine's name, read once (a lookup on Linux), announced in every round.
+    private let hostName: String
     private let session: PostgresSession
     private let listenSession: PostgresSession
     private let sessionLock = NSLock()
@@ -72,11 +73,11 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
     package init(location: PostgresLocation, configuration: Configuration = Configuration(), listen: String? = nil,
                 logger: Logger = Logger(label: "rollout.leases")) throws {
         let password = try PostgresRolloutStore.password(location)
-        self.location = location
+        hostName = ProcessInfo.processInfo.hostName
         self.configuration = configuration
         self.listen = listen
         self.logger = logger
-        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
+        let host = hostName.split(separator: ".").first.map(String.init) ?? "host"
         self.workerId = "\(host)-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
         self.counterState = Locked(CoordinationStatistics(workerId: workerId))
         self.session = PostgresSession(location: location, password: password, purpose: "leases", logger: logger)
@@ -189,7 +190,7 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
         let counters = statistics
         try session.run("""
             INSERT INTO workers (id, host, pid, listen, leases_held, takeovers, fencing_rejections)
-            VALUES (\(workerId), \(ProcessInfo.processInfo.hostName), \(Int(getpid())), \(listen), \(counters.leasesHeld),
+            VALUES (\(workerId), \(hostName), \(Int(getpid())), \(listen), \(counters.leasesHeld),
                     \(counters.takeovers), \(counters.fencingRejections))
             ON CONFLICT (id) DO UPDATE SET heartbeat_at = clock_timestamp(), leases_held = excluded.leases_held,
                 takeovers = excluded.takeovers, fencing_rejections = excluded.fencing_rejections, stopped_at = NULL
@@ -334,7 +335,7 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
             }
             sink.yield(RolloutChange(rolloutId: String(payload[..<space]), eventCount: count))
         }
-        try listenSession.run("LISTEN rollout_changed", "listening for changes")
+        try listenSession.run("LISTEN \(unescaped: PostgresRolloutStore.changeChannel)", "listening for changes")
         listeningOn = ObjectIdentifier(connection)
     }
 

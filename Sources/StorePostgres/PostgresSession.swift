@@ -113,11 +113,6 @@ final class PostgresSession: @unchecked Sendable {
         return "\(psql.code)"
     }
 
-    /// The SQLSTATE of a server error (nil for a connection failure).
-    static func sqlState(_ error: any Error) -> String? {
-        (error as? PSQLError)?.serverInfo?[.sqlState]
-    }
-
     static func tls(_ mode: PostgresLocation.TLSMode) throws -> PostgresConnection.Configuration.TLS {
         switch mode {
         case .disable:

@@ -138,7 +138,10 @@ extension BenchCommand {
         var leases: [Int] = []
         var leasedAfter = 0.0
         for _ in 0..<600 {
-            leases = try await workers.asyncMap { Int(Self.metric(try await Self.metricsText($0), "rollout_worker_leases_held") ?? 0) }
+            leases = []
+            for worker in workers {
+                leases.append(Int(Self.metric(try await Self.metricsText(worker), "rollout_worker_leases_held") ?? 0))
+            }
             leasedAfter = Date().timeIntervalSince(started)
             if leases.reduce(0, +) >= rollouts { break }
             try await Task.sleep(nanoseconds: 100_000_000)
@@ -229,13 +232,5 @@ extension BenchCommand {
         components.path = "/" + database
         guard let text = components.string else { throw ValidationError("--postgres: cannot name database \(database)") }
         return text
-    }
-}
-
-private extension Array {
-    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
-        var results: [T] = []
-        for element in self { results.append(try await transform(element)) }
-        return results
     }
 }

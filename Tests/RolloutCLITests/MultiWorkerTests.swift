@@ -50,8 +50,8 @@ import Testing
         let everyone = try store.workers(leaseSeconds: Self.leaseSeconds, includeGone: true)
         #expect(everyone.count == 3)
         #expect(everyone.map(\.takeovers).reduce(0, +) >= 1, "\(everyone)")
-        let takeoverLines = workers[1].log.objects.filter { ($0["message"] as? String)?.contains("took over") == true }
-            + workers[2].log.objects.filter { ($0["message"] as? String)?.contains("took over") == true }
+        let takeoverLines = (workers[1].log.objects + workers[2].log.objects)
+            .filter { ($0["message"] as? String)?.contains("took over") == true }
         #expect(!takeoverLines.isEmpty)
         // The survivor's /metrics counts its take-overs under its own id.
         let metrics = try await httpGet(servers[2] + "/metrics")
@@ -155,7 +155,10 @@ import Testing
         let allDone = try await waitFor(300) { try run.completed(store) == rollouts }
         let left = try run.unfinished(store)
         #expect(allDone, "\(left); last lines: \(workers[0].log.all.suffix(3)) \(workers[1].log.all.suffix(3))")
-        let roundFailures = try await servers.asyncMap { try Self.sample(await httpGet($0 + "/metrics"), "rollout_worker_round_failures_total") ?? 0 }
+        var roundFailures: [Double] = []
+        for url in servers {
+            roundFailures.append(Self.sample(try await httpGet(url + "/metrics"), "rollout_worker_round_failures_total") ?? 0)
+        }
         #expect(roundFailures.allSatisfy { $0 >= 1 }, "each worker counted failed rounds: \(roundFailures)")
         try run.expectConsistent(store, rollouts: rollouts)
     }
@@ -303,12 +306,4 @@ private func httpStatus(_ url: String) async throws -> Int {
     request.timeoutInterval = 5
     guard let (_, response) = try? await URLSession.shared.data(for: request) else { return 0 }
     return (response as? HTTPURLResponse)?.statusCode ?? 0
-}
-
-private extension Array {
-    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
-        var results: [T] = []
-        for element in self { results.append(try await transform(element)) }
-        return results
-    }
 }

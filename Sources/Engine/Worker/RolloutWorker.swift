@@ -171,10 +171,7 @@ package actor RolloutWorker: RolloutService {
         let (engine, driver) = (self.engine, self.driver)
         for await change in coordination.notifications() {
             if Task.isCancelled { return }
-            // Its own commits come back announced too: only a later event count than the read model's is news.
-            guard engine.readModel.rollout(change.rolloutId).map({ change.eventCount > $0.state.eventCount }) ?? true else {
-                continue
-            }
+            guard engine.isNews(change) else { continue }
             let first = gathered.withLock { gathered -> Bool in
                 gathered.append(change)
                 return gathered.count == 1
