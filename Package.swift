@@ -87,7 +87,8 @@ let package = Package(
         .testTarget(name: "FleetSimTests", dependencies: ["FleetSim", "Engine", "RolloutCore"]),
         // Also tests HTTPTransport and HTTPAdapters: they share its loopback servers and moto support.
         .testTarget(name: "FleetAWSTests", dependencies: ["FleetAWS", "FleetSim", "HTTPTransport", "HTTPAdapters", "Engine",
-                                                         "RolloutCore", "RolloutText", "StoreSQLite"],
+                                                         "RolloutCore", "RolloutText", "StoreSQLite", "StorePostgres",
+                                                         "PostgresTestSupport"],
                     exclude: ["Support/moto_device_layer.py", "Support/boto3_call.py", "Support/botocore_sign.py",
                               "Support/fake_metadata_server.py", "Support/lost_answer_proxy.py",
                               "Support/fake_sso_portal.py", "Support/prometheus_harness.py"]),

@@ -17,7 +17,17 @@ import RolloutCore
 ///   its lease invalid before its next fleet call, whatever the database says. Its commits are fenced anyway.
 /// - `LISTEN rollout_changed` on a connection of its own delivers other workers' commits at once; each round also
 ///   reads the rows changed lately (`changed_at`), because notifications are lost while a connection is down.
+/// - `rollout run` leases one rollout only (`Scope.oneRollout`): it claims that rollout when it is free, holds no share,
+///   is left out when the workers divide the rollouts and counted when they divide the AWS budget.
 package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
+    /// Which rollouts this holder claims.
+    package enum Scope: Sendable, Equatable {
+        /// Its share of every active rollout (a worker).
+        case shareOfAll
+        /// This one rollout, whenever it is free (`rollout run`).
+        case oneRollout(String)
+    }
+
     package struct Configuration: Sendable {
         /// How long a lease lasts without renewal.
         package var leaseSeconds: Double
@@ -28,9 +38,10 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
         package var changeLookbackSeconds: Double
         /// Rows one page of the change feed reads (a round reads up to `changeFeedPagesMax` pages).
         package var changeFeedPageRows: Int
+        package var scope: Scope
 
         package init(leaseSeconds: Double = 30, claimBatchMax: Int = 1000, changeLookbackSeconds: Double = 10,
-                     changeFeedPageRows: Int = 10_000) {
+                     changeFeedPageRows: Int = 10_000, scope: Scope = .shareOfAll) {
             precondition(leaseSeconds >= 1, "a lease lasts at least a second")
             precondition(claimBatchMax >= 1, "claim at least one rollout per round")
             precondition(changeFeedPageRows >= 1, "a page holds at least one row")
@@ -38,6 +49,7 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
             self.claimBatchMax = claimBatchMax
             self.changeLookbackSeconds = changeLookbackSeconds
             self.changeFeedPageRows = changeFeedPageRows
+            self.scope = scope
         }
 
         /// Before a lease could expire, the time it is no longer trusted: a tenth of it, at most 3 s.
@@ -140,20 +152,57 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
     package func claim(_ rolloutId: String) throws -> Bool {
         try sessionLock.withLock {
             guard !stopped else { return false }
-            let sentAt = ContinuousClock.now
-            let rows = try session.run("""
-                UPDATE rollouts SET lease_owner = \(workerId),
-                    lease_expires_at = clock_timestamp() + make_interval(secs => \(configuration.leaseSeconds)),
-                    lease_epoch = lease_epoch + 1
-                WHERE id = \(rolloutId) AND (lease_owner IS NULL OR lease_expires_at < clock_timestamp())
-                RETURNING lease_epoch
-                """, "claiming rollout \(rolloutId)").rows
-            guard let row = rows.first else { return false }
-            let epoch = try row.decode(Int64.self)
-            held.withLock { $0[rolloutId] = Held(epoch: epoch, trustedUntil: trustedUntil(sentAt: sentAt)) }
-            counterState.withLock { $0.claims += 1 }
-            return true
+            return try claimLocked(rolloutId)
         }
+    }
+
+    /// True when `holder` announced itself from this machine and its process is gone (killed, crashed): its lease
+    /// will not be renewed. (A process of the same id in another PID namespace under the same host name would only
+    /// make this wait in vain: a claim takes expired leases alone.)
+    package func isGoneFromThisMachine(_ holder: LeaseHolder) -> Bool {
+        guard holder.host == hostName, let pid = holder.pid, pid > 0, pid != Int(getpid()) else { return false }
+        return kill(pid_t(pid), 0) == -1 && errno == ESRCH
+    }
+
+    /// Who leases `rolloutId` now, when it is not this holder (nil: nobody, or the lease has expired).
+    package func holder(of rolloutId: String) throws -> LeaseHolder? {
+        try sessionLock.withLock {
+            let rows = try session.run("""
+                SELECT r.lease_owner, w.listen, w.host, w.pid, w.drives,
+                       extract(epoch FROM r.lease_expires_at - clock_timestamp())::float8
+                FROM rollouts r LEFT JOIN workers w ON w.id = r.lease_owner
+                WHERE r.id = \(rolloutId) AND r.lease_owner IS NOT NULL AND r.lease_owner <> \(workerId)
+                  AND r.lease_expires_at > clock_timestamp()
+                """, "reading who leases rollout \(rolloutId)").rows
+            guard let row = rows.first else { return nil }
+            let (owner, listen, host, pid, drives, seconds) =
+                try row.decode((String, String?, String?, Int?, String?, Double).self)
+            return LeaseHolder(workerId: owner, listen: listen, host: host, pid: pid, isRun: drives != nil,
+                               secondsLeft: seconds)
+        }
+    }
+
+    /// Claims `rolloutId` if it is unleased or its lease has expired (a take-over, then: counted).
+    private func claimLocked(_ rolloutId: String) throws -> Bool {
+        let sentAt = ContinuousClock.now
+        let rows = try session.run("""
+            UPDATE rollouts r SET lease_owner = \(workerId),
+                lease_expires_at = clock_timestamp() + make_interval(secs => \(configuration.leaseSeconds)),
+                lease_epoch = r.lease_epoch + 1
+            FROM (SELECT id, lease_owner AS previous FROM rollouts
+                  WHERE id = \(rolloutId) AND (lease_owner IS NULL OR lease_expires_at < clock_timestamp())
+                  FOR UPDATE) c
+            WHERE r.id = c.id
+            RETURNING r.lease_epoch, c.previous
+            """, "claiming rollout \(rolloutId)").rows
+        guard let row = rows.first else { return false }
+        let (epoch, previous) = try row.decode((Int64, String?).self)
+        held.withLock { $0[rolloutId] = Held(epoch: epoch, trustedUntil: trustedUntil(sentAt: sentAt)) }
+        counterState.withLock {
+            $0.claims += 1
+            if previous != nil && previous != workerId { $0.takeovers += 1 }
+        }
+        return true
     }
 
     package func stop() {
@@ -189,18 +238,21 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
         var round = LeaseRound()
         let counters = statistics
         try session.run("""
-            INSERT INTO workers (id, host, pid, listen, leases_held, takeovers, fencing_rejections)
-            VALUES (\(workerId), \(hostName), \(Int(getpid())), \(listen), \(counters.leasesHeld),
+            INSERT INTO workers (id, host, pid, listen, drives, leases_held, takeovers, fencing_rejections)
+            VALUES (\(workerId), \(hostName), \(Int(getpid())), \(listen), \(onlyRolloutId), \(counters.leasesHeld),
                     \(counters.takeovers), \(counters.fencingRejections))
             ON CONFLICT (id) DO UPDATE SET heartbeat_at = clock_timestamp(), leases_held = excluded.leases_held,
                 takeovers = excluded.takeovers, fencing_rejections = excluded.fencing_rejections, stopped_at = NULL
             """, "announcing worker \(workerId)")
 
-        // Ended rollouts need no driver: their leases go back (a later command makes them claimable again).
-        try session.run("""
-            UPDATE rollouts r SET lease_owner = NULL, lease_expires_at = NULL
-            WHERE r.lease_owner = \(workerId) AND NOT (\(unescaped: Self.activeCondition))
-            """, "giving back leases of ended rollouts")
+        // Ended rollouts need no driver: their leases go back (a later command makes them claimable again). A run
+        // keeps its one lease until it stops: it reports the end itself.
+        if onlyRolloutId == nil {
+            try session.run("""
+                UPDATE rollouts r SET lease_owner = NULL, lease_expires_at = NULL
+                WHERE r.lease_owner = \(workerId) AND NOT (\(unescaped: Self.activeCondition))
+                """, "giving back leases of ended rollouts")
+        }
         let renewed = try session.run("""
             UPDATE rollouts SET lease_expires_at = clock_timestamp() + make_interval(secs => \(lease))
             WHERE lease_owner = \(workerId) RETURNING id, lease_epoch
@@ -225,15 +277,21 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
             }
         }
 
+        // Every live holder spends the AWS budget; only workers divide the rollouts (a run drives its own).
         let sizes = try session.run("""
-            SELECT (SELECT count(*) FROM workers WHERE stopped_at IS NULL
-                      AND heartbeat_at > clock_timestamp() - make_interval(secs => \(lease))),
+            SELECT count(*), count(*) FILTER (WHERE drives IS NULL),
                    (SELECT count(*) FROM rollouts r WHERE \(unescaped: Self.activeCondition))
+            FROM workers WHERE stopped_at IS NULL AND heartbeat_at > clock_timestamp() - make_interval(secs => \(lease))
             """, "counting workers and active rollouts").rows
-        let (alive, active) = try sizes.first?.decode((Int, Int).self) ?? (1, 0)
+        let (alive, sharing, active) = try sizes.first?.decode((Int, Int, Int).self) ?? (1, 1, 0)
         round.workersAlive = max(1, alive)
         counterState.withLock { $0.workersAlive = round.workersAlive }
-        let share = (active + round.workersAlive - 1) / round.workersAlive
+        if let onlyRolloutId {
+            if held.current[onlyRolloutId] == nil, try claimLocked(onlyRolloutId) { round.claimed.append(onlyRolloutId) }
+            round.changed = try currentEventCount(of: onlyRolloutId)
+            return round
+        }
+        let share = (active + max(1, sharing) - 1) / max(1, sharing)
         let holding = held.current.count
         if holding > share {
             round.lost += try release(count: holding - share)
@@ -242,6 +300,18 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
         }
         round.changed = try changeFeed()
         return round
+    }
+
+    /// The one rollout's change feed: its event count now (news to the engine only if later than what it holds).
+    private func currentEventCount(of rolloutId: String) throws -> [RolloutChange] {
+        try session.run("SELECT event_count FROM rollouts WHERE id = \(rolloutId)", "reading rollout \(rolloutId)")
+            .rows.map { RolloutChange(rolloutId: rolloutId, eventCount: try $0.decode(Int.self)) }
+    }
+
+    /// The rollout a `rollout run` drives (nil: a worker).
+    private var onlyRolloutId: String? {
+        if case .oneRollout(let id) = configuration.scope { return id }
+        return nil
     }
 
     /// Claims up to `count` unleased or expired active rollouts, oldest first.

@@ -113,6 +113,11 @@ enum PostgresSchema {
             )
             """,
         ]),
+        Migration(version: 2, summary: "a worker row may be a `rollout run` driving one rollout", statements: [
+            // NULL: a worker taking its share of every rollout; else the one rollout a `rollout run` drives (not
+            // counted when workers divide the rollouts among themselves, counted when they divide the AWS budget).
+            "ALTER TABLE workers ADD COLUMN drives text",
+        ]),
     ]
 
     static var latestVersion: Int { migrations.last!.version }

@@ -8,6 +8,8 @@ package struct PostgresWorkerRecord: Sendable, Equatable, Codable {
     package var host: String
     package var pid: Int
     package var listen: String?
+    /// The one rollout a `rollout run` drives (nil: a worker taking its share of every rollout).
+    package var drives: String?
     package var startedAt: Date
     package var heartbeatAt: Date
     package var stoppedAt: Date?
@@ -24,19 +26,19 @@ extension PostgresRolloutStore {
     package func workers(leaseSeconds: Double = 30, includeGone: Bool = false, limit: Int = 1000) throws -> [PostgresWorkerRecord] {
         let rows = try perform { db in
             try db.run("""
-                SELECT w.id, w.host, w.pid, w.listen, extract(epoch FROM w.started_at)::float8,
+                SELECT w.id, w.host, w.pid, w.listen, w.drives, extract(epoch FROM w.started_at)::float8,
                        extract(epoch FROM w.heartbeat_at)::float8, extract(epoch FROM w.stopped_at)::float8,
                        (SELECT count(*) FROM rollouts r WHERE r.lease_owner = w.id AND r.lease_expires_at > clock_timestamp()),
                        w.takeovers, w.fencing_rejections,
                        (w.stopped_at IS NULL AND w.heartbeat_at > clock_timestamp() - make_interval(secs => \(leaseSeconds)))
-                FROM workers w ORDER BY 11 DESC, w.started_at LIMIT \(min(limit, 10_000))
+                FROM workers w ORDER BY 12 DESC, w.started_at LIMIT \(min(limit, 10_000))
                 """, "listing workers").rows
         }
         return try rows.compactMap { row in
-            let (id, host, pid, listen, started, heartbeat, stopped, leases, takeovers, fenced, alive) =
-                try row.decode((String, String, Int, String?, Double, Double, Double?, Int, Int, Int, Bool).self)
+            let (id, host, pid, listen, drives, started, heartbeat, stopped, leases, takeovers, fenced, alive) =
+                try row.decode((String, String, Int, String?, String?, Double, Double, Double?, Int, Int, Int, Bool).self)
             guard alive || includeGone else { return nil }
-            return PostgresWorkerRecord(id: id, host: host, pid: pid, listen: listen,
+            return PostgresWorkerRecord(id: id, host: host, pid: pid, listen: listen, drives: drives,
                                         startedAt: Date(timeIntervalSince1970: started),
                                         heartbeatAt: Date(timeIntervalSince1970: heartbeat),
                                         stoppedAt: stopped.map(Date.init(timeIntervalSince1970:)), leases: leases,

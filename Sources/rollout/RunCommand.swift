@@ -7,6 +7,7 @@ import Logging
 import RolloutCore
 import RolloutText
 import ServiceLifecycle
+import StorePostgres
 import StoreSQLite
 
 /// `rollout run PLAN --db PATH`: drives one plan on AWS IoT Jobs + S3 to its end, in the foreground, on the real clock.
@@ -34,17 +35,28 @@ struct RunCommand: AsyncParsableCommand {
             the account has no job slot free, the stage waits for one (shown as "waiting for a job slot") instead of \
             failing.
 
-            Exit: 0 completed, 3 rolled back, 4 aborted or waiting for a person (approval, pause), 65 invalid plan \
-            or no `aws:` section, 130 interrupted (resume by running the same command), 1 any other error \
-            (including --timeout).
+            With --db postgres://user@host:port/database the rollout lives in a database shared with workers: the \
+            run takes the rollout's lease (--lease-seconds, renewed every third of it) and drives it alone, as a \
+            worker would; commands recorded anywhere (`rollout abort … --db postgres://…`, a worker's API) reach it at \
+            once. While a worker or another run holds that lease, the run does not start and says who drives the \
+            rollout (exit 75). When it stops, it gives the lease back: a worker sharing the database, if any, goes on \
+            with the rollout.
+
+            Exit: 0 completed, 3 rolled back, 4 aborted or waiting for a person (approval, pause), 5 rollback \
+            incomplete, 65 invalid plan or no `aws:` section, 75 the rollout is leased by a worker or another run \
+            (PostgreSQL), 130 interrupted (resume by running the same command), 1 any other error (including \
+            --timeout, or the lease lost to another holder).
             """
     )
 
     @Argument(help: "The plan file.")
     var plan: String
 
-    @Option(help: "SQLite database holding the rollout (created if missing); one worker per database.")
+    @Option(help: "SQLite database holding the rollout (created if missing; one worker per database), or postgres://user@host:port/database shared with workers.")
     var db: String
+
+    @Option(help: "With --db postgres://…: seconds the run's lease of its rollout lasts unless renewed (renewed every third of it).")
+    var leaseSeconds: Double = 30
 
     @Option(help: "AWS region; default the plan's aws.region, else AWS_REGION / AWS_DEFAULT_REGION / the profile's.")
     var region: String?
@@ -70,6 +82,8 @@ struct RunCommand: AsyncParsableCommand {
     var verbose = false
 
     static let interruptedStatus: Int32 = 130
+    /// BSD `EX_TEMPFAIL`: the rollout is leased by another holder (PostgreSQL); it is driven there.
+    static let leasedElsewhereStatus: Int32 = 75
     /// Seconds a stop (Ctrl-C, SIGTERM) waits for the step in flight before the process exits anyway.
     static let graceSeconds: Int64 = 5
     static let pollIntervalSecondsRange: ClosedRange<Double> = 1...3600
@@ -78,6 +92,10 @@ struct RunCommand: AsyncParsableCommand {
         _ = try PollInterval.validated(pollInterval, range: RunCommand.pollIntervalSecondsRange)
         guard let limit = DurationText.parseSeconds(timeout), limit >= 1 else {
             throw ValidationError("--timeout must be a duration such as 2h or 30d")
+        }
+        if PostgresLocation.isPostgresURL(db) {
+            _ = try PostgresLocation(url: db)
+            guard (3...600).contains(leaseSeconds) else { throw ValidationError("--lease-seconds must be 3…600") }
         }
     }
 
@@ -95,21 +113,29 @@ struct RunCommand: AsyncParsableCommand {
 
         let reporter = RunReporter(format: output)
         let clock = SystemClock()
-        let store: SQLiteRolloutStore
+        let id = RolloutIdentity.rolloutId(planName: loaded.plan.name, planSource: loaded.source)
+        let store: any RolloutStore
+        var lease: PostgresLeases?
         let engine: RolloutEngine
         do {
-            guard !db.hasPrefix("postgres://") && !db.hasPrefix("postgresql://") else {
-                throw StoreError.database("--db: `rollout run` drives one rollout alone in an SQLite database; on "
-                                          + "PostgreSQL submit it to the workers (`rollout submit --server …`)")
+            if PostgresLocation.isPostgresURL(db) {
+                let location = try PostgresLocation(url: db)
+                store = try PostgresRolloutStore(location: location)
+                lease = try PostgresLeases(location: location,
+                                           configuration: PostgresLeases.Configuration(leaseSeconds: leaseSeconds,
+                                                                                       scope: .oneRollout(id)),
+                                           logger: logger)
+            } else {
+                store = try SQLiteRolloutStore(path: db, role: .worker)
             }
-            store = try SQLiteRolloutStore(path: db, role: .worker)
             var configuration = try AWSConfiguration.resolve(region: region ?? awsSettings.region,
                                                              endpointURL: endpointURL, profile: profile,
                                                              quotas: try awsQuotas.quotas())
             configuration.logger = logger
             engine = RolloutEngine(store: store, fleet: AWSFleet(configuration: configuration),
                                    metricSource: ProductionMetricSources.make(aws: configuration), notifier: WebhookNotifier(), clock: clock,
-                                   configuration: EngineConfiguration(pollIntervalSeconds: pollSeconds), logger: logger)
+                                   configuration: EngineConfiguration(pollIntervalSeconds: pollSeconds),
+                                   leases: lease ?? SoleWorker() as any RolloutLeases, logger: logger)
         } catch {
             Console.error("error: \(error)")
             throw ExitCode(ExitStatus.otherError)
@@ -117,7 +143,6 @@ struct RunCommand: AsyncParsableCommand {
 
         let rolloutId: String
         do {
-            let id = RolloutIdentity.rolloutId(planName: loaded.plan.name, planSource: loaded.source)
             if let existing = try store.rollout(id: id), existing.fleetKind != "aws" {
                 Console.error("error: \(db) holds rollout \(id) on the \(existing.fleetKind) fleet; "
                               + "`rollout run` drives AWS rollouts only: use another --db")
@@ -127,21 +152,24 @@ struct RunCommand: AsyncParsableCommand {
             rolloutId = submitted.rolloutId
             reporter.started(rolloutId: rolloutId, created: submitted.created, state: submitted.state, database: db)
         } catch let exit as ExitCode {
+            lease?.stop()
             throw exit
         } catch {
+            lease?.stop()
             Console.error("error: \(error)")
             throw ExitCode(ExitStatus.otherError)
         }
-
-        let status = await drive(engine: engine, clock: clock, rolloutId: rolloutId, timeoutSeconds: timeoutSeconds,
-                                 reporter: reporter, logger: logger)
+        let status = await drive(engine: engine, clock: clock, rolloutId: rolloutId, lease: lease,
+                                 timeoutSeconds: timeoutSeconds, reporter: reporter, logger: logger)
+        lease?.stop()  // gives the lease back at once: a worker sharing the database may go on with the rollout
         if status != ExitStatus.completed { throw ExitCode(status) }
     }
 
     /// Drives the rollout with the one driver until it ends, needs a person, is interrupted (SIGINT/SIGTERM through
     /// ServiceLifecycle: the step in flight finishes and is saved) or runs out of time; returns the exit status.
-    func drive(engine: RolloutEngine, clock: SystemClock, rolloutId: String, timeoutSeconds: Double,
-               reporter: RunReporter, logger: Logger) async -> Int32 {
+    /// With a `lease` (PostgreSQL), only while it holds the rollout's lease: taken first, renewed meanwhile.
+    func drive(engine: RolloutEngine, clock: SystemClock, rolloutId: String, lease: PostgresLeases?,
+               timeoutSeconds: Double, reporter: RunReporter, logger: Logger) async -> Int32 {
         let driver = RolloutDriver(
             engine: engine, clock: clock, configuration: RolloutDriver.Configuration(stepsInFlightMax: 1, stepErrorEndsDrive: true),
             policy: { id, outcome, driver in
@@ -149,9 +177,20 @@ struct RunCommand: AsyncParsableCommand {
                     reporter.observe(entry.rollout.state, capacityWait: entry.retries.values.sorted { $0.key < $1.key }
                                         .first { $0.waitingFor != nil })
                 }
+                // Not leased (a renewal late, or the lease lost): the lease's rounds wake the rollout again or end the
+                // run.
+                if case .notLeased = outcome { return .proceed }
                 return await RolloutDriver.untilFinishedOrPerson(id, outcome, driver)
             }, logger: logger)
-        let service = RunDriveService(driver: driver, rolloutId: rolloutId, timeoutSeconds: timeoutSeconds)
+        let keeping = lease.map {
+            LeaseKeeping(coordination: $0, engine: engine, driver: driver, concerns: { $0 == rolloutId }, logger: logger)
+        }
+        if let lease, let keeping {
+            if let refusal = await takeLease(lease, keeping: keeping, rolloutId: rolloutId, reporter: reporter) {
+                return refusal
+            }
+        }
+        let service = RunDriveService(driver: driver, rolloutId: rolloutId, keeping: keeping, timeoutSeconds: timeoutSeconds)
         var configuration = ServiceGroupConfiguration(
             services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup,
                              failureTerminationBehavior: .gracefullyShutdownGroup)],
@@ -178,8 +217,15 @@ struct RunCommand: AsyncParsableCommand {
         case .timedOut:
             reporter.timedOut(state, after: timeout)
             return ExitStatus.otherError
+        case .leaseLost:
+            let holder = (try? lease?.holder(of: rolloutId)) ?? nil
+            Console.error("error: lost the lease of rollout \(rolloutId) (this run could not renew it in time): "
+                          + (holder.map { "\(Self.describe($0)) drives it now" } ?? "nobody drives it now")
+                          + "; the rollout's state is saved")
+            return ExitStatus.otherError
         case .interrupted, nil:
-            Console.error("\nstopping. The rollout's state is saved: resume by running the same command.")
+            Console.error("\nstopping. The rollout's state is saved: resume by running the same command"
+                          + (lease == nil ? "." : " (a worker sharing the database, if any, goes on with it meanwhile)."))
             reporter.interrupted(rolloutId: rolloutId, database: db)
             return RunCommand.interruptedStatus
         }
@@ -210,17 +256,20 @@ struct RunCommand: AsyncParsableCommand {
 /// `rollout run`'s drive as a Service: graceful shutdown stops the driver after the step in flight.
 actor RunDriveService: Service {
     enum Ending {
-        case released(StepOutcome), failed(any Error), timedOut, interrupted
+        case released(StepOutcome), failed(any Error), timedOut, interrupted, leaseLost
     }
 
     let driver: RolloutDriver
     let rolloutId: String
+    /// The lease's rounds and notifications (PostgreSQL), kept while the drive runs.
+    let keeping: LeaseKeeping?
     let timeoutSeconds: Double
     private(set) var ending: Ending?
 
-    init(driver: RolloutDriver, rolloutId: String, timeoutSeconds: Double) {
+    init(driver: RolloutDriver, rolloutId: String, keeping: LeaseKeeping?, timeoutSeconds: Double) {
         self.driver = driver
         self.rolloutId = rolloutId
+        self.keeping = keeping
         self.timeoutSeconds = timeoutSeconds
     }
 
@@ -243,6 +292,25 @@ actor RunDriveService: Service {
                     await self.end(.timedOut)
                     await driver.stop()
                     return nil
+                }
+                if let keeping = self.keeping {
+                    let rolloutId = self.rolloutId
+                    group.addTask {
+                        await withTaskGroup(of: Void.self) { lease in
+                            lease.addTask { await keeping.follow() }
+                            lease.addTask {
+                                // Returns when a round finds the lease gone (or when cancelled: the drive ended).
+                                guard await keeping.keepRounds(until: { $0.lost.contains(rolloutId) }) != nil else { return }
+                                await self.end(.leaseLost)
+                                await driver.stop()
+                            }
+                            await lease.next()
+                            lease.cancelAll()
+                        }
+                        // Cancelled with the drive: wait for the drive's own ending.
+                        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+                        return nil
+                    }
                 }
                 let first = await group.next() ?? nil
                 group.cancelAll()
@@ -288,6 +356,8 @@ final class RunReporter: @unchecked Sendable {
         var rejected: Int?
         var canceled: Int?
         var message: String?
+        /// Who leases the rollout instead (PostgreSQL, event `leasedElsewhere`).
+        var holder: String?
         var exitCode: Int32?
     }
 
@@ -349,6 +419,18 @@ final class RunReporter: @unchecked Sendable {
         let line = Line(at: Date(), event: "interrupted", rolloutId: rolloutId, phase: "-", message: text,
                         exitCode: RunCommand.interruptedStatus)
         emit(line, text: text)
+    }
+
+    /// The rollout is leased by another holder (PostgreSQL): the run does not start.
+    func leasedElsewhere(rolloutId: String, holder: String, message: String) {
+        let line = Line(at: Date(), event: "leasedElsewhere", rolloutId: rolloutId, phase: "-", message: message,
+                        holder: holder, exitCode: RunCommand.leasedElsewhereStatus)
+        emit(line, text: message)
+    }
+
+    /// The rollout's lease is held by a process that is gone: the run waits for it to expire.
+    func waitingForLease(rolloutId: String, message: String) {
+        emit(Line(at: Date(), event: "waitingForLease", rolloutId: rolloutId, phase: "-", message: message), text: message)
     }
 
     func timedOut(_ state: RolloutState, after timeout: String) {

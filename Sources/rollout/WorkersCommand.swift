@@ -12,7 +12,8 @@ struct WorkersCommand: ParsableCommand {
             A worker is alive while it renews its heartbeat within one lease (--lease-seconds, as the workers were \
             started with); --all also lists workers that stopped or died. LEASES counts the unexpired leases it \
             holds now; TAKEOVERS the rollouts it took over from workers whose leases expired; FENCED the steps it \
-            gave up because its lease was gone.
+            gave up because its lease was gone. DRIVES is `share` for a worker (it takes its share of every \
+            rollout) or the one rollout a `rollout run --db postgres://…` drives.
             """
     )
 
@@ -59,8 +60,9 @@ struct WorkersCommand: ParsableCommand {
                 return
             }
             let formatter = ISO8601DateFormatter()
-            let rows = [["WORKER", "STATE", "LEASES", "TAKEOVERS", "FENCED", "LISTEN", "HEARTBEAT"]] + workers.map { worker in
-                [worker.id, worker.alive ? "alive" : (worker.stoppedAt == nil ? "silent" : "stopped"), "\(worker.leases)",
+            let rows = [["WORKER", "STATE", "DRIVES", "LEASES", "TAKEOVERS", "FENCED", "LISTEN", "HEARTBEAT"]] + workers.map { worker in
+                [worker.id, worker.alive ? "alive" : (worker.stoppedAt == nil ? "silent" : "stopped"),
+                 worker.drives ?? "share", "\(worker.leases)",
                  "\(worker.takeovers)", "\(worker.fencingRejections)", worker.listen ?? "-",
                  LocalTime.rewrite(formatter.string(from: worker.heartbeatAt))]
             }

@@ -41,7 +41,8 @@ package actor RolloutWorker: RolloutService {
     package let driver: RolloutDriver
     /// Set when several workers share the database: which rollouts are this worker's (the engine's `leases`).
     package nonisolated let coordination: (any WorkerCoordination)?
-    private nonisolated let rounds = CoordinationRounds()
+    /// The rounds and notifications that keep `coordination`'s leases (nil for a sole worker).
+    private nonisolated let leaseKeeping: LeaseKeeping?
     let clock: any RolloutClock
     let configuration: Configuration
     let logger: Logger
@@ -63,11 +64,13 @@ package actor RolloutWorker: RolloutService {
         self.configuration = configuration
         self.logger = logger
         self.startedAt = clock.now()
-        self.driver = RolloutDriver(engine: engine, clock: clock,
-                                    configuration: RolloutDriver.Configuration(
-                                        stepsInFlightMax: configuration.stepsInFlightMax,
-                                        stepErrorBackoffSeconds: configuration.stepErrorBackoffSeconds),
-                                    policy: RolloutDriver.keepGoing, logger: logger)
+        let driver = RolloutDriver(engine: engine, clock: clock,
+                                   configuration: RolloutDriver.Configuration(
+                                       stepsInFlightMax: configuration.stepsInFlightMax,
+                                       stepErrorBackoffSeconds: configuration.stepErrorBackoffSeconds),
+                                   policy: RolloutDriver.keepGoing, logger: logger)
+        self.driver = driver
+        self.leaseKeeping = coordination.map { LeaseKeeping(coordination: $0, engine: engine, driver: driver, logger: logger) }
     }
 
     /// Schedules the unfinished rollouts for an immediate step (the worker is then ready), and starts filling the read
@@ -75,11 +78,9 @@ package actor RolloutWorker: RolloutService {
     @discardableResult
     package func resumeAll() async throws -> Int {
         let active: [String]
-        if let coordination {
+        if let leaseKeeping {
             // Only what this worker leases: the others are other workers' (or claimed in later rounds).
-            let round = try await rounds.round(coordination)
-            _ = await engine.absorb(round)
-            active = round.claimed
+            active = try await leaseKeeping.round().claimed
         } else {
             active = try await engine.activeRolloutIds()
         }
@@ -124,8 +125,8 @@ package actor RolloutWorker: RolloutService {
                 }
             }
         }
-        let coordinating = coordination.map { coordination in
-            (rounds: Task { await coordinate(coordination) }, notifications: Task { await follow(coordination) })
+        let coordinating = leaseKeeping.map { keeping in
+            (rounds: Task { _ = await keeping.keepRounds() }, notifications: Task { await keeping.follow() })
         }
         await driver.run()
         sweeps.cancel()
@@ -134,67 +135,6 @@ package actor RolloutWorker: RolloutService {
         coordination?.stop()
         logger.info("worker stopped")
     }
-
-    /// A coordination round every `roundIntervalSeconds` of wall-clock time: newly leased rollouts are read again
-    /// and stepped at once; other workers' changes reach the read model (the API serves every rollout). A round
-    /// that fails (the database is unreachable) is retried with a growing backoff, up to the round interval; the
-    /// leases lapse on their own meanwhile, so this worker acts on nothing it may have lost.
-    private nonisolated func coordinate(_ coordination: any WorkerCoordination) async {
-        var failures = 0
-        while !Task.isCancelled {
-            let wait: Double
-            do {
-                let round = try await rounds.round(coordination)
-                // Changed by others and leased here: a command recorded through another worker's API.
-                let commanded = await engine.absorb(round).filter { coordination.fence(for: $0) != nil }
-                if failures > 0 { logger.notice("database reachable again; leases renewed") }
-                failures = 0
-                engine.fleet.shareAPIBudget(among: round.workersAlive)
-                await driver.wake(round.claimed + commanded)
-                wait = coordination.roundIntervalSeconds
-            } catch {
-                failures += 1
-                logger.error("coordination round failed; acting only on leases still valid", metadata: [
-                    "error": "\(error)", "failures": "\(failures)",
-                ])
-                wait = min(coordination.roundIntervalSeconds, 0.25 * Double(1 << min(failures, 6)))
-            }
-            try? await Task.sleep(for: .milliseconds(Int(wait * 1000)))
-        }
-    }
-
-    /// Other workers' commits as they are announced: read into the read model; stepped when this worker leases them
-    /// (a command recorded by another worker's API). Announcements are gathered for `followBatchSeconds` and read
-    /// in batches: at thousands of commits a second, one read per announcement would swamp the engine's thread.
-    private nonisolated func follow(_ coordination: any WorkerCoordination) async {
-        let gathered = Locked<[RolloutChange]>([])
-        let (engine, driver) = (self.engine, self.driver)
-        for await change in coordination.notifications() {
-            if Task.isCancelled { return }
-            guard engine.isNews(change) else { continue }
-            let first = gathered.withLock { gathered -> Bool in
-                gathered.append(change)
-                return gathered.count == 1
-            }
-            guard first else { continue }
-            Task {
-                try? await Task.sleep(for: .milliseconds(Int(Self.followBatchSeconds * 1000)))
-                let changes = gathered.withLock { gathered -> [RolloutChange] in
-                    defer { gathered = [] }
-                    return gathered
-                }
-                // Every announced rollout leased here is woken, read again or not (an earlier batch or the round may
-                // have read it first): waking is idempotent, a missed command is not.
-                _ = await engine.absorbChanges(changes)
-                let leased = Set(changes.map(\.rolloutId)).filter { coordination.fence(for: $0) != nil }
-                if !leased.isEmpty { await driver.wake(Array(leased)) }
-            }
-        }
-    }
-
-    /// How long announced changes are gathered before they are read (the delay a command recorded by another
-    /// worker's API may take to reach the owner, on top of the notification's own).
-    static let followBatchSeconds = 0.05
 
     /// Asks `run()` to return after the steps in flight.
     package func stop() async {
@@ -228,7 +168,7 @@ package actor RolloutWorker: RolloutService {
         let result = try await engine.submit(plan: plan, planSource: planSource,
                                              releaseRule: supersede ? .supersede(by: "supersede") : .refuse)
         // Taken by the worker that received it when it can (else by a round of whichever worker has room).
-        if result.created, let coordination { await rounds.claim(result.rolloutId, coordination) }
+        if result.created, let leaseKeeping { await leaseKeeping.claim(result.rolloutId) }
         for other in result.superseded {
             logger.notice("rollout superseded", metadata: ["rollout": "\(other)", "by": "\(result.rolloutId)"])
             await driver.wake(other)

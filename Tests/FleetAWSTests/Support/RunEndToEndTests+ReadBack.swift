@@ -42,7 +42,7 @@ extension RunEndToEndTests {
         return statuses
     }
 
-    static func checkEventLog(_ store: SQLiteRolloutStore, rolloutId: String, plan: RolloutPlan, state: RolloutState)
+    static func checkEventLog(_ store: any RolloutStore, rolloutId: String, plan: RolloutPlan, state: RolloutState)
         throws -> [RolloutEventRecord]
     {
         let events = try store.events(rolloutId: rolloutId, afterSequence: 0, limit: 100_000)

@@ -118,3 +118,13 @@ extension Data {
 func jsonObject(_ data: Data) throws -> Any {
     try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
 }
+
+extension TestProcess {
+    /// Waits until `process` exits, polling every 50 ms for at most `secondsMax`; true when it exited.
+    static func waitForExit(_ process: Process, secondsMax: Double) async throws -> Bool {
+        for _ in 0..<Int(secondsMax * 20) where process.isRunning {
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        return !process.isRunning
+    }
+}

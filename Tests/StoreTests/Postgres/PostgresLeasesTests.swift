@@ -52,6 +52,42 @@ import Testing
         #expect(try db.store.workers().map(\.leases).sorted() == [5, 5])
     }
 
+    @Test func aRunLeasesItsOneRolloutAndIsLeftOutOfTheWorkersShares() throws {
+        let db = try Database()
+        for index in 0..<4 { _ = try Fixtures.create(db.store, id: "r\(index)") }
+        let run = try PostgresLeases(location: db.location, configuration: .init(leaseSeconds: 30, scope: .oneRollout("r0")))
+        let worker = try PostgresLeases(location: db.location, configuration: .init(leaseSeconds: 30), listen: "127.0.0.1:9")
+        defer { run.stop(); worker.stop() }
+
+        let taken = try run.round()
+        #expect(taken.claimed == ["r0"])  // its own rollout, nothing else
+        #expect(["r1", "r2", "r3"].allSatisfy { run.fence(for: $0) == nil })
+        #expect(try run.holder(of: "r0") == nil)  // itself is no other holder
+
+        let shared = try worker.round()
+        #expect(Set(shared.claimed) == ["r1", "r2", "r3"])  // one sharing worker: all the rest, not the run's
+        #expect(shared.workersAlive == 2)  // the run spends the AWS budget too
+        #expect(try worker.round().lost.isEmpty)  // the run is no worker to give a share to
+
+        let holder = try #require(try worker.holder(of: "r0"))
+        #expect(holder.workerId == run.workerId && holder.isRun && holder.pid == Int(getpid()))
+        #expect(holder.secondsLeft > 20 && holder.secondsLeft <= 30)
+        #expect(!run.isGoneFromThisMachine(holder))  // this very process
+        let byRun = try #require(try run.holder(of: "r1"))
+        #expect(byRun.workerId == worker.workerId && !byRun.isRun && byRun.listen == "127.0.0.1:9")
+
+        // A second run of the same rollout gets nothing while the first holds it; after it expires, takes it over.
+        let second = try PostgresLeases(location: db.location, configuration: .init(leaseSeconds: 30, scope: .oneRollout("r0")))
+        defer { second.stop() }
+        #expect(try second.round().claimed.isEmpty)
+        try db.expire("r0")
+        #expect(try second.round().claimed == ["r0"])
+        #expect(second.statistics.takeovers == 1)
+        #expect(try run.round().lost == ["r0"])
+        let listed = try db.store.workers(leaseSeconds: 30)
+        #expect(listed.filter { $0.drives == "r0" }.count == 2 && listed.filter { $0.drives == nil }.count == 1)
+    }
+
     @Test func aTakenOverLeaseFencesTheFormerOwnersCommits() throws {
         let db = try Database()
         let created = try Fixtures.create(db.store, id: "r1")
