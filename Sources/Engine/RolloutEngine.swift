@@ -265,6 +265,7 @@ package actor RolloutEngine {
         }
         // The last moment to find the lease gone before the fleet is touched (a worker paused past its lease's
         // expiry and continued acts no further; the new owner's effects are the same idempotent calls).
+        try crash(.beforeLeaseCheck(rolloutId: rolloutId, key: record.key))
         try checkLease(runtime)
         try crash(.beforeEffect(rolloutId: rolloutId, key: record.key))
         counters.withLock { $0.effectsAttempted += 1 }

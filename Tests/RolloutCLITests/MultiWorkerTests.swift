@@ -61,12 +61,26 @@ import Testing
     }
 
     /// A worker frozen right before a fleet call (after its lease check) until another worker has taken the rollout
-    /// over and finished it: once continued, it creates no second job and writes nothing (its commit is fenced).
+    /// over and finished it: once continued, it creates no second job (the fleet adopts its CreateJob of the same
+    /// id) and writes nothing (its commit is fenced).
     @Test func aWorkerFrozenPastItsLeaseIsFencedWhenItContinues() async throws {
+        try await Self.freezeAndContinue(stopVariable: "ROLLOUT_TEST_STOP_BEFORE_EFFECT", fenced: true)
+    }
+
+    /// The same worker frozen right before its last lease check: once continued, the check finds the lease lapsed
+    /// (past its local deadline) and the step ends before any fleet call.
+    @Test func aWorkerFrozenBeforeItsLeaseCheckMakesNoFleetCallWhenItContinues() async throws {
+        try await Self.freezeAndContinue(stopVariable: "ROLLOUT_TEST_STOP_BEFORE_LEASE_CHECK", fenced: false)
+    }
+
+    /// Two workers on 20 rollouts; one stops itself (SIGSTOP, `stopVariable`) at its first CreateJob; the other takes
+    /// that rollout over once the lease expires and finishes it; then the frozen one is continued. `fenced`: it was
+    /// frozen after its lease check, and its commit must be fenced; else before it, and the check must stop it.
+    static func freezeAndContinue(stopVariable: String, fenced: Bool) async throws {
         let rollouts = 20
         let run = try Run(server: try PostgresTestServer.shared, rollouts: rollouts)
         defer { run.remove() }
-        let frozen = try run.worker(environment: ["ROLLOUT_TEST_STOP_BEFORE_EFFECT": "create-job:"])
+        let frozen = try run.worker(environment: [stopVariable: "create-job:"])
         let other = try run.worker()
         defer {
             Foundation.kill(frozen.process.processIdentifier, SIGCONT)
@@ -92,19 +106,29 @@ import Testing
         let jobsBefore = try run.createdJobIds()
 
         Foundation.kill(frozen.process.processIdentifier, SIGCONT)
-        let isFenced: ([String: Any]) -> Bool = {
-            $0["message"] as? String == "lease lost: another worker drives this rollout now" && $0["rollout"] as? String == rolloutId
-        }
-        #expect(await frozen.log.wait(seconds: 60) { $0.contains(where: isFenced) },
-                "the continued worker's commit is fenced; its last lines: \(frozen.log.all.suffix(5))")
+        let expected = fenced ? "lease lost: another worker drives this rollout now"
+                              : "lease not renewed in time: no fleet call until the next round"
+        let isRefused: ([String: Any]) -> Bool = { $0["message"] as? String == expected && $0["rollout"] as? String == rolloutId }
+        #expect(await frozen.log.wait(seconds: 60) { $0.contains(where: isRefused) },
+                "the continued worker says \"\(expected)\"; its last lines: \(frozen.log.all.suffix(5))")
         #expect(try run.createdJobIds() == jobsBefore, "the continued worker created no job")
-        let metrics = try await httpGet(servers[0] + "/metrics")
-        #expect(Self.sample(metrics, "rollout_worker_fencing_rejections_total").map { $0 >= 1 } == true,
-                "\(metrics.suffix(800))")
+        if fenced {
+            let metrics = try await httpGet(servers[0] + "/metrics")
+            #expect(Self.sample(metrics, "rollout_worker_fencing_rejections_total").map { $0 >= 1 } == true,
+                    "\(metrics.suffix(800))")
+        } else {
+            // Nothing of this rollout's was refused: the step ended at the check, before the call and any write.
+            // (Other steps frozen with the process may still find their commits fenced.)
+            #expect(!frozen.log.objects.contains {
+                ($0["message"] as? String)?.hasPrefix("lease lost") == true && $0["rollout"] as? String == rolloutId
+            }, "\(frozen.log.all.suffix(5))")
+        }
 
         let allDone = try await waitFor(300) { try run.completed(store) == rollouts }
         let left = try run.unfinished(store)
         #expect(allDone, "\(left)")
+        try run.expectConsistent(store, rollouts: rollouts)
+        guard fenced else { return }
         // `rollout workers` shows the fenced commit against the worker that made it (its next round reports it).
         let frozenPid = Int(frozen.process.processIdentifier)
         let reported = try await waitFor(30) {
@@ -117,7 +141,6 @@ import Testing
         let rows = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
         let row = rows.first { $0["pid"] as? Int == frozenPid }
         #expect((row?["fencingRejections"] as? Int ?? 0) >= 1, "\(listed.stdout.prefix(1500))")
-        try run.expectConsistent(store, rollouts: rollouts)
     }
 
     /// The database stops (an operator's restart) while two workers run rollouts: both say they are not ready,
