@@ -34,6 +34,9 @@ enum PrometheusExposition {
                samples: [("", Double(engine.commits))])
         family(&text, "rollout_effect_queue_depth", type: "gauge", help: "Effects waiting in the outbox.",
                samples: [("", Double(metrics.effectQueueDepth))])
+        family(&text, "rollout_steps_total", type: "counter",
+               help: "Rollout steps run (a rollout stepped when due: its effects, timers and polls), failed ones included.",
+               samples: [("", Double(metrics.steps))])
         family(&text, "rollout_step_errors_total", type: "counter",
                help: "Worker steps that failed (store or programming errors) and were retried.",
                samples: [("", Double(metrics.stepErrors))])

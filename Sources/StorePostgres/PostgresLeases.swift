@@ -10,8 +10,8 @@ import RolloutCore
 /// - A lease is a rollout row's `lease_owner`, `lease_expires_at` (the database's clock) and `lease_epoch`. Claims
 ///   take unleased or expired rows with `FOR UPDATE SKIP LOCKED`, so two workers never claim the same rollout, and
 ///   raise the epoch by one: a take-over always changes the fence.
-/// - Each worker claims up to its fair share (active rollouts ÷ live workers, rounded up) and gives back what
-///   exceeds it, so a worker that joins gets work without waiting for anyone to die.
+/// - Each worker claims up to its fair share (active rollouts not driven by a run ÷ live workers, rounded up) and
+///   gives back what exceeds it, so a worker that joins gets work without waiting for anyone to die.
 /// - Locally a lease counts only until `safetyMarginSeconds` before it could have expired, measured from when the
 ///   renewal was *sent*, on the monotonic clock: a worker stopped (SIGSTOP, a long pause) past that instant finds
 ///   its lease invalid before its next fleet call, whatever the database says. Its commits are fenced anyway.
@@ -71,6 +71,7 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
     private let held = Locked<[String: Held]>([:])
     private let counterState: Locked<CoordinationStatistics>
     private let healthyUntil = Locked<ContinuousClock.Instant?>(nil)
+    private let oldestWorker = Locked<String?>(nil)
     private let logger: Logger
     private let listen: String?
     /// Set by `stop()`, under `sessionLock`.
@@ -132,6 +133,8 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
     }
 
     package func notifications() -> AsyncStream<RolloutChange> { stream }
+
+    package var sweepsRetention: Bool { oldestWorker.current == workerId }
 
     package func round() throws -> LeaseRound {
         do {
@@ -238,9 +241,9 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
         var round = LeaseRound()
         let counters = statistics
         try session.run("""
-            INSERT INTO workers (id, host, pid, listen, drives, leases_held, takeovers, fencing_rejections)
-            VALUES (\(workerId), \(hostName), \(Int(getpid())), \(listen), \(onlyRolloutId), \(counters.leasesHeld),
-                    \(counters.takeovers), \(counters.fencingRejections))
+            INSERT INTO workers (id, host, pid, listen, drives, lease_seconds, leases_held, takeovers, fencing_rejections)
+            VALUES (\(workerId), \(hostName), \(Int(getpid())), \(listen), \(onlyRolloutId), \(lease),
+                    \(counters.leasesHeld), \(counters.takeovers), \(counters.fencingRejections))
             ON CONFLICT (id) DO UPDATE SET heartbeat_at = clock_timestamp(), leases_held = excluded.leases_held,
                 takeovers = excluded.takeovers, fencing_rejections = excluded.fencing_rejections, stopped_at = NULL
             """, "announcing worker \(workerId)")
@@ -277,13 +280,16 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
             }
         }
 
-        // Every live holder spends the AWS budget; only workers divide the rollouts (a run drives its own).
+        // Every live holder spends the AWS budget; only workers divide the rollouts (a run drives its own, one).
         let sizes = try session.run("""
             SELECT count(*), count(*) FILTER (WHERE drives IS NULL),
-                   (SELECT count(*) FROM rollouts r WHERE \(unescaped: Self.activeCondition))
-            FROM workers WHERE stopped_at IS NULL AND heartbeat_at > clock_timestamp() - make_interval(secs => \(lease))
+                   (SELECT count(*) FROM rollouts r WHERE \(unescaped: Self.activeCondition)),
+                   (array_agg(id ORDER BY started_at, id) FILTER (WHERE drives IS NULL))[1]
+            FROM workers WHERE \(unescaped: Self.aliveCondition)
             """, "counting workers and active rollouts").rows
-        let (alive, sharing, active) = try sizes.first?.decode((Int, Int, Int).self) ?? (1, 1, 0)
+        let (alive, sharing, allActive, oldest) = try sizes.first?.decode((Int, Int, Int, String?).self) ?? (1, 1, 0, nil)
+        oldestWorker.withLock { $0 = oldest }
+        let active = max(0, allActive - (alive - sharing))
         round.workersAlive = max(1, alive)
         counterState.withLock { $0.workersAlive = round.workersAlive }
         if let onlyRolloutId {
@@ -412,6 +418,10 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
     private func trustedUntil(sentAt: ContinuousClock.Instant) -> ContinuousClock.Instant {
         sentAt + .milliseconds(Int64((configuration.leaseSeconds - configuration.safetyMarginSeconds) * 1000))
     }
+
+    /// A worker row whose holder is alive: not stopped, heartbeat within its own lease.
+    package static let aliveCondition =
+        "stopped_at IS NULL AND heartbeat_at > clock_timestamp() - make_interval(secs => lease_seconds)"
 
     /// A rollout that needs a driver: not ended, or with effects still to perform (alias `r`).
     static let activeCondition = """

@@ -113,10 +113,14 @@ enum PostgresSchema {
             )
             """,
         ]),
-        Migration(version: 2, summary: "a worker row may be a `rollout run` driving one rollout", statements: [
+        Migration(version: 2, summary: "a worker row may be a `rollout run` driving one rollout; each row's lease",
+                  statements: [
             // NULL: a worker taking its share of every rollout; else the one rollout a `rollout run` drives (not
             // counted when workers divide the rollouts among themselves, counted when they divide the AWS budget).
             "ALTER TABLE workers ADD COLUMN drives text",
+            // The holder's own --lease-seconds: it is alive while its heartbeat is younger than that, whatever the
+            // lease of whoever asks (a run on a short lease must not take workers on a long one for dead).
+            "ALTER TABLE workers ADD COLUMN lease_seconds double precision NOT NULL DEFAULT 30",
         ]),
     ]
 

@@ -17,32 +17,37 @@ package struct PostgresWorkerRecord: Sendable, Equatable, Codable {
     package var leases: Int
     package var takeovers: Int
     package var fencingRejections: Int
-    /// Heartbeat within one lease of the database's now, and not stopped.
+    /// Its --lease-seconds: how long a lease it holds lasts unless renewed.
+    package var leaseSeconds: Double
+    /// Heartbeat within one of its leases of the database's now, and not stopped.
     package var alive: Bool
 }
 
 extension PostgresRolloutStore {
-    /// Workers, live first then by start; without `includeGone`, only those alive (heartbeat within `leaseSeconds`).
-    package func workers(leaseSeconds: Double = 30, includeGone: Bool = false, limit: Int = 1000) throws -> [PostgresWorkerRecord] {
+    /// Workers, live first then by start; without `includeGone`, only those alive (heartbeat within their own lease,
+    /// or within `leaseSeconds` when given).
+    package func workers(leaseSeconds: Double? = nil, includeGone: Bool = false, limit: Int = 1000) throws -> [PostgresWorkerRecord] {
         let rows = try perform { db in
             try db.run("""
                 SELECT w.id, w.host, w.pid, w.listen, w.drives, extract(epoch FROM w.started_at)::float8,
                        extract(epoch FROM w.heartbeat_at)::float8, extract(epoch FROM w.stopped_at)::float8,
                        (SELECT count(*) FROM rollouts r WHERE r.lease_owner = w.id AND r.lease_expires_at > clock_timestamp()),
-                       w.takeovers, w.fencing_rejections,
-                       (w.stopped_at IS NULL AND w.heartbeat_at > clock_timestamp() - make_interval(secs => \(leaseSeconds)))
-                FROM workers w ORDER BY 12 DESC, w.started_at LIMIT \(min(limit, 10_000))
+                       w.takeovers, w.fencing_rejections, w.lease_seconds,
+                       (w.stopped_at IS NULL AND w.heartbeat_at > clock_timestamp()
+                          - make_interval(secs => coalesce(\(leaseSeconds)::float8, w.lease_seconds)))
+                FROM workers w ORDER BY 13 DESC, w.started_at LIMIT \(min(limit, 10_000))
                 """, "listing workers").rows
         }
         return try rows.compactMap { row in
-            let (id, host, pid, listen, drives, started, heartbeat, stopped, leases, takeovers, fenced, alive) =
-                try row.decode((String, String, Int, String?, String?, Double, Double, Double?, Int, Int, Int, Bool).self)
+            let (id, host, pid, listen, drives, started, heartbeat, stopped, leases, takeovers, fenced, lease, alive) =
+                try row.decode((String, String, Int, String?, String?, Double, Double, Double?, Int, Int, Int, Double, Bool).self)
             guard alive || includeGone else { return nil }
             return PostgresWorkerRecord(id: id, host: host, pid: pid, listen: listen, drives: drives,
                                         startedAt: Date(timeIntervalSince1970: started),
                                         heartbeatAt: Date(timeIntervalSince1970: heartbeat),
                                         stoppedAt: stopped.map(Date.init(timeIntervalSince1970:)), leases: leases,
-                                        takeovers: takeovers, fencingRejections: fenced, alive: alive)
+                                        takeovers: takeovers, fencingRejections: fenced, leaseSeconds: lease,
+                                        alive: alive)
         }
     }
 }

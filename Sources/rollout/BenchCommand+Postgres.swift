@@ -19,6 +19,7 @@ extension BenchCommand {
     struct PostgresRun {
         var rate: Double
         var commits: Int
+        var work: WorkDone
         var leasedAfter: Double
         var leases: [Int]
         var takeover: (seconds: Double, rollouts: Int)?
@@ -89,7 +90,7 @@ extension BenchCommand {
                                                 rollouts: rollouts, seconds: seconds, leaseSeconds: leaseSeconds)
             if count == 1 { single = run.rate }
             var line = "  \(count) worker\(count == 1 ? " " : "s"): \(BenchText.rate(run.rate)) transitions/s "
-                + "(\(run.commits) commits; \(run.leases.reduce(0, +)) of \(rollouts) leased \(BenchText.seconds(run.leasedAfter)) after start, "
+                + "(\(run.commits) commits; \(run.work.rates); \(run.leases.reduce(0, +)) of \(rollouts) leased \(BenchText.seconds(run.leasedAfter)) after start, "
                 + "leases \(run.leases.map(String.init).joined(separator: "/")))"
             if count > 1, let single, single > 0 { line += " → \(BenchText.ratio(run.rate / single)) one worker" }
             if let takeover = run.takeover {
@@ -110,9 +111,10 @@ extension BenchCommand {
                                      extra: Self.benchWorkerArguments(scenario: scenario, journal: nil))
         defer { worker.stop() }
         _ = try await worker.waitUntilReady(since: Date())
-        let (commits, elapsed) = try await Self.commitsDuring(seconds: seconds, workers: [worker])
-        let rate = Double(commits) / elapsed
-        var line = "  beside it, SQLite, 1 worker: \(BenchText.rate(rate)) transitions/s (\(commits) commits)"
+        let work = try await Self.workDuring(seconds: seconds, workers: [worker])
+        let rate = Double(work.commits) / work.seconds
+        var line = "  beside it, SQLite, 1 worker: \(BenchText.rate(rate)) transitions/s (\(work.commits) commits; "
+            + "\(work.rates))"
         if let single, single > 0 { line += " → PostgreSQL with 1 worker is \(BenchText.ratio(single / rate)) of it" }
         print(line)
         worker.stop()
@@ -146,9 +148,9 @@ extension BenchCommand {
             if leases.reduce(0, +) >= rollouts { break }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
-        let (commits, elapsed) = try await Self.commitsDuring(seconds: seconds, workers: workers)
-        var run = PostgresRun(rate: Double(commits) / elapsed, commits: commits, leasedAfter: leasedAfter,
-                              leases: leases)
+        let work = try await Self.workDuring(seconds: seconds, workers: workers)
+        var run = PostgresRun(rate: Double(work.commits) / work.seconds, commits: work.commits, work: work,
+                              leasedAfter: leasedAfter, leases: leases)
         guard count > 1 else { return run }
 
         let text = try await Self.metricsText(workers[0])
@@ -192,18 +194,38 @@ extension BenchCommand {
         }
     }
 
-    /// Commits the workers made in `seconds` (their `rollout_commits_total`, summed) and the seconds measured.
-    static func commitsDuring(seconds: Int, workers: [BenchWorker]) async throws -> (commits: Int, seconds: Double) {
-        func total() async throws -> Double {
-            var sum = 0.0
-            for worker in workers { sum += metric(try await metricsText(worker), "rollout_commits_total") ?? 0 }
-            return sum
+    /// What the workers did in a measured interval (their own counters, summed): transitions committed, steps run
+    /// and fleet calls made. A step that changes nothing (a poll finding no news) commits nothing.
+    struct WorkDone {
+        var commits: Int
+        var steps: Int
+        var fleetCalls: Int
+        var seconds: Double
+
+        /// Steps and fleet calls per second, for a report line.
+        var rates: String {
+            "\(BenchText.rate(Double(steps) / seconds)) steps/s, \(BenchText.rate(Double(fleetCalls) / seconds)) fleet calls/s"
         }
-        let before = try await total()
+    }
+
+    /// The workers' work during `seconds` (`rollout_commits_total`, `rollout_steps_total`, `rollout_fleet_calls_total`).
+    static func workDuring(seconds: Int, workers: [BenchWorker]) async throws -> WorkDone {
+        func totals() async throws -> [Double] {
+            var sums = [0.0, 0.0, 0.0]
+            for worker in workers {
+                let text = try await metricsText(worker)
+                for (index, family) in ["rollout_commits_total", "rollout_steps_total", "rollout_fleet_calls_total"].enumerated() {
+                    sums[index] += metric(text, family) ?? 0
+                }
+            }
+            return sums
+        }
+        let before = try await totals()
         let start = Date()
         try await Task.sleep(nanoseconds: UInt64(seconds) * 1_000_000_000)
-        let after = try await total()
-        return (Int(after - before), Date().timeIntervalSince(start))
+        let after = try await totals()
+        return WorkDone(commits: Int(after[0] - before[0]), steps: Int(after[1] - before[1]),
+                        fleetCalls: Int(after[2] - before[2]), seconds: Date().timeIntervalSince(start))
     }
 
     static func metricsText(_ worker: BenchWorker) async throws -> String {

@@ -6,10 +6,12 @@ import StorePostgres
 extension RunCommand {
     /// Takes the rollout's lease with one round. Nil when taken; else, after saying who drives the rollout (or why
     /// the lease could not be taken), the exit status. A holder whose process on this machine is gone (the run
-    /// killed before this one) is waited for until its lease expires, once.
-    func takeLease(_ lease: PostgresLeases, keeping: LeaseKeeping, rolloutId: String,
+    /// killed before this one) is waited for until its lease expires, once; a lease that was held when claimed and
+    /// free when read (given back meanwhile) is claimed again, once. `created`: this run just submitted the rollout.
+    func takeLease(_ lease: PostgresLeases, keeping: LeaseKeeping, rolloutId: String, created: Bool,
                    reporter: RunReporter) async -> Int32? {
         var waited = false
+        var retried = false
         while true {
             do {
                 _ = try await keeping.round()
@@ -27,8 +29,11 @@ extension RunCommand {
             }
             guard let holder else {
                 // Leased when claimed, free when read: its holder just gave it back or let it expire.
-                Console.error("error: rollout \(rolloutId) was leased a moment ago and is free now: run the same "
-                              + "command again")
+                if !retried {
+                    retried = true
+                    continue
+                }
+                Console.error("error: rollout \(rolloutId) keeps changing hands: run the same command again")
                 return Self.leasedElsewhereStatus
             }
             if !waited && lease.isGoneFromThisMachine(holder) {
@@ -45,9 +50,11 @@ extension RunCommand {
                 ? " It goes back when that run stops (or \(Int(holder.secondsLeft.rounded(.up))) s after its last "
                     + "renewal if it dies)."
                 : " A worker keeps a rollout until it ends; stop that worker to drive the rollout here."
+            // Just submitted and claimed by a worker's round before this run's claim: it is in good hands.
+            let what = created ? "rollout \(rolloutId) was submitted and taken at once by \(Self.describe(holder))"
+                               : "rollout \(rolloutId) is driven by \(Self.describe(holder))"
             reporter.leasedElsewhere(rolloutId: rolloutId, holder: holder.workerId,
-                                     message: "rollout \(rolloutId) is driven by \(Self.describe(holder)): a rollout has "
-                                        + "one driver at a time.\(follow)\(wait)")
+                                     message: "\(what): a rollout has one driver at a time.\(follow)\(wait)")
             return Self.leasedElsewhereStatus
         }
     }

@@ -141,7 +141,10 @@ struct RunCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.otherError)
         }
 
+        // However the run ends, its lease goes back at once: a worker sharing the database may go on with the rollout.
+        defer { lease?.stop() }
         let rolloutId: String
+        let created: Bool
         do {
             if let existing = try store.rollout(id: id), existing.fleetKind != "aws" {
                 Console.error("error: \(db) holds rollout \(id) on the \(existing.fleetKind) fleet; "
@@ -150,25 +153,23 @@ struct RunCommand: AsyncParsableCommand {
             }
             let submitted = try await engine.submit(plan: loaded.plan, planSource: loaded.source)
             rolloutId = submitted.rolloutId
+            created = submitted.created
             reporter.started(rolloutId: rolloutId, created: submitted.created, state: submitted.state, database: db)
         } catch let exit as ExitCode {
-            lease?.stop()
             throw exit
         } catch {
-            lease?.stop()
             Console.error("error: \(error)")
             throw ExitCode(ExitStatus.otherError)
         }
-        let status = await drive(engine: engine, clock: clock, rolloutId: rolloutId, lease: lease,
+        let status = await drive(engine: engine, clock: clock, rolloutId: rolloutId, created: created, lease: lease,
                                  timeoutSeconds: timeoutSeconds, reporter: reporter, logger: logger)
-        lease?.stop()  // gives the lease back at once: a worker sharing the database may go on with the rollout
         if status != ExitStatus.completed { throw ExitCode(status) }
     }
 
     /// Drives the rollout with the one driver until it ends, needs a person, is interrupted (SIGINT/SIGTERM through
     /// ServiceLifecycle: the step in flight finishes and is saved) or runs out of time; returns the exit status.
     /// With a `lease` (PostgreSQL), only while it holds the rollout's lease: taken first, renewed meanwhile.
-    func drive(engine: RolloutEngine, clock: SystemClock, rolloutId: String, lease: PostgresLeases?,
+    func drive(engine: RolloutEngine, clock: SystemClock, rolloutId: String, created: Bool, lease: PostgresLeases?,
                timeoutSeconds: Double, reporter: RunReporter, logger: Logger) async -> Int32 {
         let driver = RolloutDriver(
             engine: engine, clock: clock, configuration: RolloutDriver.Configuration(stepsInFlightMax: 1, stepErrorEndsDrive: true),
@@ -186,7 +187,8 @@ struct RunCommand: AsyncParsableCommand {
             LeaseKeeping(coordination: $0, engine: engine, driver: driver, concerns: { $0 == rolloutId }, logger: logger)
         }
         if let lease, let keeping {
-            if let refusal = await takeLease(lease, keeping: keeping, rolloutId: rolloutId, reporter: reporter) {
+            if let refusal = await takeLease(lease, keeping: keeping, rolloutId: rolloutId, created: created,
+                                             reporter: reporter) {
                 return refusal
             }
         }
@@ -209,7 +211,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         switch await service.ending {
         case .released(let outcome):
-            return report(outcome, state: state, reporter: reporter)
+            return report(outcome, state: state, shared: lease != nil, reporter: reporter)
         case .failed(let error):
             Console.error("error: \(error)\nThe rollout's state is saved up to the last step: "
                           + "resume by running the same command.")
@@ -231,9 +233,12 @@ struct RunCommand: AsyncParsableCommand {
         }
     }
 
-    /// The exit status for a released rollout, with what a person must do when one is needed.
-    func report(_ outcome: StepOutcome, state: RolloutState, reporter: RunReporter) -> Int32 {
+    /// The exit status for a released rollout, with what a person must do when one is needed. `shared`: the database
+    /// is PostgreSQL, where a worker may go on with the rollout once the run gives its lease back.
+    func report(_ outcome: StepOutcome, state: RolloutState, shared: Bool, reporter: RunReporter) -> Int32 {
         let id = state.rolloutId
+        let then = shared ? "then run this command again (or let a worker sharing the database go on with it)"
+                          : "then run this command again"
         switch outcome {
         case .finished, .due, .notLeased:
             reporter.finished(state)
@@ -241,13 +246,13 @@ struct RunCommand: AsyncParsableCommand {
         case .needsPerson(.resume(let kind), _):
             reporter.needsPerson(state, what: "paused (\(kind.rawValue)): "
                                     + (state.pause.map { RolloutText.pause($0, phase: state.phase) } ?? ""),
-                                 how: "resume it (`rollout resume \(id) --db \(db)`), then run this command again")
+                                 how: "resume it (`rollout resume \(id) --db \(db)`), \(then)")
         case .needsPerson(.approval(let stage), _):
             reporter.needsPerson(state, what: "approval of \(stage)",
-                                 how: "approve it (`rollout approve \(id) --db \(db)`), then run this command again")
+                                 how: "approve it (`rollout approve \(id) --db \(db)`), \(then)")
         case .needsPerson(.nothingScheduled, _):
             reporter.needsPerson(state, what: RolloutText.waiting(state) ?? "a person (nothing is scheduled)",
-                                 how: "act on it, then run this command again")
+                                 how: "act on it, \(then)")
         }
         return ExitStatus.pausedOrAborted
     }
@@ -299,16 +304,18 @@ actor RunDriveService: Service {
                         await withTaskGroup(of: Void.self) { lease in
                             lease.addTask { await keeping.follow() }
                             lease.addTask {
-                                // Returns when a round finds the lease gone (or when cancelled: the drive ended).
-                                guard await keeping.keepRounds(until: { $0.lost.contains(rolloutId) }) != nil else { return }
+                                // Returns when a round succeeds without the lease (lost, or refused a commit and
+                                // held by another now), or when cancelled: the drive ended.
+                                let coordination = keeping.coordination
+                                guard await keeping.keepRounds(until: { _ in coordination.fence(for: rolloutId) == nil })
+                                    != nil else { return }
                                 await self.end(.leaseLost)
                                 await driver.stop()
                             }
+                            // Both run until cancelled (the drive ended) but the rounds, which end on a lost lease.
                             await lease.next()
                             lease.cancelAll()
                         }
-                        // Cancelled with the drive: wait for the drive's own ending.
-                        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
                         return nil
                     }
                 }

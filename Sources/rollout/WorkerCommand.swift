@@ -171,7 +171,7 @@ struct WorkerCommand: AsyncParsableCommand {
                                                                        logger: logger))
         let worker = RolloutWorker(engine: engine, clock: clock,
                                    configuration: RolloutWorker.Configuration(webhooks: webhooks.map(WebhookTarget.init)),
-                                   coordination: coordination, logger: logger)
+                                   logger: logger)
         // The rollouts are resumed (and the worker says "worker ready") once the API listens: see WorkerLoopService.
         logger.info("worker starting", metadata: [
             "db": "\(db)", "worker": "\(coordination?.workerId ?? "sole")", "listen": "\(address.host):\(address.port)", "fleet": "\(fleet.rawValue)",

@@ -9,8 +9,8 @@ struct WorkersCommand: ParsableCommand {
         commandName: "workers",
         abstract: "List the workers sharing a PostgreSQL database, with the leases each holds.",
         discussion: """
-            A worker is alive while it renews its heartbeat within one lease (--lease-seconds, as the workers were \
-            started with); --all also lists workers that stopped or died. LEASES counts the unexpired leases it \
+            A worker is alive while it renews its heartbeat within one of its leases (the --lease-seconds it was \
+            started with, or the one given here); --all also lists workers that stopped or died. LEASES counts the unexpired leases it \
             holds now; TAKEOVERS the rollouts it took over from workers whose leases expired; FENCED the steps it \
             gave up because its lease was gone. DRIVES is `share` for a worker (it takes its share of every \
             rollout) or the one rollout a `rollout run --db postgres://…` drives.
@@ -20,8 +20,8 @@ struct WorkersCommand: ParsableCommand {
     @Option(help: "postgres://user@host:port/database (the password from PGPASSWORD, ?password_file= or ~/.pgpass).")
     var db: String
 
-    @Option(help: "The workers' --lease-seconds: a worker silent for longer is not alive.")
-    var leaseSeconds: Double = 30
+    @Option(help: "A worker silent for longer than this is not alive (default: each worker's own --lease-seconds).")
+    var leaseSeconds: Double?
 
     @Flag(help: "Also list workers that stopped or died.")
     var all = false
@@ -35,7 +35,7 @@ struct WorkersCommand: ParsableCommand {
                                   + "SQLite database has one worker")
         }
         _ = try PostgresLocation(url: db)
-        guard leaseSeconds > 0 else { throw ValidationError("--lease-seconds must be positive") }
+        if let leaseSeconds, leaseSeconds <= 0 { throw ValidationError("--lease-seconds must be positive") }
     }
 
     func run() throws {

@@ -20,7 +20,7 @@ import Testing
             running += 1
             runningMax = max(runningMax, running)
             condition.broadcast()
-            let deadline = Date().addingTimeInterval(30)
+            let deadline = Date().addingTimeInterval(120)
             while !open && Date() < deadline { _ = condition.wait(until: deadline) }
             running -= 1
             condition.unlock()
@@ -37,7 +37,7 @@ import Testing
         private func blockingWaitFor(_ count: Int) -> Bool {
             condition.lock()
             defer { condition.unlock() }
-            let deadline = Date().addingTimeInterval(30)
+            let deadline = Date().addingTimeInterval(120)
             while running < count && Date() < deadline { _ = condition.wait(until: deadline) }
             return running >= count
         }

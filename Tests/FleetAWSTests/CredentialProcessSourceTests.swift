@@ -87,12 +87,13 @@ struct CredentialProcessSourceTests {
     @Test("bounded: a command that hangs is killed at the time-out, one that floods stdout at 64 KB")
     func bounds() async throws {
         let directory = try TemporaryFile.makeDirectory()
-        let hanging = try CredentialsTesting.write("#!/bin/sh\necho starting >&2\nexec sleep 120\n", to: directory,
+        let hanging = try CredentialsTesting.write("#!/bin/sh\necho starting >&2\nexec sleep 300\n", to: directory,
                                                    "hang.sh", executable: true)
         let started = Date()
         let timeout = await CredentialsTesting.failure { _ = try await Self.load(try Self.environment(hanging), timeout: 1) }
         #expect(timeout.contains("did not finish within 1 s") && timeout.contains("starting"), "\(timeout)")
-        #expect(Date().timeIntervalSince(started) < 30)
+        // Killed, not waited for: far below the 300 s the command sleeps (a loaded machine was seen to take 38 s).
+        #expect(Date().timeIntervalSince(started) < 150)
 
         let flooding = try CredentialsTesting.write("#!/bin/sh\nexec yes AKIDFLOOD-secret\n", to: directory, "flood.sh",
                                                     executable: true)

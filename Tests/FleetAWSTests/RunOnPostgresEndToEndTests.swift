@@ -36,7 +36,7 @@ struct RunOnPostgresEndToEndTests {
         let planPath = try world.writePlan(text)
         let plan = try PlanFile.load(atPath: planPath).plan
         let rolloutId = RolloutIdentity.rolloutId(planName: plan.name, planSource: text)
-        let arguments = ["run", planPath, "--db", database, "--lease-seconds", "3", "--endpoint-url", world.moto.endpoint,
+        let arguments = ["run", planPath, "--db", database, "--lease-seconds", "10", "--endpoint-url", world.moto.endpoint,
                          "--poll-interval", "1s", "--timeout", "90s", "--output", "json"]
         let environment = RunEndToEndTests.childEnvironment(world)
 
@@ -70,8 +70,7 @@ struct RunOnPostgresEndToEndTests {
         let holder = try #require(refusal?["holder"] as? String)
         #expect(holder.contains("-\(first.processIdentifier)-"), "the holder is the first run: \(holder)")
 
-        let workers = try await TestProcess.run(executable, ["workers", "--db", database, "--lease-seconds", "3"],
-                                                environment: environment)
+        let workers = try await TestProcess.run(executable, ["workers", "--db", database], environment: environment)
         #expect(workers.status == 0, "\(workers.stderrText)")
         let row = workers.stdoutText.split(separator: "\n").first { $0.hasPrefix(holder) }
         #expect(row?.contains(rolloutId) == true, "`rollout workers` lists the run and its rollout: \(workers.stdoutText)")
@@ -97,7 +96,7 @@ struct RunOnPostgresEndToEndTests {
         #expect(Set(calls.keys) == Set(state.stages.map(\.jobId)))
         #expect(calls.values.allSatisfy { $0.created == 1 }, "every job created exactly once: \(calls)")
         // Three runs, none alive: the killed one silent, the refused one and the last stopped (their leases given back).
-        let left = try store.workers(leaseSeconds: 3, includeGone: true).filter { $0.drives == rolloutId }
+        let left = try store.workers(includeGone: true).filter { $0.drives == rolloutId }
         #expect(left.count == 3 && left.allSatisfy { !$0.alive }, "\(left)")
         #expect(left.filter { $0.stoppedAt != nil }.count == 2, "\(left)")
         let owner = try PostgresTestServer.shared.sql("SELECT coalesce(lease_owner, 'none') FROM rollouts WHERE id = '\(rolloutId)'",
@@ -123,8 +122,9 @@ struct RunOnPostgresEndToEndTests {
         let environment = RunEndToEndTests.childEnvironment(world)
         let run = Process()
         run.executableURL = URL(fileURLWithPath: executable)
-        // A poll interval of an hour: nothing but the notification (or the lease's round) can wake the run early.
-        run.arguments = ["run", planPath, "--db", database, "--endpoint-url", world.moto.endpoint,
+        // A poll interval of an hour and a lease of ten minutes (a round every 200 s): within the test's minute, only
+        // the notification can wake the run.
+        run.arguments = ["run", planPath, "--db", database, "--lease-seconds", "600", "--endpoint-url", world.moto.endpoint,
                          "--poll-interval", "1h", "--timeout", "5m", "--output", "json"]
         run.environment = environment
         let output = try TemporaryFile.make(suffix: ".out")

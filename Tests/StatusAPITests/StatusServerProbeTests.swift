@@ -36,7 +36,7 @@ struct StatusServerProbeTests {
             "rollout_rollouts": "gauge", "rollout_stages": "gauge", "rollout_gate_verdicts_total": "counter",
             "rollout_fleet_calls_total": "counter", "rollout_fleet_errors_total": "counter",
             "rollout_jobs_created_total": "counter", "rollout_commits_total": "counter",
-            "rollout_effect_queue_depth": "gauge", "rollout_step_errors_total": "counter",
+            "rollout_effect_queue_depth": "gauge", "rollout_step_errors_total": "counter", "rollout_steps_total": "counter",
         ]
         for (family, type) in families {
             #expect(text.types[family] == type, "\(family)")

@@ -71,7 +71,8 @@ package actor RolloutDriver {
     private var released: [String: Result<StepOutcome, any Error>] = [:]
     private var stopping = false
     private var running = false
-    /// Read from any thread (`stepErrorCount`), for `/metrics`.
+    /// Read from any thread (`stepCount`, `stepErrorCount`), for `/metrics`.
+    private nonisolated let steps = Locked(0)
     private nonisolated let stepErrors = Locked(0)
     private var timer: (deadline: Date, task: Task<Void, Never>)?
     private let signals: AsyncStream<Signal>
@@ -127,6 +128,8 @@ package actor RolloutDriver {
     }
 
     package nonisolated var stepErrorCount: Int { stepErrors.current }
+    /// Steps ended since start (each rollout stepped once when due: polls, timers, effects), failed ones included.
+    package nonisolated var stepCount: Int { steps.current }
 
     // MARK: running
 
@@ -217,6 +220,7 @@ package actor RolloutDriver {
             return
         }
         inFlight.remove(id)
+        steps.withLock { $0 += 1 }
         let requested = wakeWhileInFlight.removeValue(forKey: id)
         switch result {
         case .success(let outcome):

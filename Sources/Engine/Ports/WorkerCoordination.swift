@@ -20,6 +20,10 @@ package protocol WorkerCoordination: RolloutLeases {
     func notifications() -> AsyncStream<RolloutChange>
     /// True while the last round succeeded within the lease (`/readyz`).
     var isHealthy: Bool { get }
+    /// True when this worker is the one that sweeps ended rollouts past their retention (the longest-running live
+    /// worker, as of the last round): the sweep's calls are idempotent, so two sweepers while that changes hands do
+    /// no harm, but every worker sweeping would repeat every call.
+    var sweepsRetention: Bool { get }
     /// Counters of this worker's leases (`/metrics`).
     var statistics: CoordinationStatistics { get }
     /// Gives every lease back and marks the worker stopped (graceful shutdown).

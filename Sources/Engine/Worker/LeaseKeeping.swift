@@ -27,6 +27,7 @@ package struct LeaseKeeping: Sendable {
     package func round() async throws -> LeaseRound {
         let round = try await rounds.round(coordination)
         _ = await engine.absorb(round)
+        engine.fleet.shareAPIBudget(among: round.workersAlive)
         return round
     }
 

@@ -88,6 +88,8 @@ package struct WorkerMetrics: Sendable, Equatable {
     /// Effects waiting in the outbox, over all rollouts.
     package var effectQueueDepth: Int
     package var stepErrors: Int
+    /// Steps the driver ran (a rollout stepped when due), failed ones included.
+    package var steps: Int
     package var startedAt: Date
     /// The fleet's API budget use (calls, throttles, waits) per API, from `Fleet.apiUsage`.
     package var fleetAPIs: [FleetAPIUsage]
@@ -95,8 +97,9 @@ package struct WorkerMetrics: Sendable, Equatable {
     package var coordination: CoordinationStatistics?
 
     package init(rolloutsByPhase: [RolloutPhase: Int], stagesByStatus: [StageStatus: Int], verdictsByKind: [Verdict: Int],
-                engine: EngineCounters, effectQueueDepth: Int, stepErrors: Int, startedAt: Date,
+                engine: EngineCounters, effectQueueDepth: Int, stepErrors: Int, steps: Int = 0, startedAt: Date,
                 fleetAPIs: [FleetAPIUsage] = [], coordination: CoordinationStatistics? = nil) {
+        self.steps = steps
         self.fleetAPIs = fleetAPIs
         self.coordination = coordination
         self.rolloutsByPhase = rolloutsByPhase

@@ -53,11 +53,10 @@ package actor RolloutWorker: RolloutService {
     private nonisolated let fillFailed = Locked(false)
     private let startedAt: Date
 
-    /// With `coordination`, the engine must have been made with it as its `leases`.
+    /// Coordinated with other workers when the engine's `leases` are a `WorkerCoordination` (PostgreSQL).
     package init(engine: RolloutEngine, clock: any RolloutClock, configuration: Configuration = Configuration(),
-                coordination: (any WorkerCoordination)? = nil, logger: Logger = Logger(label: "rollout.worker")) {
-        precondition(coordination == nil || engine.leases is any WorkerCoordination,
-                     "a coordinated worker's engine acts under the coordination's leases")
+                logger: Logger = Logger(label: "rollout.worker")) {
+        let coordination = engine.leases as? any WorkerCoordination
         self.engine = engine
         self.coordination = coordination
         self.clock = clock
@@ -110,11 +109,13 @@ package actor RolloutWorker: RolloutService {
                 return
             }
         }
-        // On a real (or sped-up) clock only: a virtual clock moves when the driver is idle, never for a sweep.
-        let sweeps = Task { [engine, clock, configuration, logger] in
+        // On a real (or sped-up) clock only: a virtual clock moves when the driver is idle, never for a sweep. With
+        // several workers, one sweeps (the longest-running).
+        let sweeps = Task { [engine, clock, configuration, logger, coordination] in
             while !Task.isCancelled && !clock.advancesOnlyWhenIdle {
                 do {
-                    let purged = try await engine.purgeDue()
+                    let sweeper = coordination?.sweepsRetention ?? true
+                    let purged = sweeper ? try await engine.purgeDue() : []
                     if !purged.isEmpty { logger.info("purged ended rollouts", metadata: ["rollouts": "\(purged)"]) }
                     try await clock.sleep(until: clock.now().addingTimeInterval(configuration.retentionSweepSeconds))
                 } catch is CancellationError {
@@ -228,6 +229,7 @@ package actor RolloutWorker: RolloutService {
         return WorkerMetrics(rolloutsByPhase: tally.phases, stagesByStatus: tally.stages,
                              verdictsByKind: statistics.verdicts, engine: statistics,
                              effectQueueDepth: tally.pendingEffects, stepErrors: driver.stepErrorCount,
+                             steps: driver.stepCount,
                              startedAt: startedAt, fleetAPIs: engine.fleet.apiUsage(),
                              coordination: coordination?.statistics)
     }

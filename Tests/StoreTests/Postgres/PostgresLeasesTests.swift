@@ -50,6 +50,7 @@ import Testing
         #expect(mine.isDisjoint(with: theirs))
         #expect(mine.union(theirs).count == 10)
         #expect(try db.store.workers().map(\.leases).sorted() == [5, 5])
+        #expect(first.sweepsRetention && !second.sweepsRetention)  // the longest-running worker sweeps, alone
     }
 
     @Test func aRunLeasesItsOneRolloutAndIsLeftOutOfTheWorkersShares() throws {
@@ -68,6 +69,7 @@ import Testing
         #expect(Set(shared.claimed) == ["r1", "r2", "r3"])  // one sharing worker: all the rest, not the run's
         #expect(shared.workersAlive == 2)  // the run spends the AWS budget too
         #expect(try worker.round().lost.isEmpty)  // the run is no worker to give a share to
+        #expect(worker.sweepsRetention && !run.sweepsRetention)  // a run sweeps nothing, though it started first
 
         let holder = try #require(try worker.holder(of: "r0"))
         #expect(holder.workerId == run.workerId && holder.isRun && holder.pid == Int(getpid()))
@@ -84,8 +86,18 @@ import Testing
         #expect(try second.round().claimed == ["r0"])
         #expect(second.statistics.takeovers == 1)
         #expect(try run.round().lost == ["r0"])
-        let listed = try db.store.workers(leaseSeconds: 30)
+        let listed = try db.store.workers()
         #expect(listed.filter { $0.drives == "r0" }.count == 2 && listed.filter { $0.drives == nil }.count == 1)
+
+        // Each holder is alive by its own lease: a run on a 3 s lease still counts a worker on 30 s whose last
+        // heartbeat is 10 s old.
+        try PostgresTestServer.shared.sql("""
+            UPDATE workers SET heartbeat_at = clock_timestamp() - interval '10 seconds' WHERE id = '\(worker.workerId)'
+            """, database: db.location.database)
+        let short = try PostgresLeases(location: db.location, configuration: .init(leaseSeconds: 3, scope: .oneRollout("r3")))
+        defer { short.stop() }
+        #expect(try short.round().workersAlive == 4)
+        #expect(try db.store.workers().contains { $0.id == worker.workerId && $0.alive && $0.leaseSeconds == 30 })
     }
 
     @Test func aTakenOverLeaseFencesTheFormerOwnersCommits() throws {
