@@ -152,6 +152,15 @@ package actor RolloutEngine {
         throw StoreError.database("rollout \(rolloutId) kept changing while recording the command")
     }
 
+    /// True when the read model holds `rolloutId` and knows its outbox empty: most steps (a poll that finds nothing
+    /// new) then skip reading the outbox from the store, one query each on PostgreSQL. Every effect enters the outbox
+    /// through a commit the read model sees (or a read of the store, which loads the outbox too); an effect another
+    /// process recorded meanwhile (a command through another worker) comes with its announcement, which reads the
+    /// rollout again and wakes it.
+    func outboxKnownEmpty(_ rolloutId: String) -> Bool {
+        readModel.entry(rolloutId)?.pendingEffectKeys.isEmpty ?? false
+    }
+
     /// Re-reads a rollout from the store into the read model and drops what the engine derived from it (after a
     /// step failed, or a commit found the rollout changed by someone else).
     package func reload(_ rolloutId: String) throws {
@@ -229,7 +238,7 @@ package actor RolloutEngine {
     /// notification) keep a rollout `due` even while it is paused: a pause holds decisions, not the clean-up.
     func assessOutcome(runtime: Runtime) throws -> StepOutcome {
         let state = runtime.rollout.state
-        let effectDue = try store.pendingEffects(rolloutId: state.rolloutId)
+        let effectDue = outboxKnownEmpty(state.rolloutId) ? nil : try store.pendingEffects(rolloutId: state.rolloutId)
             .filter { !RolloutStateMachine.isHeld($0.record.effect, in: state) }
             .map { $0.nextAttemptAt ?? clock.now() }.min()
         if state.phase.isTerminal {
@@ -254,7 +263,7 @@ package actor RolloutEngine {
         let now = clock.now()
         let rolloutId = runtime.rollout.id
         let state = runtime.rollout.state
-        guard let pending = try store.pendingEffects(rolloutId: rolloutId).first(where: {
+        guard !outboxKnownEmpty(rolloutId), let pending = try store.pendingEffects(rolloutId: rolloutId).first(where: {
             RolloutStateMachine.isObsolete($0.record.effect, in: state)
                 || (($0.nextAttemptAt ?? .distantPast) <= now && !RolloutStateMachine.isHeld($0.record.effect, in: state))
         }) else { return false }

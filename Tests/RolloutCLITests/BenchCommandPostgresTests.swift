@@ -16,6 +16,7 @@ extension MultiWorkerTests {
         for workers in ["1 worker :", "2 workers:", "3 workers:"] {
             let line = output.split(separator: "\n").first { $0.contains(workers) }
             #expect(line?.contains("transitions/s") == true && line?.contains("40 of 40 leased") == true, "\(output)")
+            #expect(line?.contains("steps/s") == true && line?.contains("fleet calls/s") == true, "\(output)")
         }
         let takeovers = output.split(separator: "\n").filter { $0.contains("take-over: the ") }
         #expect(takeovers.count == 2, "one take-over each with 2 and 3 workers: \(output)")
