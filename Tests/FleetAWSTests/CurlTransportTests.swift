@@ -33,19 +33,6 @@ struct CurlTransportTests {
 
     @Test("a kept-alive connection that dies after reading the request: the body (memory or file) is rewound and resent")
     func rewindsOnDeadKeptAliveConnection() async throws {
-        // Known intermittent, under the whole suite only (never alone, even with both cores loaded): one request
-        // gets no answer at all until the transport's time-out (0 bytes received), although the exchange takes
-        // 0.2 s. Not understood (a socket of this server disturbed by another test in the process?). Such a time-out
-        // is recorded as a known issue; any other failure, and every expectation below, still fails the test.
-        try await withKnownIssue("a request of this test's loopback exchange sometimes gets no answer under the whole suite",
-                                 isIntermittent: true) {
-            try await rewindsOnDeadKeptAliveConnectionOnce()
-        } matching: { issue in
-            (issue.error as? TransportError)?.kind == .timeout
-        }
-    }
-
-    func rewindsOnDeadKeptAliveConnectionOnce() async throws {
         let firstTimes = FirstTimes()
         let server = try ScriptedHTTPServer { request in
             // The request was read in full, then the connection closes: exactly a lost answer on a reused connection.

@@ -37,7 +37,7 @@ struct CredentialRedactionEndToEndTests {
 
     /// A loopback port that was free a moment ago and that nothing listens on: connections are refused at once.
     static func closedLoopbackPort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         defer { close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

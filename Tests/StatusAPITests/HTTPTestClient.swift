@@ -66,7 +66,7 @@ struct HTTPTestClient: Sendable {
 
     static func exchange(host: String, port: Int, method: String, path: String, headers: [String: String], body: Data) throws
         -> HTTPTestResponse {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw Failure("socket() failed: errno \(errno)") }
         defer { close(descriptor) }
         var timeout = timeval(tv_sec: ioTimeoutSeconds, tv_usec: 0)

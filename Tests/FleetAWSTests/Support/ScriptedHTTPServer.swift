@@ -47,7 +47,10 @@ final class ScriptedHTTPServer: @unchecked Sendable {
     private var stopped = false
 
     init(_ decide: @escaping @Sendable (Received) -> Reply) throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        // Close-on-exec, here and for every accepted socket: a child process another test spawns meanwhile (a
+        // `rollout run`, a worker) would otherwise inherit the descriptors and keep a connection this server closed
+        // open, so the client never sees it close and waits for an answer until its time-out.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard listener >= 0 else { throw TestFailure("socket() failed: errno \(errno)") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -98,6 +101,7 @@ final class ScriptedHTTPServer: @unchecked Sendable {
         while true {
             let client = accept(listener, nil, nil)
             guard client >= 0 else { break }
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)  // (no accept4 in Swift's Glibc: a spawn right between may still inherit it)
             let accepted = lock.withLock {
                 guard !stopped else { return false }
                 openSockets.insert(client)
