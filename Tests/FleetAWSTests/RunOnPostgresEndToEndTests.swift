@@ -21,6 +21,39 @@ struct RunOnPostgresEndToEndTests {
         String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
     }
 
+    /// A `rollout run` started in the background, its output in files.
+    struct BackgroundRun {
+        let process = Process()
+        let output: String
+        let errors: String
+
+        init(_ executable: String, _ arguments: [String], environment: [String: String]) throws {
+            output = try TemporaryFile.make(suffix: ".out")
+            errors = try TemporaryFile.make(suffix: ".err")
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            process.environment = environment
+            process.standardOutput = FileHandle(forWritingAtPath: output)
+            process.standardError = FileHandle(forWritingAtPath: errors)
+            try process.run()
+        }
+
+        var printed: String { "\(RunOnPostgresEndToEndTests.output(output)) \(RunOnPostgresEndToEndTests.output(errors))" }
+
+        /// Waits (polling moto every 50 ms, at most a minute) until the run has created `jobId`; false if it did not.
+        func waitForJob(_ jobId: String, on moto: MotoServer) async throws -> Bool {
+            for _ in 0..<1200 where process.isRunning {
+                if try await moto.createJobCalls(prefix: jobId)[jobId]?.created == 1 { return true }
+                try await Task.sleep(nanoseconds: 50_000_000)
+            }
+            return false
+        }
+
+        func kill() {
+            if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        }
+    }
+
     @Test("""
         a run holds the rollout's lease: a second run is refused (75) naming it, `rollout workers` lists it; \
         SIGKILLed, the next run waits for its lease, resumes and completes, every job created once
@@ -40,26 +73,12 @@ struct RunOnPostgresEndToEndTests {
                          "--poll-interval", "1s", "--timeout", "90s", "--output", "json"]
         let environment = RunEndToEndTests.childEnvironment(world)
 
-        let first = Process()
-        first.executableURL = URL(fileURLWithPath: executable)
-        first.arguments = arguments
-        first.environment = environment
-        let firstOutput = try TemporaryFile.make(suffix: ".out")
-        let firstErrors = try TemporaryFile.make(suffix: ".err")
-        first.standardOutput = FileHandle(forWritingAtPath: firstOutput)
-        first.standardError = FileHandle(forWritingAtPath: firstErrors)
-        try first.run()
-        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
-        let wave1 = RolloutState.jobId(rolloutId: rolloutId, stage: "wave-1")
-        var reachedWave1 = false
-        for _ in 0..<1200 where first.isRunning {
-            if try await world.moto.createJobCalls(prefix: wave1)[wave1]?.created == 1 {
-                reachedWave1 = true
-                break
-            }
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
-        try #require(reachedWave1, "the first run never reached wave-1: \(Self.output(firstOutput)) \(Self.output(firstErrors))")
+        let firstRun = try BackgroundRun(executable, arguments, environment: environment)
+        defer { firstRun.kill() }
+        let first = firstRun.process
+        let reachedWave1 = try await firstRun.waitForJob(RolloutState.jobId(rolloutId: rolloutId, stage: "wave-1"),
+                                                         on: world.moto)
+        try #require(reachedWave1, "the first run never reached wave-1: \(firstRun.printed)")
 
         // While the first run holds the lease, the same command is refused and says who drives the rollout.
         let second = try await TestProcess.run(executable, arguments, environment: environment)
@@ -120,36 +139,24 @@ struct RunOnPostgresEndToEndTests {
         let plan = try PlanFile.load(atPath: planPath).plan
         let rolloutId = RolloutIdentity.rolloutId(planName: plan.name, planSource: text)
         let environment = RunEndToEndTests.childEnvironment(world)
-        let run = Process()
-        run.executableURL = URL(fileURLWithPath: executable)
         // A poll interval of an hour and a lease of ten minutes (a round every 200 s): within the test's minute, only
         // the notification can wake the run.
-        run.arguments = ["run", planPath, "--db", database, "--lease-seconds", "600", "--endpoint-url", world.moto.endpoint,
-                         "--poll-interval", "1h", "--timeout", "5m", "--output", "json"]
-        run.environment = environment
-        let output = try TemporaryFile.make(suffix: ".out")
-        let errors = try TemporaryFile.make(suffix: ".err")
-        run.standardOutput = FileHandle(forWritingAtPath: output)
-        run.standardError = FileHandle(forWritingAtPath: errors)
-        try run.run()
-        defer { if run.isRunning { kill(run.processIdentifier, SIGKILL) } }
-        let canary = RolloutState.jobId(rolloutId: rolloutId, stage: "canary")
-        var created = false
-        for _ in 0..<1200 where run.isRunning {
-            if try await world.moto.createJobCalls(prefix: canary)[canary]?.created == 1 {
-                created = true
-                break
-            }
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
-        try #require(created, "the canary job was never created: \(Self.output(output)) \(Self.output(errors))")
+        let background = try BackgroundRun(executable, ["run", planPath, "--db", database, "--lease-seconds", "600",
+                                                        "--endpoint-url", world.moto.endpoint, "--poll-interval", "1h",
+                                                        "--timeout", "5m", "--output", "json"],
+                                           environment: environment)
+        defer { background.kill() }
+        let (run, output) = (background.process, background.output)
+        let created = try await background.waitForJob(RolloutState.jobId(rolloutId: rolloutId, stage: "canary"),
+                                                      on: world.moto)
+        try #require(created, "the canary job was never created: \(background.printed)")
 
         let abort = try await TestProcess.run(executable, ["abort", rolloutId, "--db", database, "--reason", "test"],
                                               environment: environment)
         #expect(abort.status == 0, "\(abort.stdoutText) \(abort.stderrText)")
         let ended = try await TestProcess.waitForExit(run, secondsMax: 60)
         try #require(ended, "the run did not act on the abort within 60 s: \(Self.output(output))")
-        #expect(run.terminationStatus == 4, "\(Self.output(output)) \(Self.output(errors))")
+        #expect(run.terminationStatus == 4, "\(background.printed)")
         let last = Self.lines(Self.output(output)).last
         #expect(last?["event"] as? String == "finished" && last?["phase"] as? String == "aborted", "\(Self.output(output))")
         let store = try PostgresRolloutStore(location: try PostgresLocation(url: database), migrate: false)
