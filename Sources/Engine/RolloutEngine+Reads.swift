@@ -18,11 +18,14 @@ extension RolloutEngine {
     }
 
     /// Loads every stored rollout (at most `rolloutsMax`) the read model does not hold yet, with its pending effects.
-    /// One call, so no commit lands between reading a rollout and publishing it; one a step loaded first is newer and
-    /// kept.
+    /// One call, so no commit of this engine lands between reading a rollout and publishing it; one a step loaded
+    /// first is newer and kept. The rollouts are read before their outboxes: a commit of another worker landing in
+    /// between leaves an entry older than its outbox, which that commit's announcement (a later event count) reads
+    /// again; the other order would leave one newer than its outbox, announced as no news.
     package func fillReadModel(rolloutsMax: Int) throws {
+        let rollouts = try store.rollouts(phases: nil, limit: rolloutsMax)
         let pending = try store.pendingEffectKeys()
-        for rollout in try store.rollouts(phases: nil, limit: rolloutsMax) {
+        for rollout in rollouts {
             readModel.loadIfAbsent(rollout, pendingEffectKeys: pending[rollout.id] ?? [])
         }
     }

@@ -280,20 +280,24 @@ package final class PostgresLeases: WorkerCoordination, @unchecked Sendable {
             }
         }
 
-        // Every live holder spends the AWS budget; only workers divide the rollouts (a run drives its own, one).
+        // Every live holder spends the AWS budget; only workers divide the rollouts, less those a live run leases.
         let sizes = try session.run("""
             SELECT count(*), count(*) FILTER (WHERE drives IS NULL),
-                   (SELECT count(*) FROM rollouts r WHERE \(unescaped: Self.activeCondition)),
+                   (SELECT count(*) FROM rollouts r WHERE \(unescaped: Self.activeCondition) AND NOT EXISTS (
+                        SELECT 1 FROM workers w WHERE w.id = r.lease_owner AND w.drives IS NOT NULL
+                          AND r.lease_expires_at > clock_timestamp() AND \(unescaped: Self.aliveCondition))),
                    (array_agg(id ORDER BY started_at, id) FILTER (WHERE drives IS NULL))[1]
             FROM workers WHERE \(unescaped: Self.aliveCondition)
             """, "counting workers and active rollouts").rows
-        let (alive, sharing, allActive, oldest) = try sizes.first?.decode((Int, Int, Int, String?).self) ?? (1, 1, 0, nil)
+        let (alive, sharing, active, oldest) = try sizes.first?.decode((Int, Int, Int, String?).self) ?? (1, 1, 0, nil)
         oldestWorker.withLock { $0 = oldest }
-        let active = max(0, allActive - (alive - sharing))
         round.workersAlive = max(1, alive)
         counterState.withLock { $0.workersAlive = round.workersAlive }
         if let onlyRolloutId {
             if held.current[onlyRolloutId] == nil, try claimLocked(onlyRolloutId) { round.claimed.append(onlyRolloutId) }
+            // As the database says now, whatever the local trust: lost when neither renewed nor claimed again (also
+            // after a fenced commit dropped it here), not lost when claimed again at once.
+            round.lost = held.current[onlyRolloutId] == nil ? [onlyRolloutId] : []
             round.changed = try currentEventCount(of: onlyRolloutId)
             return round
         }

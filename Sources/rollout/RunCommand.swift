@@ -304,11 +304,11 @@ actor RunDriveService: Service {
                         await withTaskGroup(of: Void.self) { lease in
                             lease.addTask { await keeping.follow() }
                             lease.addTask {
-                                // Returns when a round succeeds without the lease (lost, or refused a commit and
-                                // held by another now), or when cancelled: the drive ended.
-                                let coordination = keeping.coordination
-                                guard await keeping.keepRounds(until: { _ in coordination.fence(for: rolloutId) == nil })
-                                    != nil else { return }
+                                // Returns when a round finds the lease not this run's in the database (lost, or a
+                                // commit fenced and the lease held by another now), or when cancelled: the drive
+                                // ended.
+                                guard await keeping.keepRounds(until: { $0.lost.contains(rolloutId) }) != nil,
+                                      !Task.isCancelled else { return }
                                 await self.end(.leaseLost)
                                 await driver.stop()
                             }

@@ -47,9 +47,10 @@ final class ScriptedHTTPServer: @unchecked Sendable {
     private var stopped = false
 
     init(_ decide: @escaping @Sendable (Received) -> Reply) throws {
-        // Close-on-exec, here and for every accepted socket: a child process another test spawns meanwhile (a
-        // `rollout run`, a worker) would otherwise inherit the descriptors and keep a connection this server closed
-        // open, so the client never sees it close and waits for an answer until its time-out.
+        // Close-on-exec, here and for every accepted socket: a child process another test spawns meanwhile by
+        // posix_spawn (pg_ctl, whose postgres server lives for the whole suite) would otherwise inherit the
+        // descriptors and keep a connection this server closed open, so the client never sees it close and waits
+        // for an answer until its time-out.
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard listener >= 0 else { throw TestFailure("socket() failed: errno \(errno)") }
         var address = sockaddr_in()
