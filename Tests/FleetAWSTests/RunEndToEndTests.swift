@@ -88,6 +88,13 @@ struct RunEndToEndTests {
             return path
         }
 
+        /// Writes `text` as the plan file; returns its path, the parsed plan and the rollout id it gets.
+        func writePlanAndIdentify(_ text: String) throws -> (path: String, plan: RolloutPlan, rolloutId: String) {
+            let path = try writePlan(text)
+            let plan = try PlanFile.load(atPath: path).plan
+            return (path, plan, RolloutIdentity.rolloutId(planName: plan.name, planSource: text))
+        }
+
         var databasePath: String { directory + "/rollout.db" }
 
         func remove() {
@@ -307,9 +314,7 @@ struct RunEndToEndTests {
         try await world.moto.play(jobPrefix: world.prefix)
         defer { Task { try? await world.moto.stopPlaying(jobPrefix: world.prefix) } }
         let text = world.planText()
-        let planPath = try world.writePlan(text)
-        let plan = try PlanFile.load(atPath: planPath).plan
-        let rolloutId = RolloutIdentity.rolloutId(planName: plan.name, planSource: text)
+        let (planPath, plan, rolloutId) = try world.writePlanAndIdentify(text)
         let arguments = ["run", planPath, "--db", world.databasePath, "--endpoint-url", world.moto.endpoint,
                          "--poll-interval", "1s", "--timeout", "90s", "--output", "json"]
 

@@ -66,9 +66,7 @@ struct RunOnPostgresEndToEndTests {
         try await world.moto.play(jobPrefix: world.prefix)
         defer { Task { try? await world.moto.stopPlaying(jobPrefix: world.prefix) } }
         let text = world.planText()
-        let planPath = try world.writePlan(text)
-        let plan = try PlanFile.load(atPath: planPath).plan
-        let rolloutId = RolloutIdentity.rolloutId(planName: plan.name, planSource: text)
+        let (planPath, plan, rolloutId) = try world.writePlanAndIdentify(text)
         let arguments = ["run", planPath, "--db", database, "--lease-seconds", "10", "--endpoint-url", world.moto.endpoint,
                          "--poll-interval", "1s", "--timeout", "90s", "--output", "json"]
         let environment = RunEndToEndTests.childEnvironment(world)
@@ -135,9 +133,7 @@ struct RunOnPostgresEndToEndTests {
         // A canary bake of ten minutes: only the abort can end this run within the test.
         let text = world.planText().replacingOccurrences(of: "canary: {devices: 3, bake: 2s}",
                                                          with: "canary: {devices: 3, bake: 10m}")
-        let planPath = try world.writePlan(text)
-        let plan = try PlanFile.load(atPath: planPath).plan
-        let rolloutId = RolloutIdentity.rolloutId(planName: plan.name, planSource: text)
+        let (planPath, plan, rolloutId) = try world.writePlanAndIdentify(text)
         let environment = RunEndToEndTests.childEnvironment(world)
         // A poll interval of an hour and a lease of ten minutes (a round every 200 s): within the test's minute, only
         // the notification can wake the run.
