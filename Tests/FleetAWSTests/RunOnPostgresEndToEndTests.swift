@@ -133,7 +133,7 @@ struct RunOnPostgresEndToEndTests {
         // A canary bake of ten minutes: only the abort can end this run within the test.
         let text = world.planText().replacingOccurrences(of: "canary: {devices: 3, bake: 2s}",
                                                          with: "canary: {devices: 3, bake: 10m}")
-        let (planPath, plan, rolloutId) = try world.writePlanAndIdentify(text)
+        let (planPath, _, rolloutId) = try world.writePlanAndIdentify(text)
         let environment = RunEndToEndTests.childEnvironment(world)
         // A poll interval of an hour and a lease of ten minutes (a round every 200 s): within the test's minute, only
         // the notification can wake the run.
